@@ -1,0 +1,280 @@
+"""The five safety properties of Figure 3, checked incrementally after every step.
+
+Checking after every step must cost little, so nothing here rescans whole logs. For
+each server the checker keeps a chain digest of its log, ``prefix[k] =
+H(prefix[k-1], term_k, data_k)``: two logs agree through index k exactly when their
+digests at k agree. With that:
+
+- Election Safety: remember the first leader of each term; a second one breaks it.
+- Leader Append-Only: a leader's log may change only past its end.
+- Log Matching: remember the digest of the first log seen with each (index, term);
+  any log holding the same (index, term) under another digest breaks it.
+- Leader Completeness: keep the digests of the committed prefix; a new leader whose
+  log does not hold that prefix breaks it.
+- State Machine Safety: remember the entry applied at each index; applying another
+  one there breaks it.
+
+Each step costs O(entries changed), and O(log n) for a new leader.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..core import Entry, Output, Role, Server
+from .violation import (
+    ELECTION_SAFETY,
+    LEADER_APPEND_ONLY,
+    LEADER_COMPLETENESS,
+    LOG_MATCHING,
+    STATE_MACHINE_SAFETY,
+    Violation,
+)
+
+_HASHABLE_ATOMS = (int, str, float, bool, type(None), bytes)
+
+
+def data_key(data: Any) -> Any:
+    """A hashable value equal for equal data (used only inside one process)."""
+    kind = type(data)
+    if kind in _HASHABLE_ATOMS:
+        return (kind.__name__, data)
+    try:
+        return ("json", json.dumps(data, sort_keys=True, default=repr))
+    except (TypeError, ValueError):
+        return ("repr", repr(data))
+
+
+def entry_digest(entry: Entry) -> int:
+    return hash((entry.term, data_key(entry.data)))
+
+
+class SafetyChecker:
+    """Incremental Figure 3 checks. ``observe`` after each output of a server."""
+
+    def __init__(self, server_ids: Iterable[int]) -> None:
+        self.prefix: dict[int, list[int]] = {i: [0] for i in server_ids}
+        self.commit: dict[int, int] = {i: 0 for i in self.prefix}
+        self.leaders: dict[int, int] = {}  # term -> the first leader of that term
+        self.first_seen: dict[tuple[int, int], tuple[int, int]] = {}  # (index, term) -> (digest, server)
+        self.committed: list[int] = [0]  # digest of the committed prefix through each index
+        self.applied: dict[int, tuple[int, int, int]] = {}  # index -> (digest, term, server)
+        self.reported: set[tuple[Any, ...]] = set()
+
+    def clone(self) -> SafetyChecker:
+        twin = object.__new__(SafetyChecker)
+        twin.prefix = {i: list(p) for i, p in self.prefix.items()}
+        twin.commit = dict(self.commit)
+        twin.leaders = dict(self.leaders)
+        twin.first_seen = dict(self.first_seen)
+        twin.committed = list(self.committed)
+        twin.applied = dict(self.applied)
+        twin.reported = set(self.reported)
+        return twin
+
+    def add_server(self, server_id: int) -> None:
+        self.prefix.setdefault(server_id, [0])
+        self.commit.setdefault(server_id, 0)
+
+    # ------------------------------------------------------------ observing
+
+    def restarted(self, step: int, server: Server) -> list[Violation]:
+        """A server came back with the log its storage recovered."""
+        self.prefix[server.id] = [0]
+        self.commit[server.id] = 0
+        found: list[Violation] = []
+        self._extend(step, server, 1, found)
+        return found
+
+    def observe(self, step: int, server: Server, out: Output) -> list[Violation]:
+        found: list[Violation] = []
+        sid = server.id
+        changed = out.log_changed_from
+        if changed is not None:
+            old_last = len(self.prefix[sid]) - 1
+            if server.role is Role.LEADER and not out.became_leader and changed <= old_last:
+                self._report(
+                    found,
+                    step,
+                    LEADER_APPEND_ONLY,
+                    ("append-only", sid, server.current_term, changed),
+                    f"S{sid}, leader of term {server.current_term}, changed its log at "
+                    f"index {changed}, which it already held",
+                )
+            self._extend(step, server, changed, found)
+        if out.became_leader:
+            self._check_new_leader(step, server, found)
+        if server.commit_index > self.commit[sid]:
+            self._commit(server)
+        if out.applies:
+            self._check_applies(step, sid, out.applies, found)
+        return found
+
+    # ------------------------------------------------------------- the rules
+
+    def _extend(self, step: int, server: Server, start: int, found: list[Violation]) -> None:
+        sid = server.id
+        prefix = self.prefix[sid]
+        del prefix[start:]
+        log = server.log
+        digest = prefix[-1]
+        first_seen = self.first_seen
+        for index in range(start, log.last_index + 1):
+            entry = log.entry(index)
+            digest = hash((digest, entry.term, data_key(entry.data)))
+            prefix.append(digest)
+            key = (index, entry.term)
+            seen = first_seen.get(key)
+            if seen is None:
+                first_seen[key] = (digest, sid)
+            elif seen[0] != digest:
+                self._report(
+                    found,
+                    step,
+                    LOG_MATCHING,
+                    ("matching", key, sid, seen[1]),
+                    f"S{sid} and S{seen[1]} both hold an entry at index {index} in term "
+                    f"{entry.term}, but their logs differ at or before index {index}",
+                )
+
+    def _check_new_leader(self, step: int, server: Server, found: list[Violation]) -> None:
+        sid, term = server.id, server.current_term
+        first = self.leaders.setdefault(term, sid)
+        if first != sid:
+            self._report(
+                found,
+                step,
+                ELECTION_SAFETY,
+                ("election", term, sid),
+                f"S{sid} became leader of term {term}, but S{first} was already elected "
+                f"leader of term {term}",
+            )
+        committed = len(self.committed) - 1
+        prefix = self.prefix[sid]
+        if committed == 0:
+            return
+        held = min(committed, len(prefix) - 1)
+        if held == committed and prefix[committed] == self.committed[committed]:
+            return
+        # The first committed index this leader lacks (digests agree on a prefix only).
+        lo, hi = 1, held
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if prefix[mid] == self.committed[mid]:
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        self._report(
+            found,
+            step,
+            LEADER_COMPLETENESS,
+            ("completeness", term, sid),
+            f"S{sid} became leader of term {term} without the committed entry at index "
+            f"{lo}: entries through index {committed} were already committed",
+        )
+
+    def _commit(self, server: Server) -> None:
+        sid = server.id
+        self.commit[sid] = new = server.commit_index
+        prefix = self.prefix[sid]
+        committed = self.committed
+        known = len(committed) - 1
+        if new <= known or prefix[known] != committed[known]:
+            return  # nothing new, or a conflicting commit (State Machine Safety reports it)
+        committed.extend(prefix[known + 1 : new + 1])
+
+    def _check_applies(
+        self, step: int, sid: int, entries: list[Entry], found: list[Violation]
+    ) -> None:
+        applied = self.applied
+        for entry in entries:
+            digest = entry_digest(entry)
+            seen = applied.get(entry.index)
+            if seen is None:
+                applied[entry.index] = (digest, entry.term, sid)
+            elif seen[0] != digest:
+                self._report(
+                    found,
+                    step,
+                    STATE_MACHINE_SAFETY,
+                    ("apply", entry.index, sid),
+                    f"S{sid} applied a different entry at index {entry.index} (term "
+                    f"{entry.term}) than S{seen[2]} did (term {seen[1]})",
+                )
+
+    def _report(
+        self, found: list[Violation], step: int, prop: str, key: tuple[Any, ...], detail: str
+    ) -> None:
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        found.append(Violation(prop, step, detail))
+
+
+def scan(
+    step: int,
+    logs: dict[int, list[Entry]],
+    commit_index: dict[int, int],
+    leaders: dict[int, tuple[int, ...]],
+    current_leaders: dict[int, int],
+    applied: dict[int, list[Entry]],
+    key: Callable[[Any], Any] = data_key,
+) -> list[Violation]:
+    """A from-scratch check of the current state, for when incremental checks were
+    off (and to cross-check them in tests). ``leaders`` maps each term to every server
+    that led it; ``current_leaders`` maps live leaders to their term; ``applied`` holds
+    every entry each server has ever applied. Leader Append-Only needs the history of
+    each step, so only the incremental checker can see it."""
+    found: list[Violation] = []
+    for term, ids in sorted(leaders.items()):
+        if len(ids) > 1:
+            names = ", ".join(f"S{i}" for i in sorted(ids))
+            found.append(Violation(ELECTION_SAFETY, step, f"{names} were all leaders of term {term}"))
+    ids = sorted(logs)
+    for n, a in enumerate(ids):
+        for b in ids[n + 1 :]:
+            first_diff = None
+            for ea, eb in zip(logs[a], logs[b]):
+                if first_diff is None and (ea.term != eb.term or key(ea.data) != key(eb.data)):
+                    first_diff = ea.index
+                if first_diff is not None and ea.term == eb.term:
+                    found.append(
+                        Violation(
+                            LOG_MATCHING,
+                            step,
+                            f"S{a} and S{b} both hold an entry at index {ea.index} in term "
+                            f"{ea.term}, but their logs differ at index {first_diff}",
+                        )
+                    )
+                    break
+    for leader, term in sorted(current_leaders.items()):
+        mine = {(e.index, e.term, key(e.data)) for e in logs[leader]}
+        for sid in ids:
+            for entry in logs[sid][: commit_index[sid]]:
+                if entry.term < term and (entry.index, entry.term, key(entry.data)) not in mine:
+                    found.append(
+                        Violation(
+                            LEADER_COMPLETENESS,
+                            step,
+                            f"S{leader}, leader of term {term}, lacks the entry at index "
+                            f"{entry.index} (term {entry.term}) that S{sid} committed",
+                        )
+                    )
+                    break
+    seen: dict[int, tuple[int, Any, int]] = {}
+    for sid in ids:
+        for entry in applied.get(sid, ()):
+            mark = (entry.term, key(entry.data))
+            other = seen.setdefault(entry.index, (entry.term, key(entry.data), sid))
+            if (other[0], other[1]) != mark:
+                found.append(
+                    Violation(
+                        STATE_MACHINE_SAFETY,
+                        step,
+                        f"S{sid} applied a different entry at index {entry.index} than "
+                        f"S{other[2]} did",
+                    )
+                )
+    return found

@@ -1,0 +1,35 @@
+"""Pure Raft: one server's state machine, its log, its messages and its effects.
+
+Standard library only. No clock, no randomness source, no I/O and no threads: time and
+chance reach a server only as inputs from the world around it (``luminous_edu.sim``).
+"""
+
+from .log import Entry, RaftLog, looks_like_marker, noop_data
+from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
+from .output import Output
+from .persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
+from .rules import RULES, Rule
+from .server import MAX_ENTRIES_PER_MESSAGE, ProposalOutcome, Role, Server
+
+__all__ = [
+    "MAX_ENTRIES_PER_MESSAGE",
+    "RULES",
+    "AppendEntries",
+    "AppendEntriesReply",
+    "Entry",
+    "LoadState",
+    "Output",
+    "ProposalOutcome",
+    "RaftLog",
+    "RequestVote",
+    "RequestVoteReply",
+    "Role",
+    "Rule",
+    "SaveHardState",
+    "SaveLog",
+    "Server",
+    "StoredState",
+    "TruncateLog",
+    "looks_like_marker",
+    "noop_data",
+]

@@ -1,0 +1,47 @@
+"""What one input to a server produces: the effects the world must carry out.
+
+The order of effects within one output is fixed and safe: storage messages first, then
+sends. Figure 2: persistent state is "updated on stable storage before responding to
+RPCs"; the simulator stops the server if a storage message fails, so nothing that
+depends on lost state ever leaves it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .log import Entry
+
+# Timer instructions
+RESET = "reset"
+STOP = "stop"
+START = "start"
+
+
+class Output:
+    """Effects of one step of one server."""
+
+    __slots__ = (
+        "storage",
+        "sends",
+        "applies",
+        "trace",
+        "election_timer",
+        "heartbeat_timer",
+        "log_changed_from",
+        "became_leader",
+    )
+
+    def __init__(self) -> None:
+        self.storage: list[Any] = []  # storage messages, in order
+        self.sends: list[tuple[int, Any]] = []  # (target, message)
+        self.applies: list[Entry] = []  # newly committed entries, in index order
+        self.trace: list[tuple[str, tuple[Any, ...]]] = []  # (rule id, args)
+        self.election_timer: str | None = None  # RESET | STOP | None (unchanged)
+        self.heartbeat_timer: str | None = None  # START | STOP | None (unchanged)
+        self.log_changed_from: int | None = None  # lowest index appended or removed
+        self.became_leader = False
+
+    def note_log_change(self, index: int) -> None:
+        if self.log_changed_from is None or index < self.log_changed_from:
+            self.log_changed_from = index

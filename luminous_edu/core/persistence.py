@@ -1,0 +1,76 @@
+"""Storage messages: what a server asks its storage handler to make durable.
+
+A server never writes stable storage itself. Figure 2 says its persistent state is
+"updated on stable storage before responding to RPCs"; here the server emits these
+messages and its storage handler (``luminous_edu.storage``) carries them out before
+any message that depends on them leaves the server. They live in the core because the
+core produces them; ``luminous_edu.storage`` re-exports them as the handler API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .messages import _Immutable
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveHardState(_Immutable):
+    """Make ``current_term`` and ``voted_for`` durable, together.
+
+    ``current_term``: latest term the server has seen. ``voted_for``: the candidate that
+    received the server's vote in ``current_term``, or None. Both must be on stable
+    storage when the call returns (Figure 2), and a crash must never leave a vote
+    attributed to the wrong term.
+    """
+
+    current_term: int
+    voted_for: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SaveLog(_Immutable):
+    """Store this entry at ``index`` (1-based), replacing any entry stored there.
+
+    ``data`` is stored exactly as given: it may be a client's command or one of the
+    core's own marker values (a leader's no-op). Durable when the call returns.
+    """
+
+    term: int
+    index: int
+    data: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TruncateLog(_Immutable):
+    """Delete every stored entry with index >= ``from_index`` (inclusive bound).
+
+    Sent when a follower finds entries that conflict with its leader's (§5.3, receiver
+    rule 3). Durable when the call returns.
+    """
+
+    from_index: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadState(_Immutable):
+    """Sent once when a server (re)starts: return a ``StoredState`` with everything
+    that was made durable."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredState:
+    """What ``load_state`` returns: the durable state a server recovers from.
+
+    ``entries`` are ``Entry(index, term, data)`` values (or plain ``(index, term,
+    data)`` tuples) in index order, starting at index 1, with no gaps.
+    """
+
+    current_term: int = 0
+    voted_for: int | None = None
+    entries: Sequence[Any] = field(default_factory=tuple)
+
+
+StorageMessage = SaveHardState | SaveLog | TruncateLog | LoadState

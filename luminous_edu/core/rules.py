@@ -1,0 +1,146 @@
+"""Stable rule ids for trace events, with the sentence each one prints.
+
+A server records ``(rule, args)`` pairs as it works; sentences are formatted only when
+someone reads them, so tracing costs almost nothing on the hot path. ``kind`` uses the
+vocabulary of raft.tla and RaftScope. The section each sentence cites is the paper's.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Rule(NamedTuple):
+    kind: str
+    template: str
+
+
+RULES: dict[str, Rule] = {
+    "BOOT": Rule("Restart", "S{0} starts as a follower in term {1} with {2} log entries"),
+    "TERM": Rule(
+        "UpdateTerm",
+        "S{0} sees term {1} in a {2} from S{3}, newer than its own term {4}: it becomes a "
+        "follower in term {1} (§5.1)",
+    ),
+    "ET": Rule(
+        "Timeout",
+        "S{0}'s election timer fires: it becomes a candidate in term {1}, votes for "
+        "itself and asks the others for their votes (§5.2)",
+    ),
+    "RV.1": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} refuses its vote to S{1}: S{1}'s term {2} is older than its own term {3} (§5.1)",
+    ),
+    "RV.2.voted": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} refuses its vote to S{1}: it already voted for S{2} in term {3} (§5.2)",
+    ),
+    "RV.2.log": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} refuses its vote to S{1}: S{1}'s log (last entry {2}, term {3}) is less "
+        "up-to-date than its own (last entry {4}, term {5}) (§5.4.1)",
+    ),
+    "RV.2.grant": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} grants its vote to S{1} in term {2}: it has not voted for another candidate "
+        "and S{1}'s log is at least as up-to-date as its own (§5.2, §5.4.1)",
+    ),
+    "RVR.stale": Rule(
+        "HandleRequestVoteResponse",
+        "S{0} ignores a vote reply from S{1} for term {2}: it is no longer a candidate in "
+        "that term (§5.2)",
+    ),
+    "RVR.grant": Rule(
+        "HandleRequestVoteResponse",
+        "S{0} receives S{1}'s vote: {2} of the {3} votes it needs in term {4} (§5.2)",
+    ),
+    "RVR.refused": Rule(
+        "HandleRequestVoteResponse", "S{0} learns that S{1} refused its vote in term {2}"
+    ),
+    "LEADER": Rule(
+        "BecomeLeader",
+        "S{0} wins the election with votes from {1}: it is the leader of term {2} (§5.2)",
+    ),
+    "NOOP": Rule(
+        "ClientRequest",
+        "S{0} appends a no-op entry at index {1} so that it can commit entries of earlier "
+        "terms (§8; not in Figure 2)",
+    ),
+    "PROPOSE": Rule(
+        "ClientRequest",
+        "S{0}, leader of term {1}, appends the client's command at index {2} and "
+        "replicates it (§5.3)",
+    ),
+    "HB": Rule(
+        "AppendEntries",
+        "S{0}'s heartbeat timer fires: it sends AppendEntries to every follower so they "
+        "do not start an election (§5.2)",
+    ),
+    "AE.1": Rule(
+        "HandleAppendEntriesRequest",
+        "S{0} rejects AppendEntries from S{1}: S{1}'s term {2} is older than its own term "
+        "{3} (§5.1)",
+    ),
+    "AE.leader": Rule(
+        "HandleAppendEntriesRequest",
+        "S{0} is leader of term {2} and receives AppendEntries from S{1} for the same term: "
+        "two leaders in one term means Election Safety is already broken (§5.2)",
+    ),
+    "AE.candidate": Rule(
+        "HandleAppendEntriesRequest",
+        "S{0} hears from S{1}, the leader of its term {2}: it stops being a candidate and "
+        "becomes a follower (§5.2)",
+    ),
+    "AE.2": Rule(
+        "HandleAppendEntriesRequest",
+        "S{0} rejects AppendEntries from S{1}: its log has no entry {2} with term {3} "
+        "(§5.3); it hints that S{1} retry from index {4}",
+    ),
+    "AE.3": Rule(
+        "HandleAppendEntriesRequest",
+        "S{0} deletes its entries from index {1} on: its entry {1} has term {2}, but "
+        "the leader S{3} sent term {4} (§5.3)",
+    ),
+    "AE.4": Rule(
+        "HandleAppendEntriesRequest", "S{0} appends entries {1}..{2} sent by S{3} (§5.3)"
+    ),
+    "AE.ok": Rule(
+        "HandleAppendEntriesRequest",
+        "S{0} accepts AppendEntries from S{1}: its log matches the leader's through index "
+        "{2} (§5.3)",
+    ),
+    "AE.5": Rule(
+        "HandleAppendEntriesRequest",
+        "S{0} advances its commit index from {1} to {2}: the leader S{3} has committed "
+        "through {4} (§5.3)",
+    ),
+    "AER.stale": Rule(
+        "HandleAppendEntriesResponse",
+        "S{0} ignores an AppendEntries reply from S{1} for term {2}: it is not leader of "
+        "that term",
+    ),
+    "AER.ok": Rule(
+        "HandleAppendEntriesResponse",
+        "S{0} learns that S{1} matches its log through index {2}: match_index[S{1}]={3}, "
+        "next_index[S{1}]={4} (§5.3)",
+    ),
+    "AER.fail": Rule(
+        "HandleAppendEntriesResponse",
+        "S{0} learns that S{1}'s log does not match: next_index[S{1}] goes back from {2} to "
+        "{3} and S{0} retries (§5.3)",
+    ),
+    "COMMIT": Rule(
+        "AdvanceCommitIndex",
+        "S{0} commits through index {1}: a majority ({2}) store it and entry {1} is from "
+        "the current term {3} (§5.3, §5.4.2)",
+    ),
+    "COMMIT.old": Rule(
+        "AdvanceCommitIndex",
+        "S{0} does not commit index {1} yet: a majority store it, but it is from term {2}, "
+        "not the current term {3}; only entries of the current term are committed by "
+        "counting replicas (§5.4.2)",
+    ),
+    "APPLY": Rule(
+        "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"
+    ),
+}

@@ -1,0 +1,475 @@
+"""One Raft server as a pure state machine (Figure 2 of the Raft paper).
+
+Theory of operation
+-------------------
+A ``Server`` owns no clock, randomness, threads or I/O. The world calls one of its
+inputs and gets back an ``Output`` of effects to carry out:
+
+- ``boot()`` once, after construction from the recovered ``StoredState``;
+- ``handle(source, message)`` for a delivered RPC or reply;
+- ``election_timeout()`` when its election timer fires;
+- ``heartbeat_timeout()`` when its heartbeat timer fires (leaders only);
+- ``propose(data)`` for a client request.
+
+The "higher term makes you a follower" rule (§5.1) is applied once, at the top of
+``handle``. Each receiver rule is one short block quoting the paper, and tags the trace
+with a stable rule id from ``rules.RULES``. Persistent state changes are collected
+during a step and emitted as storage messages before any send, so no RPC reply or
+request ever leaves before the state it depends on is durable.
+
+Timers are instructions in the output (reset, start, stop); the world decides their
+durations, which is where randomized election timeouts come from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from .log import Entry, RaftLog, noop_data
+from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
+from .output import RESET, START, STOP, Output
+from .persistence import SaveHardState, SaveLog, StoredState, TruncateLog
+
+# Not in Figure 2: flow control. At most this many entries travel in one AppendEntries.
+MAX_ENTRIES_PER_MESSAGE = 256
+
+
+class Role(str, Enum):
+    FOLLOWER = "follower"
+    CANDIDATE = "candidate"
+    LEADER = "leader"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ProposalOutcome:
+    """The answer to a client request at one server."""
+
+    __slots__ = ("accepted", "index", "term", "leader_hint")
+
+    def __init__(
+        self, accepted: bool, index: int | None, term: int | None, leader_hint: int | None
+    ) -> None:
+        self.accepted = accepted
+        self.index = index
+        self.term = term
+        self.leader_hint = leader_hint
+
+
+class Server:
+    """The state and rules of one server, grouped as Figure 2 groups them."""
+
+    def __init__(self, server_id: int, voters: tuple[int, ...], stored: StoredState) -> None:
+        self.id = server_id
+        # Not in Figure 2: the configuration is data (membership changes build on it).
+        self.voters = tuple(sorted(voters))
+        self.peers = tuple(v for v in self.voters if v != server_id)
+        self.quorum = len(self.voters) // 2 + 1
+
+        # Persistent state on all servers (updated on stable storage before responding)
+        self.current_term: int = stored.current_term
+        self.voted_for: int | None = stored.voted_for
+        self.log = RaftLog(stored.entries)
+
+        # Volatile state on all servers
+        self.commit_index = 0
+        self.last_applied = 0
+        self.role = Role.FOLLOWER
+        # Not in Figure 2: who this server believes leads, for client redirects.
+        self.leader_id: int | None = None
+        self.votes_granted: set[int] = set()
+
+        # Volatile state on leaders (reinitialized after election)
+        self.next_index: dict[int, int] = {}
+        self.match_index: dict[int, int] = {}
+        # Not in Figure 2: followers with entries in flight, so a burst of proposals
+        # sends one AppendEntries per follower rather than one per proposal.
+        self.inflight: set[int] = set()
+
+        self._out = Output()
+        self._hard_state_dirty = False
+
+    def clone(self) -> Server:
+        twin = object.__new__(Server)
+        twin.__dict__.update(self.__dict__)
+        twin.log = self.log.clone()
+        twin.votes_granted = set(self.votes_granted)
+        twin.next_index = dict(self.next_index)
+        twin.match_index = dict(self.match_index)
+        twin.inflight = set(self.inflight)
+        twin._out = Output()
+        return twin
+
+    # ------------------------------------------------------------------ inputs
+
+    def boot(self) -> Output:
+        out = self._begin()
+        out.trace.append(("BOOT", (self.id, self.current_term, len(self.log))))
+        out.election_timer = RESET
+        return self._finish()
+
+    def handle(self, source: int, m: Any) -> Output:
+        self._begin()
+        # "If RPC request or response contains term T > currentTerm: set currentTerm = T,
+        # convert to follower" (§5.1)
+        if m.term > self.current_term:
+            self._out.trace.append(
+                ("TERM", (self.id, m.term, type(m).__name__, source, self.current_term))
+            )
+            self._become_follower(m.term)
+        self._HANDLERS[type(m)](self, source, m)
+        return self._finish()
+
+    def election_timeout(self) -> Output:
+        out = self._begin()
+        if self.role is Role.LEADER:  # leaders have no election timer; nothing to do
+            out.election_timer = STOP
+            return self._finish()
+        # "If election timeout elapses without receiving AppendEntries RPC from current
+        # leader or granting vote to candidate: convert to candidate" (§5.2)
+        # "On conversion to candidate, start election: increment currentTerm, vote for
+        # self, reset election timer, send RequestVote RPCs to all other servers"
+        self.role = Role.CANDIDATE
+        self.current_term += 1
+        self.voted_for = self.id
+        self._hard_state_dirty = True
+        self.leader_id = None
+        self.votes_granted = {self.id}
+        out.election_timer = RESET
+        out.trace.append(("ET", (self.id, self.current_term)))
+        if len(self.votes_granted) >= self.quorum:
+            self._become_leader()
+        else:
+            request = RequestVote(
+                term=self.current_term,
+                candidate_id=self.id,
+                last_log_index=self.log.last_index,
+                last_log_term=self.log.last_term,
+            )
+            for peer in self.peers:
+                out.sends.append((peer, request))
+        return self._finish()
+
+    def heartbeat_timeout(self) -> Output:
+        out = self._begin()
+        if self.role is not Role.LEADER:
+            out.heartbeat_timer = STOP
+            return self._finish()
+        # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
+        # server; repeat during idle periods to prevent election timeouts" (§5.2)
+        out.trace.append(("HB", (self.id,)))
+        for peer in self.peers:
+            self._send_append_entries(peer)
+        out.heartbeat_timer = START
+        return self._finish()
+
+    def propose(self, data: Any) -> tuple[ProposalOutcome, Output]:
+        out = self._begin()
+        if self.role is not Role.LEADER:
+            return ProposalOutcome(False, None, None, self.leader_id), self._finish()
+        # "If command received from client: append entry to local log, respond after
+        # entry applied to state machine" (§5.3)
+        entry = self._append_new_entry(data)
+        out.trace.append(("PROPOSE", (self.id, self.current_term, entry.index)))
+        for peer in self.peers:
+            if peer not in self.inflight:
+                self._send_append_entries(peer)
+        self._advance_commit_index()
+        return ProposalOutcome(True, entry.index, entry.term, self.id), self._finish()
+
+    # ---------------------------------------------------------- RequestVote RPC
+
+    def _handle_request_vote(self, source: int, m: RequestVote) -> None:
+        out = self._out
+        granted = False
+        if m.term < self.current_term:
+            # [RV.1] "Reply false if term < currentTerm" (§5.1)
+            out.trace.append(("RV.1", (self.id, m.candidate_id, m.term, self.current_term)))
+        elif self.voted_for is not None and self.voted_for != m.candidate_id:
+            # [RV.2] "If votedFor is null or candidateId, and candidate's log is at least
+            # as up-to-date as receiver's log, grant vote" (§5.2, §5.4)
+            out.trace.append(
+                ("RV.2.voted", (self.id, m.candidate_id, self.voted_for, self.current_term))
+            )
+        elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
+            out.trace.append(
+                (
+                    "RV.2.log",
+                    (
+                        self.id,
+                        m.candidate_id,
+                        m.last_log_index,
+                        m.last_log_term,
+                        self.log.last_index,
+                        self.log.last_term,
+                    ),
+                )
+            )
+        else:
+            granted = True
+            if self.voted_for != m.candidate_id:
+                self.voted_for = m.candidate_id
+                self._hard_state_dirty = True
+            # Granting a vote resets the election timer (§5.2, Rules for Followers).
+            out.election_timer = RESET
+            out.trace.append(("RV.2.grant", (self.id, m.candidate_id, self.current_term)))
+        out.sends.append((source, RequestVoteReply(term=self.current_term, vote_granted=granted)))
+
+    def _handle_request_vote_reply(self, source: int, m: RequestVoteReply) -> None:
+        out = self._out
+        if self.role is not Role.CANDIDATE or m.term != self.current_term:
+            out.trace.append(("RVR.stale", (self.id, source, m.term)))
+            return
+        if not m.vote_granted:
+            out.trace.append(("RVR.refused", (self.id, source, m.term)))
+            return
+        self.votes_granted.add(source)
+        out.trace.append(
+            ("RVR.grant", (self.id, source, len(self.votes_granted), self.quorum, m.term))
+        )
+        # "If votes received from majority of servers: become leader" (§5.2)
+        if len(self.votes_granted) >= self.quorum:
+            self._become_leader()
+
+    # -------------------------------------------------------- AppendEntries RPC
+
+    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
+        out = self._out
+        log = self.log
+        if m.term < self.current_term:
+            # [AE.1] "Reply false if term < currentTerm" (§5.1)
+            out.trace.append(("AE.1", (self.id, m.leader_id, m.term, self.current_term)))
+            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
+            return
+        if self.role is Role.LEADER:
+            # Cannot happen while Election Safety holds; say so rather than obey.
+            out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
+            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
+            return
+        if self.role is Role.CANDIDATE:
+            # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
+            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
+            self.role = Role.FOLLOWER
+            self.votes_granted = set()
+        self.leader_id = m.leader_id
+        out.election_timer = RESET
+
+        prev = m.prev_log_index
+        if not log.matches(prev, m.prev_log_term):
+            # [AE.2] "Reply false if log doesn't contain an entry at prevLogIndex whose
+            # term matches prevLogTerm" (§5.3), with the hint that lets the leader skip
+            # a whole term per round trip (end of §5.3; not in Figure 2).
+            if prev > log.last_index:
+                conflict_term = None
+                conflict_index = log.last_index + 1
+            else:
+                conflict_term = log.term_at(prev)
+                conflict_index = log.first_index_of_term_at(prev)
+            out.trace.append(
+                ("AE.2", (self.id, m.leader_id, prev, m.prev_log_term, conflict_index))
+            )
+            reply = AppendEntriesReply(
+                term=self.current_term,
+                success=False,
+                conflict_index=conflict_index,
+                conflict_term=conflict_term,
+            )
+            out.sends.append((source, reply))
+            return
+
+        entries = m.entries
+        index = prev
+        for position, entry in enumerate(entries):
+            index += 1
+            existing = log.term_at(index)
+            if existing == entry.term:
+                continue  # already stored: a duplicate or stale request never truncates it
+            if existing is not None:
+                # [AE.3] "If an existing entry conflicts with a new one (same index but
+                # different terms), delete the existing entry and all that follow it"
+                out.trace.append(("AE.3", (self.id, index, existing, m.leader_id, entry.term)))
+                log.truncate_from(index)
+                out.storage.append(TruncateLog(from_index=index))
+            # [AE.4] "Append any new entries not already in the log"
+            new = entries[position:]
+            for e in new:
+                log.append(e)
+                out.storage.append(SaveLog(term=e.term, index=e.index, data=e.data))
+            out.note_log_change(index)
+            out.trace.append(("AE.4", (self.id, index, log.last_index, m.leader_id)))
+            break
+        last_new = prev + len(entries)
+
+        # [AE.5] "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit,
+        # index of last new entry)"
+        if m.leader_commit > self.commit_index:
+            new_commit = min(m.leader_commit, last_new)
+            if new_commit > self.commit_index:
+                out.trace.append(
+                    ("AE.5", (self.id, self.commit_index, new_commit, m.leader_id, m.leader_commit))
+                )
+                self.commit_index = new_commit
+                self._apply_committed()
+        out.trace.append(("AE.ok", (self.id, m.leader_id, last_new)))
+        out.sends.append(
+            (source, AppendEntriesReply(term=self.current_term, success=True, match_index=last_new))
+        )
+
+    def _handle_append_entries_reply(self, source: int, m: AppendEntriesReply) -> None:
+        out = self._out
+        if self.role is not Role.LEADER or m.term != self.current_term:
+            out.trace.append(("AER.stale", (self.id, source, m.term)))
+            return
+        self.inflight.discard(source)
+        if m.success:
+            # "If successful: update nextIndex and matchIndex for follower" (§5.3)
+            # Replies may arrive reordered or twice, so indexes only ever move forward.
+            if m.match_index > self.match_index[source]:
+                self.match_index[source] = m.match_index
+            if m.match_index + 1 > self.next_index[source]:
+                self.next_index[source] = m.match_index + 1
+            out.trace.append(
+                (
+                    "AER.ok",
+                    (
+                        self.id,
+                        source,
+                        m.match_index,
+                        self.match_index[source],
+                        self.next_index[source],
+                    ),
+                )
+            )
+            self._advance_commit_index()
+            if self.next_index[source] <= self.log.last_index:
+                self._send_append_entries(source)
+            return
+        # "If AppendEntries fails because of log inconsistency: decrement nextIndex and
+        # retry" (§5.3), skipping the follower's whole conflicting term at once.
+        before = self.next_index[source]
+        if m.conflict_term is None:
+            target = m.conflict_index
+        else:
+            last = self.log.last_index_of_term(m.conflict_term)
+            target = m.conflict_index if last is None else last + 1
+        target = max(min(target, before - 1), self.match_index[source] + 1, 1)
+        self.next_index[source] = target
+        out.trace.append(("AER.fail", (self.id, source, before, target)))
+        self._send_append_entries(source)
+
+    _HANDLERS: dict[type, Callable[[Server, int, Any], None]] = {
+        RequestVote: _handle_request_vote,
+        RequestVoteReply: _handle_request_vote_reply,
+        AppendEntries: _handle_append_entries,
+        AppendEntriesReply: _handle_append_entries_reply,
+    }
+
+    # ------------------------------------------------------------ transitions
+
+    def _become_follower(self, term: int) -> None:
+        if self.role is Role.LEADER:
+            self._out.heartbeat_timer = STOP
+            self._out.election_timer = RESET
+        self.role = Role.FOLLOWER
+        self.current_term = term
+        self.voted_for = None
+        self._hard_state_dirty = True
+        self.leader_id = None
+        self.votes_granted = set()
+        self.inflight = set()
+
+    def _become_leader(self) -> None:
+        out = self._out
+        self.role = Role.LEADER
+        self.leader_id = self.id
+        out.became_leader = True
+        out.trace.append(
+            ("LEADER", (self.id, _names(sorted(self.votes_granted)), self.current_term))
+        )
+        # "for each server, index of the next log entry to send to that server
+        # (initialized to leader last log index + 1)"; match_index initialized to 0.
+        self.next_index = {p: self.log.last_index + 1 for p in self.peers}
+        self.match_index = {p: 0 for p in self.peers}
+        self.inflight = set()
+        out.election_timer = STOP
+        out.heartbeat_timer = START
+        # Not in Figure 2: a no-op entry of the new term (§8) lets the leader commit
+        # entries left by earlier terms without waiting for a client.
+        entry = self._append_new_entry(noop_data())
+        out.trace.append(("NOOP", (self.id, entry.index)))
+        for peer in self.peers:
+            self._send_append_entries(peer)
+        self._advance_commit_index()
+
+    # --------------------------------------------------------------- helpers
+
+    def _append_new_entry(self, data: Any) -> Entry:
+        entry = Entry(self.log.last_index + 1, self.current_term, data)
+        self.log.append(entry)
+        self._out.storage.append(SaveLog(term=entry.term, index=entry.index, data=data))
+        self._out.note_log_change(entry.index)
+        return entry
+
+    def _send_append_entries(self, peer: int) -> None:
+        log = self.log
+        next_index = self.next_index[peer]
+        prev = next_index - 1
+        entries = log.slice(next_index, next_index + MAX_ENTRIES_PER_MESSAGE)
+        message = AppendEntries(
+            term=self.current_term,
+            leader_id=self.id,
+            prev_log_index=prev,
+            prev_log_term=log.term_at(prev) or 0,
+            entries=entries,
+            leader_commit=self.commit_index,
+        )
+        if entries:
+            self.inflight.add(peer)
+        self._out.sends.append((peer, message))
+
+    def _advance_commit_index(self) -> None:
+        # "If there exists an N such that N > commitIndex, a majority of matchIndex[i]
+        # >= N, and log[N].term == currentTerm: set commitIndex = N" (§5.3, §5.4)
+        matched = sorted([self.log.last_index, *self.match_index.values()], reverse=True)
+        n = matched[self.quorum - 1]
+        if n <= self.commit_index:
+            return
+        term = self.log.term_at(n)
+        if term != self.current_term:
+            self._out.trace.append(("COMMIT.old", (self.id, n, term, self.current_term)))
+            return
+        self._out.trace.append(("COMMIT", (self.id, n, self.quorum, self.current_term)))
+        self.commit_index = n
+        self._apply_committed()
+
+    def _apply_committed(self) -> None:
+        # "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]
+        # to state machine" (§5.3)
+        first = self.last_applied + 1
+        if first > self.commit_index:
+            return
+        log = self.log
+        self._out.applies.extend(log.slice(first, self.commit_index + 1))
+        self._out.trace.append(("APPLY", (self.id, first, self.commit_index)))
+        self.last_applied = self.commit_index
+
+    def _begin(self) -> Output:
+        self._out = Output()
+        return self._out
+
+    def _finish(self) -> Output:
+        out = self._out
+        if self._hard_state_dirty:
+            # Term and vote travel together, first: every later send depends on them.
+            self._hard_state_dirty = False
+            out.storage.insert(
+                0, SaveHardState(current_term=self.current_term, voted_for=self.voted_for)
+            )
+        return out
+
+
+def _names(ids: list[int]) -> str:
+    return ", ".join(f"S{i}" for i in ids)

@@ -1,0 +1,31 @@
+"""The world around the servers: seeded randomness, virtual time, the event queue, the
+network model, faults, and the Cluster with its step controller."""
+
+from .cluster import (
+    CHECKPOINT_INTERVAL,
+    Cluster,
+    HandlerError,
+    Input,
+    ProposalResult,
+    SafetyViolationError,
+)
+from .events import Event
+from .narration import Trace, TraceEvent
+from .network import Network
+from .state_machine import RecordingStateMachine
+from .views import ServerView
+
+__all__ = [
+    "CHECKPOINT_INTERVAL",
+    "Cluster",
+    "Event",
+    "HandlerError",
+    "Input",
+    "Network",
+    "ProposalResult",
+    "RecordingStateMachine",
+    "SafetyViolationError",
+    "ServerView",
+    "Trace",
+    "TraceEvent",
+]

@@ -1,0 +1,844 @@
+"""The Cluster: servers, storage, a network and virtual time, behind a step controller.
+
+Theory of operation
+-------------------
+Everything that changes lives in a ``World``. Every change to it is a *step*: the
+automatic firing of the next scheduled event, or one input from the user (a proposal,
+a crash, a network change, a manual ``fire``...). Steps are numbered from 1; the state
+after construction is step 0. The history records one action per step, so:
+
+- ``seek(k)`` restores the nearest checkpoint at or before step k and replays the
+  recorded actions up to k (replay is deterministic, so this reproduces step k exactly);
+- after a rewind, ``step``/``run`` replay the recorded future, inputs included;
+- any new input while a future is recorded forks: the old future is discarded.
+
+Inputs carry the virtual time at which they were made; automatic steps fire at their
+event's due time. ``run(ms)`` may also move the clock forward past the last event; that
+is not a step.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ..check import SafetyChecker, Violation, scan
+from ..core import LoadState, Output, Role, Server, StoredState, looks_like_marker
+from ..core.log import MARKER_KEY, check_entries
+from ..core.output import RESET, START, STOP
+from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
+from ..storage import Disk, DiskStorage, JsonCodec, copy_value
+from ..storage.disk import check_fault_mode
+from .events import DELIVER, ELECTION_TIMEOUT, HEARTBEAT, Event
+from .narration import RawEvent, Trace
+from .network import Network
+from .randomness import draw_int
+from .state_machine import RecordingStateMachine
+from .views import Servers
+from .world import World
+
+CHECKPOINT_INTERVAL = 1024
+
+Action = tuple[Any, ...]
+
+
+class ProposalResult(NamedTuple):
+    """The answer to ``cluster.propose``: whether the server took the command, where it
+    sits in the log (index, term), and whom the server believes leads."""
+
+    accepted: bool
+    index: int | None
+    term: int | None
+    leader_hint: int | None
+
+
+class Input(NamedTuple):
+    """A recorded user input, as returned by ``step()`` when it replays one."""
+
+    kind: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class HandlerError:
+    """Student code (a storage handler or state machine) raised; its server stopped."""
+
+    server: int
+    step: int
+    what: str  # "storage handler" or "state machine"
+    message: Any  # the storage message, or the entry being applied
+    error: BaseException
+    traceback: str
+
+    def __str__(self) -> str:
+        return (
+            f"step {self.step}: S{self.server}'s {self.what} raised "
+            f"{type(self.error).__name__}: {self.error} while handling {self.message!r}. "
+            f"S{self.server} has stopped; fix the code, then call "
+            f"cluster.restart({self.server}).\n{self.traceback}"
+        )
+
+
+class SafetyViolationError(AssertionError):
+    """Raised after a step by a ``strict=True`` cluster that broke a Figure 3 property."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = violations
+        super().__init__("; ".join(str(v) for v in violations))
+
+
+class Cluster:
+    """A Raft cluster simulated in this process. See DESIGN.md for the full contract.
+
+    ``Cluster(servers=5, seed=7)`` builds servers S1..S5. Drive it with ``step``,
+    ``run`` and ``run_until``; go back with ``rewind`` and ``seek``; inspect it through
+    ``servers[i]``, ``leader``, ``trace`` and ``violations``.
+    """
+
+    def __init__(
+        self,
+        servers: int = 3,
+        *,
+        seed: int = 0,
+        storage: Callable[[Disk], Any] | None = None,
+        state_machine: Callable[[], Any] | None = None,
+        election_timeout_ms: tuple[int, int] = (150, 300),
+        heartbeat_interval_ms: int = 50,
+        network: Network | None = None,
+        codec: Any = None,
+        checks: bool = True,
+        strict: bool = False,
+        disk_faults: str | None = None,
+    ) -> None:
+        if type(servers) is not int or not 1 <= servers <= 99:
+            raise ValueError(f"servers={servers!r}: give the number of servers, 1 to 99")
+        if type(seed) is not int:
+            raise ValueError(f"seed={seed!r}: the seed must be a whole number")
+        low_high = election_timeout_ms
+        if (
+            not isinstance(low_high, tuple | list)
+            or len(low_high) != 2
+            or not all(type(x) is int for x in low_high)
+            or not 1 <= low_high[0] <= low_high[1]
+        ):
+            raise ValueError(
+                f"election_timeout_ms={low_high!r}: give (min, max) whole milliseconds "
+                "with 1 <= min <= max, for example (150, 300)"
+            )
+        if type(heartbeat_interval_ms) is not int or heartbeat_interval_ms < 1:
+            raise ValueError(
+                f"heartbeat_interval_ms={heartbeat_interval_ms!r}: give whole milliseconds >= 1"
+            )
+        if network is None:
+            network = Network()
+        elif not isinstance(network, Network):
+            raise ValueError(
+                f"network={network!r}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
+                "duplicate_rate=0.0)"
+            )
+        check_fault_mode(disk_faults)
+        if storage is not None and not callable(storage):
+            raise ValueError(f"storage={storage!r}: give a handler class, built as MyStorage(disk)")
+        if state_machine is not None and not callable(state_machine):
+            raise ValueError(f"state_machine={state_machine!r}: give a class with apply(index, data)")
+        codec = JsonCodec() if codec is None else codec
+        if not all(hasattr(codec, a) for a in ("encode", "decode")):
+            raise ValueError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
+
+        self.ids: tuple[int, ...] = tuple(range(1, servers + 1))
+        self.seed = seed
+        self.election_timeout_ms = (low_high[0], low_high[1])
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.checks = checks
+        self.strict = strict
+        self.disk_faults = disk_faults
+        self._initial_network = network
+        self._storage = storage or DiskStorage
+        self._state_machine = state_machine or RecordingStateMachine
+        self._codec = codec
+
+        self._history: list[Action] = []  # the action of step k is _history[k - 1]
+        self._step = 0
+        self._raw_trace: list[RawEvent] = []
+        self.violations: list[Violation] = []
+        self.errors: list[HandlerError] = []
+        self._checkpoints: dict[int, World] = {}
+        self.servers = Servers(self)
+        self._world = self._build_world()
+        self._checkpoint()
+
+    # ------------------------------------------------------------ inspecting
+
+    @property
+    def now(self) -> int:
+        """Virtual time in milliseconds."""
+        return self._world.now
+
+    @property
+    def step_count(self) -> int:
+        """How many steps led to the current state (0 right after construction)."""
+        return self._step
+
+    @property
+    def history_length(self) -> int:
+        """Steps recorded, including a future kept after a rewind."""
+        return len(self._history)
+
+    @property
+    def leader(self) -> int | None:
+        """The live leader with the highest term, or None."""
+        world = self._world
+        best: Server | None = None
+        for sid in self.ids:
+            server = world.servers[sid]
+            if world.alive[sid] and server.role is Role.LEADER:
+                if best is None or server.current_term > best.current_term:
+                    best = server
+        return best.id if best else None
+
+    @property
+    def trace(self) -> Trace:
+        return Trace(self._raw_trace)
+
+    @property
+    def network(self) -> Network:
+        return self._world.network
+
+    @network.setter
+    def network(self, network: Network) -> None:
+        if not isinstance(network, Network):
+            raise ValueError(f"{network!r} is not a le.Network")
+        self._input(("network", network.delay_ms, network.drop_rate, network.duplicate_rate))
+
+    def set_network(
+        self,
+        *,
+        delay_ms: tuple[int, int] | None = None,
+        drop_rate: float | None = None,
+        duplicate_rate: float | None = None,
+    ) -> Network:
+        """Change some network settings, keep the others; returns the new settings."""
+        old = self._world.network
+        new = Network(
+            delay_ms=old.delay_ms if delay_ms is None else delay_ms,
+            drop_rate=old.drop_rate if drop_rate is None else drop_rate,
+            duplicate_rate=old.duplicate_rate if duplicate_rate is None else duplicate_rate,
+        )
+        self.network = new
+        return new
+
+    def applied(self, server_id: int) -> list[tuple[int, Any]]:
+        """``(index, data)`` of every command server ``server_id`` applied since its last
+        (re)start, in order (no-op entries are not listed)."""
+        self._require_server(server_id)
+        codec = self._codec
+        return [(i, copy_value(codec, d)) for i, d in self._world.applied[server_id]]
+
+    def state_machine(self, server_id: int) -> Any:
+        """Server ``server_id``'s state machine object (None while it is down)."""
+        self._require_server(server_id)
+        return self._world.machines[server_id]
+
+    def disk(self, server_id: int) -> dict[str, Any]:
+        """A copy of what is stored on server ``server_id``'s Disk, by key."""
+        self._require_server(server_id)
+        return self._world.disks[server_id].contents()
+
+    def pending(self) -> list[Event]:
+        """Every scheduled event, in the order they would fire."""
+        return self._world.queue.pending()
+
+    def check(self) -> list[Violation]:
+        """The Figure 3 properties checked now, from scratch, on the current state,
+        together with every violation seen so far (``violations``)."""
+        world = self._world
+        logs = {i: world.servers[i].log.entries for i in self.ids}
+        commit = {i: world.servers[i].commit_index for i in self.ids}
+        current = {
+            i: world.servers[i].current_term
+            for i in self.ids
+            if world.alive[i] and world.servers[i].role is Role.LEADER
+        }
+        applied = {
+            i: [world.servers[i].log.entry(index) for index, _ in world.applied[i]]
+            for i in self.ids
+            if all(index <= world.servers[i].log.last_index for index, _ in world.applied[i])
+        }
+        leaders = {t: tuple(sorted(set(ids))) for t, ids in world.leader_terms.items()}
+        found = scan(self._step, logs, commit, leaders, current, applied)
+        seen = {(v.property, v.detail) for v in self.violations}
+        return list(self.violations) + [v for v in found if (v.property, v.detail) not in seen]
+
+    def trace_digest(self) -> str:
+        """SHA-256 of the trace: equal digests mean identical runs."""
+        digest = hashlib.sha256()
+        for step, time, server, rule, args in self._raw_trace:
+            digest.update(f"{step}|{time}|{server}|{rule}|{args!r}\n".encode())
+        return digest.hexdigest()
+
+    # ------------------------------------------------------------- driving
+
+    def step(self) -> Event | Input | None:
+        """Take one step: replay the next recorded one, or fire the next scheduled
+        event. Returns the event (or the replayed input); None if nothing is scheduled."""
+        if self._step < len(self._history):
+            return self._execute(self._history[self._step], record=False)
+        if self._world.queue.peek() is None:
+            return None
+        return self._execute(("next",), record=True)
+
+    def run(self, ms: int) -> int:
+        """Advance virtual time by ``ms``, firing everything due; returns the steps taken."""
+        if type(ms) is not int or ms < 0:
+            raise ValueError(f"run(ms={ms!r}): give a whole number of milliseconds >= 0")
+        target = self._world.now + ms
+        taken = 0
+        while True:
+            due = self._next_time()
+            if due is None or due > target:
+                break
+            self.step()
+            taken += 1
+        self._world.now = max(self._world.now, target)
+        return taken
+
+    def run_until(self, predicate: Callable[[Cluster], bool], max_ms: int = 10_000) -> bool:
+        """Step until ``predicate(cluster)`` is true (True), or until ``max_ms`` of
+        virtual time pass (False, with the clock moved to that limit)."""
+        if not callable(predicate):
+            raise ValueError("run_until needs a function of the cluster, e.g. lambda c: c.leader")
+        if type(max_ms) is not int or max_ms < 0:
+            raise ValueError(f"max_ms={max_ms!r}: give a whole number of milliseconds >= 0")
+        deadline = self._world.now + max_ms
+        while not predicate(self):
+            due = self._next_time()
+            if due is None or due > deadline:
+                self._world.now = max(self._world.now, deadline)
+                return False
+            self.step()
+        return True
+
+    def fire(self, event_id: int) -> Event:
+        """Fire pending event ``event_id`` now, ahead of its turn (manual scheduling)."""
+        event = self._pending_event(event_id)
+        return self._input(("fire", event.id))  # type: ignore[no-any-return]
+
+    def drop(self, event_id: int) -> Event:
+        """Lose pending message ``event_id`` in the network."""
+        event = self._pending_event(event_id)
+        if event.kind != DELIVER:
+            raise InvalidActionError(
+                f"event #{event_id} is {event.describe()}, not a message; only messages "
+                "in flight can be dropped (use timeout(i) to fire a timer now)"
+            )
+        return self._input(("drop", event.id))  # type: ignore[no-any-return]
+
+    def timeout(self, server_id: int) -> None:
+        """Make server ``server_id``'s election timer fire now, as one step."""
+        self._require_alive(server_id, "time out")
+        if self._world.servers[server_id].role is Role.LEADER:
+            raise InvalidActionError(
+                f"S{server_id} is the leader; leaders have no election timer. Crash it or "
+                "disconnect it to make another server time out."
+            )
+        self._input(("timeout", server_id))
+
+    # --------------------------------------------------------- time travel
+
+    def rewind(self, steps: int = 1) -> None:
+        """Go back ``steps`` steps. ``step``/``run`` then replay the same future until
+        you change something."""
+        if type(steps) is not int or steps < 0:
+            raise ValueError(f"rewind(steps={steps!r}): give a whole number >= 0")
+        if steps > self._step:
+            raise InvalidActionError(
+                f"cannot rewind {steps} steps: only {self._step} steps have been taken"
+            )
+        self.seek(self._step - steps)
+
+    def seek(self, step: int) -> None:
+        """Go to step ``step`` of the recorded history (back or forward)."""
+        if type(step) is not int or not 0 <= step <= len(self._history):
+            raise InvalidActionError(
+                f"seek({step!r}): the history has steps 0..{len(self._history)}"
+            )
+        if step == self._step:
+            return
+        if step < self._step or step - self._step > CHECKPOINT_INTERVAL:
+            base = max(k for k in self._checkpoints if k <= step)
+            self._world = self._checkpoints[base].clone()
+            self._step = base
+            self._truncate_records(base)
+        while self._step < step:
+            self._execute(self._history[self._step], record=False)
+
+    # ---------------------------------------------------------- clients
+
+    def propose(self, data: Any, server: int | None = None) -> ProposalResult:
+        """A client request carrying ``data``, sent to ``server`` (default: the leader).
+
+        Refused with ``accepted=False`` (and a ``leader_hint`` if known) when there is
+        no leader or ``server`` is not a live leader. Data the codec cannot carry
+        unchanged raises ``DataError`` and changes nothing."""
+        copy = self._copy_in(data)
+        if server is None:
+            server = self.leader
+            if server is None:
+                return ProposalResult(False, None, None, None)
+        self._require_server(server)
+        world = self._world
+        target = world.servers[server]
+        if not world.alive[server]:
+            return ProposalResult(False, None, None, None)
+        if target.role is not Role.LEADER:
+            return ProposalResult(False, None, None, target.leader_id)
+        return self._input(("propose", copy, server))  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------ faults
+
+    def crash(self, server_id: int) -> None:
+        """Crash a server: it loses everything except what its Disk holds."""
+        self._require_alive(server_id, "crash")
+        self._input(("crash", server_id))
+
+    def restart(self, server_id: int) -> None:
+        """Restart a crashed server: a new storage handler over the same Disk recovers
+        its state with ``load_state()``."""
+        self._require_server(server_id)
+        if self._world.alive[server_id]:
+            raise InvalidActionError(f"S{server_id} is running; crash it before restarting it")
+        self._input(("restart", server_id))
+
+    def disconnect(self, server_id: int) -> None:
+        """Cut every link to and from a server."""
+        self._require_server(server_id)
+        if server_id in self._world.links.disconnected:
+            raise InvalidActionError(f"S{server_id} is already disconnected")
+        self._input(("disconnect", server_id))
+
+    def connect(self, server_id: int) -> None:
+        """Undo ``disconnect``."""
+        self._require_server(server_id)
+        if server_id not in self._world.links.disconnected:
+            raise InvalidActionError(f"S{server_id} is not disconnected")
+        self._input(("connect", server_id))
+
+    def partition(self, *groups: Iterable[int]) -> None:
+        """Split the network: servers talk only within their group. Servers named in no
+        group form one more group together. ``partition({1, 2}, {3, 4, 5})``."""
+        if not groups:
+            raise ValueError("partition needs at least one group, e.g. partition({1, 2}, {3, 4, 5})")
+        seen: set[int] = set()
+        canonical = []
+        for group in groups:
+            if isinstance(group, int) or not isinstance(group, Iterable):
+                raise ValueError(f"partition groups are sets of server ids; got {group!r}")
+            members = sorted(set(group))
+            for sid in members:
+                self._require_server(sid)
+                if sid in seen:
+                    raise ValueError(f"S{sid} is in two partition groups")
+                seen.add(sid)
+            canonical.append(tuple(members))
+        self._input(("partition", tuple(canonical)))
+
+    def heal(self) -> None:
+        """Remove every partition and reconnect every disconnected server."""
+        self._input(("heal",))
+
+    # ------------------------------------------------------------- export
+
+    def export(self) -> dict[str, Any]:
+        """A JSON-serialisable record of the run up to the current step."""
+        from .record import export_record
+
+        return export_record(self)
+
+    @classmethod
+    def load(
+        cls,
+        record: Any,
+        *,
+        storage: Callable[[Disk], Any] | None = None,
+        state_machine: Callable[[], Any] | None = None,
+        codec: Any = None,
+    ) -> Cluster:
+        """Rebuild a cluster from ``export()``'s record by replaying it. Loading never
+        runs code named by the record: pass the storage handler, state machine and
+        codec the run used, if they were not the defaults."""
+        from .record import load_record
+
+        return load_record(cls, record, storage=storage, state_machine=state_machine, codec=codec)
+
+    def __repr__(self) -> str:
+        leader = f"S{self.leader}" if self.leader else "none"
+        return (
+            f"<Cluster of {len(self.ids)} servers, seed={self.seed}, step {self._step}, "
+            f"t={self.now} ms, leader {leader}, {len(self.violations)} violations>"
+        )
+
+    # =========================================================== internals
+
+    def _require_server(self, server_id: Any) -> None:
+        if type(server_id) is not int or server_id not in self._world.alive:
+            raise UnknownServerError(
+                f"there is no server {server_id!r} in this cluster; its servers are "
+                f"{', '.join(str(i) for i in self.ids)} (S1..S{len(self.ids)})"
+            )
+
+    def _require_alive(self, server_id: int, verb: str) -> None:
+        self._require_server(server_id)
+        if not self._world.alive[server_id]:
+            raise InvalidActionError(
+                f"cannot {verb} S{server_id}: it is down; restart it first "
+                f"(cluster.restart({server_id}))"
+            )
+
+    def _pending_event(self, event_id: Any) -> Event:
+        event = self._world.queue.live.get(event_id) if type(event_id) is int else None
+        if event is None:
+            raise InvalidActionError(
+                f"event {event_id!r} is not pending; cluster.pending() lists the events "
+                "that can fire or be dropped, with their ids"
+            )
+        return event
+
+    def _copy_in(self, data: Any) -> Any:
+        if looks_like_marker(data):
+            raise DataError(
+                f"cannot propose {data!r}: dicts with the key {MARKER_KEY!r} are reserved "
+                "for the core's own entries (no-ops and configurations)"
+            )
+        codec = self._codec
+        try:
+            copy = codec.decode(codec.encode(data))
+        except Exception as error:
+            raise DataError(
+                f"cannot propose {data!r}: the {getattr(codec, 'name', 'cluster')} codec cannot "
+                f"encode it ({type(error).__name__}: {error}). The default codec takes "
+                "JSON values: None, booleans, numbers, strings, lists and dicts with "
+                "string keys; Cluster(codec=le.PickleCodec()) takes most Python values."
+            ) from None
+        if copy != data or type(copy) is not type(data):
+            raise DataError(
+                f"cannot propose {data!r}: the {getattr(codec, 'name', 'cluster')} codec "
+                f"brings it back as {copy!r}, which is not the same value. Use JSON "
+                "values (lists rather than tuples, string keys in dicts), or build the "
+                "cluster with codec=le.PickleCodec()."
+            )
+        return copy
+
+    def _next_time(self) -> int | None:
+        """When the next step would happen, or None if nothing is scheduled."""
+        if self._step < len(self._history):
+            action = self._history[self._step]
+            if action[0] != "next":
+                return action[-1]  # type: ignore[no-any-return]  # inputs record their time last
+        event = self._world.queue.peek()
+        return None if event is None else max(event.due, self._world.now)
+
+    def _input(self, action: Action) -> Any:
+        """A new input from the user: forks if a future was recorded."""
+        if self._step < len(self._history):
+            del self._history[self._step :]
+            for k in [k for k in self._checkpoints if k > self._step]:
+                del self._checkpoints[k]
+        return self._execute((*action, self._world.now), record=True)
+
+    def _execute(self, action: Action, record: bool) -> Any:
+        if record:
+            self._history.append(action)
+        self._step += 1
+        found_before = len(self.violations)
+        result = _ACTIONS[action[0]](self, *action[1:])
+        if self._step % CHECKPOINT_INTERVAL == 0 and self._step not in self._checkpoints:
+            self._checkpoint()
+        if self.strict and len(self.violations) > found_before:
+            raise SafetyViolationError(self.violations[found_before:])
+        return result
+
+    def _checkpoint(self) -> None:
+        try:
+            self._checkpoints[self._step] = self._world.clone()
+        except Exception:  # a user object that cannot be copied: replay from further back
+            if self._step == 0:
+                raise
+
+    def _truncate_records(self, step: int) -> None:
+        """Forget trace, violations and errors of steps after ``step``."""
+        del self._raw_trace[bisect.bisect_right(self._raw_trace, step, key=lambda r: r[0]) :]
+        self.violations[:] = [v for v in self.violations if v.step <= step]
+        self.errors[:] = [e for e in self.errors if e.step <= step]
+
+    def _trace(self, server: int | None, rule: str, *args: Any) -> None:
+        self._raw_trace.append((self._step, self._world.now, server, rule, args))
+
+    # ---------------------------------------------------------- the world
+
+    def _build_world(self) -> World:
+        world = World(self.seed, self._initial_network)
+        self._world = world
+        if self.checks:
+            world.checker = SafetyChecker(self.ids)
+        for sid in self.ids:
+            world.disks[sid] = Disk(f"S{sid}'s disk", self.disk_faults)
+            world.alive[sid] = False
+            world.applied[sid] = []
+            world.handlers[sid] = None
+            world.machines[sid] = None
+            world.servers[sid] = Server(sid, self.ids, StoredState())
+        for sid in self.ids:
+            self._start_server(sid)
+        return world
+
+    def _start_server(self, sid: int) -> None:
+        """(Re)start a server from its Disk; on a handler error it stays down."""
+        world = self._world
+        message: Any = LoadState()
+        try:
+            handler = self._storage(world.disks[sid])
+            stored = handler.handle(message)
+            stored = _check_stored_state(stored, sid, self.ids)
+            message = "its new state machine"
+            machine = self._state_machine()
+        except Exception as error:
+            self._handler_failed(sid, "storage handler", message, error)
+            return
+        server = Server(sid, self.ids, stored)
+        world.servers[sid] = server
+        world.handlers[sid] = handler
+        world.machines[sid] = machine
+        world.applied[sid] = []
+        world.alive[sid] = True
+        if self._step > 0:
+            self._trace(sid, "RESTART", sid, stored.current_term, stored.voted_for, len(server.log))
+        if world.checker is not None:
+            self.violations.extend(world.checker.restarted(self._step, server))
+        self._carry_out(sid, server.boot())
+
+    def _stop_server(self, sid: int) -> None:
+        world = self._world
+        world.alive[sid] = False
+        world.handlers[sid] = None
+        world.machines[sid] = None
+        world.queue.cancel_timer(sid, ELECTION_TIMEOUT)
+        world.queue.cancel_timer(sid, HEARTBEAT)
+
+    def _handler_failed(self, sid: int, what: str, message: Any, error: BaseException) -> None:
+        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        self.errors.append(HandlerError(sid, self._step, what, message, error, text))
+        rule = "MACHINE.error" if what == "state machine" else "STORAGE.error"
+        described = message.index if rule == "MACHINE.error" else type(message).__name__
+        self._trace(sid, rule, sid, f"{type(error).__name__}: {error}", described)
+        self._stop_server(sid)
+
+    def _carry_out(self, sid: int, out: Output) -> None:
+        """Carry out a server's effects: storage first, then everything else."""
+        world = self._world
+        server = world.servers[sid]
+        step, now = self._step, world.now
+        trace = self._raw_trace
+        for rule, args in out.trace:
+            trace.append((step, now, sid, rule, args))
+        if out.storage:
+            handle = world.handlers[sid].handle
+            for message in out.storage:
+                try:
+                    handle(message)
+                except Exception as error:
+                    self._handler_failed(sid, "storage handler", message, error)
+                    return
+        queue = world.queue
+        if out.election_timer is RESET:
+            low, high = self.election_timeout_ms
+            delay = draw_int(world.rng.get(f"election/S{sid}"), low, high)
+            queue.set_timer(sid, ELECTION_TIMEOUT, now + delay)
+        elif out.election_timer is STOP:
+            queue.cancel_timer(sid, ELECTION_TIMEOUT)
+        if out.heartbeat_timer is START:
+            queue.set_timer(sid, HEARTBEAT, now + self.heartbeat_interval_ms)
+        elif out.heartbeat_timer is STOP:
+            queue.cancel_timer(sid, HEARTBEAT)
+        for target, message in out.sends:
+            self._send(sid, target, message)
+        if out.became_leader:
+            world.leader_terms.setdefault(server.current_term, []).append(sid)
+        if out.applies:
+            machine = world.machines[sid]
+            applied = world.applied[sid]
+            for entry in out.applies:
+                if entry.kind != "command":
+                    continue
+                try:
+                    machine.apply(entry.index, entry.data)
+                except Exception as error:
+                    self._handler_failed(sid, "state machine", entry, error)
+                    return
+                applied.append((entry.index, entry.data))
+        checker = world.checker
+        if checker is not None:
+            found = checker.observe(step, server, out)
+            if found:
+                self.violations.extend(found)
+
+    def _send(self, source: int, target: int, message: Any) -> None:
+        world = self._world
+        if world.links.cut(source, target):
+            self._trace(source, "NET.cut", source, target, type(message).__name__)
+            return
+        network = world.network
+        link = f"S{source}->S{target}"
+        if network.drop_rate and world.rng.get("drop/" + link).random() < network.drop_rate:
+            self._trace(source, "NET.drop", source, target, type(message).__name__, network.drop_rate)
+            return
+        low, high = network.delay_ms
+        delays = world.rng.get("delay/" + link)
+        world.queue.schedule(world.now + draw_int(delays, low, high), DELIVER, target, source, message)
+        if (
+            network.duplicate_rate
+            and world.rng.get("duplicate/" + link).random() < network.duplicate_rate
+        ):
+            self._trace(
+                source, "NET.dup", source, target, type(message).__name__, network.duplicate_rate
+            )
+            world.queue.schedule(
+                world.now + draw_int(delays, low, high), DELIVER, target, source, message
+            )
+
+    def _fire(self, event: Event) -> None:
+        world = self._world
+        sid = event.target
+        if event.kind == DELIVER:
+            name = type(event.message).__name__
+            if not world.alive[sid]:
+                self._trace(event.source, "NET.down", event.source, sid, name)
+            elif world.links.cut(event.source, sid):  # type: ignore[arg-type]
+                self._trace(event.source, "NET.cut", event.source, sid, name)
+            else:
+                self._carry_out(sid, world.servers[sid].handle(event.source, event.message))  # type: ignore[arg-type]
+        elif event.kind == ELECTION_TIMEOUT:
+            self._carry_out(sid, world.servers[sid].election_timeout())
+        else:
+            self._carry_out(sid, world.servers[sid].heartbeat_timeout())
+
+    # ----------------------------------------------------------- actions
+    # Each action is one step. Inputs record the time they were made as their last
+    # argument, so a replay makes them at the same virtual time.
+
+    def _do_next(self) -> Event:
+        world = self._world
+        event = world.queue.pop()
+        assert event is not None, "a recorded step found nothing scheduled"
+        if event.due > world.now:
+            world.now = event.due
+        self._fire(event)
+        return event
+
+    def _do_fire(self, event_id: int, at: int) -> Event:
+        self._world.now = at
+        event = self._world.queue.remove(event_id)
+        self._trace(event.target, "USER.fire", event_id, event.describe())
+        self._fire(event)
+        return event
+
+    def _do_drop(self, event_id: int, at: int) -> Event:
+        self._world.now = at
+        event = self._world.queue.remove(event_id)
+        self._trace(
+            event.source, "USER.drop", event.source, event.target, type(event.message).__name__, event_id
+        )
+        return event
+
+    def _do_timeout(self, sid: int, at: int) -> Input:
+        self._world.now = at
+        self._world.queue.cancel_timer(sid, ELECTION_TIMEOUT)
+        self._trace(sid, "USER.timeout", sid)
+        self._carry_out(sid, self._world.servers[sid].election_timeout())
+        return Input("timeout", (sid,))
+
+    def _do_propose(self, data: Any, sid: int, at: int) -> ProposalResult:
+        self._world.now = at
+        outcome, out = self._world.servers[sid].propose(data)
+        self._carry_out(sid, out)
+        return ProposalResult(outcome.accepted, outcome.index, outcome.term, outcome.leader_hint)
+
+    def _do_crash(self, sid: int, at: int) -> Input:
+        world = self._world
+        world.now = at
+        self._trace(sid, "CRASH", sid)
+        self._stop_server(sid)
+        world.disks[sid].crash()
+        return Input("crash", (sid,))
+
+    def _do_restart(self, sid: int, at: int) -> Input:
+        self._world.now = at
+        self._start_server(sid)
+        return Input("restart", (sid,))
+
+    def _do_disconnect(self, sid: int, at: int) -> Input:
+        self._world.now = at
+        self._world.links.disconnected.add(sid)
+        self._trace(sid, "DISCONNECT", sid)
+        return Input("disconnect", (sid,))
+
+    def _do_connect(self, sid: int, at: int) -> Input:
+        self._world.now = at
+        self._world.links.disconnected.discard(sid)
+        self._trace(sid, "CONNECT", sid)
+        return Input("connect", (sid,))
+
+    def _do_partition(self, groups: tuple[tuple[int, ...], ...], at: int) -> Input:
+        world = self._world
+        world.now = at
+        world.links.partition(groups, self.ids)
+        self._trace(None, "PARTITION", world.links.describe())
+        return Input("partition", groups)
+
+    def _do_heal(self, at: int) -> Input:
+        self._world.now = at
+        self._world.links.heal()
+        self._trace(None, "HEAL")
+        return Input("heal", ())
+
+    def _do_network(
+        self, delay_ms: tuple[int, int], drop_rate: float, duplicate_rate: float, at: int
+    ) -> Input:
+        self._world.now = at
+        self._world.network = Network(tuple(delay_ms), drop_rate, duplicate_rate)  # type: ignore[arg-type]
+        self._trace(None, "NETWORK", delay_ms[0], delay_ms[1], drop_rate, duplicate_rate)
+        return Input("network", (delay_ms, drop_rate, duplicate_rate))
+
+
+_ACTIONS: dict[str, Callable[..., Any]] = {
+    name[4:]: getattr(Cluster, name) for name in dir(Cluster) if name.startswith("_do_")
+}
+
+
+def _check_stored_state(stored: Any, sid: int, ids: tuple[int, ...]) -> StoredState:
+    """Validate what ``load_state`` returned, or raise saying what was expected."""
+    if not isinstance(stored, StoredState):
+        raise LuminousError(
+            f"load_state() returned {stored!r}; it must return "
+            "le.StoredState(current_term, voted_for, entries)"
+        )
+    term, vote = stored.current_term, stored.voted_for
+    if type(term) is not int or term < 0:
+        raise LuminousError(f"load_state() returned current_term={term!r}; expected a whole number >= 0")
+    if vote is not None and vote not in ids:
+        raise LuminousError(
+            f"load_state() returned voted_for={vote!r}; expected None or a server id in {list(ids)}"
+        )
+    try:
+        entries = check_entries(list(stored.entries))
+    except (TypeError, ValueError) as error:
+        raise LuminousError(f"load_state() returned bad entries: {error}") from None
+    if entries and entries[-1].term > term:
+        raise LuminousError(
+            f"load_state() returned an entry of term {entries[-1].term} but current_term="
+            f"{term}; a server never stores an entry from a term later than its own"
+        )
+    return StoredState(current_term=term, voted_for=vote, entries=entries)

@@ -1,0 +1,119 @@
+"""The trace: what happened at each step, and why, in sentences.
+
+Servers and the simulator record raw ``(step, time, server, rule, args)`` tuples; a
+``TraceEvent`` formats its sentence only when someone reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
+
+from ..core.rules import RULES, Rule
+
+SIM_RULES: dict[str, Rule] = {
+    "NET.cut": Rule("DropMessage", "A {2} from S{0} to S{1} is lost: the link between them is cut"),
+    "NET.down": Rule("DropMessage", "A {2} from S{0} to S{1} is lost: S{1} is down"),
+    "NET.drop": Rule("DropMessage", "The network loses a {2} from S{0} to S{1} (drop rate {3})"),
+    "NET.dup": Rule(
+        "DuplicateMessage",
+        "The network duplicates a {2} from S{0} to S{1} (duplicate rate {3})",
+    ),
+    "USER.drop": Rule("DropMessage", "You drop event #{3}, a {2} from S{0} to S{1}"),
+    "USER.fire": Rule("Deliver", "You fire event #{0} now, ahead of its turn: {1}"),
+    "USER.timeout": Rule("Timeout", "You make S{0}'s election timer fire now"),
+    "CRASH": Rule("Crash", "S{0} crashes: it loses everything except what is on its disk"),
+    "RESTART": Rule(
+        "Restart",
+        "S{0} restarts: its storage handler recovers term {1}, vote {2} and {3} log entries",
+    ),
+    "RESTART.failed": Rule("Restart", "S{0} cannot restart: {1}"),
+    "STORAGE.error": Rule(
+        "StorageError",
+        "S{0} stops: its storage handler raised {1} while handling {2}; nothing that "
+        "depended on it was sent (see cluster.errors)",
+    ),
+    "MACHINE.error": Rule(
+        "StateMachineError",
+        "S{0} stops: its state machine raised {1} while applying entry {2} (see cluster.errors)",
+    ),
+    "DISCONNECT": Rule("Disconnect", "S{0} is disconnected: every message to or from it is lost"),
+    "CONNECT": Rule("Connect", "S{0} is connected to the network again"),
+    "PARTITION": Rule("Partition", "The network is partitioned: {0}"),
+    "HEAL": Rule("Heal", "The network heals: every link works again"),
+    "NETWORK": Rule(
+        "Network",
+        "The network changes: delay {0}..{1} ms, drop rate {2}, duplicate rate {3}",
+    ),
+}
+
+ALL_RULES: dict[str, Rule] = {**RULES, **SIM_RULES}
+
+RawEvent = tuple[int, int, int | None, str, tuple[Any, ...]]
+
+
+class TraceEvent:
+    """One thing that happened: at ``step`` and virtual ``time`` (ms), at ``server``
+    (None for the network), by ``rule``; ``kind`` is raft.tla's name for it."""
+
+    __slots__ = ("step", "time", "server", "rule", "args")
+
+    def __init__(
+        self, step: int, time: int, server: int | None, rule: str, args: tuple[Any, ...]
+    ) -> None:
+        self.step = step
+        self.time = time
+        self.server = server
+        self.rule = rule
+        self.args = args
+
+    @property
+    def kind(self) -> str:
+        return ALL_RULES[self.rule].kind
+
+    @property
+    def sentence(self) -> str:
+        return ALL_RULES[self.rule].template.format(*self.args)
+
+    def __str__(self) -> str:
+        return f"step {self.step:>4}  t={self.time:>5} ms  {self.sentence}"
+
+    def __repr__(self) -> str:
+        return f"<TraceEvent step={self.step} t={self.time} {self.rule}: {self.sentence}>"
+
+
+class Trace(Sequence[TraceEvent]):
+    """A read-only, lazily formatted view of a cluster's trace."""
+
+    def __init__(self, raw: list[RawEvent]) -> None:
+        self._raw = raw
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    @overload
+    def __getitem__(self, index: int) -> TraceEvent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[TraceEvent]: ...
+
+    def __getitem__(self, index: int | slice) -> TraceEvent | list[TraceEvent]:
+        if isinstance(index, slice):
+            return [TraceEvent(*raw) for raw in self._raw[index]]
+        return TraceEvent(*self._raw[index])
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        for raw in self._raw:
+            yield TraceEvent(*raw)
+
+    def since(self, step: int) -> list[TraceEvent]:
+        """Events of ``step`` and later."""
+        return [TraceEvent(*raw) for raw in self._raw if raw[0] >= step]
+
+    def text(self, last: int | None = None) -> str:
+        """The trace (or its ``last`` events) as lines of text."""
+        raw = self._raw if last is None else self._raw[-last:]
+        return "\n".join(str(TraceEvent(*r)) for r in raw)
+
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self)} events>"

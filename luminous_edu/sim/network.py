@@ -1,0 +1,92 @@
+"""The network model: delays, loss, duplication, and which links are cut.
+
+Messages are reordered by their random delays, never otherwise. A message is lost if
+its link is cut when it is sent or when it would be delivered, or if its target is down
+when it arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """Network settings. ``delay_ms`` is the (min, max) one-way delay of a message in
+    virtual milliseconds, drawn uniformly; ``drop_rate`` the probability that a message
+    is lost; ``duplicate_rate`` the probability that it is delivered twice."""
+
+    delay_ms: tuple[int, int] = (5, 15)
+    drop_rate: float = 0.0
+    duplicate_rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        delay = self.delay_ms
+        if (
+            not isinstance(delay, tuple | list)
+            or len(delay) != 2
+            or not all(type(d) is int for d in delay)
+            or not 0 <= delay[0] <= delay[1]
+        ):
+            raise ValueError(
+                f"delay_ms={delay!r} is not a delay range; give (min, max) whole "
+                "milliseconds with 0 <= min <= max, for example (5, 15)"
+            )
+        object.__setattr__(self, "delay_ms", (delay[0], delay[1]))
+        for name in ("drop_rate", "duplicate_rate"):
+            rate = getattr(self, name)
+            if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+                raise ValueError(f"{name}={rate!r} is not a probability; give a number from 0 to 1")
+            object.__setattr__(self, name, float(rate))
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "delay_ms": list(self.delay_ms),
+            "drop_rate": self.drop_rate,
+            "duplicate_rate": self.duplicate_rate,
+        }
+
+
+class Links:
+    """Which links are cut: disconnected servers, and partition groups."""
+
+    __slots__ = ("disconnected", "group")
+
+    def __init__(self) -> None:
+        self.disconnected: set[int] = set()
+        self.group: dict[int, int] = {}  # server -> partition group; empty when whole
+
+    def clone(self) -> Links:
+        twin = Links()
+        twin.disconnected = set(self.disconnected)
+        twin.group = dict(self.group)
+        return twin
+
+    def cut(self, a: int, b: int) -> bool:
+        if self.disconnected and (a in self.disconnected or b in self.disconnected):
+            return True
+        group = self.group
+        return bool(group) and group.get(a, -1) != group.get(b, -1)
+
+    def partition(self, groups: Iterable[Iterable[int]], everyone: Iterable[int]) -> None:
+        self.group = {}
+        for number, members in enumerate(groups):
+            for server in members:
+                self.group[server] = number
+        rest = len(self.group) and max(self.group.values()) + 1
+        for server in everyone:
+            self.group.setdefault(server, rest)
+
+    def heal(self) -> None:
+        self.disconnected.clear()
+        self.group = {}
+
+    def describe(self) -> str:
+        if not self.group:
+            return "one group"
+        groups: dict[int, list[int]] = {}
+        for server, number in sorted(self.group.items()):
+            groups.setdefault(number, []).append(server)
+        return " | ".join("{" + ", ".join(f"S{s}" for s in g) + "}" for g in groups.values())

@@ -1,0 +1,55 @@
+"""Everything in a simulation that changes from step to step, and nothing else.
+
+The step controller checkpoints a world by cloning it. Cloning is shallow wherever the
+contents are immutable (entries, messages, events, serialized disk values), so a
+checkpoint costs little even with long logs; user objects (storage handlers and state
+machines) are deep-copied, their disks mapped to the cloned disks.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..check import SafetyChecker
+from ..core import Server
+from ..storage import Disk
+from .events import EventQueue
+from .network import Links, Network
+from .randomness import Streams
+
+
+class World:
+    def __init__(self, seed: int, network: Network) -> None:
+        self.now = 0
+        self.servers: dict[int, Server] = {}
+        self.alive: dict[int, bool] = {}
+        self.disks: dict[int, Disk] = {}
+        self.handlers: dict[int, Any] = {}  # None while the server is down
+        self.machines: dict[int, Any] = {}  # None while the server is down
+        self.applied: dict[int, list[tuple[int, Any]]] = {}  # since the last (re)start
+        self.queue = EventQueue()
+        self.links = Links()
+        self.network = network
+        self.rng = Streams(seed)
+        self.checker: SafetyChecker | None = None
+        self.leader_terms: dict[int, list[int]] = {}  # term -> servers that led it
+
+    def clone(self) -> World:
+        """An independent copy; raises if a user object cannot be copied."""
+        twin = object.__new__(World)
+        twin.now = self.now
+        twin.servers = {i: s.clone() for i, s in self.servers.items()}
+        twin.alive = dict(self.alive)
+        twin.disks = {i: d.clone() for i, d in self.disks.items()}
+        memo: dict[int, Any] = {id(self.disks[i]): twin.disks[i] for i in self.disks}
+        twin.handlers = {i: copy.deepcopy(h, memo) for i, h in self.handlers.items()}
+        twin.machines = {i: copy.deepcopy(m, memo) for i, m in self.machines.items()}
+        twin.applied = {i: list(a) for i, a in self.applied.items()}
+        twin.queue = self.queue.clone()
+        twin.links = self.links.clone()
+        twin.network = self.network
+        twin.rng = self.rng.clone()
+        twin.checker = self.checker.clone() if self.checker is not None else None
+        twin.leader_terms = {t: list(ids) for t, ids in self.leader_terms.items()}
+        return twin

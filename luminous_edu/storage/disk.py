@@ -1,0 +1,161 @@
+"""The simulated Disk a storage handler writes to: the only thing that survives a crash.
+
+Values are copied on the way in and on the way out (serialized, as a real disk would
+hold bytes), so nothing a handler keeps in Python can alias what is stored. With fault
+modes on, a crash undoes writes that were not yet ``sync``ed:
+
+- ``faults=None``: every write is durable at once (the default);
+- ``faults="unsynced"``: writes and deletes since the last ``sync()`` are lost;
+- ``faults="torn"``: the same, except that the last unsynced write is left torn: its
+  key holds a garbled value whose ``read`` raises ``TornWriteError``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from .errors import StorageError, TornWriteError
+
+FAULT_MODES = (None, "unsynced", "torn")
+_MISSING = object()
+
+
+def check_fault_mode(faults: Any) -> None:
+    if faults not in FAULT_MODES:
+        raise ValueError(
+            f"disk_faults={faults!r} is not a fault mode; use None (writes durable at "
+            "once), 'unsynced' (unsynced writes lost on a crash) or 'torn' (the last "
+            "unsynced write torn on a crash)"
+        )
+
+
+class _Torn(bytes):
+    """Marks a value whose write a crash interrupted."""
+
+
+class Disk:
+    """Durable key-value storage for one server. Keys are strings."""
+
+    def __init__(self, name: str = "disk", faults: str | None = None) -> None:
+        check_fault_mode(faults)
+        self.name = name
+        self.faults = faults
+        self._data: dict[str, bytes] = {}
+        # key -> value at the last sync (_MISSING if absent), for keys changed since.
+        self._unsynced: dict[str, Any] = {}
+        self._last_unsynced: str | None = None
+        self.writes = 0
+        self.syncs = 0
+
+    def clone(self) -> Disk:
+        twin = object.__new__(Disk)
+        twin.__dict__.update(self.__dict__)
+        twin._data = dict(self._data)
+        twin._unsynced = dict(self._unsynced)
+        return twin
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Disk:
+        return self.clone()
+
+    # ---------------------------------------------------------- handler API
+
+    def write(self, key: str, value: Any) -> None:
+        """Store a copy of ``value`` under ``key`` (visible at once; durable at once
+        unless the disk has fault modes, then durable at the next ``sync()``)."""
+        _check_key(key)
+        try:
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:
+            raise StorageError(
+                f"{self.name} cannot store {value!r} under {key!r}: it cannot be "
+                f"serialized ({error}); store plain values such as numbers, strings, "
+                "lists, tuples and dicts"
+            ) from None
+        self._remember(key)
+        self._data[key] = blob
+        self.writes += 1
+
+    def read(self, key: str, default: Any = None) -> Any:
+        """A fresh copy of the value stored under ``key``, or ``default``."""
+        _check_key(key)
+        blob = self._data.get(key)
+        if blob is None:
+            return default
+        if isinstance(blob, _Torn):
+            raise TornWriteError(
+                f"the value under {key!r} on {self.name} is torn: the server crashed while "
+                "writing it, before sync(); call disk.sync() after writes that must survive"
+            )
+        return pickle.loads(blob)
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (no error if it is absent)."""
+        _check_key(key)
+        if key in self._data:
+            self._remember(key)
+            del self._data[key]
+            self.writes += 1
+
+    def keys(self) -> list[str]:
+        """Every key, sorted (unsynced writes are visible until a crash)."""
+        return sorted(self._data)
+
+    def sync(self) -> None:
+        """Make every write so far durable."""
+        self._unsynced.clear()
+        self._last_unsynced = None
+        self.syncs += 1
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def contents(self) -> dict[str, Any]:
+        """A copy of everything stored, by key in sorted order (torn values shown as
+        the string ``"<torn>"``)."""
+        return {
+            key: "<torn>" if isinstance(self._data[key], _Torn) else self.read(key)
+            for key in self.keys()
+        }
+
+    @property
+    def unsynced_keys(self) -> list[str]:
+        """Keys written or deleted since the last sync (with fault modes on)."""
+        return sorted(self._unsynced)
+
+    def __repr__(self) -> str:
+        return f"<Disk {self.name}: {len(self._data)} keys, faults={self.faults!r}>"
+
+    # ------------------------------------------------------------- crashes
+
+    def crash(self) -> None:
+        """What a power loss does to this disk under its fault mode."""
+        if self.faults is None or not self._unsynced:
+            self._unsynced.clear()
+            return
+        torn_key = self._last_unsynced if self.faults == "torn" else None
+        for key, old in self._unsynced.items():
+            if key == torn_key and key in self._data:
+                new = self._data[key]
+                self._data[key] = _Torn(new[: max(1, len(new) // 2)])
+            elif old is _MISSING:
+                self._data.pop(key, None)
+            else:
+                self._data[key] = old
+        self._unsynced.clear()
+        self._last_unsynced = None
+
+    def _remember(self, key: str) -> None:
+        if self.faults is None:
+            return
+        if key not in self._unsynced:
+            self._unsynced[key] = self._data.get(key, _MISSING)
+        self._last_unsynced = key
+
+
+def _check_key(key: object) -> None:
+    if type(key) is not str:
+        raise StorageError(f"Disk keys are strings; got {key!r} ({type(key).__name__})")
