@@ -1,11 +1,11 @@
 """luminous_edu: the Raft consensus algorithm, deterministic and seeded, to learn from.
 
-    import luminous_edu as le
-    cluster = le.Cluster(servers=5, seed=7)
-    cluster.run_until(lambda c: c.leader is not None)
-    cluster.propose("x=1")
-    cluster.run(100)
-    print(cluster.trace.text(last=10))
+import luminous_edu as le
+cluster = le.Cluster(servers=5, seed=7)
+cluster.run_until(lambda c: c.leader is not None)
+cluster.propose("x=1")
+cluster.run(100)
+print(cluster.trace.text(last=10))
 """
 
 from .check import FIGURE_3, Violation

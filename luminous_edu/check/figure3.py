@@ -58,7 +58,9 @@ class SafetyChecker:
         self.prefix: dict[int, list[int]] = {i: [0] for i in server_ids}
         self.commit: dict[int, int] = {i: 0 for i in self.prefix}
         self.leaders: dict[int, int] = {}  # term -> the first leader of that term
-        self.first_seen: dict[tuple[int, int], tuple[int, int]] = {}  # (index, term) -> (digest, server)
+        self.first_seen: dict[
+            tuple[int, int], tuple[int, int]
+        ] = {}  # (index, term) -> (digest, server)
         self.committed: list[int] = [0]  # digest of the committed prefix through each index
         self.applied: dict[int, tuple[int, int, int]] = {}  # index -> (digest, term, server)
         self.reported: set[tuple[Any, ...]] = set()
@@ -228,15 +230,17 @@ def scan(
     every entry each server has ever applied. Leader Append-Only needs the history of
     each step, so only the incremental checker can see it."""
     found: list[Violation] = []
-    for term, ids in sorted(leaders.items()):
-        if len(ids) > 1:
-            names = ", ".join(f"S{i}" for i in sorted(ids))
-            found.append(Violation(ELECTION_SAFETY, step, f"{names} were all leaders of term {term}"))
+    for term, led in sorted(leaders.items()):
+        if len(led) > 1:
+            names = ", ".join(f"S{i}" for i in sorted(led))
+            found.append(
+                Violation(ELECTION_SAFETY, step, f"{names} were all leaders of term {term}")
+            )
     ids = sorted(logs)
     for n, a in enumerate(ids):
         for b in ids[n + 1 :]:
             first_diff = None
-            for ea, eb in zip(logs[a], logs[b]):
+            for ea, eb in zip(logs[a], logs[b], strict=False):
                 if first_diff is None and (ea.term != eb.term or key(ea.data) != key(eb.data)):
                     first_diff = ea.index
                 if first_diff is not None and ea.term == eb.term:

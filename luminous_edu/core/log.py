@@ -35,7 +35,7 @@ def looks_like_marker(data: Any) -> bool:
 class Entry(NamedTuple):
     """One log entry: its position, the term it was created in, and its data."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as the paper names it
     term: int
     data: Any
 
@@ -55,7 +55,7 @@ class Entry(NamedTuple):
 class RaftLog:
     """A server's log. ``entries[k]`` holds index ``snapshot_index + k + 1``."""
 
-    __slots__ = ("snapshot_index", "snapshot_term", "entries")
+    __slots__ = ("entries", "snapshot_index", "snapshot_term")
 
     def __init__(
         self, entries: Iterable[Entry] = (), snapshot_index: int = 0, snapshot_term: int = 0

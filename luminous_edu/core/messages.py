@@ -3,25 +3,40 @@
 Field comments are the paper's own descriptions. Fields the paper does not have are
 marked "Not in Figure 2". Messages are immutable and shared between the sender, the
 network and the receiver; nothing ever changes one after it is built.
+
+They are typed named tuples rather than frozen dataclasses: building one costs a third
+as much, and the simulator builds one for nearly every step. ``typed_equality`` makes
+two messages equal only if they are of the same type, as dataclasses would be.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .log import Entry
 
 
-class _Immutable:
-    __slots__ = ()
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        return self
+def _typed_eq(self: tuple[Any, ...], other: object) -> bool:
+    return type(self) is type(other) and tuple.__eq__(self, other)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RequestVote(_Immutable):
+def _typed_ne(self: tuple[Any, ...], other: object) -> bool:
+    return not _typed_eq(self, other)
+
+
+def _typed_hash(self: tuple[Any, ...]) -> int:
+    return hash((type(self).__name__, tuple(self)))
+
+
+def typed_equality(*classes: type) -> None:
+    """Make named-tuple messages compare equal only to messages of the same type."""
+    for cls in classes:
+        cls.__eq__ = _typed_eq  # type: ignore[assignment,method-assign]
+        cls.__ne__ = _typed_ne  # type: ignore[assignment,method-assign]
+        cls.__hash__ = _typed_hash  # type: ignore[assignment,method-assign]
+
+
+class RequestVote(NamedTuple):
     """Invoked by candidates to gather votes (§5.2)."""
 
     term: int  # candidate's term
@@ -30,16 +45,14 @@ class RequestVote(_Immutable):
     last_log_term: int  # term of candidate's last log entry (§5.4)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RequestVoteReply(_Immutable):
+class RequestVoteReply(NamedTuple):
     """The result of a RequestVote RPC (§5.2)."""
 
     term: int  # currentTerm, for candidate to update itself
     vote_granted: bool  # true means candidate received vote
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AppendEntries(_Immutable):
+class AppendEntries(NamedTuple):
     """Invoked by leader to replicate log entries (§5.3); also used as heartbeat (§5.2)."""
 
     term: int  # leader's term
@@ -50,8 +63,7 @@ class AppendEntries(_Immutable):
     leader_commit: int  # leader's commit_index
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AppendEntriesReply(_Immutable):
+class AppendEntriesReply(NamedTuple):
     """The result of an AppendEntries RPC (§5.3)."""
 
     term: int  # currentTerm, for leader to update itself
@@ -65,6 +77,8 @@ class AppendEntriesReply(_Immutable):
     conflict_index: int = 0
     conflict_term: int | None = None
 
+
+typed_equality(RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply)
 
 Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply
 

@@ -22,14 +22,14 @@ class Output:
     """Effects of one step of one server."""
 
     __slots__ = (
-        "storage",
-        "sends",
         "applies",
-        "trace",
+        "became_leader",
         "election_timer",
         "heartbeat_timer",
         "log_changed_from",
-        "became_leader",
+        "sends",
+        "storage",
+        "trace",
     )
 
     def __init__(self) -> None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from .messages import _Immutable
+from .messages import typed_equality
+
+# Storage messages are typed named tuples, like the RPCs (see messages.py): cheap to
+# build, immutable, and equal only to messages of the same type.
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SaveHardState(_Immutable):
+class SaveHardState(NamedTuple):
     """Make ``current_term`` and ``voted_for`` durable, together.
 
     ``current_term``: latest term the server has seen. ``voted_for``: the candidate that
@@ -30,8 +32,7 @@ class SaveHardState(_Immutable):
     voted_for: int | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SaveLog(_Immutable):
+class SaveLog(NamedTuple):
     """Store this entry at ``index`` (1-based), replacing any entry stored there.
 
     ``data`` is stored exactly as given: it may be a client's command or one of the
@@ -39,12 +40,11 @@ class SaveLog(_Immutable):
     """
 
     term: int
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index
     data: Any
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TruncateLog(_Immutable):
+class TruncateLog(NamedTuple):
     """Delete every stored entry with index >= ``from_index`` (inclusive bound).
 
     Sent when a follower finds entries that conflict with its leader's (§5.3, receiver
@@ -54,8 +54,7 @@ class TruncateLog(_Immutable):
     from_index: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadState(_Immutable):
+class LoadState(NamedTuple):
     """Sent once when a server (re)starts: return a ``StoredState`` with everything
     that was made durable."""
 
@@ -72,5 +71,7 @@ class StoredState:
     voted_for: int | None = None
     entries: Sequence[Any] = field(default_factory=tuple)
 
+
+typed_equality(SaveHardState, SaveLog, TruncateLog, LoadState)
 
 StorageMessage = SaveHardState | SaveLog | TruncateLog | LoadState

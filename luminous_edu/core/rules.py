@@ -101,9 +101,7 @@ RULES: dict[str, Rule] = {
         "S{0} deletes its entries from index {1} on: its entry {1} has term {2}, but "
         "the leader S{3} sent term {4} (§5.3)",
     ),
-    "AE.4": Rule(
-        "HandleAppendEntriesRequest", "S{0} appends entries {1}..{2} sent by S{3} (§5.3)"
-    ),
+    "AE.4": Rule("HandleAppendEntriesRequest", "S{0} appends entries {1}..{2} sent by S{3} (§5.3)"),
     "AE.ok": Rule(
         "HandleAppendEntriesRequest",
         "S{0} accepts AppendEntries from S{1}: its log matches the leader's through index "
@@ -116,8 +114,7 @@ RULES: dict[str, Rule] = {
     ),
     "AER.stale": Rule(
         "HandleAppendEntriesResponse",
-        "S{0} ignores an AppendEntries reply from S{1} for term {2}: it is not leader of "
-        "that term",
+        "S{0} ignores an AppendEntries reply from S{1} for term {2}: it is not leader of that term",
     ),
     "AER.ok": Rule(
         "HandleAppendEntriesResponse",

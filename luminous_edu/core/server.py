@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from typing import Any, ClassVar
 
 from .log import Entry, RaftLog, noop_data
 from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
@@ -48,7 +48,7 @@ class Role(str, Enum):
 class ProposalOutcome:
     """The answer to a client request at one server."""
 
-    __slots__ = ("accepted", "index", "term", "leader_hint")
+    __slots__ = ("accepted", "index", "leader_hint", "term")
 
     def __init__(
         self, accepted: bool, index: int | None, term: int | None, leader_hint: int | None
@@ -177,7 +177,8 @@ class Server:
         for peer in self.peers:
             if peer not in self.inflight:
                 self._send_append_entries(peer)
-        self._advance_commit_index()
+        if self.quorum == 1:
+            self._advance_commit_index()
         return ProposalOutcome(True, entry.index, entry.term, self.id), self._finish()
 
     # ---------------------------------------------------------- RequestVote RPC
@@ -360,7 +361,7 @@ class Server:
         out.trace.append(("AER.fail", (self.id, source, before, target)))
         self._send_append_entries(source)
 
-    _HANDLERS: dict[type, Callable[[Server, int, Any], None]] = {
+    _HANDLERS: ClassVar[dict[type, Callable[[Server, int, Any], None]]] = {
         RequestVote: _handle_request_vote,
         RequestVoteReply: _handle_request_vote_reply,
         AppendEntries: _handle_append_entries,

@@ -42,6 +42,8 @@ from .views import Servers
 from .world import World
 
 CHECKPOINT_INTERVAL = 1024
+_NEXT = ("next",)
+_JSON_ATOMS = (int, str, bool, type(None))
 
 Action = tuple[Any, ...]
 
@@ -51,7 +53,7 @@ class ProposalResult(NamedTuple):
     sits in the log (index, term), and whom the server believes leads."""
 
     accepted: bool
-    index: int | None
+    index: int | None  # type: ignore[assignment]  # shadows tuple.index
     term: int | None
     leader_hint: int | None
 
@@ -144,7 +146,9 @@ class Cluster:
         if storage is not None and not callable(storage):
             raise ValueError(f"storage={storage!r}: give a handler class, built as MyStorage(disk)")
         if state_machine is not None and not callable(state_machine):
-            raise ValueError(f"state_machine={state_machine!r}: give a class with apply(index, data)")
+            raise ValueError(
+                f"state_machine={state_machine!r}: give a class with apply(index, data)"
+            )
         codec = JsonCodec() if codec is None else codec
         if not all(hasattr(codec, a) for a in ("encode", "decode")):
             raise ValueError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
@@ -195,9 +199,12 @@ class Cluster:
         best: Server | None = None
         for sid in self.ids:
             server = world.servers[sid]
-            if world.alive[sid] and server.role is Role.LEADER:
-                if best is None or server.current_term > best.current_term:
-                    best = server
+            if (
+                world.alive[sid]
+                and server.role is Role.LEADER
+                and (best is None or server.current_term > best.current_term)
+            ):
+                best = server
         return best.id if best else None
 
     @property
@@ -286,10 +293,12 @@ class Cluster:
         """Take one step: replay the next recorded one, or fire the next scheduled
         event. Returns the event (or the replayed input); None if nothing is scheduled."""
         if self._step < len(self._history):
-            return self._execute(self._history[self._step], record=False)
-        if self._world.queue.peek() is None:
+            return self._execute(self._history[self._step], record=False)  # type: ignore[no-any-return]
+        event = self._world.queue.peek()
+        if event is None:
             return None
-        return self._execute(("next",), record=True)
+        self._run_live(event.due, 1)
+        return event
 
     def run(self, ms: int) -> int:
         """Advance virtual time by ``ms``, firing everything due; returns the steps taken."""
@@ -297,12 +306,14 @@ class Cluster:
             raise ValueError(f"run(ms={ms!r}): give a whole number of milliseconds >= 0")
         target = self._world.now + ms
         taken = 0
-        while True:
+        while self._step < len(self._history):  # replay the recorded future first
             due = self._next_time()
             if due is None or due > target:
                 break
             self.step()
             taken += 1
+        else:
+            taken += self._run_live(target)
         self._world.now = max(self._world.now, target)
         return taken
 
@@ -431,7 +442,9 @@ class Cluster:
         """Split the network: servers talk only within their group. Servers named in no
         group form one more group together. ``partition({1, 2}, {3, 4, 5})``."""
         if not groups:
-            raise ValueError("partition needs at least one group, e.g. partition({1, 2}, {3, 4, 5})")
+            raise ValueError(
+                "partition needs at least one group, e.g. partition({1, 2}, {3, 4, 5})"
+            )
         seen: set[int] = set()
         canonical = []
         for group in groups:
@@ -514,6 +527,8 @@ class Cluster:
                 "for the core's own entries (no-ops and configurations)"
             )
         codec = self._codec
+        if type(data) in _JSON_ATOMS and type(codec) is JsonCodec:
+            return data  # immutable and unchanged by JSON: nothing to copy or check
         try:
             copy = codec.decode(codec.encode(data))
         except Exception as error:
@@ -555,11 +570,38 @@ class Cluster:
         self._step += 1
         found_before = len(self.violations)
         result = _ACTIONS[action[0]](self, *action[1:])
+        self._after_step(found_before)
+        return result
+
+    def _after_step(self, found_before: int) -> None:
         if self._step % CHECKPOINT_INTERVAL == 0 and self._step not in self._checkpoints:
             self._checkpoint()
         if self.strict and len(self.violations) > found_before:
             raise SafetyViolationError(self.violations[found_before:])
-        return result
+
+    def _run_live(self, target: int, limit: int = -1) -> int:
+        """Fire scheduled events due by ``target`` (at most ``limit`` if >= 0) as new
+        steps. The hot loop of the simulator: the same as ``_execute(("next",))`` per
+        event, without the dispatch."""
+        world = self._world
+        queue = world.queue
+        history, violations = self._history, self.violations
+        taken = 0
+        while taken != limit:
+            event = queue.peek()
+            if event is None or event.due > target:
+                break
+            queue.pop_peeked(event)
+            history.append(_NEXT)
+            self._step += 1
+            if event.due > world.now:
+                world.now = event.due
+            found_before = len(violations)
+            self._fire(event)
+            taken += 1
+            if self._step % CHECKPOINT_INTERVAL == 0 or len(violations) > found_before:
+                self._after_step(found_before)
+        return taken
 
     def _checkpoint(self) -> None:
         try:
@@ -655,7 +697,7 @@ class Cluster:
         queue = world.queue
         if out.election_timer is RESET:
             low, high = self.election_timeout_ms
-            delay = draw_int(world.rng.get(f"election/S{sid}"), low, high)
+            delay = draw_int(world.rng.get(("election", sid)), low, high)
             queue.set_timer(sid, ELECTION_TIMEOUT, now + delay)
         elif out.election_timer is STOP:
             queue.cancel_timer(sid, ELECTION_TIMEOUT)
@@ -687,25 +729,25 @@ class Cluster:
 
     def _send(self, source: int, target: int, message: Any) -> None:
         world = self._world
-        if world.links.cut(source, target):
+        links = world.links
+        if (links.disconnected or links.group) and links.cut(source, target):
             self._trace(source, "NET.cut", source, target, type(message).__name__)
             return
         network = world.network
-        link = f"S{source}->S{target}"
-        if network.drop_rate and world.rng.get("drop/" + link).random() < network.drop_rate:
-            self._trace(source, "NET.drop", source, target, type(message).__name__, network.drop_rate)
+        rng = world.rng
+        drop_rate = network.drop_rate
+        if drop_rate and rng.get(("drop", source, target)).random() < drop_rate:
+            self._trace(source, "NET.drop", source, target, type(message).__name__, drop_rate)
             return
         low, high = network.delay_ms
-        delays = world.rng.get("delay/" + link)
-        world.queue.schedule(world.now + draw_int(delays, low, high), DELIVER, target, source, message)
-        if (
-            network.duplicate_rate
-            and world.rng.get("duplicate/" + link).random() < network.duplicate_rate
-        ):
-            self._trace(
-                source, "NET.dup", source, target, type(message).__name__, network.duplicate_rate
-            )
-            world.queue.schedule(
+        delays = rng.get(("delay", source, target))
+        queue = world.queue
+        delay = low + int(delays.random() * (high - low + 1))  # draw_int, inlined: hot
+        queue.schedule(world.now + delay, DELIVER, target, source, message)
+        duplicate_rate = network.duplicate_rate
+        if duplicate_rate and rng.get(("duplicate", source, target)).random() < duplicate_rate:
+            self._trace(source, "NET.dup", source, target, type(message).__name__, duplicate_rate)
+            queue.schedule(
                 world.now + draw_int(delays, low, high), DELIVER, target, source, message
             )
 
@@ -713,13 +755,14 @@ class Cluster:
         world = self._world
         sid = event.target
         if event.kind == DELIVER:
-            name = type(event.message).__name__
+            source = event.source
+            links = world.links
             if not world.alive[sid]:
-                self._trace(event.source, "NET.down", event.source, sid, name)
-            elif world.links.cut(event.source, sid):  # type: ignore[arg-type]
-                self._trace(event.source, "NET.cut", event.source, sid, name)
+                self._trace(source, "NET.down", source, sid, type(event.message).__name__)
+            elif (links.disconnected or links.group) and links.cut(source, sid):  # type: ignore[arg-type]
+                self._trace(source, "NET.cut", source, sid, type(event.message).__name__)
             else:
-                self._carry_out(sid, world.servers[sid].handle(event.source, event.message))  # type: ignore[arg-type]
+                self._carry_out(sid, world.servers[sid].handle(source, event.message))  # type: ignore[arg-type]
         elif event.kind == ELECTION_TIMEOUT:
             self._carry_out(sid, world.servers[sid].election_timeout())
         else:
@@ -749,7 +792,12 @@ class Cluster:
         self._world.now = at
         event = self._world.queue.remove(event_id)
         self._trace(
-            event.source, "USER.drop", event.source, event.target, type(event.message).__name__, event_id
+            event.source,
+            "USER.drop",
+            event.source,
+            event.target,
+            type(event.message).__name__,
+            event_id,
         )
         return event
 
@@ -827,7 +875,9 @@ def _check_stored_state(stored: Any, sid: int, ids: tuple[int, ...]) -> StoredSt
         )
     term, vote = stored.current_term, stored.voted_for
     if type(term) is not int or term < 0:
-        raise LuminousError(f"load_state() returned current_term={term!r}; expected a whole number >= 0")
+        raise LuminousError(
+            f"load_state() returned current_term={term!r}; expected a whole number >= 0"
+        )
     if vote is not None and vote not in ids:
         raise LuminousError(
             f"load_state() returned voted_for={vote!r}; expected None or a server id in {list(ids)}"

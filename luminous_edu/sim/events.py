@@ -42,12 +42,22 @@ class Event(NamedTuple):
 
 
 class EventQueue:
-    __slots__ = ("heap", "live", "timers", "next_id")
+    """Pending events ordered by (due, id).
+
+    Timers are reset far more often than they fire (a follower resets its election
+    timer on every heartbeat), so a reset keeps the timer's id and moves its due time
+    without touching the heap when the new time is later: the old heap entry is pushed
+    again at the new time when it reaches the top. ``queued`` remembers, per timer, the
+    heap entry that stands for it; any other entry for it is stale and skipped.
+    """
+
+    __slots__ = ("heap", "live", "next_id", "queued", "timers")
 
     def __init__(self) -> None:
         self.heap: list[tuple[int, int]] = []
         self.live: dict[int, Event] = {}
         self.timers: dict[tuple[int, str], int] = {}
+        self.queued: dict[int, int] = {}  # timer id -> due of its heap entry
         self.next_id = 1
 
     def clone(self) -> EventQueue:
@@ -55,44 +65,66 @@ class EventQueue:
         twin.heap = list(self.heap)
         twin.live = dict(self.live)
         twin.timers = dict(self.timers)
+        twin.queued = dict(self.queued)
         twin.next_id = self.next_id
         return twin
 
     def schedule(
         self, due: int, kind: str, target: int, source: int | None = None, message: Any = None
     ) -> Event:
-        event = Event(self.next_id, due, kind, target, source, message)
-        self.next_id += 1
-        self.live[event.id] = event
-        heapq.heappush(self.heap, (due, event.id))
+        event_id = self.next_id
+        self.next_id = event_id + 1
+        # tuple.__new__ skips the named tuple's Python-level __new__: this is hot.
+        event = tuple.__new__(Event, (event_id, due, kind, target, source, message))
+        self.live[event_id] = event
+        heapq.heappush(self.heap, (due, event_id))
         return event
 
     def set_timer(self, target: int, kind: str, due: int) -> None:
-        old = self.timers.get((target, kind))
-        if old is not None:
-            self.live.pop(old, None)
-        self.timers[(target, kind)] = self.schedule(due, kind, target).id
+        """Start a server's timer, or reset it if it is running."""
+        key = (target, kind)
+        event_id = self.timers.get(key)
+        if event_id is None:
+            event_id = self.schedule(due, kind, target).id
+            self.timers[key] = event_id
+            self.queued[event_id] = due
+            return
+        self.live[event_id] = tuple.__new__(Event, (event_id, due, kind, target, None, None))
+        if due < self.queued[event_id]:
+            heapq.heappush(self.heap, (due, event_id))
+            self.queued[event_id] = due
 
     def cancel_timer(self, target: int, kind: str) -> None:
         old = self.timers.pop((target, kind), None)
         if old is not None:
-            self.live.pop(old, None)
+            del self.live[old]
+            del self.queued[old]
 
     def peek(self) -> Event | None:
+        """The next event to fire, or None."""
         heap, live = self.heap, self.live
         while heap:
-            event = live.get(heap[0][1])
-            if event is not None:
+            due, event_id = heap[0]
+            event = live.get(event_id)
+            if event is not None and event.due == due:
                 return event
             heapq.heappop(heap)
+            if event is not None and self.queued.get(event_id) == due:
+                # A timer reset to a later time: its entry moves there.
+                heapq.heappush(heap, (event.due, event_id))
+                self.queued[event_id] = event.due
         return None
 
     def pop(self) -> Event | None:
         event = self.peek()
         if event is not None:
-            heapq.heappop(self.heap)
-            self._forget(event)
+            self.pop_peeked(event)
         return event
+
+    def pop_peeked(self, event: Event) -> None:
+        """Remove ``event``, which ``peek()`` just returned."""
+        heapq.heappop(self.heap)
+        self._forget(event)
 
     def remove(self, event_id: int) -> Event:
         """Take a pending event out of the queue; KeyError if it is not pending."""
@@ -106,6 +138,5 @@ class EventQueue:
     def _forget(self, event: Event) -> None:
         del self.live[event.id]
         if event.kind != DELIVER:
-            key = (event.target, event.kind)
-            if self.timers.get(key) == event.id:
-                del self.timers[key]
+            del self.timers[(event.target, event.kind)]
+            del self.queued[event.id]

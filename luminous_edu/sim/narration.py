@@ -12,14 +12,14 @@ from typing import Any, overload
 from ..core.rules import RULES, Rule
 
 SIM_RULES: dict[str, Rule] = {
-    "NET.cut": Rule("DropMessage", "A {2} from S{0} to S{1} is lost: the link between them is cut"),
-    "NET.down": Rule("DropMessage", "A {2} from S{0} to S{1} is lost: S{1} is down"),
-    "NET.drop": Rule("DropMessage", "The network loses a {2} from S{0} to S{1} (drop rate {3})"),
+    "NET.cut": Rule("DropMessage", "{2} from S{0} to S{1} is lost: the link between them is cut"),
+    "NET.down": Rule("DropMessage", "{2} from S{0} to S{1} is lost: S{1} is down"),
+    "NET.drop": Rule("DropMessage", "The network loses {2} from S{0} to S{1} (drop rate {3})"),
     "NET.dup": Rule(
         "DuplicateMessage",
-        "The network duplicates a {2} from S{0} to S{1} (duplicate rate {3})",
+        "The network duplicates {2} from S{0} to S{1} (duplicate rate {3})",
     ),
-    "USER.drop": Rule("DropMessage", "You drop event #{3}, a {2} from S{0} to S{1}"),
+    "USER.drop": Rule("DropMessage", "You drop event #{3}: {2} from S{0} to S{1}"),
     "USER.fire": Rule("Deliver", "You fire event #{0} now, ahead of its turn: {1}"),
     "USER.timeout": Rule("Timeout", "You make S{0}'s election timer fire now"),
     "CRASH": Rule("Crash", "S{0} crashes: it loses everything except what is on its disk"),
@@ -56,7 +56,7 @@ class TraceEvent:
     """One thing that happened: at ``step`` and virtual ``time`` (ms), at ``server``
     (None for the network), by ``rule``; ``kind`` is raft.tla's name for it."""
 
-    __slots__ = ("step", "time", "server", "rule", "args")
+    __slots__ = ("args", "rule", "server", "step", "time")
 
     def __init__(
         self, step: int, time: int, server: int | None, rule: str, args: tuple[Any, ...]

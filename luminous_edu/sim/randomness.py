@@ -12,16 +12,18 @@ import random
 
 
 class Streams:
-    __slots__ = ("seed", "_streams")
+    __slots__ = ("_streams", "seed")
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._streams: dict[str, random.Random] = {}
+        self._streams: dict[tuple[str | int, ...], random.Random] = {}
 
-    def get(self, purpose: str) -> random.Random:
+    def get(self, purpose: tuple[str | int, ...]) -> random.Random:
+        """The stream for ``purpose``, e.g. ``("election", 2)`` or ``("delay", 1, 3)``."""
         stream = self._streams.get(purpose)
         if stream is None:
-            stream = self._streams[purpose] = random.Random(f"luminous_edu/{self.seed}/{purpose}")
+            name = "/".join(str(part) for part in (self.seed, *purpose))
+            stream = self._streams[purpose] = random.Random(f"luminous_edu/{name}")
         return stream
 
     def clone(self) -> Streams:

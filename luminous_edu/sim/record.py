@@ -76,13 +76,21 @@ def load_record(
     codec: Any,
 ) -> Cluster:
     if not isinstance(record, dict):
-        raise RecordError(f"a run record is a dict made by cluster.export(); got {type(record).__name__}")
+        raise RecordError(
+            f"a run record is a dict made by cluster.export(); got {type(record).__name__}"
+        )
     if record.get("format") != FORMAT or record.get("version") != VERSION:
         raise RecordError(
             f"this is not a luminous_edu run record of version {VERSION} "
             f"(format={record.get('format')!r}, version={record.get('version')!r})"
         )
-    for key, kind in (("config", dict), ("actions", list), ("steps", int), ("now", int), ("digest", str)):
+    for key, kind in (
+        ("config", dict),
+        ("actions", list),
+        ("steps", int),
+        ("now", int),
+        ("digest", str),
+    ):
         if not isinstance(record.get(key), kind):
             raise RecordError(f"the record's {key!r} is missing or not a {kind.__name__}")
     config = record["config"]
@@ -103,7 +111,9 @@ def load_record(
             state_machine=state_machine,
             election_timeout_ms=tuple(config["election_timeout_ms"]),
             heartbeat_interval_ms=config["heartbeat_interval_ms"],
-            network=Network(tuple(network["delay_ms"]), network["drop_rate"], network["duplicate_rate"]),
+            network=Network(
+                tuple(network["delay_ms"]), network["drop_rate"], network["duplicate_rate"]
+            ),
             codec=codec,
             checks=config["checks"],
             strict=False,
@@ -117,8 +127,17 @@ def load_record(
             _replay(cluster, action, codec)
         except RecordError:
             raise
-        except (LuminousError, KeyError, TypeError, ValueError, IndexError, AssertionError) as error:
-            raise RecordError(f"action {number} of the record, {action!r}, cannot be replayed: {error}") from None
+        except (
+            LuminousError,
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            AssertionError,
+        ) as error:
+            raise RecordError(
+                f"action {number} of the record, {action!r}, cannot be replayed: {error}"
+            ) from None
     if cluster._step != record["steps"]:
         raise RecordError(f"the record replays to step {cluster._step}, but says {record['steps']}")
     if record["now"] < cluster.now:
@@ -134,6 +153,7 @@ def load_record(
 
 
 def _replay(cluster: Cluster, action: Any, codec: Any) -> None:
+    real: tuple[Any, ...]
     if not isinstance(action, list) or not action or not isinstance(action[0], str):
         raise RecordError(f"{action!r} is not a recorded action")
     kind, args = action[0], action[1:]
@@ -163,7 +183,7 @@ def _replay(cluster: Cluster, action: Any, codec: Any) -> None:
         server = _whole(args[0])
         cluster._require_server(server)
         alive = cluster._world.alive[server]
-        if kind in ("timeout", "crash") and not alive or kind == "restart" and alive:
+        if (kind in ("timeout", "crash") and not alive) or (kind == "restart" and alive):
             raise RecordError(f"{action!r} does not fit the state of S{server}")
         real = (kind, server, at)
     elif kind == "partition":
@@ -218,4 +238,6 @@ def _decode_data(codec: Any, encoded: Any) -> Any:
 
 
 def _name(factory: Any) -> str:
-    return f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', repr(factory))}"
+    return (
+        f"{getattr(factory, '__module__', '?')}.{getattr(factory, '__qualname__', repr(factory))}"
+    )

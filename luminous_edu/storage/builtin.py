@@ -11,8 +11,8 @@ class DiskStorage(StorageHandler):
     """A correct handler, and the default: every message written and synced at once.
 
     Layout on the Disk: ``"hard_state"`` holds ``(current_term, voted_for)`` in one
-    write, so they can never be torn apart; ``"log/0000000007"`` holds entry 7 as
-    ``(term, data)``; ``"log_length"`` the index of the last stored entry.
+    write, so a crash can never separate a vote from its term; ``"log/0000000007"``
+    holds entry 7 as ``(term, data)``. Keys sort in index order.
     """
 
     def save_hard_state(self, msg: SaveHardState) -> None:
@@ -21,23 +21,22 @@ class DiskStorage(StorageHandler):
 
     def save_log(self, msg: SaveLog) -> None:
         self.disk.write(_entry_key(msg.index), (msg.term, msg.data))
-        if msg.index > self.disk.read("log_length", 0):
-            self.disk.write("log_length", msg.index)
         self.disk.sync()
 
     def truncate_log(self, msg: TruncateLog) -> None:
-        length = self.disk.read("log_length", 0)
-        for index in range(msg.from_index, length + 1):
-            self.disk.delete(_entry_key(index))
-        self.disk.write("log_length", min(length, msg.from_index - 1))
+        first = _entry_key(msg.from_index)
+        for key in self.disk.keys():
+            if key.startswith("log/") and key >= first:
+                self.disk.delete(key)
         self.disk.sync()
 
     def load_state(self) -> StoredState:
         current_term, voted_for = self.disk.read("hard_state", (0, None))
         entries = []
-        for index in range(1, self.disk.read("log_length", 0) + 1):
-            term, data = self.disk.read(_entry_key(index))
-            entries.append(Entry(index, term, data))
+        for key in self.disk.keys():
+            if key.startswith("log/"):
+                term, data = self.disk.read(key)
+                entries.append(Entry(int(key[4:]), term, data))
         return StoredState(current_term=current_term, voted_for=voted_for, entries=entries)
 
 

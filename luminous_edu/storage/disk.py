@@ -63,7 +63,8 @@ class Disk:
     def write(self, key: str, value: Any) -> None:
         """Store a copy of ``value`` under ``key`` (visible at once; durable at once
         unless the disk has fault modes, then durable at the next ``sync()``)."""
-        _check_key(key)
+        if type(key) is not str:
+            _bad_key(key)
         try:
             blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:
@@ -72,13 +73,15 @@ class Disk:
                 f"serialized ({error}); store plain values such as numbers, strings, "
                 "lists, tuples and dicts"
             ) from None
-        self._remember(key)
+        if self.faults is not None:
+            self._remember(key)
         self._data[key] = blob
         self.writes += 1
 
     def read(self, key: str, default: Any = None) -> Any:
         """A fresh copy of the value stored under ``key``, or ``default``."""
-        _check_key(key)
+        if type(key) is not str:
+            _bad_key(key)
         blob = self._data.get(key)
         if blob is None:
             return default
@@ -91,9 +94,11 @@ class Disk:
 
     def delete(self, key: str) -> None:
         """Remove ``key`` (no error if it is absent)."""
-        _check_key(key)
+        if type(key) is not str:
+            _bad_key(key)
         if key in self._data:
-            self._remember(key)
+            if self.faults is not None:
+                self._remember(key)
             del self._data[key]
             self.writes += 1
 
@@ -149,13 +154,10 @@ class Disk:
         self._last_unsynced = None
 
     def _remember(self, key: str) -> None:
-        if self.faults is None:
-            return
         if key not in self._unsynced:
             self._unsynced[key] = self._data.get(key, _MISSING)
         self._last_unsynced = key
 
 
-def _check_key(key: object) -> None:
-    if type(key) is not str:
-        raise StorageError(f"Disk keys are strings; got {key!r} ({type(key).__name__})")
+def _bad_key(key: object) -> None:
+    raise StorageError(f"Disk keys are strings; got {key!r} ({type(key).__name__})")

@@ -1,0 +1,143 @@
+"""Headless benchmarks of the simulator. Prints its numbers; asserts nothing.
+
+    python benchmarks/core.py            # everything (about a minute)
+    python benchmarks/core.py --quick    # smaller runs
+
+Measures, for 5 servers on one core:
+- delivered events per second, steady state with a client proposing one command every
+  10 ms, without checks and with the Figure 3 checks after every event;
+- the same on an idle cluster (heartbeats only);
+- PySyncObj's job: 3 servers replicate 20,000 proposals until all applied them;
+- the time to rewind to random steps of a 100,000-step run, and that run's peak memory.
+Each timing is the best of a few repetitions (the machine has other work too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import luminous_edu as le
+
+
+def busy_cluster(checks: bool, seed: int = 1) -> le.Cluster:
+    cluster = le.Cluster(servers=5, seed=seed, checks=checks)
+    cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    return cluster
+
+
+def events_per_second(checks: bool, steps: int, propose_every_ms: int | None) -> float:
+    cluster = busy_cluster(checks)
+    gc.collect()
+    start_steps = cluster.step_count
+    started = time.perf_counter()
+    if propose_every_ms is None:
+        while cluster.step_count - start_steps < steps:
+            cluster.run(1_000)
+    else:
+        n = 0
+        while cluster.step_count - start_steps < steps:
+            cluster.propose(n)
+            n += 1
+            cluster.run(propose_every_ms)
+    elapsed = time.perf_counter() - started
+    assert not cluster.violations, cluster.violations
+    return (cluster.step_count - start_steps) / elapsed
+
+
+def replicate(proposals: int) -> tuple[float, int]:
+    """3 servers; propose ``proposals`` commands and run until every server applied
+    them all. Returns (operations per second of wall time, steps)."""
+    cluster = le.Cluster(servers=3, seed=1)
+    cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    started = time.perf_counter()
+    for n in range(proposals):
+        result = cluster.propose(n)
+        assert result.accepted
+    done = cluster.run_until(
+        lambda c: all(c.servers[i].last_applied >= proposals + 1 for i in c.ids), max_ms=600_000
+    )
+    elapsed = time.perf_counter() - started
+    assert done and not cluster.violations
+    assert [d for _, d in cluster.applied(1)] == list(range(proposals))
+    return proposals / elapsed, cluster.step_count
+
+
+def long_run(steps: int) -> le.Cluster:
+    cluster = le.Cluster(servers=5, seed=3)
+    rng = random.Random(3)
+    n = 0
+    while cluster.step_count < steps:
+        cluster.run(rng.randint(5, 40))
+        if cluster.leader is not None and rng.random() < 0.5:
+            cluster.propose(n)
+            n += 1
+        if rng.random() < 0.002:
+            victim = rng.choice(cluster.ids)
+            if cluster.servers[victim].alive:
+                cluster.crash(victim)
+            else:
+                cluster.restart(victim)
+    while cluster.step_count > steps:  # land on exactly `steps`
+        cluster.rewind(cluster.step_count - steps)
+    return cluster
+
+
+def best(repeats: int, measure) -> float:  # type: ignore[no-untyped-def]
+    return max(measure() for _ in range(repeats))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller runs")
+    args = parser.parse_args()
+    steps = 20_000 if args.quick else 100_000
+    repeats = 1 if args.quick else 3
+    proposals = 5_000 if args.quick else 20_000
+
+    print(f"luminous_edu {le.__version__}, Python {sys.version.split()[0]}")
+    print("\n# Delivered events per second, 5 servers, one core (best of", repeats, "runs)")
+    for label, every in (("proposing every 10 ms", 10), ("idle (heartbeats only)", None)):
+        for checks in (False, True):
+            rate = best(repeats, lambda c=checks, e=every: events_per_second(c, steps // 2, e))
+            print(f"  {label:<24} checks={'on ' if checks else 'off'}  {rate:>10,.0f} events/s")
+
+    print(f"\n# PySyncObj's job: 3 servers replicate {proposals:,} proposals until all applied")
+    ops, total = replicate(proposals)
+    print(f"  {ops:>10,.0f} operations/s of wall time ({total:,} steps)")
+
+    print(f"\n# A {steps:,}-step run (5 servers, proposals, random crashes and restarts)")
+    gc.collect()
+    tracemalloc.start()
+    started = time.perf_counter()
+    cluster = long_run(steps)
+    built = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"  built in {built:.1f} s; peak memory {peak / 2**20:,.0f} MiB (tracemalloc)")
+    rng = random.Random(5)
+    timings = []
+    for _ in range(20):
+        target = rng.randrange(0, steps)
+        started = time.perf_counter()
+        cluster.seek(target)
+        timings.append(time.perf_counter() - started)
+    print(
+        f"  seek to a random step: median {statistics.median(timings) * 1e3:.1f} ms, "
+        f"max {max(timings) * 1e3:.1f} ms over {len(timings)} seeks"
+    )
+    started = time.perf_counter()
+    cluster.seek(steps)
+    print(f"  seek back to the end: {(time.perf_counter() - started) * 1e3:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
