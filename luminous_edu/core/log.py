@@ -32,6 +32,24 @@ def looks_like_marker(data: Any) -> bool:
     return isinstance(data, dict) and MARKER_KEY in data
 
 
+def stable_repr(value: Any) -> str:
+    """``repr`` that is the same in every process: set elements are sorted, since the
+    order of a set of strings depends on the process's hash seed."""
+    kind = type(value)
+    if kind in (set, frozenset):
+        inner = ", ".join(sorted(stable_repr(v) for v in value))
+        return f"{kind.__name__}({{{inner}}})"
+    if kind is list:
+        return "[" + ", ".join(stable_repr(v) for v in value) + "]"
+    if kind is tuple:
+        return "(" + "".join(stable_repr(v) + ", " for v in value) + ")"
+    if kind is dict:
+        return (
+            "{" + ", ".join(f"{stable_repr(k)}: {stable_repr(v)}" for k, v in value.items()) + "}"
+        )
+    return repr(value)
+
+
 class Entry(NamedTuple):
     """One log entry: its position, the term it was created in, and its data."""
 
@@ -97,7 +115,7 @@ class RaftLog:
     def slice(self, start: int, stop: int) -> tuple[Entry, ...]:
         """Entries with ``start <= index < stop``."""
         base = self.snapshot_index + 1
-        return tuple(self.entries[start - base : stop - base])
+        return tuple(self.entries[max(start - base, 0) : max(stop - base, 0)])
 
     def matches(self, index: int, term: int) -> bool:
         """True if the log holds an entry at ``index`` whose term is ``term``."""
@@ -156,7 +174,7 @@ def check_entries(entries: Sequence[Any], first_index: int = 1) -> list[Entry]:
         if type(index) is not int or index != expected:
             raise ValueError(
                 f"item {position} of entries has index {index!r}; expected {expected} "
-                "(entries must be in index order with no gaps, starting at 1)"
+                f"(entries must be in index order with no gaps, starting at {first_index})"
             )
         if type(term) is not int or term < 1:
             raise ValueError(f"entry {index} has term {term!r}; expected a whole number >= 1")

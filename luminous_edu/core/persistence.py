@@ -59,7 +59,7 @@ class LoadState(NamedTuple):
     that was made durable."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class StoredState:
     """What ``load_state`` returns: the durable state a server recovers from.
 

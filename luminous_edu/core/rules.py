@@ -68,7 +68,7 @@ RULES: dict[str, Rule] = {
     ),
     "PROPOSE": Rule(
         "ClientRequest",
-        "S{0}, leader of term {1}, appends the client's command at index {2} and "
+        "S{0}, leader of term {1}, appends the client's command {3} at index {2} and "
         "replicates it (§5.3)",
     ),
     "HB": Rule(

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, ClassVar
 
-from .log import Entry, RaftLog, noop_data
+from .log import Entry, RaftLog, noop_data, stable_repr
 from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
 from .output import RESET, START, STOP, Output
 from .persistence import SaveHardState, SaveLog, StoredState, TruncateLog
@@ -85,9 +85,13 @@ class Server:
         # Volatile state on leaders (reinitialized after election)
         self.next_index: dict[int, int] = {}
         self.match_index: dict[int, int] = {}
-        # Not in Figure 2: followers with entries in flight, so a burst of proposals
-        # sends one AppendEntries per follower rather than one per proposal.
-        self.inflight: set[int] = set()
+        # Not in Figure 2: flow control. For each follower with entries in flight, the
+        # last index sent and the heartbeat round it was sent in. While entries are in
+        # flight, proposals and heartbeats send no more entries; a reply covering them
+        # sends the next batch. If no such reply comes within a full heartbeat interval,
+        # the request is presumed lost and the next heartbeat sends the entries again.
+        self.inflight: dict[int, tuple[int, int]] = {}
+        self.heartbeat_round = 0
 
         self._out = Output()
         self._hard_state_dirty = False
@@ -99,7 +103,7 @@ class Server:
         twin.votes_granted = set(self.votes_granted)
         twin.next_index = dict(self.next_index)
         twin.match_index = dict(self.match_index)
-        twin.inflight = set(self.inflight)
+        twin.inflight = dict(self.inflight)
         twin._out = Output()
         return twin
 
@@ -112,16 +116,16 @@ class Server:
         return self._finish()
 
     def handle(self, source: int, m: Any) -> Output:
-        self._begin()
+        self._out = out = Output()  # _begin(), inlined: this is the hot path
         # "If RPC request or response contains term T > currentTerm: set currentTerm = T,
         # convert to follower" (§5.1)
         if m.term > self.current_term:
-            self._out.trace.append(
+            out.trace.append(
                 ("TERM", (self.id, m.term, type(m).__name__, source, self.current_term))
             )
             self._become_follower(m.term)
         self._HANDLERS[type(m)](self, source, m)
-        return self._finish()
+        return self._finish() if self._hard_state_dirty else out
 
     def election_timeout(self) -> Output:
         out = self._begin()
@@ -161,8 +165,11 @@ class Server:
         # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
         # server; repeat during idle periods to prevent election timeouts" (§5.2)
         out.trace.append(("HB", (self.id,)))
+        self.heartbeat_round += 1
         for peer in self.peers:
-            self._send_append_entries(peer)
+            sent = self.inflight.get(peer)
+            recent = sent is not None and sent[1] >= self.heartbeat_round - 1
+            self._send_append_entries(peer, heartbeat_only=recent)
         out.heartbeat_timer = START
         return self._finish()
 
@@ -173,7 +180,7 @@ class Server:
         # "If command received from client: append entry to local log, respond after
         # entry applied to state machine" (§5.3)
         entry = self._append_new_entry(data)
-        out.trace.append(("PROPOSE", (self.id, self.current_term, entry.index)))
+        out.trace.append(("PROPOSE", (self.id, self.current_term, entry.index, _short(data))))
         for peer in self.peers:
             if peer not in self.inflight:
                 self._send_append_entries(peer)
@@ -324,7 +331,7 @@ class Server:
         if self.role is not Role.LEADER or m.term != self.current_term:
             out.trace.append(("AER.stale", (self.id, source, m.term)))
             return
-        self.inflight.discard(source)
+        sent = self.inflight.get(source)
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
             # Replies may arrive reordered or twice, so indexes only ever move forward.
@@ -345,9 +352,13 @@ class Server:
                 )
             )
             self._advance_commit_index()
-            if self.next_index[source] <= self.log.last_index:
+            if sent is not None and m.match_index >= sent[0]:
+                del self.inflight[source]  # everything in flight has arrived
+                sent = None
+            if sent is None and self.next_index[source] <= self.log.last_index:
                 self._send_append_entries(source)
             return
+        self.inflight.pop(source, None)
         # "If AppendEntries fails because of log inconsistency: decrement nextIndex and
         # retry" (§5.3), skipping the follower's whole conflicting term at once.
         before = self.next_index[source]
@@ -380,7 +391,7 @@ class Server:
         self._hard_state_dirty = True
         self.leader_id = None
         self.votes_granted = set()
-        self.inflight = set()
+        self.inflight = {}
 
     def _become_leader(self) -> None:
         out = self._out
@@ -394,7 +405,7 @@ class Server:
         # (initialized to leader last log index + 1)"; match_index initialized to 0.
         self.next_index = {p: self.log.last_index + 1 for p in self.peers}
         self.match_index = {p: 0 for p in self.peers}
-        self.inflight = set()
+        self.inflight = {}
         out.election_timer = STOP
         out.heartbeat_timer = START
         # Not in Figure 2: a no-op entry of the new term (§8) lets the leader commit
@@ -414,11 +425,13 @@ class Server:
         self._out.note_log_change(entry.index)
         return entry
 
-    def _send_append_entries(self, peer: int) -> None:
+    def _send_append_entries(self, peer: int, heartbeat_only: bool = False) -> None:
         log = self.log
         next_index = self.next_index[peer]
         prev = next_index - 1
-        entries = log.slice(next_index, next_index + MAX_ENTRIES_PER_MESSAGE)
+        entries = (
+            () if heartbeat_only else log.slice(next_index, next_index + MAX_ENTRIES_PER_MESSAGE)
+        )
         message = AppendEntries(
             term=self.current_term,
             leader_id=self.id,
@@ -428,7 +441,7 @@ class Server:
             leader_commit=self.commit_index,
         )
         if entries:
-            self.inflight.add(peer)
+            self.inflight[peer] = (entries[-1].index, self.heartbeat_round)
         self._out.sends.append((peer, message))
 
     def _advance_commit_index(self) -> None:
@@ -470,6 +483,11 @@ class Server:
                 0, SaveHardState(current_term=self.current_term, voted_for=self.voted_for)
             )
         return out
+
+
+def _short(data: Any) -> str:
+    text = stable_repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _names(ids: list[int]) -> str:

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from ..check import SafetyChecker, Violation, scan
 from ..core import LoadState, Output, Role, Server, StoredState, looks_like_marker
-from ..core.log import MARKER_KEY, check_entries
+from ..core.log import MARKER_KEY, check_entries, stable_repr
 from ..core.output import RESET, START, STOP
 from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
@@ -117,9 +117,9 @@ class Cluster:
         disk_faults: str | None = None,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
-            raise ValueError(f"servers={servers!r}: give the number of servers, 1 to 99")
+            raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
         if type(seed) is not int:
-            raise ValueError(f"seed={seed!r}: the seed must be a whole number")
+            raise LuminousError(f"seed={seed!r}: the seed must be a whole number")
         low_high = election_timeout_ms
         if (
             not isinstance(low_high, tuple | list)
@@ -127,31 +127,33 @@ class Cluster:
             or not all(type(x) is int for x in low_high)
             or not 1 <= low_high[0] <= low_high[1]
         ):
-            raise ValueError(
+            raise LuminousError(
                 f"election_timeout_ms={low_high!r}: give (min, max) whole milliseconds "
                 "with 1 <= min <= max, for example (150, 300)"
             )
         if type(heartbeat_interval_ms) is not int or heartbeat_interval_ms < 1:
-            raise ValueError(
+            raise LuminousError(
                 f"heartbeat_interval_ms={heartbeat_interval_ms!r}: give whole milliseconds >= 1"
             )
         if network is None:
             network = Network()
         elif not isinstance(network, Network):
-            raise ValueError(
+            raise LuminousError(
                 f"network={network!r}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
                 "duplicate_rate=0.0)"
             )
         check_fault_mode(disk_faults)
         if storage is not None and not callable(storage):
-            raise ValueError(f"storage={storage!r}: give a handler class, built as MyStorage(disk)")
+            raise LuminousError(
+                f"storage={storage!r}: give a handler class, built as MyStorage(disk)"
+            )
         if state_machine is not None and not callable(state_machine):
-            raise ValueError(
+            raise LuminousError(
                 f"state_machine={state_machine!r}: give a class with apply(index, data)"
             )
         codec = JsonCodec() if codec is None else codec
         if not all(hasattr(codec, a) for a in ("encode", "decode")):
-            raise ValueError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
+            raise LuminousError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
 
         self.ids: tuple[int, ...] = tuple(range(1, servers + 1))
         self.seed = seed
@@ -167,9 +169,11 @@ class Cluster:
 
         self._history: list[Action] = []  # the action of step k is _history[k - 1]
         self._step = 0
-        self._raw_trace: list[RawEvent] = []
-        self.violations: list[Violation] = []
-        self.errors: list[HandlerError] = []
+        # What every recorded step produced. ``_out`` is where the step being executed
+        # writes: ``_log`` when recording, a scratch copy when replaying (a replay
+        # reproduces what is already there). Views show the steps up to ``_step``.
+        self._log = _Records()
+        self._out = self._log
         self._checkpoints: dict[int, World] = {}
         self.servers = Servers(self)
         self._world = self._build_world()
@@ -209,7 +213,19 @@ class Cluster:
 
     @property
     def trace(self) -> Trace:
-        return Trace(self._raw_trace)
+        """What happened at each step up to the current one, and why."""
+        return Trace(self._log.trace, self._records_end(self._log.trace))
+
+    @property
+    def violations(self) -> list[Violation]:
+        """Every Figure 3 violation seen up to the current step."""
+        return self._log.violations[: self._records_end(self._log.violations)]
+
+    @property
+    def errors(self) -> list[HandlerError]:
+        """Every error raised by student code (storage handlers, state machines) up to
+        the current step; each stopped its server."""
+        return self._log.errors[: self._records_end(self._log.errors)]
 
     @property
     def network(self) -> Network:
@@ -218,7 +234,7 @@ class Cluster:
     @network.setter
     def network(self, network: Network) -> None:
         if not isinstance(network, Network):
-            raise ValueError(f"{network!r} is not a le.Network")
+            raise LuminousError(f"{network!r} is not a le.Network")
         self._input(("network", network.delay_ms, network.drop_rate, network.duplicate_rate))
 
     def set_network(
@@ -283,8 +299,13 @@ class Cluster:
     def trace_digest(self) -> str:
         """SHA-256 of the trace: equal digests mean identical runs."""
         digest = hashlib.sha256()
-        for step, time, server, rule, args in self._raw_trace:
+        trace = self._log.trace
+        for step, time, server, rule, args in trace[: self._records_end(trace)]:
             digest.update(f"{step}|{time}|{server}|{rule}|{args!r}\n".encode())
+        # The inputs too: two runs that differ only in the data proposed are different.
+        for action in self._history[: self._step]:
+            if action[0] == "propose":
+                digest.update(f"propose|{stable_repr(action[1])}\n".encode())
         return digest.hexdigest()
 
     # ------------------------------------------------------------- driving
@@ -303,7 +324,7 @@ class Cluster:
     def run(self, ms: int) -> int:
         """Advance virtual time by ``ms``, firing everything due; returns the steps taken."""
         if type(ms) is not int or ms < 0:
-            raise ValueError(f"run(ms={ms!r}): give a whole number of milliseconds >= 0")
+            raise LuminousError(f"run(ms={ms!r}): give a whole number of milliseconds >= 0")
         target = self._world.now + ms
         taken = 0
         while self._step < len(self._history):  # replay the recorded future first
@@ -321,9 +342,11 @@ class Cluster:
         """Step until ``predicate(cluster)`` is true (True), or until ``max_ms`` of
         virtual time pass (False, with the clock moved to that limit)."""
         if not callable(predicate):
-            raise ValueError("run_until needs a function of the cluster, e.g. lambda c: c.leader")
+            raise LuminousError(
+                "run_until needs a function of the cluster, e.g. lambda c: c.leader"
+            )
         if type(max_ms) is not int or max_ms < 0:
-            raise ValueError(f"max_ms={max_ms!r}: give a whole number of milliseconds >= 0")
+            raise LuminousError(f"max_ms={max_ms!r}: give a whole number of milliseconds >= 0")
         deadline = self._world.now + max_ms
         while not predicate(self):
             due = self._next_time()
@@ -364,7 +387,7 @@ class Cluster:
         """Go back ``steps`` steps. ``step``/``run`` then replay the same future until
         you change something."""
         if type(steps) is not int or steps < 0:
-            raise ValueError(f"rewind(steps={steps!r}): give a whole number >= 0")
+            raise LuminousError(f"rewind(steps={steps!r}): give a whole number >= 0")
         if steps > self._step:
             raise InvalidActionError(
                 f"cannot rewind {steps} steps: only {self._step} steps have been taken"
@@ -383,7 +406,6 @@ class Cluster:
             base = max(k for k in self._checkpoints if k <= step)
             self._world = self._checkpoints[base].clone()
             self._step = base
-            self._truncate_records(base)
         while self._step < step:
             self._execute(self._history[self._step], record=False)
 
@@ -442,19 +464,21 @@ class Cluster:
         """Split the network: servers talk only within their group. Servers named in no
         group form one more group together. ``partition({1, 2}, {3, 4, 5})``."""
         if not groups:
-            raise ValueError(
+            raise LuminousError(
                 "partition needs at least one group, e.g. partition({1, 2}, {3, 4, 5})"
             )
         seen: set[int] = set()
         canonical = []
         for group in groups:
             if isinstance(group, int) or not isinstance(group, Iterable):
-                raise ValueError(f"partition groups are sets of server ids; got {group!r}")
-            members = sorted(set(group))
+                raise LuminousError(f"partition groups are sets of server ids; got {group!r}")
+            members = list(group)
             for sid in members:
                 self._require_server(sid)
+            members = sorted(set(members))
+            for sid in members:
                 if sid in seen:
-                    raise ValueError(f"S{sid} is in two partition groups")
+                    raise LuminousError(f"S{sid} is in two partition groups")
                 seen.add(sid)
             canonical.append(tuple(members))
         self._input(("partition", tuple(canonical)))
@@ -479,13 +503,22 @@ class Cluster:
         storage: Callable[[Disk], Any] | None = None,
         state_machine: Callable[[], Any] | None = None,
         codec: Any = None,
+        max_steps: int = 5_000_000,
     ) -> Cluster:
         """Rebuild a cluster from ``export()``'s record by replaying it. Loading never
         runs code named by the record: pass the storage handler, state machine and
-        codec the run used, if they were not the defaults."""
+        codec the run used, if they were not the defaults. Records of more than
+        ``max_steps`` steps are refused before any replay."""
         from .record import load_record
 
-        return load_record(cls, record, storage=storage, state_machine=state_machine, codec=codec)
+        return load_record(
+            cls,
+            record,
+            storage=storage,
+            state_machine=state_machine,
+            codec=codec,
+            max_steps=max_steps,
+        )
 
     def __repr__(self) -> str:
         leader = f"S{self.leader}" if self.leader else "none"
@@ -562,22 +595,39 @@ class Cluster:
             del self._history[self._step :]
             for k in [k for k in self._checkpoints if k > self._step]:
                 del self._checkpoints[k]
+            self._log.truncate(self._step)
         return self._execute((*action, self._world.now), record=True)
 
     def _execute(self, action: Action, record: bool) -> Any:
         if record:
             self._history.append(action)
+            self._out = self._log
+        else:
+            self._out = _Records()
         self._step += 1
-        found_before = len(self.violations)
-        result = _ACTIONS[action[0]](self, *action[1:])
-        self._after_step(found_before)
+        found_before = len(self._out.violations)
+        try:
+            result = _ACTIONS[action[0]](self, *action[1:])
+        finally:
+            self._out = self._log
+        self._after_step(found_before if record else None)
         return result
 
-    def _after_step(self, found_before: int) -> None:
+    def _after_step(self, found_before: int | None) -> None:
+        """Checkpoint if one is due. In strict mode, raise for the violations a live
+        step found (``found_before`` is None for a replayed step: nothing is new)."""
         if self._step % CHECKPOINT_INTERVAL == 0 and self._step not in self._checkpoints:
             self._checkpoint()
-        if self.strict and len(self.violations) > found_before:
-            raise SafetyViolationError(self.violations[found_before:])
+        violations = self._log.violations
+        if self.strict and found_before is not None and len(violations) > found_before:
+            raise SafetyViolationError(violations[found_before:])
+
+    def _records_end(self, records: list[Any]) -> int:
+        """How many of ``records`` (trace events, violations or errors, all in step
+        order) belong to steps up to the current one."""
+        if self._step >= len(self._history):
+            return len(records)
+        return bisect.bisect_right(records, self._step, key=_step_of)
 
     def _run_live(self, target: int, limit: int = -1) -> int:
         """Fire scheduled events due by ``target`` (at most ``limit`` if >= 0) as new
@@ -585,13 +635,14 @@ class Cluster:
         event, without the dispatch."""
         world = self._world
         queue = world.queue
-        history, violations = self._history, self.violations
+        history, violations = self._history, self._log.violations
         taken = 0
+        peek, pop_peeked = queue.peek, queue.pop_peeked
         while taken != limit:
-            event = queue.peek()
+            event = peek()
             if event is None or event.due > target:
                 break
-            queue.pop_peeked(event)
+            pop_peeked(event)
             history.append(_NEXT)
             self._step += 1
             if event.due > world.now:
@@ -610,14 +661,8 @@ class Cluster:
             if self._step == 0:
                 raise
 
-    def _truncate_records(self, step: int) -> None:
-        """Forget trace, violations and errors of steps after ``step``."""
-        del self._raw_trace[bisect.bisect_right(self._raw_trace, step, key=lambda r: r[0]) :]
-        self.violations[:] = [v for v in self.violations if v.step <= step]
-        self.errors[:] = [e for e in self.errors if e.step <= step]
-
     def _trace(self, server: int | None, rule: str, *args: Any) -> None:
-        self._raw_trace.append((self._step, self._world.now, server, rule, args))
+        self._out.trace.append((self._step, self._world.now, server, rule, args))
 
     # ---------------------------------------------------------- the world
 
@@ -659,7 +704,7 @@ class Cluster:
         if self._step > 0:
             self._trace(sid, "RESTART", sid, stored.current_term, stored.voted_for, len(server.log))
         if world.checker is not None:
-            self.violations.extend(world.checker.restarted(self._step, server))
+            self._out.violations.extend(world.checker.restarted(self._step, server))
         self._carry_out(sid, server.boot())
 
     def _stop_server(self, sid: int) -> None:
@@ -672,7 +717,7 @@ class Cluster:
 
     def _handler_failed(self, sid: int, what: str, message: Any, error: BaseException) -> None:
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        self.errors.append(HandlerError(sid, self._step, what, message, error, text))
+        self._out.errors.append(HandlerError(sid, self._step, what, message, error, text))
         rule = "MACHINE.error" if what == "state machine" else "STORAGE.error"
         described = message.index if rule == "MACHINE.error" else type(message).__name__
         self._trace(sid, rule, sid, f"{type(error).__name__}: {error}", described)
@@ -683,7 +728,7 @@ class Cluster:
         world = self._world
         server = world.servers[sid]
         step, now = self._step, world.now
-        trace = self._raw_trace
+        trace = self._out.trace
         for rule, args in out.trace:
             trace.append((step, now, sid, rule, args))
         if out.storage:
@@ -725,7 +770,7 @@ class Cluster:
         if checker is not None:
             found = checker.observe(step, server, out)
             if found:
-                self.violations.extend(found)
+                self._out.violations.extend(found)
 
     def _send(self, source: int, target: int, message: Any) -> None:
         world = self._world
@@ -740,7 +785,7 @@ class Cluster:
             self._trace(source, "NET.drop", source, target, type(message).__name__, drop_rate)
             return
         low, high = network.delay_ms
-        delays = rng.get(("delay", source, target))
+        delays = rng.streams.get(("delay", source, target)) or rng.get(("delay", source, target))
         queue = world.queue
         delay = low + int(delays.random() * (high - low + 1))  # draw_int, inlined: hot
         queue.schedule(world.now + delay, DELIVER, target, source, message)
@@ -859,6 +904,26 @@ class Cluster:
         self._world.network = Network(tuple(delay_ms), drop_rate, duplicate_rate)  # type: ignore[arg-type]
         self._trace(None, "NETWORK", delay_ms[0], delay_ms[1], drop_rate, duplicate_rate)
         return Input("network", (delay_ms, drop_rate, duplicate_rate))
+
+
+class _Records:
+    """Trace events, violations and errors, each list in step order."""
+
+    __slots__ = ("errors", "trace", "violations")
+
+    def __init__(self) -> None:
+        self.trace: list[RawEvent] = []
+        self.violations: list[Violation] = []
+        self.errors: list[HandlerError] = []
+
+    def truncate(self, step: int) -> None:
+        """Forget what steps after ``step`` produced."""
+        for records in (self.trace, self.violations, self.errors):
+            del records[bisect.bisect_right(records, step, key=_step_of) :]
+
+
+def _step_of(record: Any) -> int:
+    return record[0] if type(record) is tuple else record.step  # type: ignore[no-any-return]
 
 
 _ACTIONS: dict[str, Callable[..., Any]] = {

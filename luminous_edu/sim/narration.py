@@ -83,13 +83,14 @@ class TraceEvent:
 
 
 class Trace(Sequence[TraceEvent]):
-    """A read-only, lazily formatted view of a cluster's trace."""
+    """A read-only, lazily formatted view of the first ``stop`` events of a trace."""
 
-    def __init__(self, raw: list[RawEvent]) -> None:
+    def __init__(self, raw: list[RawEvent], stop: int | None = None) -> None:
         self._raw = raw
+        self._stop = len(raw) if stop is None else stop
 
     def __len__(self) -> int:
-        return len(self._raw)
+        return self._stop
 
     @overload
     def __getitem__(self, index: int) -> TraceEvent: ...
@@ -99,21 +100,28 @@ class Trace(Sequence[TraceEvent]):
 
     def __getitem__(self, index: int | slice) -> TraceEvent | list[TraceEvent]:
         if isinstance(index, slice):
-            return [TraceEvent(*raw) for raw in self._raw[index]]
+            return [TraceEvent(*self._raw[i]) for i in range(*index.indices(self._stop))]
+        if index < 0:
+            index += self._stop
+        if not 0 <= index < self._stop:
+            raise IndexError(
+                f"trace index {index} out of range (the trace has {self._stop} events)"
+            )
         return TraceEvent(*self._raw[index])
 
     def __iter__(self) -> Iterator[TraceEvent]:
-        for raw in self._raw:
-            yield TraceEvent(*raw)
+        raw = self._raw
+        for i in range(self._stop):
+            yield TraceEvent(*raw[i])
 
     def since(self, step: int) -> list[TraceEvent]:
         """Events of ``step`` and later."""
-        return [TraceEvent(*raw) for raw in self._raw if raw[0] >= step]
+        return [event for event in self if event.step >= step]
 
     def text(self, last: int | None = None) -> str:
         """The trace (or its ``last`` events) as lines of text."""
-        raw = self._raw if last is None else self._raw[-last:]
-        return "\n".join(str(TraceEvent(*r)) for r in raw)
+        start = 0 if last is None else max(0, self._stop - last)
+        return "\n".join(str(event) for event in self[start:])
 
     def __repr__(self) -> str:
         return f"<Trace of {len(self)} events>"

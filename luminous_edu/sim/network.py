@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import LuminousError
+
 
 @dataclass(frozen=True, slots=True)
 class Network:
@@ -30,7 +32,7 @@ class Network:
             or not all(type(d) is int for d in delay)
             or not 0 <= delay[0] <= delay[1]
         ):
-            raise ValueError(
+            raise LuminousError(
                 f"delay_ms={delay!r} is not a delay range; give (min, max) whole "
                 "milliseconds with 0 <= min <= max, for example (5, 15)"
             )
@@ -38,7 +40,9 @@ class Network:
         for name in ("drop_rate", "duplicate_rate"):
             rate = getattr(self, name)
             if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-                raise ValueError(f"{name}={rate!r} is not a probability; give a number from 0 to 1")
+                raise LuminousError(
+                    f"{name}={rate!r} is not a probability; give a number from 0 to 1"
+                )
             object.__setattr__(self, name, float(rate))
 
     def to_record(self) -> dict[str, Any]:

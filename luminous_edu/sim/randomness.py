@@ -12,26 +12,26 @@ import random
 
 
 class Streams:
-    __slots__ = ("_streams", "seed")
+    __slots__ = ("seed", "streams")
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._streams: dict[tuple[str | int, ...], random.Random] = {}
+        self.streams: dict[tuple[str | int, ...], random.Random] = {}
 
     def get(self, purpose: tuple[str | int, ...]) -> random.Random:
         """The stream for ``purpose``, e.g. ``("election", 2)`` or ``("delay", 1, 3)``."""
-        stream = self._streams.get(purpose)
+        stream = self.streams.get(purpose)
         if stream is None:
             name = "/".join(str(part) for part in (self.seed, *purpose))
-            stream = self._streams[purpose] = random.Random(f"luminous_edu/{name}")
+            stream = self.streams[purpose] = random.Random(f"luminous_edu/{name}")
         return stream
 
     def clone(self) -> Streams:
         twin = Streams(self.seed)
-        for purpose, stream in self._streams.items():
+        for purpose, stream in self.streams.items():
             copy = random.Random()
             copy.setstate(stream.getstate())
-            twin._streams[purpose] = copy
+            twin.streams[purpose] = copy
         return twin
 
 

@@ -74,6 +74,7 @@ def load_record(
     storage: Callable[[Disk], Any] | None,
     state_machine: Callable[[], Any] | None,
     codec: Any,
+    max_steps: int,
 ) -> Cluster:
     if not isinstance(record, dict):
         raise RecordError(
@@ -93,6 +94,24 @@ def load_record(
     ):
         if not isinstance(record.get(key), kind):
             raise RecordError(f"the record's {key!r} is missing or not a {kind.__name__}")
+    steps = sum(
+        action[1]
+        if isinstance(action, list)
+        and action[:1] == ["next"]
+        and len(action) == 2
+        and type(action[1]) is int
+        else 1
+        for action in record["actions"]
+    )
+    if steps != record["steps"]:
+        raise RecordError(
+            f"the record's actions add up to {steps} steps, but it says {record['steps']}"
+        )
+    if steps > max_steps:
+        raise RecordError(
+            f"the record has {steps:,} steps, more than max_steps={max_steps:,}; pass a "
+            "larger max_steps to Cluster.load if you mean to replay it"
+        )
     config = record["config"]
     codec_name = config.get("codec")
     if codec is None:

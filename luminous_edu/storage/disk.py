@@ -15,6 +15,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+from ..errors import LuminousError
 from .errors import StorageError, TornWriteError
 
 FAULT_MODES = (None, "unsynced", "torn")
@@ -23,7 +24,7 @@ _MISSING = object()
 
 def check_fault_mode(faults: Any) -> None:
     if faults not in FAULT_MODES:
-        raise ValueError(
+        raise LuminousError(
             f"disk_faults={faults!r} is not a fault mode; use None (writes durable at "
             "once), 'unsynced' (unsynced writes lost on a crash) or 'torn' (the last "
             "unsynced write torn on a crash)"
