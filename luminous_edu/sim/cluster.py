@@ -27,7 +27,17 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..check import SafetyChecker, Violation, scan
-from ..core import LoadState, Output, Role, Server, StoredState, looks_like_marker
+from ..check.durability import DurableState
+from ..core import (
+    AppendEntriesReply,
+    LoadState,
+    Output,
+    RequestVoteReply,
+    Role,
+    Server,
+    StoredState,
+    looks_like_marker,
+)
 from ..core.log import MARKER_KEY, check_entries, stable_repr
 from ..core.output import RESET, START, STOP
 from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
@@ -114,7 +124,7 @@ class Cluster:
         codec: Any = None,
         checks: bool = True,
         strict: bool = False,
-        disk_faults: str | None = None,
+        disk_faults: str | dict[int, str | None] | None = None,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
@@ -142,7 +152,17 @@ class Cluster:
                 f"network={network!r}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
                 "duplicate_rate=0.0)"
             )
-        check_fault_mode(disk_faults)
+        self.ids: tuple[int, ...] = tuple(range(1, servers + 1))
+        if isinstance(disk_faults, dict):
+            for sid, mode in disk_faults.items():
+                if type(sid) is not int or sid not in self.ids:
+                    raise UnknownServerError(
+                        f"disk_faults names server {sid!r}; the servers are 1..{servers}"
+                    )
+                check_fault_mode(mode)
+            disk_faults = dict(sorted(disk_faults.items()))
+        else:
+            check_fault_mode(disk_faults)
         if storage is not None and not callable(storage):
             raise LuminousError(
                 f"storage={storage!r}: give a handler class, built as MyStorage(disk)"
@@ -155,7 +175,6 @@ class Cluster:
         if not all(hasattr(codec, a) for a in ("encode", "decode")):
             raise LuminousError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
 
-        self.ids: tuple[int, ...] = tuple(range(1, servers + 1))
         self.seed = seed
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
@@ -672,7 +691,10 @@ class Cluster:
         if self.checks:
             world.checker = SafetyChecker(self.ids)
         for sid in self.ids:
-            world.disks[sid] = Disk(f"S{sid}'s disk", self.disk_faults)
+            faults = self.disk_faults
+            if isinstance(faults, dict):
+                faults = faults.get(sid)
+            world.disks[sid] = Disk(f"S{sid}'s disk", faults)
             world.alive[sid] = False
             world.applied[sid] = []
             world.handlers[sid] = None
@@ -685,15 +707,16 @@ class Cluster:
     def _start_server(self, sid: int) -> None:
         """(Re)start a server from its Disk; on a handler error it stays down."""
         world = self._world
-        message: Any = LoadState()
         try:
             handler = self._storage(world.disks[sid])
-            stored = handler.handle(message)
-            stored = _check_stored_state(stored, sid, self.ids)
-            message = "its new state machine"
+            stored = _check_stored_state(handler.handle(LoadState()), sid, self.ids)
+        except Exception as error:
+            self._handler_failed(sid, "storage handler", LoadState(), error)
+            return
+        try:
             machine = self._state_machine()
         except Exception as error:
-            self._handler_failed(sid, "storage handler", message, error)
+            self._handler_failed(sid, "state machine", "its construction", error)
             return
         server = Server(sid, self.ids, stored)
         world.servers[sid] = server
@@ -704,7 +727,15 @@ class Cluster:
         if self._step > 0:
             self._trace(sid, "RESTART", sid, stored.current_term, stored.voted_for, len(server.log))
         if world.checker is not None:
-            self._out.violations.extend(world.checker.restarted(self._step, server))
+            found = world.checker.restarted(self._step, server)
+            entries = server.log.entries
+            durable = world.durable.get(sid)
+            if durable is not None:  # a restart: was anything durable lost?
+                found += durable.recovered(
+                    self._step, sid, stored.current_term, stored.voted_for, entries
+                )
+            world.durable[sid] = DurableState(stored.current_term, stored.voted_for, entries)
+            self._out.violations.extend(found)
         self._carry_out(sid, server.boot())
 
     def _stop_server(self, sid: int) -> None:
@@ -718,9 +749,8 @@ class Cluster:
     def _handler_failed(self, sid: int, what: str, message: Any, error: BaseException) -> None:
         text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         self._out.errors.append(HandlerError(sid, self._step, what, message, error, text))
-        rule = "MACHINE.error" if what == "state machine" else "STORAGE.error"
-        described = message.index if rule == "MACHINE.error" else type(message).__name__
-        self._trace(sid, rule, sid, f"{type(error).__name__}: {error}", described)
+        described = repr(message) if isinstance(message, tuple) else str(message)
+        self._trace(sid, "HANDLER.error", sid, what, f"{type(error).__name__}: {error}", described)
         self._stop_server(sid)
 
     def _carry_out(self, sid: int, out: Output) -> None:
@@ -731,6 +761,7 @@ class Cluster:
         trace = self._out.trace
         for rule, args in out.trace:
             trace.append((step, now, sid, rule, args))
+        durable = world.durable.get(sid)
         if out.storage:
             handle = world.handlers[sid].handle
             for message in out.storage:
@@ -739,6 +770,8 @@ class Cluster:
                 except Exception as error:
                     self._handler_failed(sid, "storage handler", message, error)
                     return
+                if durable is not None:
+                    durable.handled(message)
         queue = world.queue
         if out.election_timer is RESET:
             low, high = self.election_timeout_ms
@@ -750,6 +783,8 @@ class Cluster:
             queue.set_timer(sid, HEARTBEAT, now + self.heartbeat_interval_ms)
         elif out.heartbeat_timer is STOP:
             queue.cancel_timer(sid, HEARTBEAT)
+        if durable is not None and out.sends:
+            self._check_replies(sid, durable, out.sends)
         for target, message in out.sends:
             self._send(sid, target, message)
         if out.became_leader:
@@ -771,6 +806,19 @@ class Cluster:
             found = checker.observe(step, server, out)
             if found:
                 self._out.violations.extend(found)
+
+    def _check_replies(self, sid: int, durable: DurableState, sends: list[tuple[int, Any]]) -> None:
+        """Durability at send time: note what is acknowledged, and whether the Disk
+        still holds unsynced writes as a vote or an acknowledgement leaves."""
+        unsynced = self._world.disks[sid].unsynced_keys
+        for _, message in sends:
+            kind = type(message)
+            if kind is AppendEntriesReply and message.success:
+                durable.acked = max(durable.acked, message.match_index)
+            elif kind is not RequestVoteReply:
+                continue
+            if unsynced:
+                self._out.violations.extend(durable.sending(self._step, sid, message, unsynced))
 
     def _send(self, source: int, target: int, message: Any) -> None:
         world = self._world

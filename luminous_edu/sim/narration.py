@@ -28,14 +28,10 @@ SIM_RULES: dict[str, Rule] = {
         "S{0} restarts: its storage handler recovers term {1}, vote {2} and {3} log entries",
     ),
     "RESTART.failed": Rule("Restart", "S{0} cannot restart: {1}"),
-    "STORAGE.error": Rule(
-        "StorageError",
-        "S{0} stops: its storage handler raised {1} while handling {2}; nothing that "
-        "depended on it was sent (see cluster.errors)",
-    ),
-    "MACHINE.error": Rule(
-        "StateMachineError",
-        "S{0} stops: its state machine raised {1} while applying entry {2} (see cluster.errors)",
+    "HANDLER.error": Rule(
+        "HandlerError",
+        "S{0} stops: its {1} raised {2} while handling {3}; nothing that depended on it "
+        "was sent (see cluster.errors)",
     ),
     "DISCONNECT": Rule("Disconnect", "S{0} is disconnected: every message to or from it is lost"),
     "CONNECT": Rule("Connect", "S{0} is connected to the network again"),

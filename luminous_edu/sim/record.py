@@ -54,7 +54,11 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "network": cluster._initial_network.to_record(),
             "checks": cluster.checks,
             "strict": cluster.strict,
-            "disk_faults": cluster.disk_faults,
+            "disk_faults": (
+                {str(k): v for k, v in cluster.disk_faults.items()}
+                if isinstance(cluster.disk_faults, dict)
+                else cluster.disk_faults
+            ),
             "codec": getattr(codec, "name", type(codec).__name__),
             # For people reading the record; load never imports these.
             "storage": _name(cluster._storage),
@@ -136,7 +140,7 @@ def load_record(
             codec=codec,
             checks=config["checks"],
             strict=False,
-            disk_faults=config["disk_faults"],
+            disk_faults=_faults(config["disk_faults"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None
@@ -229,6 +233,17 @@ def _at_time(cluster: Cluster, at: int | None) -> None:
         raise RecordError(f"an action at t={at} ms comes after t={cluster.now} ms")
     if at is None and cluster._world.queue.peek() is None:
         raise RecordError("the record fires an event but nothing is scheduled")
+
+
+def _faults(value: Any) -> Any:
+    if isinstance(value, dict):
+        try:
+            return {int(k): v for k, v in value.items()}
+        except ValueError:
+            raise RecordError(
+                f"disk_faults {value!r} names a server that is not a number"
+            ) from None
+    return value
 
 
 def _whole(value: Any) -> int:

@@ -12,6 +12,7 @@ import copy
 from typing import Any
 
 from ..check import SafetyChecker
+from ..check.durability import DurableState
 from ..core import Server
 from ..storage import Disk
 from .events import EventQueue
@@ -34,6 +35,7 @@ class World:
         self.rng = Streams(seed)
         self.checker: SafetyChecker | None = None
         self.leader_terms: dict[int, list[int]] = {}  # term -> servers that led it
+        self.durable: dict[int, DurableState] = {}  # what each handler acknowledged
 
     def clone(self) -> World:
         """An independent copy; raises if a user object cannot be copied."""
@@ -52,4 +54,5 @@ class World:
         twin.rng = self.rng.clone()
         twin.checker = self.checker.clone() if self.checker is not None else None
         twin.leader_terms = {t: list(ids) for t, ids in self.leader_terms.items()}
+        twin.durable = {i: d.clone() for i, d in self.durable.items()}
         return twin

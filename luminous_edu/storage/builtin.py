@@ -1,10 +1,38 @@
-"""Built-in storage handlers."""
+"""Built-in storage handlers on the simulated Disk: one correct, one deliberately not.
+
+``DiskStorage`` is the reference: the default handler of every cluster and what
+``check_storage`` compares yours with. ``VolatileStorage`` is the same handler with a
+Python dict where the Disk should be, to show what a crash does to memory.
+(``JsonLinesStorage``, on real files, lives in ``jsonlines.py``.)
+"""
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from ..core.log import Entry
 from ..core.persistence import SaveHardState, SaveLog, StoredState, TruncateLog
+from .disk import Disk
 from .handler import StorageHandler
+
+LOG_PREFIX = "log/"
+
+
+def entry_key(index: int) -> str:
+    """The Disk key of entry ``index``: ``"log/0000000007"``. Zero-padded so that the
+    sorted keys come in index order."""
+    return f"{LOG_PREFIX}{index:010d}"
+
+
+def read_log(disk: Disk) -> list[Entry]:
+    """Every entry stored under an ``entry_key``, in index order."""
+    entries = []
+    for key in disk.keys():
+        if key.startswith(LOG_PREFIX):
+            term, data = disk.read(key)
+            entries.append(Entry(int(key[len(LOG_PREFIX) :]), term, data))
+    return entries
 
 
 class DiskStorage(StorageHandler):
@@ -20,25 +48,50 @@ class DiskStorage(StorageHandler):
         self.disk.sync()
 
     def save_log(self, msg: SaveLog) -> None:
-        self.disk.write(_entry_key(msg.index), (msg.term, msg.data))
+        self.disk.write(entry_key(msg.index), (msg.term, msg.data))
         self.disk.sync()
 
     def truncate_log(self, msg: TruncateLog) -> None:
-        first = _entry_key(msg.from_index)
+        first = entry_key(msg.from_index)
         for key in self.disk.keys():
-            if key.startswith("log/") and key >= first:
+            if key.startswith(LOG_PREFIX) and key >= first:
                 self.disk.delete(key)
         self.disk.sync()
 
     def load_state(self) -> StoredState:
         current_term, voted_for = self.disk.read("hard_state", (0, None))
-        entries = []
-        for key in self.disk.keys():
-            if key.startswith("log/"):
-                term, data = self.disk.read(key)
-                entries.append(Entry(int(key[4:]), term, data))
-        return StoredState(current_term=current_term, voted_for=voted_for, entries=entries)
+        return StoredState(current_term, voted_for, read_log(self.disk))
 
 
-def _entry_key(index: int) -> str:
-    return f"log/{index:010d}"
+class VolatileStorage(StorageHandler):
+    """Deliberately wrong: ``DiskStorage`` with a Python dict where the Disk should be.
+
+    It keeps everything in attributes of the handler object and never touches
+    ``self.disk``. While the server runs it behaves perfectly; a crash throws the
+    object away, and the restarted server (a new handler) recovers term 0, no vote and
+    an empty log. Figure 2's "persistent state" is exactly what this forgets: watch the
+    server vote twice in one term or lose committed entries after a restart.
+    """
+
+    def __init__(self, disk: Disk) -> None:
+        super().__init__(disk)
+        self.current_term = 0
+        self.voted_for: int | None = None
+        self.log: dict[int, tuple[int, Any]] = {}  # index -> (term, data)
+
+    def save_hard_state(self, msg: SaveHardState) -> None:
+        self.current_term, self.voted_for = msg.current_term, msg.voted_for
+
+    def save_log(self, msg: SaveLog) -> None:
+        # A copy, as a disk would keep: nothing the caller changes later reaches it.
+        self.log[msg.index] = (msg.term, copy.deepcopy(msg.data))
+
+    def truncate_log(self, msg: TruncateLog) -> None:
+        for index in [i for i in self.log if i >= msg.from_index]:
+            del self.log[index]
+
+    def load_state(self) -> StoredState:
+        entries = [
+            Entry(index, term, copy.deepcopy(data)) for index, (term, data) in sorted(self.log.items())
+        ]
+        return StoredState(self.current_term, self.voted_for, entries)

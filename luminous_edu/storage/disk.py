@@ -4,10 +4,14 @@ Values are copied on the way in and on the way out (serialized, as a real disk w
 hold bytes), so nothing a handler keeps in Python can alias what is stored. With fault
 modes on, a crash undoes writes that were not yet ``sync``ed:
 
-- ``faults=None``: every write is durable at once (the default);
+- ``faults=None``: every write and delete is durable at once (the default);
 - ``faults="unsynced"``: writes and deletes since the last ``sync()`` are lost;
 - ``faults="torn"``: the same, except that the last unsynced write is left torn: its
-  key holds a garbled value whose ``read`` raises ``TornWriteError``.
+  key holds a garbled value whose ``read`` raises ``TornWriteError``. (If the last
+  unsynced change was a delete, it is simply lost, like the others.)
+
+``disk.table()`` shows what a Disk holds, and whether each key is synced, as a table
+in a notebook or a terminal.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from ..errors import LuminousError
 from .errors import StorageError, TornWriteError
+from .render import html_table, shorten, text_table
 
 FAULT_MODES = (None, "unsynced", "torn")
 _MISSING = object()
@@ -36,12 +41,23 @@ class _Torn(bytes):
 
 
 class Disk:
-    """Durable key-value storage for one server. Keys are strings."""
+    """Durable key-value storage for one server. Keys are strings; values are any
+    picklable Python values (numbers, strings, tuples, lists, dicts, dataclasses...).
 
-    def __init__(self, name: str = "disk", faults: str | None = None) -> None:
+    ``name`` is for people ("S1's disk"); ``faults`` is the fault mode (see the module
+    docstring); ``server_id`` is the id of the server that owns the disk, or None. A
+    handler that keeps files of its own (``JsonLinesStorage``) uses it to name them.
+    """
+
+    def __init__(
+        self, name: str = "disk", faults: str | None = None, server_id: int | None = None
+    ) -> None:
         check_fault_mode(faults)
+        if server_id is not None and type(server_id) is not int:
+            raise LuminousError(f"server_id={server_id!r}: give a whole number or None")
         self.name = name
         self.faults = faults
+        self.server_id = server_id
         self._data: dict[str, bytes] = {}
         # key -> value at the last sync (_MISSING if absent), for keys changed since.
         self._unsynced: dict[str, Any] = {}
@@ -108,7 +124,8 @@ class Disk:
         return sorted(self._data)
 
     def sync(self) -> None:
-        """Make every write so far durable."""
+        """Make every write and delete so far durable: a crash can no longer undo
+        them. Call it before returning from a handler method."""
         self._unsynced.clear()
         self._last_unsynced = None
         self.syncs += 1
@@ -129,8 +146,33 @@ class Disk:
 
     @property
     def unsynced_keys(self) -> list[str]:
-        """Keys written or deleted since the last sync (with fault modes on)."""
+        """Keys written or deleted since the last sync (with fault modes on; with
+        ``faults=None`` every write is durable at once and this list stays empty)."""
         return sorted(self._unsynced)
+
+    def table(self) -> DiskTable:
+        """What this Disk holds, one row per key: the key, its value and whether it is
+        synced. Shown as a table in a notebook, as aligned text in a terminal."""
+        rows: list[tuple[str, str, str]] = []
+        for key in sorted(set(self._data) | set(self._unsynced)):
+            blob = self._data.get(key)
+            if blob is None:
+                if self._unsynced[key] is _MISSING:
+                    continue  # written and deleted again, never synced: as if never there
+                rows.append((key, "(deleted)", "no: a crash would bring it back"))
+            elif isinstance(blob, _Torn):
+                rows.append((key, "<torn>", "torn: read() raises TornWriteError"))
+            else:
+                synced = "no: a crash would lose it" if key in self._unsynced else "yes"
+                rows.append((key, shorten(repr(pickle.loads(blob))), synced))
+        if self.faults is None:
+            note = "faults=None: every write is durable at once"
+        else:
+            note = f"faults={self.faults!r}: a crash loses what is not synced"
+        return DiskTable(f"{self.name} ({note})", rows)
+
+    def _repr_html_(self) -> str:
+        return self.table()._repr_html_()
 
     def __repr__(self) -> str:
         return f"<Disk {self.name}: {len(self._data)} keys, faults={self.faults!r}>"
@@ -158,6 +200,30 @@ class Disk:
         if key not in self._unsynced:
             self._unsynced[key] = self._data.get(key, _MISSING)
         self._last_unsynced = key
+
+
+class DiskTable:
+    """A snapshot of a Disk's contents for people: ``str()`` gives aligned text,
+    a notebook shows an HTML table. ``rows`` holds ``(key, value, synced)`` strings."""
+
+    headers = ("key", "value", "synced?")
+
+    def __init__(self, title: str, rows: list[tuple[str, str, str]]) -> None:
+        self.title = title
+        self.rows = rows
+
+    def __str__(self) -> str:
+        if not self.rows:
+            return f"{self.title}: empty"
+        return f"{self.title}\n{text_table(self.headers, self.rows)}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        if not self.rows:
+            return html_table(self.headers, [], caption=f"{self.title}: empty")
+        styles = ["" if synced == "yes" else "color: #a61b1b" for _, _, synced in self.rows]
+        return html_table(self.headers, self.rows, caption=self.title, row_styles=styles)
 
 
 def _bad_key(key: object) -> None:

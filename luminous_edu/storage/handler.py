@@ -12,19 +12,67 @@ from typing import Any
 from ..core.persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
 from .disk import Disk
 
+MESSAGE_TYPES = (SaveHardState, SaveLog, TruncateLog, LoadState)
+
 
 class StorageHandler:
-    """Base class of storage handlers. Subclass it and write the four methods.
+    """Base class of storage handlers: subclass it and write the four methods.
 
-    Everything durable must be on ``self.disk``; anything kept in Python attributes is
-    lost when the server crashes. Raise ``StorageError`` to report a failure.
+    Figure 2 of the Raft paper lists each server's *persistent state*: ``currentTerm``,
+    ``votedFor`` and ``log[]``, "updated on stable storage before responding to RPCs".
+    A server here never touches storage itself. It sends your handler one message per
+    change, and sends nothing to other servers until your method has returned::
+
+        SaveHardState(current_term, voted_for) -> save_hard_state(msg)
+        SaveLog(term, index, data)             -> save_log(msg)
+        TruncateLog(from_index)                -> truncate_log(msg)
+        LoadState()                            -> load_state(), once per (re)start
+
+    The cluster builds one handler per server as ``MyStorage(disk)``, and a new one
+    over the same Disk when the server restarts. Three rules:
+
+    1. Durable data lives only on ``self.disk`` (``write``, ``read``, ``delete``,
+       ``keys``, ``sync``). Python attributes die with a crash.
+    2. Every method returns only once its change is durable: call
+       ``self.disk.sync()`` before returning. With disk faults on, unsynced writes are
+       lost in a crash, and the server has already told others it kept them.
+    3. Raise ``le.StorageError`` (or a subclass of your own) if you cannot do it. The
+       server stops; the rest of the cluster and the notebook keep going.
+
+    Example, the shape of the built-in ``le.DiskStorage``::
+
+        class MyStorage(le.StorageHandler):
+            def save_hard_state(self, msg):
+                self.disk.write("hard_state", (msg.current_term, msg.voted_for))
+                self.disk.sync()
+
+            def save_log(self, msg):
+                self.disk.write(f"log/{msg.index:010d}", (msg.term, msg.data))
+                self.disk.sync()
+
+            def truncate_log(self, msg):
+                for key in self.disk.keys():
+                    if key.startswith("log/") and int(key[4:]) >= msg.from_index:
+                        self.disk.delete(key)
+                self.disk.sync()
+
+            def load_state(self):
+                term, vote = self.disk.read("hard_state", (0, None))
+                entries = [le.Entry(int(k[4:]), *self.disk.read(k))
+                           for k in self.disk.keys() if k.startswith("log/")]
+                return le.StoredState(term, vote, entries)
+
+    Check it with ``le.check_storage(MyStorage)``, then run it:
+    ``le.Cluster(storage=MyStorage)``.
     """
 
     def __init__(self, disk: Disk) -> None:
         self.disk = disk
 
     def handle(self, message: Any) -> Any:
-        """Carry out one storage message; returns ``StoredState`` for ``LoadState``."""
+        """Carry out one storage message by calling the method for its type; returns
+        what ``load_state()`` returns for ``LoadState``, None for the others. The
+        cluster calls this; you normally do not override it."""
         kind = type(message)
         if kind is SaveLog:
             return self.save_log(message)
@@ -34,26 +82,80 @@ class StorageHandler:
             return self.truncate_log(message)
         if kind is LoadState:
             return self.load_state()
-        raise TypeError(f"{type(self).__name__} got {message!r}, which is not a storage message")
+        raise TypeError(
+            f"{type(self).__name__}.handle() got {message!r} ({kind.__name__}), which is "
+            "not a storage message; it takes le.SaveHardState(current_term, voted_for), "
+            "le.SaveLog(term, index, data), le.TruncateLog(from_index) or le.LoadState()"
+        )
 
     def save_hard_state(self, msg: SaveHardState) -> None:
-        """Make ``msg.current_term`` and ``msg.voted_for`` durable together before
-        returning. Figure 2: persistent state is "updated on stable storage before
-        responding to RPCs"; a vote must never end up attributed to another term."""
-        raise NotImplementedError(f"{type(self).__name__} must define save_hard_state(msg)")
+        """Make ``msg.current_term`` and ``msg.voted_for`` durable, together.
+
+        ``current_term``: the latest term this server has seen (a whole number, never
+        lower than the one saved before). ``voted_for``: the id of the candidate this
+        server voted for in ``current_term``, or None if it has not voted in it.
+
+        When this returns, both must be on stable storage (Figure 2: "updated on
+        stable storage before responding to RPCs"): the server grants its vote right
+        after. And they must be durable *together*: "each server will vote for at most
+        one candidate in a given term" (§5.2), so a crash must never leave the new vote
+        beside the old term, or the new term with no vote. Store them as one value
+        (one ``write``), then ``sync()``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no save_hard_state(self, msg): write one that "
+            "stores msg.current_term and msg.voted_for on self.disk and syncs"
+        )
 
     def save_log(self, msg: SaveLog) -> None:
-        """Store the entry ``(msg.index, msg.term, msg.data)``, replacing any entry at
-        ``msg.index``; durable before returning. Store ``msg.data`` exactly as given."""
-        raise NotImplementedError(f"{type(self).__name__} must define save_log(msg)")
+        """Store the log entry at ``msg.index``: its ``msg.term`` and ``msg.data``.
+
+        ``index`` counts from 1 (Figure 2: "first index is 1"). The server sends
+        entries in index order: either the next index after the last one stored, or an
+        index just freed by ``TruncateLog``. If an entry is stored at ``msg.index``
+        already, replace it. Keep ``msg.data`` exactly as given (it may be a client's
+        command or the server's own no-op marker) and give it back from
+        ``load_state()`` unchanged.
+
+        Durable when this returns: a follower acknowledges entries to the leader right
+        after, and the leader counts that acknowledgement towards committing them
+        (§5.3). An entry lost after that can undo a committed entry.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no save_log(self, msg): write one that stores "
+            "(msg.term, msg.data) at msg.index on self.disk and syncs"
+        )
 
     def truncate_log(self, msg: TruncateLog) -> None:
-        """Delete every stored entry with index >= ``msg.from_index`` (inclusive);
-        durable before returning (§5.3, AppendEntries receiver rule 3)."""
-        raise NotImplementedError(f"{type(self).__name__} must define truncate_log(msg)")
+        """Delete every stored entry whose index is ``>= msg.from_index``.
+
+        The bound is inclusive: ``TruncateLog(from_index=3)`` deletes entries 3, 4, 5
+        and so on, and keeps 1 and 2. ``from_index`` may lie past the last entry; then
+        nothing is deleted. AppendEntries receiver rule 3 (§5.3): "If an existing
+        entry conflicts with a new one (same index but different terms), delete the
+        existing entry and all that follow it". The replacements arrive as ``SaveLog``
+        messages right after.
+
+        Durable when this returns: after a restart, ``load_state()`` must not bring
+        back a deleted entry.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no truncate_log(self, msg): write one that "
+            "deletes every entry with index >= msg.from_index from self.disk and syncs"
+        )
 
     def load_state(self) -> StoredState:
-        """Return everything made durable: ``StoredState(current_term, voted_for,
-        entries)`` with entries in index order from 1. On a fresh disk:
-        ``StoredState(0, None, [])``."""
-        raise NotImplementedError(f"{type(self).__name__} must define load_state()")
+        """Return everything made durable, as ``le.StoredState(current_term,
+        voted_for, entries)``.
+
+        Called once each time the server (re)starts, on a new handler built over the
+        same Disk, before any other message. ``entries`` is a list of
+        ``le.Entry(index, term, data)`` (or ``(index, term, data)`` tuples) in index
+        order, starting at 1, with no gaps. On a fresh, empty disk return
+        ``le.StoredState(0, None, [])``. Build new objects from ``self.disk``: the
+        server may keep what you return.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no load_state(self): write one that reads "
+            "self.disk and returns le.StoredState(current_term, voted_for, entries)"
+        )
