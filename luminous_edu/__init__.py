@@ -8,6 +8,8 @@ cluster.run(100)
 print(cluster.trace.text(last=10))
 """
 
+from typing import Any
+
 from .check import FIGURE_3, Violation
 from .core import Entry, Role
 from .errors import (
@@ -31,19 +33,46 @@ from .sim import (
 from .storage import (
     Disk,
     DiskStorage,
+    FunctionStorage,
     JsonCodec,
+    JsonLinesStorage,
     LoadState,
     PickleCodec,
     SaveHardState,
     SaveLog,
     StorageError,
     StorageHandler,
+    StorageReport,
     StoredState,
     TornWriteError,
     TruncateLog,
+    VolatileStorage,
+    check_storage,
 )
 
 __version__ = "0.1.0"
+
+
+def _show(self: Cluster, **options: Any) -> Any:
+    """Show this cluster in a live dashboard: ``cluster.show(projector=True)``.
+    Same as ``le.Dashboard(cluster, **options)``."""
+    from .viz.dashboard import Dashboard
+
+    return Dashboard(self, **options)
+
+
+# The dashboard lives in viz/, the only layer that may import notebook libraries, and
+# is imported on first use: ``import luminous_edu`` stays free of bokeh and ipywidgets.
+Cluster.show = _show  # type: ignore[attr-defined]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Dashboard":
+        from .viz.dashboard import Dashboard
+
+        return Dashboard
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FIGURE_3",
@@ -53,9 +82,11 @@ __all__ = [
     "DiskStorage",
     "Entry",
     "Event",
+    "FunctionStorage",
     "HandlerError",
     "InvalidActionError",
     "JsonCodec",
+    "JsonLinesStorage",
     "LoadState",
     "LuminousError",
     "Network",
@@ -69,6 +100,7 @@ __all__ = [
     "SaveLog",
     "StorageError",
     "StorageHandler",
+    "StorageReport",
     "StoredState",
     "TornWriteError",
     "Trace",
@@ -76,5 +108,7 @@ __all__ = [
     "TruncateLog",
     "UnknownServerError",
     "Violation",
+    "VolatileStorage",
     "__version__",
+    "check_storage",
 ]

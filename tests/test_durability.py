@@ -201,3 +201,24 @@ def test_a_state_machine_that_raises_stops_only_its_server() -> None:
     cluster.run(200)
     assert {e.what for e in cluster.errors} == {"state machine"}
     assert "I do not like this command" in str(cluster.errors[0])
+
+
+def test_real_files_survive_a_new_cluster_but_refuse_rewind(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    storage = le.JsonLinesStorage.in_directory(tmp_path)
+    first = le.Cluster(servers=3, seed=1, storage=storage)
+    elect(first)
+    first.propose("kept")
+    first.run(300)
+    with pytest.raises(le.InvalidActionError, match="cannot be rewound"):
+        first.rewind(1)
+    # A new cluster over the same directory (as after a kernel restart) starts from
+    # the files: same terms, same logs, and it commits on top of them.
+    second = le.Cluster(servers=3, seed=2, storage=storage)
+    for i in second.ids:
+        assert second.servers[i].current_term == first.servers[i].current_term
+        assert [e.data for e in second.servers[i].log] == [e.data for e in first.servers[i].log]
+    elect(second)
+    second.propose("more")
+    second.run(300)
+    assert [d for _, d in second.applied(1)] == ["kept", "more"]
+    assert second.violations == []

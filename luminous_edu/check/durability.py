@@ -28,7 +28,7 @@ DURABILITY = "Durability"
 class DurableState:
     """What one server's storage handler acknowledged, in this incarnation."""
 
-    __slots__ = ("acked", "current_term", "terms", "voted_for", "warned")
+    __slots__ = ("acked", "current_term", "interrupted", "terms", "voted_for", "warned")
 
     def __init__(self, current_term: int, voted_for: int | None, entries: Sequence[Entry]) -> None:
         self.current_term = current_term
@@ -36,12 +36,16 @@ class DurableState:
         self.terms: list[int] = [e.term for e in entries]  # terms[k] is entry k + 1's term
         self.acked = 0  # highest index acknowledged to a leader
         self.warned: set[str] = set()  # send-time findings already reported
+        # A storage message cut short by a power loss: the Disk may hold its effect,
+        # all of it, or none of it; either is fine.
+        self.interrupted: Any = None
 
     def clone(self) -> DurableState:
         twin = DurableState(self.current_term, self.voted_for, ())
         twin.terms = list(self.terms)
         twin.acked = self.acked
         twin.warned = set(self.warned)
+        twin.interrupted = self.interrupted
         return twin
 
     def handled(self, message: Any) -> None:
@@ -76,6 +80,21 @@ class DurableState:
         def report(detail: str) -> None:
             found.append(Violation(DURABILITY, step, f"S{server_id} {detail}"))
 
+        interrupted, self.interrupted = self.interrupted, None
+        if interrupted is not None:
+            # Accept the state after the interrupted message wherever it matches.
+            after = self.clone()
+            after.handled(interrupted)
+            if (current_term, voted_for) == (after.current_term, after.voted_for):
+                self.current_term, self.voted_for = current_term, voted_for
+            recovered_terms = [e.term for e in entries]
+            if recovered_terms == after.terms or (
+                type(interrupted) is TruncateLog
+                and recovered_terms == self.terms[: len(recovered_terms)]
+                and len(recovered_terms) >= len(after.terms)
+            ):
+                self.terms = recovered_terms
+
         if current_term < self.current_term:
             report(
                 f"recovered term {current_term}, but term {self.current_term} had been saved: "
@@ -85,7 +104,9 @@ class DurableState:
         elif current_term == self.current_term and voted_for != self.voted_for:
             if self.voted_for is None:
                 report(
-                    f"recovered voted_for=S{voted_for} in term {current_term}, but it never voted"
+                    f"recovered voted_for=S{voted_for} in term {current_term}, but it cast no "
+                    f"vote in term {current_term}: a vote stored apart from its term can end "
+                    "up in the wrong term (save both in one write)"
                 )
             else:
                 report(

@@ -48,7 +48,18 @@ def data_key(data: Any) -> Any:
 
 
 def entry_digest(entry: Entry) -> int:
-    return hash((entry.term, data_key(entry.data)))
+    return chain(0, entry)
+
+
+def chain(digest: int, entry: Entry) -> int:
+    """The digest of a log through ``entry``, given the digest through the entry
+    before it. Hashable data is hashed as it is (with its type, so that 1 and True
+    differ); other data through ``data_key``."""
+    data = entry.data
+    try:
+        return hash((digest, entry.term, type(data), data))
+    except TypeError:
+        return hash((digest, entry.term, data_key(data)))
 
 
 class SafetyChecker:
@@ -62,7 +73,7 @@ class SafetyChecker:
             tuple[int, int], tuple[int, int]
         ] = {}  # (index, term) -> (digest, server)
         self.committed: list[int] = [0]  # digest of the committed prefix through each index
-        self.applied: dict[int, tuple[int, int, int]] = {}  # index -> (digest, term, server)
+        self.applied: dict[int, tuple[Entry, int]] = {}  # index -> (entry, first server)
         self.reported: set[tuple[Any, ...]] = set()
 
     def clone(self) -> SafetyChecker:
@@ -123,9 +134,9 @@ class SafetyChecker:
         log = server.log
         digest = prefix[-1]
         first_seen = self.first_seen
-        for index in range(start, log.last_index + 1):
-            entry = log.entry(index)
-            digest = hash((digest, entry.term, data_key(entry.data)))
+        for entry in log.entries[start - log.snapshot_index - 1 :]:
+            index = entry.index
+            digest = chain(digest, entry)
             prefix.append(digest)
             key = (index, entry.term)
             seen = first_seen.get(key)
@@ -137,8 +148,14 @@ class SafetyChecker:
                     step,
                     LOG_MATCHING,
                     ("matching", key, sid, seen[1]),
-                    f"S{sid} and S{seen[1]} both hold an entry at index {index} in term "
-                    f"{entry.term}, but their logs differ at or before index {index}",
+                    (
+                        f"S{sid} and S{seen[1]} both hold an entry at index {index} in term "
+                        f"{entry.term}, but their logs differ at or before index {index}"
+                        if seen[1] != sid
+                        else f"S{sid} holds an entry at index {index} in term {entry.term} "
+                        "again, but its log before it differs from when it first held that "
+                        "entry: entries that had been deleted came back"
+                    ),
                 )
 
     def _check_new_leader(self, step: int, server: Server, found: list[Violation]) -> None:
@@ -192,18 +209,18 @@ class SafetyChecker:
     ) -> None:
         applied = self.applied
         for entry in entries:
-            digest = entry_digest(entry)
             seen = applied.get(entry.index)
             if seen is None:
-                applied[entry.index] = (digest, entry.term, sid)
-            elif seen[0] != digest:
+                applied[entry.index] = (entry, sid)
+            elif seen[0] is not entry and entry_digest(seen[0]) != entry_digest(entry):
+                # (Servers share entry objects, so "is" settles the common case.)
                 self._report(
                     found,
                     step,
                     STATE_MACHINE_SAFETY,
                     ("apply", entry.index, sid),
                     f"S{sid} applied a different entry at index {entry.index} (term "
-                    f"{entry.term}) than S{seen[2]} did (term {seen[1]})",
+                    f"{entry.term}) than S{seen[1]} did (term {seen[0].term})",
                 )
 
     def _report(

@@ -42,7 +42,7 @@ from ..core.log import MARKER_KEY, check_entries, stable_repr
 from ..core.output import RESET, START, STOP
 from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
-from ..storage.disk import check_fault_mode
+from ..storage.disk import PowerLoss, check_fault_mode
 from .events import DELIVER, ELECTION_TIMEOUT, HEARTBEAT, Event
 from .narration import RawEvent, Trace
 from .network import Network
@@ -247,6 +247,25 @@ class Cluster:
         return self._log.errors[: self._records_end(self._log.errors)]
 
     @property
+    def disconnected(self) -> frozenset[int]:
+        """Servers cut off from the network by ``disconnect``."""
+        return frozenset(self._world.links.disconnected)
+
+    @property
+    def partition_groups(self) -> tuple[tuple[int, ...], ...]:
+        """The groups of the current partition, or () when the network is whole."""
+        groups: dict[int, list[int]] = {}
+        for server, number in sorted(self._world.links.group.items()):
+            groups.setdefault(number, []).append(server)
+        return tuple(tuple(g) for g in groups.values())
+
+    def link_cut(self, a: int, b: int) -> bool:
+        """True if messages between servers ``a`` and ``b`` are lost."""
+        self._require_server(a)
+        self._require_server(b)
+        return self._world.links.cut(a, b)
+
+    @property
     def network(self) -> Network:
         return self._world.network
 
@@ -421,6 +440,13 @@ class Cluster:
             )
         if step == self._step:
             return
+        for handler in self._world.handlers.values():
+            if not getattr(handler, "rewindable", True):
+                raise InvalidActionError(
+                    f"{type(handler).__name__} keeps its state outside the simulation "
+                    "(real files), which cannot be rewound; use the default DiskStorage "
+                    "to rewind and seek"
+                )
         if step < self._step or step - self._step > CHECKPOINT_INTERVAL:
             base = max(k for k in self._checkpoints if k <= step)
             self._world = self._checkpoints[base].clone()
@@ -456,6 +482,16 @@ class Cluster:
         """Crash a server: it loses everything except what its Disk holds."""
         self._require_alive(server_id, "crash")
         self._input(("crash", server_id))
+
+    def cut_power(self, server_id: int, after_operations: int = 0) -> None:
+        """Arm a power cut inside server ``server_id``'s next storage call: its Disk
+        carries out ``after_operations`` more writes, deletes and syncs, then the power
+        goes and the server crashes in the middle of that call. The way to see what a
+        crash *between two writes* of one handler call does."""
+        self._require_alive(server_id, "cut the power of")
+        if type(after_operations) is not int or after_operations < 0:
+            raise LuminousError(f"after_operations={after_operations!r}: give a whole number >= 0")
+        self._input(("cut_power", server_id, after_operations))
 
     def restart(self, server_id: int) -> None:
         """Restart a crashed server: a new storage handler over the same Disk recovers
@@ -694,7 +730,7 @@ class Cluster:
             faults = self.disk_faults
             if isinstance(faults, dict):
                 faults = faults.get(sid)
-            world.disks[sid] = Disk(f"S{sid}'s disk", faults)
+            world.disks[sid] = Disk(f"S{sid}'s disk", faults, server_id=sid)
             world.alive[sid] = False
             world.applied[sid] = []
             world.handlers[sid] = None
@@ -725,7 +761,8 @@ class Cluster:
         world.applied[sid] = []
         world.alive[sid] = True
         if self._step > 0:
-            self._trace(sid, "RESTART", sid, stored.current_term, stored.voted_for, len(server.log))
+            vote = "none" if stored.voted_for is None else f"S{stored.voted_for}"
+            self._trace(sid, "RESTART", sid, stored.current_term, vote, len(server.log))
         if world.checker is not None:
             found = world.checker.restarted(self._step, server)
             entries = server.log.entries
@@ -770,17 +807,24 @@ class Cluster:
                 except Exception as error:
                     self._handler_failed(sid, "storage handler", message, error)
                     return
+                except PowerLoss:
+                    if durable is not None:
+                        durable.interrupted = message
+                    self._trace(sid, "POWER", sid, type(message).__name__)
+                    self._stop_server(sid)
+                    world.disks[sid].power_on()  # the crash happened; restart may follow
+                    return
                 if durable is not None:
                     durable.handled(message)
         queue = world.queue
         if out.election_timer is RESET:
             low, high = self.election_timeout_ms
             delay = draw_int(world.rng.get(("election", sid)), low, high)
-            queue.set_timer(sid, ELECTION_TIMEOUT, now + delay)
+            queue.set_timer(sid, ELECTION_TIMEOUT, now + delay, now)
         elif out.election_timer is STOP:
             queue.cancel_timer(sid, ELECTION_TIMEOUT)
         if out.heartbeat_timer is START:
-            queue.set_timer(sid, HEARTBEAT, now + self.heartbeat_interval_ms)
+            queue.set_timer(sid, HEARTBEAT, now + self.heartbeat_interval_ms, now)
         elif out.heartbeat_timer is STOP:
             queue.cancel_timer(sid, HEARTBEAT)
         if durable is not None and out.sends:
@@ -810,7 +854,8 @@ class Cluster:
     def _check_replies(self, sid: int, durable: DurableState, sends: list[tuple[int, Any]]) -> None:
         """Durability at send time: note what is acknowledged, and whether the Disk
         still holds unsynced writes as a vote or an acknowledgement leaves."""
-        unsynced = self._world.disks[sid].unsynced_keys
+        disk = self._world.disks[sid]
+        unsynced = disk.unsynced_keys if disk.faults is not None else []
         for _, message in sends:
             kind = type(message)
             if kind is AppendEntriesReply and message.success:
@@ -836,12 +881,12 @@ class Cluster:
         delays = rng.streams.get(("delay", source, target)) or rng.get(("delay", source, target))
         queue = world.queue
         delay = low + int(delays.random() * (high - low + 1))  # draw_int, inlined: hot
-        queue.schedule(world.now + delay, DELIVER, target, source, message)
+        queue.schedule(world.now + delay, DELIVER, target, source, message, world.now)
         duplicate_rate = network.duplicate_rate
         if duplicate_rate and rng.get(("duplicate", source, target)).random() < duplicate_rate:
             self._trace(source, "NET.dup", source, target, type(message).__name__, duplicate_rate)
             queue.schedule(
-                world.now + draw_int(delays, low, high), DELIVER, target, source, message
+                world.now + draw_int(delays, low, high), DELIVER, target, source, message, world.now
             )
 
     def _fire(self, event: Event) -> None:
@@ -914,6 +959,12 @@ class Cluster:
         self._stop_server(sid)
         world.disks[sid].crash()
         return Input("crash", (sid,))
+
+    def _do_cut_power(self, sid: int, operations: int, at: int) -> Input:
+        self._world.now = at
+        self._world.disks[sid].cut_power_after(operations)
+        self._trace(sid, "POWER.armed", sid, operations)
+        return Input("cut_power", (sid, operations))
 
     def _do_restart(self, sid: int, at: int) -> Input:
         self._world.now = at
@@ -991,17 +1042,20 @@ def _check_stored_state(stored: Any, sid: int, ids: tuple[int, ...]) -> StoredSt
         raise LuminousError(
             f"load_state() returned current_term={term!r}; expected a whole number >= 0"
         )
-    if vote is not None and vote not in ids:
+    if vote is not None and (type(vote) is not int or vote not in ids):
         raise LuminousError(
             f"load_state() returned voted_for={vote!r}; expected None or a server id in {list(ids)}"
         )
     try:
-        entries = check_entries(list(stored.entries))
+        # Terms may decrease: a handler that ignores TruncateLog brings back deleted
+        # entries, and the Log Matching check should show it rather than this refusal.
+        entries = check_entries(list(stored.entries), monotonic=False)
     except (TypeError, ValueError) as error:
         raise LuminousError(f"load_state() returned bad entries: {error}") from None
-    if entries and entries[-1].term > term:
+    highest = max((e.term for e in entries), default=0)
+    if highest > term:
         raise LuminousError(
-            f"load_state() returned an entry of term {entries[-1].term} but current_term="
+            f"load_state() returned an entry of term {highest} but current_term="
             f"{term}; a server never stores an entry from a term later than its own"
         )
     return StoredState(current_term=term, voted_for=vote, entries=entries)

@@ -25,6 +25,7 @@ class Event(NamedTuple):
     target: int
     source: int | None = None
     message: Any = None
+    sent: int = 0  # when the message was sent, or the timer set (virtual ms)
 
     @property
     def server(self) -> int:
@@ -70,26 +71,32 @@ class EventQueue:
         return twin
 
     def schedule(
-        self, due: int, kind: str, target: int, source: int | None = None, message: Any = None
+        self,
+        due: int,
+        kind: str,
+        target: int,
+        source: int | None = None,
+        message: Any = None,
+        sent: int = 0,
     ) -> Event:
         event_id = self.next_id
         self.next_id = event_id + 1
         # tuple.__new__ skips the named tuple's Python-level __new__: this is hot.
-        event = tuple.__new__(Event, (event_id, due, kind, target, source, message))
+        event = tuple.__new__(Event, (event_id, due, kind, target, source, message, sent))
         self.live[event_id] = event
         heapq.heappush(self.heap, (due, event_id))
         return event
 
-    def set_timer(self, target: int, kind: str, due: int) -> None:
+    def set_timer(self, target: int, kind: str, due: int, now: int) -> None:
         """Start a server's timer, or reset it if it is running."""
         key = (target, kind)
         event_id = self.timers.get(key)
         if event_id is None:
-            event_id = self.schedule(due, kind, target).id
+            event_id = self.schedule(due, kind, target, sent=now).id
             self.timers[key] = event_id
             self.queued[event_id] = due
             return
-        self.live[event_id] = tuple.__new__(Event, (event_id, due, kind, target, None, None))
+        self.live[event_id] = tuple.__new__(Event, (event_id, due, kind, target, None, None, now))
         if due < self.queued[event_id]:
             heapq.heappush(self.heap, (due, event_id))
             self.queued[event_id] = due

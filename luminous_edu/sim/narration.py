@@ -33,6 +33,15 @@ SIM_RULES: dict[str, Rule] = {
         "S{0} stops: its {1} raised {2} while handling {3}; nothing that depended on it "
         "was sent (see cluster.errors)",
     ),
+    "POWER.armed": Rule(
+        "CutPower",
+        "S{0}'s power will be cut during its next storage call, after {1} more disk operations",
+    ),
+    "POWER": Rule(
+        "Crash",
+        "S{0}'s power is cut while its storage handler handles {1}: it crashes mid-call, "
+        "and its disk keeps only what had reached it",
+    ),
     "DISCONNECT": Rule("Disconnect", "S{0} is disconnected: every message to or from it is lost"),
     "CONNECT": Rule("Connect", "S{0} is connected to the network again"),
     "PARTITION": Rule("Partition", "The network is partitioned: {0}"),

@@ -209,6 +209,12 @@ def _replay(cluster: Cluster, action: Any, codec: Any) -> None:
         if (kind in ("timeout", "crash") and not alive) or (kind == "restart" and alive):
             raise RecordError(f"{action!r} does not fit the state of S{server}")
         real = (kind, server, at)
+    elif kind == "cut_power":
+        server, operations = _whole(args[0]), _whole(args[1])
+        cluster._require_server(server)
+        if not cluster._world.alive[server]:
+            raise RecordError(f"{action!r} does not fit the state of S{server}")
+        real = ("cut_power", server, operations, at)
     elif kind == "partition":
         groups = tuple(tuple(_whole(s) for s in group) for group in args[0])
         for group in groups:

@@ -53,6 +53,15 @@ class ServerView:
             Entry(e.index, e.term, copy_value(codec, e.data)) for e in self._server.log.entries
         )
 
+    def entries(self, first: int, last: int) -> tuple[Entry, ...]:
+        """Copies of the entries with ``first <= index <= last`` (cheaper than ``log``
+        when only a few are needed)."""
+        codec = self._cluster._codec
+        return tuple(
+            Entry(e.index, e.term, copy_value(codec, e.data))
+            for e in self._server.log.slice(first, last + 1)
+        )
+
     @property
     def last_log_index(self) -> int:
         return self._server.log.last_index  # type: ignore[no-any-return]

@@ -92,6 +92,7 @@ class VolatileStorage(StorageHandler):
 
     def load_state(self) -> StoredState:
         entries = [
-            Entry(index, term, copy.deepcopy(data)) for index, (term, data) in sorted(self.log.items())
+            Entry(index, term, copy.deepcopy(data))
+            for index, (term, data) in sorted(self.log.items())
         ]
         return StoredState(self.current_term, self.voted_for, entries)

@@ -10,6 +10,11 @@ modes on, a crash undoes writes that were not yet ``sync``ed:
   key holds a garbled value whose ``read`` raises ``TornWriteError``. (If the last
   unsynced change was a delete, it is simply lost, like the others.)
 
+A crash normally falls between two handler calls, when a correct handler has synced
+everything. ``disk.cut_power_after(n)`` crashes the disk *inside* the next call
+instead, after its first ``n`` writes, deletes and syncs: what a crash between the two
+writes of one ``save_hard_state`` does is a lesson of its own.
+
 ``disk.table()`` shows what a Disk holds, and whether each key is synced, as a table
 in a notebook or a terminal.
 """
@@ -34,6 +39,12 @@ def check_fault_mode(faults: Any) -> None:
             "once), 'unsynced' (unsynced writes lost on a crash) or 'torn' (the last "
             "unsynced write torn on a crash)"
         )
+
+
+class PowerLoss(BaseException):
+    """Raised by a Disk whose power was cut in the middle of a handler call (see
+    ``Disk.cut_power_after``). A ``BaseException``, so that a handler's ``except
+    Exception`` cannot swallow it and carry on as if nothing happened."""
 
 
 class _Torn(bytes):
@@ -62,6 +73,8 @@ class Disk:
         # key -> value at the last sync (_MISSING if absent), for keys changed since.
         self._unsynced: dict[str, Any] = {}
         self._last_unsynced: str | None = None
+        self._power_left: int | None = None  # operations until a power cut, if armed
+        self._power_off = False
         self.writes = 0
         self.syncs = 0
 
@@ -90,6 +103,8 @@ class Disk:
                 f"serialized ({error}); store plain values such as numbers, strings, "
                 "lists, tuples and dicts"
             ) from None
+        if self._power_left is not None:
+            self._use_power()
         if self.faults is not None:
             self._remember(key)
         self._data[key] = blob
@@ -113,6 +128,8 @@ class Disk:
         """Remove ``key`` (no error if it is absent)."""
         if type(key) is not str:
             _bad_key(key)
+        if self._power_left is not None:
+            self._use_power()
         if key in self._data:
             if self.faults is not None:
                 self._remember(key)
@@ -126,6 +143,8 @@ class Disk:
     def sync(self) -> None:
         """Make every write and delete so far durable: a crash can no longer undo
         them. Call it before returning from a handler method."""
+        if self._power_left is not None:
+            self._use_power()
         self._unsynced.clear()
         self._last_unsynced = None
         self.syncs += 1
@@ -195,6 +214,37 @@ class Disk:
                 self._data[key] = old
         self._unsynced.clear()
         self._last_unsynced = None
+
+    def cut_power_after(self, operations: int) -> None:
+        """Arm a power cut: the next ``operations`` writes, deletes and syncs happen;
+        the one after does not. Instead the disk crashes (as ``crash()`` does, under
+        its fault mode) and raises ``PowerLoss``, and every later write, delete and
+        sync raises ``PowerLoss`` too, until ``power_on()``."""
+        if type(operations) is not int or operations < 0:
+            raise LuminousError(f"operations={operations!r}: give a whole number >= 0")
+        self._power_left = operations
+        self._power_off = False
+
+    def power_on(self) -> None:
+        """Disarm a power cut, or bring the disk back after one (its contents are what
+        the crash left)."""
+        self._power_left = None
+        self._power_off = False
+
+    @property
+    def power_cut(self) -> bool:
+        """True from the moment an armed power cut happens until ``power_on()``."""
+        return self._power_off
+
+    def _use_power(self) -> None:
+        if self._power_off:
+            raise PowerLoss(f"{self.name} has no power")
+        if self._power_left == 0:
+            self._power_off = True
+            self.crash()
+            raise PowerLoss(f"the power of {self.name} was cut")
+        assert self._power_left is not None
+        self._power_left -= 1
 
     def _remember(self, key: str) -> None:
         if key not in self._unsynced:

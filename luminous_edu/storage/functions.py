@@ -116,13 +116,12 @@ class FunctionStorage:
         """Build a handler over ``disk``; raises if a function is missing."""
         missing = self.missing()
         if missing:
-            how = "\n".join(
-                f"    @store.{role}\n    def {role}({PARAMETERS[role]}): ..." for role in missing
-            )
+            first = missing[0]
             raise NotImplementedError(
-                f"{self.name} has no {_and(missing)} yet; write "
-                f"{'it' if len(missing) == 1 else 'them'} and register with a decorator "
-                f"(store being your FunctionStorage):\n{how}"
+                f"{self.name} has no {_and(missing)} yet: write "
+                f"{'it' if len(missing) == 1 else 'each'} as a function and register it "
+                f"with a decorator: `@store.{first}` on the line above "
+                f"`def {first}({PARAMETERS[first]}):`"
             )
         return FunctionHandler(disk, self)
 

@@ -153,7 +153,8 @@ class StorageHandler:
         ``le.Entry(index, term, data)`` (or ``(index, term, data)`` tuples) in index
         order, starting at 1, with no gaps. On a fresh, empty disk return
         ``le.StoredState(0, None, [])``. Build new objects from ``self.disk``: the
-        server may keep what you return.
+        server may keep what you return. Only read, never change what is stored:
+        ``le.check_storage`` asks more than once.
         """
         raise NotImplementedError(
             f"{type(self).__name__} has no load_state(self): write one that reads "

@@ -1,0 +1,141 @@
+"""Deterministic scenarios that expose each handler of the buggy-storage gallery.
+
+Each scenario is a seed and a few calls. Run it with the buggy handler and the cluster
+records what the bug did (``cluster.violations``); run the same calls with a correct
+handler and nothing is recorded::
+
+    cluster = bug_scenario("ForgetsVote")                  # two leaders in one term
+    cluster = bug_scenario("ForgetsVote", le.DiskStorage)  # the same calls: no violation
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..storage import Disk
+from ..storage.gallery import GALLERY
+from .cluster import Cluster
+
+
+def pending_message(cluster: Cluster, source: int, target: int, kind: str) -> int:
+    """The id of the first pending message of type ``kind`` from ``source`` to ``target``."""
+    for event in cluster.pending():
+        if (
+            event.kind == "deliver"
+            and event.source == source
+            and event.target == target
+            and type(event.message).__name__ == kind
+        ):
+            return event.id
+    raise LookupError(f"no {kind} from S{source} to S{target} is pending")
+
+
+def drop_messages_to(cluster: Cluster, target: int) -> None:
+    for event in cluster.pending():
+        if event.kind == "deliver" and event.target == target:
+            cluster.drop(event.id)
+
+
+def forgets_vote(storage: Callable[[Disk], Any]) -> Cluster:
+    """S2 votes for S1 in term 1, crashes and restarts before hearing from S1 again;
+    then S3 asks for S2's vote in the same term 1."""
+    c = Cluster(servers=3, seed=1, storage=storage)
+    c.timeout(1)  # S1: candidate in term 1
+    c.drop(pending_message(c, 1, 3, "RequestVote"))
+    c.fire(pending_message(c, 1, 2, "RequestVote"))  # S2 votes for S1
+    c.fire(pending_message(c, 2, 1, "RequestVoteReply"))  # S1 leads term 1
+    drop_messages_to(c, 2)
+    drop_messages_to(c, 3)
+    c.crash(2)
+    c.restart(2)
+    c.timeout(3)  # S3: candidate in term 1 too
+    c.fire(pending_message(c, 3, 2, "RequestVote"))  # a correct S2 refuses: it voted
+    c.fire(pending_message(c, 2, 3, "RequestVoteReply"))
+    return c
+
+
+def memory_log(storage: Callable[[Disk], Any]) -> Cluster:
+    """A command is committed; both followers crash and restart, then the leader
+    crashes: the followers elect a leader between them."""
+    c = Cluster(servers=3, seed=2, storage=storage)
+    c.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    old = c.leader
+    assert old is not None
+    c.propose("x = 1")
+    c.run(300)
+    for follower in c.ids:
+        if follower != old:
+            c.crash(follower)
+            c.restart(follower)
+    c.crash(old)
+    c.run_until(lambda c: c.leader not in (None, old), max_ms=5_000)
+    c.propose("y = 2")
+    c.run(300)
+    return c
+
+
+def ignores_truncate(storage: Callable[[Disk], Any]) -> Cluster:
+    """S-old leads alone behind a partition and appends three commands nobody else
+    stores; the majority elects a new leader and commits one. After healing, S-old's
+    extra entries are deleted (TruncateLog), then it crashes and restarts."""
+    c = Cluster(servers=3, seed=3, storage=storage)
+    c.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    old = c.leader
+    assert old is not None
+    c.run(100)
+    c.disconnect(old)
+    for command in ("a", "b", "c"):
+        c.propose(command, server=old)
+    c.run_until(lambda c: c.leader not in (None, old), max_ms=5_000)
+    c.propose("d")
+    c.run(200)
+    c.connect(old)
+    c.run(300)
+    c.crash(old)
+    c.restart(old)
+    c.run(300)
+    return c
+
+
+def never_syncs(storage: Callable[[Disk], Any]) -> Cluster:
+    """Disks lose unsynced writes in a crash. A command commits; a follower crashes
+    and restarts."""
+    c = Cluster(servers=3, seed=4, storage=storage, disk_faults="unsynced")
+    c.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    leader = c.leader
+    c.propose("x = 1")
+    c.run(300)
+    follower = next(i for i in c.ids if i != leader)
+    c.crash(follower)
+    c.restart(follower)
+    c.run(100)
+    return c
+
+
+def term_after_vote(storage: Callable[[Disk], Any]) -> Cluster:
+    """S2's power is cut during the storage call that records its vote for S1 in term
+    1, after one disk operation."""
+    c = Cluster(servers=3, seed=5, storage=storage)
+    c.timeout(1)
+    c.cut_power(2, after_operations=1)
+    c.fire(pending_message(c, 1, 2, "RequestVote"))
+    c.restart(2)
+    return c
+
+
+SCENARIOS: dict[str, Callable[[Callable[[Disk], Any]], Cluster]] = {
+    "ForgetsVote": forgets_vote,
+    "MemoryLog": memory_log,
+    "IgnoresTruncate": ignores_truncate,
+    "NeverSyncs": never_syncs,
+    "TermAfterVote": term_after_vote,
+}
+
+
+def bug_scenario(name: str, storage: Callable[[Disk], Any] | None = None) -> Cluster:
+    """Run the scenario that exposes gallery handler ``name``, with that handler (or
+    with ``storage``, to compare), and return the cluster."""
+    if name not in SCENARIOS:
+        raise KeyError(f"no scenario named {name!r}; choose one of {sorted(SCENARIOS)}")
+    return SCENARIOS[name](storage or GALLERY[name])

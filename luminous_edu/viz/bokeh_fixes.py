@@ -1,0 +1,119 @@
+"""Workarounds for the three jupyter_bokeh traps listed in JUPYTER_NOTES.md.
+
+Measured with jupyter_bokeh 4.1.0 (``widgets.py``), bokeh 3.9 and ipywidgets 8.1:
+
+1. Echo. BokehJS sends every change it applies back to the kernel, the changes that
+   came *from* the kernel included (``BokehView._consume_patch`` queues them while
+   blocked and replays them through ``_change_event`` afterwards). The base class's
+   ``_sync_model`` then applies a Python ``.stream()`` a second time, so the Python
+   source ends up with duplicated rows. ``LiveBokehModel._sync_model`` drops incoming
+   ``ColumnsStreamed`` / ``ColumnsPatched`` / ``ColumnDataChanged`` events and
+   ``ModelChanged`` of a data source's ``data``: the browser never edits data here (no
+   edit tools), so every such event is an echo. Other events (selection, ranges, bokeh
+   events) go through.
+2. Stale first picture. ``render_bundle`` (the document snapshot a view renders from)
+   is computed once, in ``__init__``; a page reload or Voila renders the data of that
+   moment. ``LiveBokehModel.get_state`` takes the snapshot afresh whenever a view asks
+   for the widget state and the document changed since the last snapshot (a snapshot
+   costs ~1 s for the dashboard), without setting the trait (that would send it again).
+3. BokehJS loading race. With bokeh's default CDN resources, "Run All" can render the
+   widget before BokehJS has loaded ("Could not create a view for model id").
+   ``load_bokehjs()`` calls ``output_notebook(resources=INLINE)`` once per kernel: the
+   script is in the output itself, so there is no race (the price: ~8 MB in a saved
+   output, so notebooks are committed without outputs).
+
+Both (1) and (2) override private methods of ``jupyter_bokeh.BokehModel``; the package
+is pinned to a tested range in pyproject.toml and ``tests/test_viz_bokeh_fixes.py``
+fails if an upgrade changes what these overrides rely on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bokeh.core.json_encoder import serialize_json
+from jupyter_bokeh.widgets import BokehModel
+
+#: Events from the browser that only ever echo changes made in Python.
+ECHOED_KINDS = frozenset({"ColumnsStreamed", "ColumnsPatched", "ColumnDataChanged"})
+
+_loaded = False
+
+
+class LiveBokehModel(BokehModel):  # type: ignore[misc]
+    """``BokehModel`` without the echo and with a fresh snapshot for every new view.
+
+    It also counts what it sends (``messages_sent``, ``bytes_sent``) for the benchmark
+    and the tests."""
+
+    messages_sent = 0
+    bytes_sent = 0
+    echoes_ignored = 0
+
+    def _sync_model(self, model: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if content.get("event", "") == "jsevent" and is_echo(content):
+            self.echoes_ignored += 1
+            return
+        super()._sync_model(model, content, buffers)
+
+    #: True once the document changed after the snapshot in ``render_bundle`` was taken.
+    stale = False
+    _snapshot: str | None = None  # the latest fresh snapshot, serialized
+
+    def _document_patched(self, event: Any) -> None:
+        if event.setter is not self:
+            self.stale = True
+        super()._document_patched(event)
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        state: dict[str, Any] = super().get_state(key, drop_defaults)
+        if "render_bundle" in state:
+            if self.stale:
+                self._snapshot = serialize_json(self._model_to_traits(self._model))
+                self.stale = False
+            if self._snapshot is not None:
+                state["render_bundle"] = self._snapshot
+        return state
+
+    def send(self, content: Any, buffers: Any = None) -> None:
+        self.messages_sent += 1
+        payload = content.get("payload") if isinstance(content, dict) else None
+        if isinstance(payload, str):
+            self.bytes_sent += len(payload.encode())
+        elif payload is not None:
+            self.bytes_sent += len(json.dumps(payload).encode())
+        for buffer in buffers or ():
+            self.bytes_sent += len(buffer)
+        super().send(content, buffers)
+
+
+def is_echo(content: dict[str, Any]) -> bool:
+    """Is this serialized BokehJS document event one that only echoes our own change?"""
+    kind = content.get("kind")
+    if kind in ECHOED_KINDS:
+        return True
+    return kind == "ModelChanged" and content.get("attr") == "data"
+
+
+def in_kernel() -> bool:
+    """True inside a running IPython kernel (a notebook), False in plain Python."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def load_bokehjs(force: bool = False) -> bool:
+    """Put BokehJS inline in the notebook output, once per kernel; True if it did."""
+    global _loaded
+    if (_loaded and not force) or not in_kernel():
+        return False
+    from bokeh.io import output_notebook
+    from bokeh.resources import INLINE
+
+    output_notebook(resources=INLINE, hide_banner=True)
+    _loaded = True
+    return True

@@ -1,0 +1,62 @@
+"""Colours that colour-blind viewers can tell apart: the Okabe-Ito palette.
+
+Okabe and Ito chose eight colours that stay distinct under the common forms of colour
+blindness. Colour is never the only cue here: terms are also written as numbers, roles
+as words, committed entries also differ in fill and hatching.
+"""
+
+from __future__ import annotations
+
+BLACK = "#000000"
+ORANGE = "#E69F00"
+SKY_BLUE = "#56B4E9"
+BLUISH_GREEN = "#009E73"
+YELLOW = "#F0E442"
+BLUE = "#0072B2"
+VERMILLION = "#D55E00"
+REDDISH_PURPLE = "#CC79A7"
+GREY = "#999999"
+LIGHT_GREY = "#DDDDDD"
+
+#: Term colours, cycled by term number (term 1 is the first colour).
+TERM_COLOURS = (SKY_BLUE, ORANGE, BLUISH_GREEN, YELLOW, BLUE, VERMILLION, REDDISH_PURPLE)
+#: Text written on a term colour: white on the dark ones, black on the light ones.
+TERM_TEXT_COLOURS = (BLACK, BLACK, "#FFFFFF", BLACK, "#FFFFFF", "#FFFFFF", BLACK)
+
+ROLE_COLOURS = {
+    "follower": SKY_BLUE,
+    "candidate": ORANGE,
+    "leader": BLUISH_GREEN,
+    "down": GREY,
+}
+
+#: One colour per server for the timelines (server 1 is the first colour).
+SERVER_COLOURS = (BLUE, ORANGE, BLUISH_GREEN, VERMILLION, REDDISH_PURPLE, SKY_BLUE, BLACK)
+
+MESSAGE_COLOURS = {
+    "RequestVote": ORANGE,
+    "RequestVoteReply": YELLOW,
+    "AppendEntries": BLUE,
+    "AppendEntriesReply": SKY_BLUE,
+}
+
+
+def term_colour(term: int) -> str:
+    """The fill colour of term ``term`` (terms start at 1; term 0 is grey)."""
+    if term <= 0:
+        return LIGHT_GREY
+    return TERM_COLOURS[(term - 1) % len(TERM_COLOURS)]
+
+
+def term_text_colour(term: int) -> str:
+    if term <= 0:
+        return BLACK
+    return TERM_TEXT_COLOURS[(term - 1) % len(TERM_TEXT_COLOURS)]
+
+
+def server_colour(server_id: int) -> str:
+    return SERVER_COLOURS[(server_id - 1) % len(SERVER_COLOURS)]
+
+
+def message_colour(kind: str) -> str:
+    return MESSAGE_COLOURS.get(kind, GREY)

@@ -1,0 +1,1005 @@
+"""View models: cluster state -> plain columns, for the dashboard's data sources.
+
+Pure Python, no bokeh or ipywidgets import: a column table is a ``dict`` from column
+name to list, and a "row" is a ``dict`` from column name to value. The dashboard feeds
+these into bokeh ``ColumnDataSource``s; tests check them without a browser.
+
+Two kinds of function live here:
+
+- snapshot functions (``server_rows``, ``log_rows``, ``message_rows``, ...) that read
+  the cluster's public views at the current step;
+- small stateful helpers that turn successive snapshots into *incremental* updates:
+  ``Mirror`` (which rows changed -> one batched patch and one stream per source),
+  ``LogTracker`` (which log cells can have changed, from the trace, so that a step
+  costs the same whatever the log's length), ``Timeline`` (terms and commit indexes
+  over virtual time, folded from the trace) and ``Flights`` (messages for the
+  space-time diagram, observed between updates).
+
+Message positions. The simulator records a message's due time but not its send time.
+A message drawn in flight sits between its source and target at the fraction
+``(now - sent) / (due - sent)`` of the way. ``Flights`` learns ``sent`` by watching
+``pending()`` between screen updates: when one update covers exactly one step, every
+new message was sent at that step's time, so ``sent`` is exact (single-stepping, the
+classroom case). When an update folds several steps (Run mode), ``sent`` is estimated
+as ``due`` minus the middle of the network's delay range, clamped into the interval in
+which the send must have happened. After a history jump, messages already in flight are
+estimated the same way.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..check.durability import DURABILITY
+from ..check.violation import FIGURE_3
+from ..core import Role
+from .palette import (
+    GREY,
+    LIGHT_GREY,
+    ROLE_COLOURS,
+    VERMILLION,
+    message_colour,
+    server_colour,
+    term_colour,
+    term_text_colour,
+)
+
+if TYPE_CHECKING:
+    from ..sim import Cluster, Event
+
+Row = dict[str, Any]
+Columns = dict[str, list[Any]]
+
+DELIVER = "deliver"
+ELECTION_TIMEOUT = "election_timeout"
+
+# ------------------------------------------------------------------ columns
+
+SERVER_COLUMNS = (
+    "id",
+    "name",
+    "x",
+    "y",
+    "role",
+    "colour",
+    "term",
+    "term_text",
+    "alive",
+    "connected",
+    "group",
+    "line_colour",
+    "timer",
+    "timer_x",
+    "timer_width",
+    "timer_y",
+    "votes",
+    "votes_text",
+    "voted_for",
+    "commit_index",
+    "last_index",
+)
+LOG_COLUMNS = (
+    "server",
+    "index",
+    "x",
+    "y",
+    "term",
+    "term_text",
+    "label",
+    "fill",
+    "text_colour",
+    "committed",
+    "fill_alpha",
+    "line_alpha",
+    "hatch",
+)
+LOG_BLANK: Row = {
+    "server": 0,
+    "index": 0,
+    "x": 0.0,
+    "y": 0.0,
+    "term": 0,
+    "term_text": "",
+    "label": "",
+    "fill": "#FFFFFF",
+    "text_colour": "#FFFFFF",
+    "committed": False,
+    "fill_alpha": 0.0,
+    "line_alpha": 0.0,
+    "hatch": " ",
+}
+MARKER_COLUMNS = ("server", "kind", "x", "y", "text", "marker", "colour")
+MARKER_BLANK: Row = {
+    "server": 0,
+    "kind": "",
+    "x": -10.0,
+    "y": -10.0,
+    "text": "",
+    "marker": "circle",
+    "colour": "#FFFFFF",
+}
+LINK_COLUMNS = ("a", "b", "x0", "y0", "x1", "y1", "cut", "colour", "alpha", "width")
+MESSAGE_COLUMNS = (
+    "id",
+    "source",
+    "target",
+    "kind",
+    "short",
+    "x",
+    "y",
+    "progress",
+    "sent",
+    "due",
+    "fields",
+    "colour",
+    "alpha",
+)
+MESSAGE_BLANK: Row = {
+    "id": 0,
+    "source": 0,
+    "target": 0,
+    "kind": "",
+    "short": "",
+    "x": 0.0,
+    "y": 0.0,
+    "progress": 0.0,
+    "sent": 0,
+    "due": 0,
+    "fields": "",
+    "colour": "#FFFFFF",
+    "alpha": 0.0,
+}
+PERIOD_COLUMNS = ("server", "name", "x0", "x1", "y", "value", "role", "colour", "width", "alpha")
+PERIOD_BLANK: Row = {
+    "server": 0,
+    "name": "",
+    "x0": 0,
+    "x1": 0,
+    "y": 0.0,
+    "value": 0,
+    "role": "",
+    "colour": "#FFFFFF",
+    "width": 0.0,
+    "alpha": 0.0,
+}
+SPACETIME_COLUMNS = (
+    "id",
+    "kind",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "status",
+    "marker",
+    "colour",
+    "alpha",
+    "fields",
+)
+SPACETIME_BLANK: Row = {
+    "id": 0,
+    "kind": "",
+    "x0": 0,
+    "y0": 0.0,
+    "x1": 0,
+    "y1": 0.0,
+    "status": "",
+    "marker": "circle",
+    "colour": "#FFFFFF",
+    "alpha": 0.0,
+    "fields": "",
+}
+
+SHORT_NAMES = {
+    "RequestVote": "RV",
+    "RequestVoteReply": "RV reply",
+    "AppendEntries": "AE",
+    "AppendEntriesReply": "AE reply",
+}
+
+
+def to_columns(rows: Iterable[Row], columns: Sequence[str]) -> Columns:
+    """Rows -> a column table with exactly ``columns``."""
+    table: Columns = {name: [] for name in columns}
+    for row in rows:
+        for name in columns:
+            table[name].append(row[name])
+    return table
+
+
+# ------------------------------------------------------------------ the ring
+
+
+def ring_position(position: int, count: int, radius: float = 1.0) -> tuple[float, float]:
+    """Where the ``position``-th server (0-based) of ``count`` sits: clockwise from the
+    top of a circle of ``radius``, rounded so that tests can compare exactly."""
+    angle = math.pi / 2 - 2 * math.pi * position / count
+    return round(radius * math.cos(angle), 6), round(radius * math.sin(angle), 6)
+
+
+def positions(cluster: Cluster) -> dict[int, tuple[float, float]]:
+    ids = list(cluster.servers)
+    return {sid: ring_position(k, len(ids)) for k, sid in enumerate(ids)}
+
+
+@dataclass
+class LinkState:
+    """Which servers are cut off, folded from the trace (the simulator keeps this
+    private): ``disconnected`` servers and the partition ``groups`` (empty if whole)."""
+
+    disconnected: set[int] = field(default_factory=set)
+    groups: list[list[int]] = field(default_factory=list)
+
+    def apply(self, rule: str, args: tuple[Any, ...]) -> None:
+        if rule == "DISCONNECT":
+            self.disconnected.add(args[0])
+        elif rule == "CONNECT":
+            self.disconnected.discard(args[0])
+        elif rule == "HEAL":
+            self.disconnected.clear()
+            self.groups = []
+        elif rule == "PARTITION":
+            self.groups = parse_groups(str(args[0]))
+
+    def group_of(self, sid: int) -> int:
+        for number, members in enumerate(self.groups):
+            if sid in members:
+                return number
+        return -1
+
+
+def parse_groups(text: str) -> list[list[int]]:
+    """``"{S1, S2} | {S3, S4, S5}"`` -> ``[[1, 2], [3, 4, 5]]``; ``"one group"`` -> []."""
+    return [[int(s) for s in re.findall(r"S(\d+)", g)] for g in re.findall(r"\{([^}]*)\}", text)]
+
+
+def link_state(cluster: Cluster) -> LinkState:
+    """The link state at the current step, from the whole trace."""
+    state = LinkState()
+    for event in cluster.trace:
+        if event.server is None or event.rule in ("DISCONNECT", "CONNECT"):
+            state.apply(event.rule, event.args)
+    return state
+
+
+def election_timers(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, int]:
+    """The due time of every running election timer, by server."""
+    events = cluster.pending() if pending is None else pending
+    return {e.target: e.due for e in events if e.kind == ELECTION_TIMEOUT}
+
+
+def server_rows(
+    cluster: Cluster,
+    links: LinkState | None = None,
+    pending: Sequence[Event] | None = None,
+) -> dict[int, Row]:
+    """One row per server, by id: its place on the ring, role, term, timer, votes."""
+    links = link_state(cluster) if links is None else links
+    timers = election_timers(cluster, pending)
+    longest = max(1, cluster.election_timeout_ms[1])
+    now = cluster.now
+    rows: dict[int, Row] = {}
+    for sid, (x, y) in positions(cluster).items():
+        view = cluster.servers[sid]
+        alive = view.alive
+        role = str(view.role) if alive else "down"
+        due = timers.get(sid)
+        timer = 0.0 if due is None or not alive else min(1.0, max(0.0, (due - now) / longest))
+        timer = round(timer, 4)
+        votes = sorted(view.votes_granted) if alive else []
+        connected = sid not in links.disconnected
+        rows[sid] = {
+            "id": sid,
+            "name": f"S{sid}",
+            "x": x,
+            "y": y,
+            "role": role,
+            "colour": ROLE_COLOURS[role],
+            "term": view.current_term,
+            "term_text": f"term {view.current_term}",
+            "alive": alive,
+            "connected": connected,
+            "group": links.group_of(sid),
+            "line_colour": "#000000" if connected else GREY,
+            "timer": timer,
+            "timer_x": round(x - 0.25 + 0.25 * timer, 6),
+            "timer_width": round(0.5 * timer, 6),
+            "timer_y": round(y - 0.27, 6),
+            "votes": len(votes),
+            "votes_text": ("votes " + " ".join(f"S{v}" for v in votes)) if votes else "",
+            "voted_for": "" if view.voted_for is None else f"S{view.voted_for}",
+            "commit_index": view.commit_index,
+            "last_index": view.last_log_index,
+        }
+    return rows
+
+
+def link_rows(cluster: Cluster, links: LinkState) -> dict[tuple[int, int], Row]:
+    """One row per pair of servers: the link between them, red when it is cut (by a
+    partition or a disconnected server)."""
+    where = positions(cluster)
+    ids = sorted(where)
+    rows: dict[tuple[int, int], Row] = {}
+    for k, a in enumerate(ids):
+        for b in ids[k + 1 :]:
+            cut = (
+                a in links.disconnected
+                or b in links.disconnected
+                or (bool(links.groups) and links.group_of(a) != links.group_of(b))
+            )
+            (x0, y0), (x1, y1) = where[a], where[b]
+            rows[(a, b)] = {
+                "a": a,
+                "b": b,
+                "x0": x0,
+                "y0": y0,
+                "x1": x1,
+                "y1": y1,
+                "cut": cut,
+                "colour": VERMILLION if cut else LIGHT_GREY,
+                "alpha": 0.7 if cut else 0.8,
+                "width": 2.0 if cut else 1.0,
+            }
+    return rows
+
+
+# ------------------------------------------------------------------ the log
+
+
+def short_label(data: Any, kind: str = "command", width: int = 6) -> str:
+    """What a log cell shows of an entry's data."""
+    if kind == "noop":
+        return "no-op"
+    if kind == "config":
+        return "config"
+    text = data if isinstance(data, str) else repr(data)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def log_row(sid: int, entry: Any, commit_index: int) -> Row:
+    committed = entry.index <= commit_index
+    return {
+        "server": sid,
+        "index": entry.index,
+        "x": float(entry.index),
+        "y": float(sid),
+        "term": entry.term,
+        "term_text": str(entry.term),
+        "label": short_label(entry.data, entry.kind),
+        "fill": term_colour(entry.term),
+        "text_colour": term_text_colour(entry.term),
+        "committed": committed,
+        "fill_alpha": 0.95 if committed else 0.35,
+        "line_alpha": 1.0,
+        "hatch": " " if committed else "/",
+    }
+
+
+def entries_between(cluster: Cluster, sid: int, first: int, last: int) -> list[Any]:
+    """Server ``sid``'s entries with ``first <= index <= last`` (those it has).
+
+    The public ``servers[i].log`` copies the whole log, which would make every step cost
+    as much as the log is long. Until the simulator offers a slice (see /work/bugs.md,
+    "Request from viz"), this reads the server's log list without copying it; the
+    entries are immutable and only read here."""
+    view = cluster.servers[sid]
+    sliced = getattr(view, "entries", None)
+    if callable(sliced):  # a public slice accessor, when the simulator has one
+        return list(sliced(first, last))
+    try:
+        raw = view._server.log
+        offset = raw.snapshot_index
+        entries: list[Any] = raw.entries
+    except AttributeError:
+        full = view.log
+        offset = full[0].index - 1 if full else 0
+        entries = list(full)
+    lo = max(first - offset - 1, 0)
+    hi = max(last - offset, 0)
+    return entries[lo:hi]
+
+
+def log_rows(cluster: Cluster) -> dict[tuple[int, int], Row]:
+    """One row per log cell (server, index), for every entry of every server."""
+    rows: dict[tuple[int, int], Row] = {}
+    for sid in cluster.servers:
+        view = cluster.servers[sid]
+        commit = view.commit_index
+        for entry in entries_between(cluster, sid, 1, view.last_log_index):
+            rows[(sid, entry.index)] = log_row(sid, entry, commit)
+    return rows
+
+
+def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
+    """Markers on the log matrix: each server's commit index, and the leader's
+    ``next_index`` / ``match_index`` for each follower."""
+    rows: dict[tuple[int, str], Row] = {}
+    for sid in cluster.servers:
+        commit = cluster.servers[sid].commit_index
+        rows[(sid, "commit")] = {
+            "server": sid,
+            "kind": "commit",
+            "x": commit + 0.5,
+            "y": float(sid),
+            "text": f"commit {commit}",
+            "marker": "dash",
+            "colour": "#000000",
+        }
+    leader = cluster.leader
+    if leader is not None:
+        view = cluster.servers[leader]
+        for follower, nxt in sorted(view.next_index.items()):
+            rows[(follower, "next")] = {
+                "server": follower,
+                "kind": "next",
+                "x": float(nxt),
+                "y": round(follower - 0.42, 6),
+                "text": f"next_index[S{follower}]={nxt}",
+                "marker": "inverted_triangle",
+                "colour": "#D55E00",
+            }
+        for follower, match in sorted(view.match_index.items()):
+            rows[(follower, "match")] = {
+                "server": follower,
+                "kind": "match",
+                "x": float(match),
+                "y": round(follower + 0.42, 6),
+                "text": f"match_index[S{follower}]={match}",
+                "marker": "triangle",
+                "colour": "#0072B2",
+            }
+    return rows
+
+
+class LogTracker:
+    """Which log cells a step can have changed, so an update reads only those.
+
+    Per server it remembers the last index and commit index seen at the last update;
+    the trace since then says which index ranges were appended or deleted. A cell is
+    dirty if it was (re)written, deleted, or crossed the commit index."""
+
+    def __init__(self) -> None:
+        self.last: dict[int, int] = {}
+        self.commit: dict[int, int] = {}
+
+    def reset(self, cluster: Cluster) -> dict[tuple[int, int], Row]:
+        rows = log_rows(cluster)
+        for sid in cluster.servers:
+            view = cluster.servers[sid]
+            self.last[sid] = view.last_log_index
+            self.commit[sid] = view.commit_index
+        return rows
+
+    def changes(
+        self, cluster: Cluster, events: Iterable[Any]
+    ) -> tuple[dict[tuple[int, int], Row], list[tuple[int, int]]]:
+        """(rows to write, cells to remove) since the last update; ``events`` are the
+        trace events of the steps since then."""
+        first_touched: dict[int, int] = {}
+
+        def touch(sid: int, index: int) -> None:
+            if index < first_touched.get(sid, index + 1):
+                first_touched[sid] = index
+
+        for event in events:
+            rule, args = event.rule, event.args
+            if rule in ("PROPOSE",):
+                touch(args[0], args[2])
+            elif rule in ("NOOP", "AE.3", "AE.4"):
+                touch(args[0], args[1])
+            elif rule in ("RESTART", "BOOT", "CRASH"):
+                touch(args[0], 1)
+        upserts: dict[tuple[int, int], Row] = {}
+        removals: list[tuple[int, int]] = []
+        for sid in cluster.servers:
+            view = cluster.servers[sid]
+            last, commit = view.last_log_index, view.commit_index
+            old_last, old_commit = self.last.get(sid, 0), self.commit.get(sid, 0)
+            start = first_touched.get(sid, old_last + 1)
+            if last < old_last:  # shorter without a trace event we know: recheck the end
+                start = min(start, last + 1)
+            low_commit, high_commit = sorted((old_commit, commit))
+            ranges = [(start, last)]
+            if low_commit != high_commit:
+                ranges.append((low_commit + 1, min(high_commit, last)))
+            for lo, hi in ranges:
+                if lo > hi:
+                    continue
+                for entry in entries_between(cluster, sid, lo, hi):
+                    upserts[(sid, entry.index)] = log_row(sid, entry, commit)
+            removals.extend((sid, index) for index in range(last + 1, old_last + 1))
+            self.last[sid], self.commit[sid] = last, commit
+        return upserts, removals
+
+
+# ------------------------------------------------------------------ messages
+
+
+def message_fields(message: Any) -> str:
+    """A message's fields as ``name=value`` text, for hovering."""
+    fields = getattr(message, "_fields", None)
+    if not fields:
+        return repr(message)
+    parts = []
+    for name in fields:
+        value = getattr(message, name)
+        if name == "entries":
+            value = f"{len(value)} entries" if value else "[] (heartbeat)"
+        parts.append(f"{name}={value}")
+    return f"{type(message).__name__}({', '.join(parts)})"
+
+
+def short_message(message: Any) -> str:
+    kind = type(message).__name__
+    text = SHORT_NAMES.get(kind, kind)
+    if kind == "RequestVoteReply":
+        text += " ✓" if message.vote_granted else " ✗"
+    elif kind == "AppendEntriesReply":
+        text += " ✓" if message.success else " ✗"
+    elif kind == "AppendEntries" and message.entries:
+        text += f" +{len(message.entries)}"
+    return text
+
+
+def estimate_sent(due: int, now: int, since: int, delay_ms: tuple[int, int], exact: bool) -> int:
+    """When a message due at ``due``, first seen at ``now`` and sent after ``since``,
+    was sent: ``now`` if ``exact`` (the update covered one step), else ``due`` minus the
+    middle of the delay range, clamped to what is possible."""
+    if exact:
+        return now
+    low = max(since, due - delay_ms[1])
+    high = min(now, due - delay_ms[0])
+    if low > high:
+        low, high = min(since, now), now
+    return min(high, max(low, due - (delay_ms[0] + delay_ms[1]) // 2))
+
+
+def message_rows(
+    cluster: Cluster,
+    sent_at: Mapping[int, int],
+    pending: Sequence[Event] | None = None,
+) -> dict[int, Row]:
+    """One row per message in flight, by event id, placed between its source and target
+    by ``(now - sent) / (due - sent)``; ``sent_at`` maps event id -> send time (missing
+    ids are estimated from the network's delay range)."""
+    events = cluster.pending() if pending is None else pending
+    where = positions(cluster)
+    now = cluster.now
+    delay = cluster.network.delay_ms
+    rows: dict[int, Row] = {}
+    for event in events:
+        if event.kind != DELIVER or event.source is None:
+            continue
+        sent = sent_at.get(event.id)
+        if sent is None:
+            sent = estimate_sent(event.due, now, 0, delay, exact=False)
+        span = event.due - sent
+        progress = 1.0 if span <= 0 else min(1.0, max(0.0, (now - sent) / span))
+        (x0, y0), (x1, y1) = where[event.source], where[event.target]
+        # Stop short of the circles drawn for the servers.
+        p = 0.15 + 0.7 * progress
+        kind = type(event.message).__name__
+        rows[event.id] = {
+            "id": event.id,
+            "source": event.source,
+            "target": event.target,
+            "kind": kind,
+            "short": short_message(event.message),
+            "x": round(x0 + (x1 - x0) * p, 6),
+            "y": round(y0 + (y1 - y0) * p, 6),
+            "progress": round(progress, 4),
+            "sent": sent,
+            "due": event.due,
+            "fields": message_fields(event.message),
+            "colour": message_colour(kind),
+            "alpha": 1.0,
+        }
+    return rows
+
+
+class Flights:
+    """Send times of messages in flight, and the arrows of the space-time diagram,
+    learnt by watching ``pending()`` between updates (see the module's docstring)."""
+
+    def __init__(self, keep: int = 300) -> None:
+        self.keep = keep  # arrows kept on the diagram
+        self.sent_at: dict[int, int] = {}
+        self.sent_step: dict[int, int] = {}
+        self.flying: dict[int, Row] = {}  # event id -> its arrow, while in flight
+        self.arrows: dict[tuple[int, int], Row] = {}  # (sent step, id) -> arrow
+        self.last_now = 0
+        self.last_step = 0
+        self.stubs = 0
+
+    def reset(self, cluster: Cluster, pending: Sequence[Event]) -> None:
+        """After a history jump: keep the arrows of messages sent up to the current step
+        (history before it is shared), and put the messages in flight back in flight."""
+        step = cluster.step_count
+        old = {k: a for k, a in self.arrows.items() if k[0] <= step}
+        by_id = {k[1]: k for k in old if k[1] >= 0}
+        self.arrows = {k: a for k, a in old.items() if a["status"] != "flight"}
+        self.sent_at, self.sent_step, self.flying = {}, {}, {}
+        self.last_now, self.last_step = cluster.now, step
+        delay = cluster.network.delay_ms
+        for event in pending:
+            if event.kind != DELIVER:
+                continue
+            key = by_id.get(event.id)
+            if key is not None:  # seen being sent before: its send time is known
+                self._launch(event, old[key]["x0"], key[0])
+            else:
+                sent = estimate_sent(event.due, cluster.now, 0, delay, exact=False)
+                self._launch(event, sent, step)
+
+    def observe(
+        self, cluster: Cluster, pending: Sequence[Event], events: Iterable[Any]
+    ) -> tuple[dict[tuple[int, int], Row], list[tuple[int, int]]]:
+        """Fold the steps since the last update: (arrows to write, arrows to remove)."""
+        now, step = cluster.now, cluster.step_count
+        exact = step - self.last_step == 1
+        delay = cluster.network.delay_ms
+        upserts: dict[tuple[int, int], Row] = {}
+        live = {e.id: e for e in pending if e.kind == DELIVER}
+        for event_id, event in live.items():
+            if event_id not in self.flying:
+                sent = estimate_sent(event.due, now, self.last_now, delay, exact)
+                arrow = self._launch(event, sent, step)
+                upserts[(step, event_id)] = arrow
+        dropped_ids: set[int] = set()
+        lost: list[Any] = []
+        for event in events:
+            if event.rule == "USER.drop":
+                dropped_ids.add(event.args[3])
+            elif event.rule in ("NET.cut", "NET.down", "NET.drop"):
+                lost.append(event)
+        for event_id in [i for i in self.flying if i not in live]:
+            arrow = dict(self.flying.pop(event_id))
+            self.sent_at.pop(event_id, None)
+            key = (self.sent_step.pop(event_id), event_id)
+            match = _find_loss(lost, arrow)
+            if event_id in dropped_ids or match is not None:
+                arrow.update(status="dropped", marker="x", x1=min(arrow["x1"], now))
+            else:
+                arrow.update(status="delivered", marker="circle")
+            self.arrows[key] = arrow
+            upserts[key] = arrow
+        for event in lost:  # lost as it was sent (never scheduled): a short stub
+            self.stubs += 1
+            source, target = event.args[0], event.args[1]
+            key = (event.step, -self.stubs)
+            arrow = _arrow(-1, str(event.args[2]), event.time, source, event.time, target)
+            arrow.update(status="lost", marker="x", y1=round(source + 0.3 * (target - source), 6))
+            arrow["fields"] = f"{event.args[2]} S{source}->S{target}: {event.sentence}"
+            self.arrows[key] = arrow
+            upserts[key] = arrow
+        removals: list[tuple[int, int]] = []
+        if len(self.arrows) > self.keep:
+            done = [k for k in sorted(self.arrows) if self.arrows[k]["status"] != "flight"]
+            for k in done[: len(self.arrows) - self.keep]:
+                del self.arrows[k]
+                upserts.pop(k, None)
+                removals.append(k)
+        self.last_now, self.last_step = now, step
+        return upserts, removals
+
+    def _launch(self, event: Event, sent: int, step: int) -> Row:
+        self.sent_at[event.id] = sent
+        self.sent_step[event.id] = step
+        kind = type(event.message).__name__
+        assert event.source is not None
+        arrow = _arrow(event.id, kind, sent, event.source, event.due, event.target)
+        arrow["fields"] = message_fields(event.message)
+        self.flying[event.id] = arrow
+        self.arrows[(step, event.id)] = arrow
+        return arrow
+
+
+def _arrow(event_id: int, kind: str, x0: int, y0: int, x1: int, y1: int) -> Row:
+    return {
+        "id": event_id,
+        "kind": kind,
+        "x0": x0,
+        "y0": float(y0),
+        "x1": x1,
+        "y1": float(y1),
+        "status": "flight",
+        "marker": "circle",
+        "colour": message_colour(kind),
+        "alpha": 0.8,
+        "fields": "",
+    }
+
+
+def _find_loss(lost: list[Any], arrow: Row) -> Any:
+    for event in lost:
+        if (
+            event.rule in ("NET.cut", "NET.down")
+            and event.args[0] == arrow["y0"]
+            and event.args[1] == arrow["y1"]
+            and event.args[2] == arrow["kind"]
+            and event.time == arrow["x1"]
+        ):
+            lost.remove(event)
+            return event
+    return None
+
+
+# ------------------------------------------------------------------ timelines
+
+
+TERM_RULES = {"ET", "TERM", "LEADER", "AE.candidate", "CRASH", "RESTART", "BOOT"}
+COMMIT_RULES = {"COMMIT", "AE.5", "CRASH", "RESTART"}
+
+
+class Timeline:
+    """Terms (or commit indexes) over virtual time: one row per period in which a
+    server kept the same value, folded from the trace, so that changes inside a Run
+    update are not lost. After each fold the periods are checked against the servers
+    themselves and corrected if a rule the fold does not know changed them."""
+
+    def __init__(self, what: str) -> None:
+        assert what in ("term", "commit")
+        self.what = what
+        self.rows: dict[tuple[int, int], Row] = {}  # (server, start step*, n) -> period
+        self.open: dict[int, tuple[int, int]] = {}  # server -> key of its open period
+        self.value: dict[int, tuple[int, str]] = {}
+        self.start_step: dict[tuple[int, int], int] = {}
+        self.seq = 0
+
+    def reset(self, cluster: Cluster) -> None:
+        """Rebuild from the whole trace (a reset, or a jump in history)."""
+        self.rows, self.open, self.value, self.start_step = {}, {}, {}, {}
+        for sid in cluster.servers:
+            self._start(sid, (0, "follower"), 0, 0)
+        self.fold(cluster, cluster.trace)
+
+    def fold(self, cluster: Cluster, events: Iterable[Any]) -> dict[tuple[int, int], Row]:
+        """Apply trace ``events``, then close the open periods at ``now``; returns the
+        rows changed."""
+        changed: dict[tuple[int, int], Row] = {}
+        for event in events:
+            new = self._change(event.rule, event.args)
+            if new is None:
+                continue
+            sid, value = new
+            self._set(sid, value, event.time, event.step, changed)
+        now = cluster.now
+        for sid in cluster.servers:
+            self._set(sid, self._actual(cluster, sid), now, cluster.step_count, changed)
+            key = self.open[sid]
+            if self.rows[key]["x1"] != now:
+                self.rows[key]["x1"] = now
+                changed[key] = self.rows[key]
+        return changed
+
+    def _actual(self, cluster: Cluster, sid: int) -> tuple[int, str]:
+        view = cluster.servers[sid]
+        role = str(view.role) if view.alive else "down"
+        if self.what == "term":
+            return view.current_term, role
+        return view.commit_index, "down" if role == "down" else "up"
+
+    def _change(self, rule: str, args: tuple[Any, ...]) -> tuple[int, tuple[int, str]] | None:
+        if self.what == "term":
+            if rule not in TERM_RULES:
+                return None
+            sid = args[0]
+            if rule == "ET":
+                return sid, (args[1], "candidate")
+            if rule == "TERM":
+                return sid, (args[1], "follower")
+            if rule == "LEADER":
+                return sid, (args[2], "leader")
+            if rule == "AE.candidate":
+                return sid, (args[2], "follower")
+            if rule == "CRASH":
+                return sid, (self.value[sid][0], "down")
+            return sid, (args[1], "follower")  # RESTART, BOOT
+        if rule not in COMMIT_RULES:
+            return None
+        sid = args[0]
+        if rule == "COMMIT":
+            return sid, (args[1], "up")
+        if rule == "AE.5":
+            return sid, (args[2], "up")
+        if rule == "CRASH":
+            return sid, (self.value[sid][0], "down")
+        return sid, (0, "up")  # RESTART: the commit index is volatile (Figure 2)
+
+    def _set(
+        self,
+        sid: int,
+        value: tuple[int, str],
+        time: int,
+        step: int,
+        changed: dict[tuple[int, int], Row],
+    ) -> None:
+        if self.value.get(sid) == value:
+            return
+        key = self.open[sid]
+        row = self.rows[key]
+        if row["x0"] == time and self.start_step[key] == step:
+            # Changed again within the same step and time: overwrite, do not stack up.
+            row.update(self._row(sid, value, time))
+            self.value[sid] = value
+            changed[key] = row
+            return
+        row["x1"] = time
+        changed[key] = row
+        changed[self._start(sid, value, time, step)] = self.rows[self.open[sid]]
+
+    def _start(self, sid: int, value: tuple[int, str], time: int, step: int) -> tuple[int, int]:
+        self.seq += 1
+        key = (sid, self.seq)
+        self.rows[key] = self._row(sid, value, time)
+        self.open[sid] = key
+        self.value[sid] = value
+        self.start_step[key] = step
+        return key
+
+    def _row(self, sid: int, value: tuple[int, str], time: int) -> Row:
+        number, role = value
+        offset = (sid - 3) * 0.06  # lines of servers with equal values stay apart
+        down = role == "down"
+        return {
+            "server": sid,
+            "name": f"S{sid}",
+            "x0": time,
+            "x1": time,
+            "y": round(number + offset, 4),
+            "value": number,
+            "role": role,
+            "colour": GREY if down else server_colour(sid),
+            "width": 8.0 if role == "leader" else 2.5,
+            "alpha": 0.35 if down else 0.9,
+        }
+
+
+# ------------------------------------------------------------------ panels
+
+
+@dataclass(frozen=True)
+class SafetyRow:
+    property: str
+    statement: str
+    ok: bool
+    first_step: int | None
+    detail: str
+
+
+def safety_rows(cluster: Cluster) -> list[SafetyRow]:
+    """The five Figure 3 properties, then Durability: pass/fail and the first step."""
+    first: dict[str, Any] = {}
+    for violation in cluster.violations:
+        first.setdefault(violation.property, violation)
+    statements = {
+        **FIGURE_3,
+        DURABILITY: "what a server's storage handler acknowledged survives a crash "
+        "(Figure 2: persistent state is updated on stable storage before responding)",
+    }
+    rows = []
+    for name, statement in statements.items():
+        found = first.get(name)
+        rows.append(
+            SafetyRow(
+                property=name,
+                statement=statement,
+                ok=found is None,
+                first_step=None if found is None else found.step,
+                detail="" if found is None else found.detail,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Line:
+    step: int
+    time: int
+    server: int | None
+    rule: str
+    kind: str
+    sentence: str
+
+
+def narration(cluster: Cluster, last: int = 8) -> list[Line]:
+    """The latest ``last`` trace sentences, oldest first, with the rule that fired."""
+    trace = cluster.trace
+    start = max(0, len(trace) - last)
+    return [Line(e.step, e.time, e.server, e.rule, e.kind, e.sentence) for e in trace[start:]]
+
+
+def status_text(cluster: Cluster) -> str:
+    """``step N · t=N ms · leader S3 (term 2)``: the status line."""
+    leader = cluster.leader
+    who = "no leader"
+    if leader is not None:
+        who = f"leader S{leader} (term {cluster.servers[leader].current_term})"
+    future = cluster.history_length - cluster.step_count
+    tail = f" · {future} steps ahead recorded" if future else ""
+    return f"step {cluster.step_count} · t={cluster.now} ms · {who}{tail}"
+
+
+def role_name(role: Role | str) -> str:
+    return str(role)
+
+
+# ------------------------------------------------------------------ updates
+
+
+@dataclass
+class Update:
+    """What to send to one data source: ``patches`` in ``ColumnDataSource.patch``'s
+    format ({column: [(row, value), ...]}) and ``stream`` rows to append."""
+
+    patches: dict[str, list[tuple[int, Any]]] = field(default_factory=dict)
+    stream: Columns = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.patches and not any(self.stream.values())
+
+
+class Mirror:
+    """The rows a data source holds, by key, so an update sends only what changed.
+
+    Rows never move: a key keeps its slot until it is removed, when the slot is blanked
+    (``blank`` row: invisible) and reused by the next new key. New keys beyond the free
+    slots are streamed. ``full()`` compacts and gives the whole table, for a reset."""
+
+    def __init__(self, columns: Sequence[str], blank: Mapping[str, Any]) -> None:
+        self.columns = tuple(columns)
+        self.blank = dict(blank)
+        self.slots: list[Row] = []
+        self.slot_of: dict[Hashable, int] = {}
+        self.free: list[int] = []
+
+    def full(self, rows: Mapping[Any, Row]) -> Columns:
+        self.slots = [dict(row) for row in rows.values()]
+        self.slot_of = {key: n for n, key in enumerate(rows)}
+        self.free = []
+        return to_columns(self.slots, self.columns)
+
+    def update(self, upserts: Mapping[Any, Row], removals: Iterable[Any] = ()) -> Update:
+        out = Update()
+        streamed: list[Row] = []
+
+        def write(slot: int, row: Mapping[str, Any]) -> None:
+            old = self.slots[slot]
+            for name in self.columns:
+                value = row[name]
+                if old[name] != value or type(old[name]) is not type(value):
+                    out.patches.setdefault(name, []).append((slot, value))
+                    old[name] = value
+
+        for key in removals:
+            slot = self.slot_of.pop(key, None)
+            if slot is not None and key not in upserts:
+                write(slot, self.blank)
+                self.free.append(slot)
+        self.free.sort(reverse=True)
+        for key, row in upserts.items():
+            slot = self.slot_of.get(key)
+            if slot is None and self.free:
+                slot = self.free.pop()
+                self.slot_of[key] = slot
+            if slot is not None:
+                write(slot, row)
+            else:
+                self.slot_of[key] = len(self.slots)
+                self.slots.append(dict(row))
+                streamed.append(row)
+        if streamed:
+            out.stream = to_columns(streamed, self.columns)
+        return out
+
+    def sync(self, rows: Mapping[Any, Row]) -> Update:
+        """Make the source hold exactly ``rows``."""
+        gone = [key for key in self.slot_of if key not in rows]
+        return self.update(rows, gone)
+
+    def table(self) -> Columns:
+        return to_columns(self.slots, self.columns)

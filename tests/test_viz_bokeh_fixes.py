@@ -1,0 +1,151 @@
+"""The jupyter_bokeh workarounds (viz/bokeh_fixes.py) and the private internals they
+rely on. If an upgrade of jupyter_bokeh, bokeh or ipywidgets changes those internals,
+a test here fails: re-check JUPYTER_NOTES.md's traps against the new version before
+widening the pin in pyproject.toml."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+pytest.importorskip("jupyter_bokeh")
+
+from bokeh.core.serialization import Serializer
+from bokeh.document.events import (
+    ColumnDataChangedEvent,
+    ColumnsPatchedEvent,
+    ColumnsStreamedEvent,
+)
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+from ipywidgets import Widget
+from jupyter_bokeh import __version__ as jupyter_bokeh_version
+from jupyter_bokeh.widgets import BokehModel
+
+from luminous_edu.viz.bokeh_fixes import LiveBokehModel, is_echo, load_bokehjs
+
+
+def build(cls: type) -> tuple[BokehModel, ColumnDataSource]:
+    source = ColumnDataSource(data={"x": [1, 2]}, name="s")
+    fig = figure(tools="", toolbar_location=None)
+    fig.scatter("x", "x", source=source)
+    return cls(fig), source
+
+
+def from_browser(source: ColumnDataSource, event: object) -> dict[str, object]:
+    """What BokehJS sends for ``event`` (BokehView._change_event: the serialized
+    document event plus ``event: "jsevent"``)."""
+    assert source.document is not None
+    content = dict(Serializer(references=set(source.document.models)).encode(event))
+    content["event"] = "jsevent"
+    return content
+
+
+def test_the_pinned_version_is_the_one_tested() -> None:
+    major, minor = (int(p) for p in jupyter_bokeh_version.split(".")[:2])
+    assert (major, minor) in {(4, 0), (4, 1)}, (
+        f"jupyter_bokeh {jupyter_bokeh_version}: re-check bokeh_fixes.py, then widen the pin"
+    )
+
+
+def test_the_private_internals_still_exist_with_the_same_shape() -> None:
+    sync = inspect.signature(BokehModel._sync_model)
+    assert list(sync.parameters) == ["self", "_model", "content", "_buffers"]
+    assert list(inspect.signature(BokehModel._document_patched).parameters) == ["self", "event"]
+    assert isinstance(inspect.getattr_static(BokehModel, "_model_to_traits"), classmethod)
+    assert "render_bundle" in BokehModel.class_trait_names(sync=True)
+    assert list(inspect.signature(Widget.get_state).parameters) == [
+        "self",
+        "key",
+        "drop_defaults",
+    ]
+    # __init__ registers the bound _sync_model, so an override in a subclass is the one
+    # that receives messages from the browser.
+    assert "self.on_msg(self._sync_model)" in inspect.getsource(BokehModel.__init__)
+
+
+def test_the_echo_trap_is_still_there_in_the_base_class() -> None:
+    """The reason for LiveBokehModel: the base class applies a stream echoed back by
+    the browser a second time. If this fails, jupyter_bokeh fixed it upstream."""
+    widget, source = build(BokehModel)
+    source.stream({"x": [3]})
+    event = ColumnsStreamedEvent(source.document, source, "data", {"x": [3]}, None, None)
+    widget._sync_model(widget, from_browser(source, event), [])
+    assert source.data["x"] == [1, 2, 3, 3]
+
+
+@pytest.mark.parametrize("kind", ["stream", "patch", "replace", "model_changed"])
+def test_echoes_are_ignored(kind: str) -> None:
+    widget, source = build(LiveBokehModel)
+    document = source.document
+    if kind == "stream":
+        source.stream({"x": [3]})
+        event: object = ColumnsStreamedEvent(document, source, "data", {"x": [3]}, None, None)
+    elif kind == "patch":
+        source.patch({"x": [(0, 9)]})
+        event = ColumnsPatchedEvent(document, source, "data", {"x": [(0, 9)]})
+    else:
+        source.data = {"x": [5, 6]}
+        event = ColumnDataChangedEvent(document, source, "data")
+    before = list(source.data["x"])
+    content = from_browser(source, event)
+    if kind == "model_changed":  # the same replacement, as a plain attribute change
+        content = {
+            "event": "jsevent",
+            "kind": "ModelChanged",
+            "model": {"id": source.id},
+            "attr": "data",
+            "new": {"type": "map", "entries": [["x", [5, 6, 5, 6]]]},
+        }
+    assert is_echo(content)
+    widget._sync_model(widget, content, [])
+    assert source.data["x"] == before
+    assert widget.echoes_ignored == 1
+
+
+def test_other_browser_events_still_reach_the_model() -> None:
+    widget, source = build(LiveBokehModel)
+    content = {
+        "event": "jsevent",
+        "kind": "ModelChanged",
+        "model": {"id": source.id},
+        "attr": "name",
+        "new": "renamed",
+    }
+    widget._sync_model(widget, content, [])
+    assert source.name == "renamed"
+
+
+def test_a_new_view_gets_the_current_data_not_the_first_snapshot() -> None:
+    widget, source = build(LiveBokehModel)
+    first = json.dumps(widget.get_state()["render_bundle"])
+    source.data = {"x": [987654321]}
+    state = widget.get_state()
+    assert isinstance(state["render_bundle"], str)
+    assert "987654321" in state["render_bundle"] and "987654321" not in first
+    # Cached until the document changes again.
+    assert widget.get_state()["render_bundle"] is state["render_bundle"]
+    assert widget.get_state("render_bundle")["render_bundle"] is state["render_bundle"]
+
+
+def test_the_base_class_snapshot_is_stale() -> None:
+    """The reason for the fresh snapshot: the base class keeps the first one."""
+    widget, source = build(BokehModel)
+    source.data = {"x": [987654321]}
+    assert "987654321" not in json.dumps(widget.get_state()["render_bundle"])
+
+
+def test_what_is_sent_is_counted() -> None:
+    widget, source = build(LiveBokehModel)
+    source.patch({"x": [(0, 7)]})
+    assert widget.messages_sent >= 3
+    assert widget.bytes_sent > 0
+
+
+def test_bokehjs_is_loaded_inline_only_in_a_kernel() -> None:
+    assert load_bokehjs() is False  # plain Python: nothing to load into
+    from bokeh.resources import INLINE
+
+    assert INLINE.mode == "inline"

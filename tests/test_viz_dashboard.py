@@ -1,0 +1,308 @@
+"""The dashboard widget, in-process: press its buttons from Python and check the
+cluster and the bokeh data sources. No browser (tests/test_browser_* does that)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import pytest
+
+pytest.importorskip("jupyter_bokeh")
+
+import ipywidgets as widgets
+from bokeh.models import ColumnDataSource
+
+import luminous_edu as le
+from luminous_edu.viz import viewmodels as vm
+from luminous_edu.viz.dashboard import Dashboard
+
+
+def find(widget: Any, kind: type, **attrs: Any) -> list[Any]:
+    found = []
+    if isinstance(widget, kind) and all(getattr(widget, k, None) == v for k, v in attrs.items()):
+        found.append(widget)
+    for child in getattr(widget, "children", ()):
+        found.extend(find(child, kind, **attrs))
+    return found
+
+
+def button(dashboard: Dashboard, description: str) -> Any:
+    (found,) = find(dashboard, widgets.Button, description=description)
+    return found
+
+
+def source(dashboard: Dashboard, name: str) -> ColumnDataSource:
+    (found,) = dashboard.bokeh._model.select({"type": ColumnDataSource, "name": name})
+    return found
+
+
+def rows(dashboard: Dashboard, name: str) -> list[dict[str, Any]]:
+    data = source(dashboard, name).data
+    return [dict(zip(data, values, strict=True)) for values in zip(*data.values(), strict=True)]
+
+
+def status(dashboard: Dashboard) -> str:
+    return str(dashboard.status.value)
+
+
+@pytest.fixture(scope="module")
+def shared() -> Dashboard:
+    return le.Dashboard(le.Cluster(servers=5, seed=7))
+
+
+@pytest.fixture
+def dashboard(shared: Dashboard) -> Dashboard:
+    """A dashboard showing a fresh cluster (building one costs ~1 s of bokeh)."""
+    shared.attach(le.Cluster(servers=5, seed=7))
+    shared.tabs.selected_index = 0
+    shared.groups.value = ""
+    return shared
+
+
+def test_the_stable_names(dashboard: Dashboard) -> None:
+    assert isinstance(dashboard, widgets.Box)
+    for name in ("Step", "Back", "Run", "Reset"):
+        button(dashboard, name)
+    for name in ("servers", "log", "messages", "terms", "commits", "spacetime"):
+        assert isinstance(source(dashboard, name), ColumnDataSource)
+    assert "step 0" in status(dashboard) and "t=0 ms" in status(dashboard)
+    assert len(rows(dashboard, "servers")) == 5
+
+
+def test_cluster_show_is_the_dashboard_and_projector_mode_is_larger(
+    dashboard: Dashboard,
+) -> None:
+    shown = le.Cluster(servers=5, seed=7).show(projector=True)
+    assert isinstance(shown, Dashboard) and shown.projector
+    ring, normal_ring = (
+        shown.plots.layout.children[0].children[0],
+        dashboard.plots.layout.children[0].children[0],
+    )
+    assert ring.width > normal_ring.width and ring.height > normal_ring.height
+    assert int(shown.sizes.large[:-2]) > int(dashboard.sizes.large[:-2])
+
+
+def test_attach_refuses_another_size(dashboard: Dashboard) -> None:
+    with pytest.raises(ValueError, match="build a new one"):
+        dashboard.attach(le.Cluster(servers=3))
+
+
+def test_step_moves_the_cluster_and_the_sources(dashboard: Dashboard) -> None:
+    cluster = dashboard.cluster
+    for _ in range(25):
+        button(dashboard, "Step").click()
+    assert cluster.step_count == 25
+    assert "step 25" in status(dashboard) and f"t={cluster.now} ms" in status(dashboard)
+    assert {r["id"]: r["term"] for r in rows(dashboard, "servers")} == {
+        i: cluster.servers[i].current_term for i in cluster.servers
+    }
+    shown = {r["id"] for r in rows(dashboard, "messages") if r["alpha"] > 0}
+    assert shown == {e.id for e in cluster.pending() if e.kind == "deliver"}
+    assert dashboard.slider.value == 25 and dashboard.slider.max == 25
+
+
+def test_back_then_step_replays_the_same_future(dashboard: Dashboard) -> None:
+    cluster = dashboard.cluster
+    for _ in range(40):
+        button(dashboard, "Step").click()
+    after = rows(dashboard, "servers"), cluster.trace_digest()
+    button(dashboard, "Back").click()
+    assert cluster.step_count == 39 and "step 39" in status(dashboard)
+    button(dashboard, "Step").click()
+    assert cluster.step_count == 40
+    assert (rows(dashboard, "servers"), cluster.trace_digest()) == after
+
+
+def test_log_source_matches_the_cluster(dashboard: Dashboard) -> None:
+    cluster = dashboard.cluster
+    cluster.run_until(lambda c: c.leader is not None, 5000)
+    dashboard.refresh()
+    dashboard.request.value = "x=1"
+    button(dashboard, "Propose").click()
+    assert "Accepted at index 2" in dashboard.last_notice
+    for _ in range(30):
+        button(dashboard, "Step").click()
+    shown = {(r["server"], r["index"]): r for r in rows(dashboard, "log") if r["line_alpha"]}
+    assert shown == vm.log_rows(cluster)
+
+
+def test_reset_goes_back_to_step_0(dashboard: Dashboard) -> None:
+    for _ in range(10):
+        button(dashboard, "Step").click()
+    full = dashboard.updates["full"]
+    button(dashboard, "Reset").click()
+    assert dashboard.cluster.step_count == 0 and "step 0" in status(dashboard)
+    assert dashboard.updates["full"] == full + 1
+    assert rows(dashboard, "log") == []
+
+
+def test_a_step_sends_patches_and_streams_not_replacements(dashboard: Dashboard) -> None:
+    for _ in range(5):
+        button(dashboard, "Step").click()
+    sent: Counter[str] = Counter()
+    original = dashboard.bokeh._document_patched
+
+    def count(event: Any) -> None:
+        sent.update([type(event).__name__])
+        original(event)
+
+    dashboard.bokeh._document_patched = count  # what reaches the browser, by kind
+    full = dashboard.updates["full"]
+    button(dashboard, "Step").click()
+    assert dashboard.updates["full"] == full
+    assert sent["ColumnsPatchedEvent"] + sent["ColumnsStreamedEvent"] >= 1
+    assert sent["ColumnsPatchedEvent"] <= len(dashboard.sources)
+    assert sent["ColumnsStreamedEvent"] <= len(dashboard.sources)
+    assert sent["ColumnDataChangedEvent"] == 0
+    button(dashboard, "Back").click()  # a history jump: whole replacements
+    assert sent["ColumnDataChangedEvent"] == len(dashboard.sources)
+
+
+def test_per_step_cost_does_not_grow_with_the_log(dashboard: Dashboard) -> None:
+    """Bytes sent by one step with a short and a long log: patch, do not resend."""
+
+    def bytes_per_step(entries: int) -> float:
+        cluster = le.Cluster(servers=5, seed=1, checks=False)
+        cluster.run_until(lambda c: c.leader is not None, 5000)
+        for n in range(entries):
+            cluster.propose(n)
+            if n % 50 == 0:
+                cluster.run(20)
+        cluster.run(500)
+        dashboard.attach(cluster)
+        before = dashboard.bokeh.bytes_sent
+        for _ in range(20):
+            dashboard.on_step()
+        return (dashboard.bokeh.bytes_sent - before) / 20
+
+    short, long = bytes_per_step(20), bytes_per_step(2000)
+    assert long < 2 * short + 500
+
+
+@pytest.mark.parametrize(
+    ("press", "expected"),
+    [
+        ("restart S1", "S1 is running"),
+        ("connect S2", "S2 is not disconnected"),
+    ],
+)
+def test_control_errors_are_shown_not_raised(
+    dashboard: Dashboard, press: str, expected: str
+) -> None:
+    steps = dashboard.cluster.step_count
+    dashboard.server_buttons[(int(press[-1]), press.split()[0])].click()
+    assert expected in dashboard.last_notice
+    assert dashboard.cluster.step_count == steps
+
+
+def test_crash_twice_shows_an_error(dashboard: Dashboard) -> None:
+    dashboard.server_buttons[(3, "crash")].click()
+    assert not dashboard.cluster.servers[3].alive
+    assert {r["id"]: r["role"] for r in rows(dashboard, "servers")}[3] == "down"
+    dashboard.server_buttons[(3, "crash")].click()
+    assert "cannot crash S3" in dashboard.last_notice
+    dashboard.server_buttons[(3, "restart")].click()
+    assert dashboard.cluster.servers[3].alive and dashboard.last_notice == ""
+
+
+def test_partition_heal_and_network_controls(dashboard: Dashboard) -> None:
+    dashboard.groups.value = "1,2 | 3,4,5"
+    button(dashboard, "Partition").click()
+    cut = {(r["a"], r["b"]) for r in rows(dashboard, "links") if r["cut"]}
+    assert (1, 3) in cut and (1, 2) not in cut
+    dashboard.groups.value = "1,2 | 2"
+    button(dashboard, "Partition").click()
+    assert "S2 is in two partition groups" in dashboard.last_notice
+    button(dashboard, "Heal").click()
+    assert not any(r["cut"] for r in rows(dashboard, "links"))
+    dashboard.drop_rate.value = 0.25
+    dashboard.delay.value = (10, 40)
+    button(dashboard, "Apply network").click()
+    assert dashboard.cluster.network == le.Network(delay_ms=(10, 40), drop_rate=0.25)
+
+
+def test_timeout_and_proposal_without_leader(dashboard: Dashboard) -> None:
+    button(dashboard, "Propose").click()
+    assert "Not accepted" in dashboard.last_notice
+    dashboard.server_buttons[(4, "timeout")].click()
+    assert dashboard.cluster.servers[4].role is le.Role.CANDIDATE
+    assert {r["id"]: r["votes"] for r in rows(dashboard, "servers")}[4] == 1
+
+
+def test_manual_mode_fires_and_drops_the_chosen_event(dashboard: Dashboard) -> None:
+    cluster = dashboard.cluster
+    dashboard.server_buttons[(2, "timeout")].click()
+    dashboard.tabs.selected_index = 3
+    options = dict((v, k) for k, v in dashboard.pending.options)
+    assert set(options) == {e.id for e in cluster.pending()}
+    messages = [e for e in cluster.pending() if e.kind == "deliver"]
+    dashboard.pending.value = messages[-1].id
+    button(dashboard, "Fire").click()
+    assert messages[-1].id not in {e.id for e in cluster.pending()}
+    dashboard.pending.value = messages[0].id
+    button(dashboard, "Drop").click()
+    assert "USER.drop" in {e.rule for e in cluster.trace}
+    timer = next(e for e in cluster.pending() if e.kind != "deliver")
+    dashboard.pending.value = timer.id
+    button(dashboard, "Drop").click()
+    assert "not a message" in dashboard.last_notice
+
+
+def test_the_slider_scrubs_through_history(dashboard: Dashboard) -> None:
+    for _ in range(30):
+        button(dashboard, "Step").click()
+    dashboard.slider.value = 10
+    assert dashboard.cluster.step_count == 10 and "step 10" in status(dashboard)
+    dashboard.slider.value = 30
+    assert dashboard.cluster.step_count == 30
+
+
+def test_run_without_an_event_loop_explains_itself(dashboard: Dashboard) -> None:
+    button(dashboard, "Run").click()
+    assert "event loop" in dashboard.last_notice
+
+
+def test_run_and_pause_in_an_event_loop(dashboard: Dashboard) -> None:
+    async def play() -> None:
+        button(dashboard, "Run").click()
+        assert dashboard.run_button.description == "Pause"
+        await asyncio.sleep(0.3)
+        button(dashboard, "Pause").click()
+
+    asyncio.run(play())
+    assert dashboard.run_button.description == "Run"
+    assert dashboard.cluster.now > 0
+    assert dashboard.cluster.now <= 200 * 0.3 + 60  # speed 200 virtual ms per second
+
+
+def test_tick_folds_many_steps_into_one_update(dashboard: Dashboard) -> None:
+    before = dict(dashboard.updates)
+    taken = dashboard.tick(1.0)  # 200 virtual ms: an election and more
+    assert taken > 1
+    assert dashboard.updates["full"] == before["full"]
+    assert dashboard.updates["patch"] - before["patch"] <= len(dashboard.sources)
+
+
+def test_a_safety_failure_offers_to_go_to_its_step(dashboard: Dashboard) -> None:
+    class Forgetful(le.DiskStorage):  # forgets its vote: a classic student bug
+        def save_hard_state(self, msg: Any) -> None:
+            super().save_hard_state(type(msg)(current_term=msg.current_term, voted_for=None))
+
+    cluster = le.Cluster(servers=5, seed=1, storage=Forgetful)
+    cluster.timeout(1)
+    cluster.run(30)
+    voter = next(i for i in (2, 3, 4, 5) if cluster.servers[i].voted_for == 1)
+    cluster.crash(voter)
+    cluster.restart(voter)
+    cluster.run(50)
+    assert cluster.violations, "the forgotten vote is a Durability finding at restart"
+    dashboard.attach(cluster)
+    marks = [w.value for w in find(dashboard.safety, widgets.HTML)]
+    assert any("✘" in m and "Durability" in m for m in marks)
+    (go,) = [b for b in find(dashboard.safety, widgets.Button)]
+    first = cluster.violations[0].step
+    assert go.description == f"go to step {first}"
+    go.click()
+    assert cluster.step_count == first and f"step {first}" in status(dashboard)

@@ -1,0 +1,305 @@
+"""View models: cluster state -> columns, without bokeh or a browser."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import luminous_edu as le
+from luminous_edu.viz import viewmodels as vm
+
+
+def elected(servers: int = 3, seed: int = 1) -> le.Cluster:
+    cluster = le.Cluster(servers=servers, seed=seed)
+    assert cluster.run_until(lambda c: c.leader is not None, 5000)
+    return cluster
+
+
+def test_view_models_import_no_notebook_library() -> None:
+    script = (
+        "import sys, luminous_edu, luminous_edu.viz.viewmodels\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('bokeh', 'ipywidgets', 'jupyter_bokeh', 'IPython')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_servers_sit_clockwise_around_a_ring_from_the_top() -> None:
+    assert vm.ring_position(0, 4) == (0.0, 1.0)
+    assert vm.ring_position(1, 4) == (1.0, 0.0)
+    assert vm.ring_position(2, 4) == (0.0, -1.0)
+
+
+def test_server_rows_of_a_fresh_cluster() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    rows = vm.server_rows(cluster)
+    assert list(rows) == [1, 2, 3]
+    first = rows[1]
+    assert set(first) == set(vm.SERVER_COLUMNS)
+    assert (first["name"], first["role"], first["term"], first["term_text"]) == (
+        "S1",
+        "follower",
+        0,
+        "term 0",
+    )
+    assert first["alive"] and first["connected"] and first["group"] == -1
+    # Every follower's election timer is running: between 150/300 and 1 of the longest.
+    assert all(0.5 <= r["timer"] <= 1.0 for r in rows.values())
+    assert first["votes"] == 0 and first["votes_text"] == ""
+
+
+def test_server_rows_show_roles_votes_and_crashes() -> None:
+    cluster = elected()
+    leader = cluster.leader
+    assert leader is not None
+    rows = vm.server_rows(cluster)
+    assert rows[leader]["role"] == "leader" and rows[leader]["timer"] == 0.0
+    other = next(i for i in rows if i != leader)
+    cluster.crash(other)
+    rows = vm.server_rows(cluster)
+    assert rows[other]["role"] == "down" and rows[other]["colour"] == "#999999"
+    assert not rows[other]["alive"]
+
+
+def test_a_candidate_shows_the_votes_it_has() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    cluster.timeout(2)
+    rows = vm.server_rows(cluster)
+    assert rows[2]["role"] == "candidate" and rows[2]["term"] == 1
+    assert rows[2]["votes"] == 1 and rows[2]["votes_text"] == "votes S2"
+
+
+def test_links_and_partitions_come_from_the_trace() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    cluster.partition({1}, {2, 3})
+    links = vm.link_state(cluster)
+    assert links.groups == [[1], [2, 3]]
+    rows = vm.link_rows(cluster, links)
+    assert [k for k, r in rows.items() if r["cut"]] == [(1, 2), (1, 3)]
+    cluster.heal()
+    cluster.disconnect(3)
+    links = vm.link_state(cluster)
+    assert links.groups == [] and links.disconnected == {3}
+    assert vm.server_rows(cluster, links)[3]["connected"] is False
+    assert vm.parse_groups("one group") == []
+
+
+def test_log_rows_exact_columns() -> None:
+    cluster = elected()
+    leader = cluster.leader
+    assert leader is not None
+    assert cluster.propose("x=1").accepted
+    rows = vm.log_rows(cluster)
+    assert rows[(leader, 1)]["label"] == "no-op"
+    assert rows[(leader, 2)] == {
+        "server": leader,
+        "index": 2,
+        "x": 2.0,
+        "y": float(leader),
+        "term": 1,
+        "term_text": "1",
+        "label": "x=1",
+        "fill": "#56B4E9",
+        "text_colour": "#000000",
+        "committed": False,
+        "fill_alpha": 0.35,
+        "line_alpha": 1.0,
+        "hatch": "/",
+    }
+    cluster.run(200)
+    rows = vm.log_rows(cluster)
+    assert all(rows[(s, 2)]["committed"] for s in (1, 2, 3))
+    assert rows[(leader, 2)]["hatch"] == " " and rows[(leader, 2)]["fill_alpha"] == 0.95
+
+
+def test_long_data_is_shortened() -> None:
+    assert vm.short_label("abcdefgh") == "abcde…"
+    assert vm.short_label({"k": 1}, width=20) == "{'k': 1}"
+    assert vm.short_label(None, "noop") == "no-op"
+
+
+def test_markers_show_commit_and_the_leaders_indexes() -> None:
+    cluster = elected()
+    cluster.run(100)
+    leader = cluster.leader
+    assert leader is not None
+    rows = vm.marker_rows(cluster)
+    follower = next(i for i in (1, 2, 3) if i != leader)
+    assert rows[(follower, "commit")]["x"] == 1.5  # the no-op is committed
+    assert rows[(follower, "next")]["text"] == f"next_index[S{follower}]=2"
+    assert rows[(follower, "match")]["text"] == f"match_index[S{follower}]=1"
+    assert (leader, "next") not in rows
+
+
+def test_messages_move_from_source_to_target() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    cluster.timeout(1)  # S1 sends RequestVote to S2 and S3 at t=now
+    sent = cluster.now
+    pending = [e for e in cluster.pending() if e.kind == "deliver"]
+    assert pending
+    sent_at = {e.id: sent for e in pending}
+    rows = vm.message_rows(cluster, sent_at)
+    row = rows[pending[0].id]
+    assert row["kind"] == "RequestVote" and row["short"] == "RV"
+    assert row["progress"] == 0.0
+    assert row["fields"].startswith("RequestVote(term=1, candidate_id=1")
+    x0, _ = vm.ring_position(0, 3)
+    x1, _ = vm.ring_position(pending[0].target - 1, 3)
+    assert row["x"] == round(x0 + (x1 - x0) * 0.15, 6)
+    # Halfway in time, halfway along the (shortened) path.
+    half = {e.id: sent - (e.due - sent) for e in pending}
+    assert vm.message_rows(cluster, half)[pending[0].id]["progress"] == 0.5
+
+
+def test_send_times_are_exact_for_one_step_and_estimated_otherwise() -> None:
+    assert vm.estimate_sent(due=120, now=110, since=100, delay_ms=(5, 15), exact=True) == 110
+    assert vm.estimate_sent(due=120, now=118, since=100, delay_ms=(5, 15), exact=False) == 110
+    # Never before the send was possible, nor after now.
+    assert vm.estimate_sent(due=120, now=108, since=100, delay_ms=(5, 15), exact=False) == 108
+    assert vm.estimate_sent(due=120, now=118, since=112, delay_ms=(5, 15), exact=False) == 112
+
+
+def test_flights_learn_send_times_and_draw_arrows() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    flights = vm.Flights()
+    flights.reset(cluster, cluster.pending())
+    seen = len(cluster.trace)
+    cluster.timeout(1)
+    events = cluster.trace[seen:]
+    arrows, gone = flights.observe(cluster, cluster.pending(), events)
+    assert gone == []
+    assert sorted((a["y0"], a["y1"], a["status"]) for a in arrows.values()) == [
+        (1.0, 2.0, "flight"),
+        (1.0, 3.0, "flight"),
+    ]
+    assert all(a["x0"] == cluster.now for a in arrows.values())
+    while any(e.kind == "deliver" and e.source == 1 for e in cluster.pending()):
+        seen = len(cluster.trace)
+        cluster.step()
+        flights.observe(cluster, cluster.pending(), cluster.trace[seen:])
+    statuses = {a["id"]: a["status"] for a in flights.arrows.values() if a["y0"] == 1.0}
+    assert set(statuses.values()) == {"delivered"}
+
+
+def test_dropped_messages_are_marked() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    flights = vm.Flights()
+    flights.reset(cluster, cluster.pending())
+    cluster.timeout(1)
+    seen = len(cluster.trace)
+    flights.observe(cluster, cluster.pending(), [])
+    message = next(e for e in cluster.pending() if e.kind == "deliver")
+    cluster.drop(message.id)
+    arrows, _ = flights.observe(cluster, cluster.pending(), cluster.trace[seen:])
+    (arrow,) = [a for a in arrows.values() if a["id"] == message.id]
+    assert arrow["status"] == "dropped" and arrow["marker"] == "x"
+
+
+def test_terms_over_time_fold_the_trace() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    terms = vm.Timeline("term")
+    terms.reset(cluster)
+    cluster.run_until(lambda c: c.leader is not None, 5000)
+    leader = cluster.leader
+    terms.reset(cluster)
+    periods = [r for r in terms.rows.values() if r["server"] == leader]
+    assert [(p["value"], p["role"]) for p in periods] == [
+        (0, "follower"),
+        (1, "candidate"),
+        (1, "leader"),
+    ]
+    assert periods[-1]["x1"] == cluster.now and periods[-1]["width"] == 8.0
+    assert periods[0]["x1"] == periods[1]["x0"]
+
+
+def test_commit_index_over_time() -> None:
+    cluster = elected()
+    commits = vm.Timeline("commit")
+    commits.reset(cluster)
+    cluster.propose("a")
+    seen = len(cluster.trace)
+    cluster.run(200)
+    changed = commits.fold(cluster, cluster.trace[seen:])
+    values = sorted({r["value"] for r in changed.values()})
+    assert values[-1] == 2
+
+
+def test_safety_panel_lists_figure_3_and_durability() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    rows = vm.safety_rows(cluster)
+    assert [r.property for r in rows] == [*le.FIGURE_3, "Durability"]
+    assert all(r.ok and r.first_step is None for r in rows)
+
+
+def test_narration_and_status() -> None:
+    cluster = elected()
+    lines = vm.narration(cluster, last=3)
+    assert len(lines) == 3 and lines[-1].step == cluster.step_count
+    assert lines[-1].sentence == cluster.trace[-1].sentence
+    text = vm.status_text(cluster)
+    assert f"step {cluster.step_count}" in text and f"t={cluster.now} ms" in text
+
+
+def test_mirror_patches_changed_cells_streams_new_rows_and_reuses_slots() -> None:
+    mirror = vm.Mirror(("k", "v"), {"k": "", "v": 0})
+    assert mirror.full({"a": {"k": "a", "v": 1}}) == {"k": ["a"], "v": [1]}
+    update = mirror.update({"a": {"k": "a", "v": 2}, "b": {"k": "b", "v": 3}})
+    assert update.patches == {"v": [(0, 2)]}
+    assert update.stream == {"k": ["b"], "v": [3]}
+    update = mirror.sync({"b": {"k": "b", "v": 3}})  # "a" goes: its slot is blanked
+    assert update.patches == {"k": [(0, "")], "v": [(0, 0)]} and update.stream == {}
+    update = mirror.update({"c": {"k": "c", "v": 4}})  # and reused
+    assert update.patches == {"k": [(0, "c")], "v": [(0, 4)]} and update.empty is False
+    assert mirror.table() == {"k": ["c", "b"], "v": [4, 3]}
+    assert mirror.update({"c": {"k": "c", "v": 4}}).empty
+
+
+def test_log_tracker_touches_only_what_changed() -> None:
+    cluster = elected()
+    tracker = vm.LogTracker()
+    tracker.reset(cluster)
+    for n in range(30):
+        cluster.propose(n)
+    cluster.run(300)
+    tracker.reset(cluster)
+    seen = len(cluster.trace)
+    cluster.propose("new")
+    upserts, removals = tracker.changes(cluster, cluster.trace[seen:])
+    assert list(upserts) == [(cluster.leader, 32)] and removals == []
+    seen = len(cluster.trace)
+    cluster.run(100)
+    upserts, _ = tracker.changes(cluster, cluster.trace[seen:])
+    assert {index for _, index in upserts} == {32}
+    assert len(upserts) == 3  # appended on the followers, committed everywhere
+
+
+def test_incremental_log_equals_a_full_rebuild() -> None:
+    """Over a run with crashes and a partition, patching the mirror step by step ends
+    with the same cells as building it from scratch."""
+    cluster = le.Cluster(servers=5, seed=3)
+    tracker = vm.LogTracker()
+    mirror = vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK)
+    mirror.full(tracker.reset(cluster))
+    seen = 0
+    for n in range(120):
+        if n % 10 == 0:
+            cluster.propose(f"v{n}")
+        if n == 40:
+            cluster.partition({1, 2}, {3, 4, 5})
+        if n == 80:
+            cluster.heal()
+        cluster.run(20)
+        events = cluster.trace[seen:]
+        seen = len(cluster.trace)
+        mirror.update(*tracker.changes(cluster, events))
+    live = {
+        (r["server"], r["index"]): r
+        for r in (
+            dict(zip(vm.LOG_COLUMNS, v, strict=True))
+            for v in zip(*mirror.table().values(), strict=True)
+        )
+        if r["line_alpha"] > 0
+    }
+    assert live == vm.log_rows(cluster)
