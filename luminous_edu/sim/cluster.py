@@ -87,11 +87,13 @@ class HandlerError:
     traceback: str
 
     def __str__(self) -> str:
+        message = self.message if isinstance(self.message, str) else repr(self.message)
         return (
             f"step {self.step}: S{self.server}'s {self.what} raised "
-            f"{type(self.error).__name__}: {self.error} while handling {self.message!r}. "
-            f"S{self.server} has stopped; fix the code, then call "
-            f"cluster.restart({self.server}).\n{self.traceback}"
+            f"{type(self.error).__name__}: {self.error} while handling {message}. "
+            f"S{self.server} has stopped; the rest of the cluster goes on. "
+            f"cluster.restart({self.server}) starts it again with the same code; to try "
+            f"fixed code, build a new Cluster with it.\n{self.traceback}"
         )
 
 
@@ -743,8 +745,13 @@ class Cluster:
     def _start_server(self, sid: int) -> None:
         """(Re)start a server from its Disk; on a handler error it stays down."""
         world = self._world
+        name = getattr(self._storage, "__name__", type(self._storage).__name__)
         try:
             handler = self._storage(world.disks[sid])
+        except Exception as error:
+            self._handler_failed(sid, "storage handler", f"its construction {name}(disk)", error)
+            return
+        try:
             stored = _check_stored_state(handler.handle(LoadState()), sid, self.ids)
         except Exception as error:
             self._handler_failed(sid, "storage handler", LoadState(), error)
