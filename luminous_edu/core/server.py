@@ -335,7 +335,8 @@ class Server:
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
             # Replies may arrive reordered or twice, so indexes only ever move forward.
-            if m.match_index > self.match_index[source]:
+            advanced = m.match_index > self.match_index[source]
+            if advanced:
                 self.match_index[source] = m.match_index
             if m.match_index + 1 > self.next_index[source]:
                 self.next_index[source] = m.match_index + 1
@@ -351,7 +352,8 @@ class Server:
                     ),
                 )
             )
-            self._advance_commit_index()
+            if advanced and m.match_index > self.commit_index:
+                self._advance_commit_index()  # only a new match can commit something
             if sent is not None and m.match_index >= sent[0]:
                 del self.inflight[source]  # everything in flight has arrived
                 sent = None
