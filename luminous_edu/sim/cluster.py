@@ -694,12 +694,11 @@ class Cluster:
         queue = world.queue
         history, violations = self._history, self._log.violations
         taken = 0
-        peek, pop_peeked = queue.peek, queue.pop_peeked
+        pop_due = queue.pop_due
         while taken != limit:
-            event = peek()
-            if event is None or event.due > target:
+            event = pop_due(target)
+            if event is None:
                 break
-            pop_peeked(event)
             history.append(_NEXT)
             self._step += 1
             if event.due > world.now:
@@ -826,7 +825,9 @@ class Cluster:
         queue = world.queue
         if out.election_timer is RESET:
             low, high = self.election_timeout_ms
-            delay = draw_int(world.rng.get(("election", sid)), low, high)
+            key = ("election", sid)
+            stream = world.rng.streams.get(key) or world.rng.get(key)
+            delay = low + int(stream.random() * (high - low + 1))  # draw_int, inlined: hot
             queue.set_timer(sid, ELECTION_TIMEOUT, now + delay, now)
         elif out.election_timer is STOP:
             queue.cancel_timer(sid, ELECTION_TIMEOUT)
@@ -844,8 +845,8 @@ class Cluster:
             machine = world.machines[sid]
             applied = world.applied[sid]
             for entry in out.applies:
-                if entry.kind != "command":
-                    continue
+                if type(entry.data) is dict and entry.kind != "command":
+                    continue  # a no-op: the core's own entry, not a client's command
                 try:
                     machine.apply(entry.index, entry.data)
                 except Exception as error:

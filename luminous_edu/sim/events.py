@@ -133,6 +133,19 @@ class EventQueue:
         heapq.heappop(self.heap)
         self._forget(event)
 
+    def pop_due(self, deadline: int) -> Event | None:
+        """Remove and return the next event if it is due by ``deadline``; else None.
+        (``peek`` and ``pop_peeked`` in one call: the simulator's hot loop.)"""
+        event = self.peek()
+        if event is None or event.due > deadline:
+            return None
+        heapq.heappop(self.heap)
+        del self.live[event.id]
+        if event.kind != DELIVER:
+            del self.timers[(event.target, event.kind)]
+            del self.queued[event.id]
+        return event
+
     def remove(self, event_id: int) -> Event:
         """Take a pending event out of the queue; KeyError if it is not pending."""
         event = self.live[event_id]
