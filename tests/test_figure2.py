@@ -901,3 +901,14 @@ def test_append_entries_rule_5_commit_index_never_decreases():
 
     assert server.commit_index == 3
     assert out.applies == []
+
+
+def test_without_the_noop_a_new_leader_appends_nothing() -> None:
+    """Figure 2 exactly (``leader_noop=False``): a new leader's log is unchanged until a
+    client sends a command; the §8 no-op is the default, not part of Figure 2."""
+    server = Server(1, (1,), StoredState(current_term=0), leader_noop=False)
+    server.boot()
+    out = server.election_timeout()
+    assert server.role is Role.LEADER
+    assert len(server.log) == 0
+    assert [type(m).__name__ for m in out.storage] == ["SaveHardState"]

@@ -62,8 +62,16 @@ class ProposalOutcome:
 class Server:
     """The state and rules of one server, grouped as Figure 2 groups them."""
 
-    def __init__(self, server_id: int, voters: tuple[int, ...], stored: StoredState) -> None:
+    def __init__(
+        self,
+        server_id: int,
+        voters: tuple[int, ...],
+        stored: StoredState,
+        leader_noop: bool = True,
+    ) -> None:
         self.id = server_id
+        # Not in Figure 2: whether a new leader appends a no-op entry (§8).
+        self.leader_noop = leader_noop
         # Not in Figure 2: the configuration is data (membership changes build on it).
         self.voters = tuple(sorted(voters))
         self.peers = tuple(v for v in self.voters if v != server_id)
@@ -412,8 +420,9 @@ class Server:
         out.heartbeat_timer = START
         # Not in Figure 2: a no-op entry of the new term (§8) lets the leader commit
         # entries left by earlier terms without waiting for a client.
-        entry = self._append_new_entry(noop_data())
-        out.trace.append(("NOOP", (self.id, entry.index)))
+        if self.leader_noop:
+            entry = self._append_new_entry(noop_data())
+            out.trace.append(("NOOP", (self.id, entry.index)))
         for peer in self.peers:
             self._send_append_entries(peer)
         self._advance_commit_index()

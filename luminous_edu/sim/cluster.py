@@ -127,6 +127,7 @@ class Cluster:
         checks: bool = True,
         strict: bool = False,
         disk_faults: str | dict[int, str | None] | None = None,
+        leader_noop: bool = True,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
@@ -178,6 +179,10 @@ class Cluster:
             raise LuminousError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
 
         self.seed = seed
+        if type(leader_noop) is not bool:
+            raise LuminousError(f"leader_noop={leader_noop!r}: give True or False")
+        # False gives Figure 2 exactly: a new leader appends no no-op entry (§8).
+        self.leader_noop = leader_noop
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.checks = checks
@@ -736,7 +741,7 @@ class Cluster:
             world.applied[sid] = []
             world.handlers[sid] = None
             world.machines[sid] = None
-            world.servers[sid] = Server(sid, self.ids, StoredState())
+            world.servers[sid] = Server(sid, self.ids, StoredState(), self.leader_noop)
         for sid in self.ids:
             self._start_server(sid)
         return world
@@ -760,7 +765,7 @@ class Cluster:
         except Exception as error:
             self._handler_failed(sid, "state machine", "its construction", error)
             return
-        server = Server(sid, self.ids, stored)
+        server = Server(sid, self.ids, stored, self.leader_noop)
         world.servers[sid] = server
         world.handlers[sid] = handler
         world.machines[sid] = machine

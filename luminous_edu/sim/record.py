@@ -54,6 +54,7 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "network": cluster._initial_network.to_record(),
             "checks": cluster.checks,
             "strict": cluster.strict,
+            "leader_noop": cluster.leader_noop,
             "disk_faults": (
                 {str(k): v for k, v in cluster.disk_faults.items()}
                 if isinstance(cluster.disk_faults, dict)
@@ -141,6 +142,7 @@ def load_record(
             checks=config["checks"],
             strict=False,
             disk_faults=_faults(config["disk_faults"]),
+            leader_noop=config.get("leader_noop", True),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None
