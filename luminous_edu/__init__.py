@@ -10,6 +10,7 @@ print(cluster.trace.text(last=10))
 
 from typing import Any
 
+from . import exercises
 from .check import FIGURE_3, Violation
 from .core import Entry, Role
 from .errors import (
@@ -51,6 +52,9 @@ from .storage import (
 )
 
 __version__ = "0.1.0"
+
+#: ``le.check_exercise("01.votes_needed", votes_needed)``: same as ``le.exercises.check``.
+check_exercise = exercises.check
 
 
 def _show(self: Cluster, **options: Any) -> Any:
@@ -110,5 +114,7 @@ __all__ = [
     "Violation",
     "VolatileStorage",
     "__version__",
+    "check_exercise",
     "check_storage",
+    "exercises",
 ]

@@ -15,7 +15,14 @@ Measured with jupyter_bokeh 4.1.0 (``widgets.py``), bokeh 3.9 and ipywidgets 8.1
    is computed once, in ``__init__``; a page reload or Voila renders the data of that
    moment. ``LiveBokehModel.get_state`` takes the snapshot afresh whenever a view asks
    for the widget state and the document changed since the last snapshot (a snapshot
-   costs ~1 s for the dashboard), without setting the trait (that would send it again).
+   costs ~0.3 s for the dashboard), without setting the trait (that would send it again).
+   A related trap, found by the browser test: the browser view applies patches only
+   once it exists, and renders from ``render_bundle``. Patches sent between the
+   widget's display and the view's first render (Run All: later cells step the
+   cluster) are lost, and the next patch then fails in the browser ("Size mismatch").
+   ``LiveBokehModel.resync()`` sets ``render_bundle`` afresh if the document changed
+   since it was last set; ``resync_after_each_cell`` calls it after every notebook
+   cell, so a view, however late, renders what the kernel holds.
 3. BokehJS loading race. With bokeh's default CDN resources, "Run All" can render the
    widget before BokehJS has loaded ("Could not create a view for model id").
    ``load_bokehjs()`` calls ``output_notebook(resources=INLINE)`` once per kernel: the
@@ -30,6 +37,7 @@ fails if an upgrade changes what these overrides rely on.
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from bokeh.core.json_encoder import serialize_json
@@ -64,6 +72,7 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
     def _document_patched(self, event: Any) -> None:
         if event.setter is not self:
             self.stale = True
+            self.bundle_stale = True
         super()._document_patched(event)
 
     def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
@@ -75,6 +84,20 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
             if self._snapshot is not None:
                 state["render_bundle"] = self._snapshot
         return state
+
+    #: True once the document changed after ``render_bundle`` was last set.
+    bundle_stale = False
+
+    def resync(self) -> bool:
+        """Send a fresh ``render_bundle`` if the document changed since the last one
+        was set (views re-render from it). Returns True if it sent one."""
+        if not self.bundle_stale:
+            return False
+        self.bundle_stale = False
+        self.stale = False
+        self._snapshot = None
+        self.render_bundle = self._model_to_traits(self._model)
+        return True
 
     def send(self, content: Any, buffers: Any = None) -> None:
         self.messages_sent += 1
@@ -104,6 +127,26 @@ def in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def resync_after_each_cell(model: LiveBokehModel) -> None:
+    """In a kernel, call ``model.resync()`` after every cell that runs, for as long as
+    the model lives (the hook holds it weakly and removes itself)."""
+    if not in_kernel():
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    ref = weakref.ref(model)
+
+    def after_cell(*_: Any) -> None:
+        live = ref()
+        if live is None or live.comm is None:
+            shell.events.unregister("post_run_cell", after_cell)
+            return
+        live.resync()
+
+    shell.events.register("post_run_cell", after_cell)
 
 
 def load_bokehjs(force: bool = False) -> bool:

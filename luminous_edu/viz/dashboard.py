@@ -24,7 +24,7 @@ import ipywidgets as widgets
 from bokeh.models import ColumnDataSource
 
 from . import viewmodels as vm
-from .bokeh_fixes import LiveBokehModel, load_bokehjs
+from .bokeh_fixes import LiveBokehModel, load_bokehjs, resync_after_each_cell
 from .plots import LOG_WINDOW, TIME_WINDOW_MS, Plots, Sizes, build
 
 if TYPE_CHECKING:
@@ -105,9 +105,16 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self._term_top = 3.5
         self._commit_top = 5.5
 
+        # Fill the sources before building the widget: the browser's first picture is
+        # the model's snapshot at construction, and a view drops patches sent before
+        # it exists (see bokeh_fixes).
+        self._full()
         self.bokeh = LiveBokehModel(self.plots.layout)
+        resync_after_each_cell(self.bokeh)
         super().__init__(children=self._build_controls())
-        self.refresh(full=True)
+        self._step = cluster.step_count
+        self._seen = len(cluster.trace)
+        self._panels()
 
     def attach(self, cluster: Cluster) -> None:
         """Show another cluster with the same server ids (e.g. one loaded from a

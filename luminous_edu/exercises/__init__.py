@@ -1,0 +1,117 @@
+"""Exercises with automatic, friendly checks, and "predict, then run" questions.
+
+For students
+------------
+Every exercise has an id such as ``"01.votes_needed"`` (lesson number, dot, name) and a
+one-line prompt. Check an answer with::
+
+    import luminous_edu as le
+    le.exercises.check("01.votes_needed", votes_needed)   # or le.check_exercise(...)
+
+``check`` never raises. It returns a ``Result`` that shows as one ✓ or ✗ sentence (in
+text and, in a notebook, in HTML), says what is wrong, and gives a hint when it is.
+``bool(result)`` is ``result.passed``. An answer can be a value (a number, a server id
+such as ``3`` or ``"S3"``, a set of ids, a prediction) or a function you write; a
+function that still raises ``NotImplementedError`` or returns ``None`` gets a friendly
+"not written yet" message, never a traceback.
+
+"Predict, then run" questions are exercises too: write your prediction down, check it
+(``check``), or ask for the answer and its explanation::
+
+    le.exercises.reveal("01.predict_first_candidate")
+
+Other helpers: ``le.exercises.hint(id)``, ``le.exercises.prompt(id)``,
+``le.exercises.listing("01")`` (a table of a lesson's exercises), ``le.exercises.get(id)``
+(the ``Exercise`` itself), ``le.exercises.all_exercises()``.
+
+For lesson authors
+------------------
+Define an exercise with the ``exercise`` decorator on a checker. The checker receives
+the student's answer and either returns (the answer is right; return a sentence of
+praise or ``None``) or raises ``Wrong(message, hint=...)``. Any other exception in a
+checker is reported as a failed check, never raised. ``starter`` is exactly what the
+student's starter cell holds (``...`` for a value, a function whose body raises
+``NotImplementedError`` for a function): the test suite proves that every checker
+fails on its starter with a helpful message, and passes with the reference solution in
+``notebooks/solutions/lessonNN.py`` (a dict ``SOLUTIONS`` from exercise id to answer)::
+
+    @exercise("04.my_thing", "Write f(x) that ...", starter=function_starter("f", "x"))
+    def _check_my_thing(answer: Any) -> str:
+        f = need_function(answer, "f")
+        if call(f, 2) != 4:
+            raise Wrong("f(2) should be 4", hint="...")
+        return "f works."
+
+For a prediction, ``prediction(id, prompt, answer, explanation, normalize=...)``:
+``answer`` is the right answer (or a function of no arguments that computes it by
+running a cluster, so it stays true if the simulation changes). ``normalize`` turns
+what a student writes into a comparable value; ``as_server``, ``as_servers``,
+``as_yes_no`` and ``as_choice("a", "b", "c")`` are provided.
+
+Helpers for checkers: ``need_function``, ``call`` (calls student code and turns
+``NotImplementedError``, other exceptions and a forgotten ``return`` into ``Wrong``),
+``not_answered`` (true for ``...`` and ``None``).
+
+Keep ids stable: notebooks, solutions and tests name them. Lessons 04 and 05 add their
+exercises at the end of this module, each in its own section.
+"""
+
+from __future__ import annotations
+
+# Importing each lesson's module registers its exercises, in lesson order.
+from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05  # noqa: F401
+from .framework import (
+    REGISTRY,
+    Answer,
+    Checker,
+    Exercise,
+    Listing,
+    Result,
+    Wrong,
+    all_exercises,
+    as_choice,
+    as_server,
+    as_servers,
+    as_yes_no,
+    call,
+    call_for_effect,
+    check,
+    exercise,
+    function_starter,
+    get,
+    hint,
+    listing,
+    need_function,
+    not_answered,
+    prediction,
+    prompt,
+    reveal,
+)
+
+__all__ = [
+    "REGISTRY",
+    "Answer",
+    "Checker",
+    "Exercise",
+    "Listing",
+    "Result",
+    "Wrong",
+    "all_exercises",
+    "as_choice",
+    "as_server",
+    "as_servers",
+    "as_yes_no",
+    "call",
+    "call_for_effect",
+    "check",
+    "exercise",
+    "function_starter",
+    "get",
+    "hint",
+    "listing",
+    "need_function",
+    "not_answered",
+    "prediction",
+    "prompt",
+    "reveal",
+]

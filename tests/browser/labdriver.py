@@ -1,0 +1,446 @@
+"""Drive JupyterLab in Debian's chromium with Playwright.
+
+Shared by the browser tests (``tests/browser``) and ``benchmarks/dashboard.py``; it does
+not import pytest. What it relies on is measured in ``JUPYTER_NOTES.md``:
+
+- JupyterLab runs on 127.0.0.1 with an empty token, from a temporary root, with its own
+  temporary settings, workspaces, runtime and config dirs (so nothing of the user's leaks
+  in and nothing is left behind) and an ``overrides.json`` that silences the news pop-up.
+- The browser is ``/usr/bin/chromium`` (Debian's package), never a downloaded one.
+- Every process started here is stopped by PID: the server's process group, and the
+  kernels it started (they run in sessions of their own).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+HOW_TO_INSTALL = (
+    "install Debian's chromium (`apt-get install -y chromium`, giving /usr/bin/chromium) "
+    "and the test extra (`pip install -e '.[test]'`, which brings playwright and jupyterlab); "
+    "never `playwright install`"
+)
+
+# Settings applied over every user setting: no "Jupyter news" pop-up, no update check.
+LAB_OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+}
+
+
+def missing_requirements() -> str | None:
+    """Why browser tests cannot run here, or None if they can."""
+    problems = []
+    if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
+        problems.append(f"{CHROMIUM} not found")
+    for module in ("playwright", "jupyterlab"):
+        try:
+            __import__(module)
+        except ImportError:
+            problems.append(f"the Python module {module!r} is not installed")
+    if not problems:
+        return None
+    return (
+        "browser tests need chromium and playwright: "
+        + "; ".join(problems)
+        + ". To run them, "
+        + HOW_TO_INSTALL
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children_of(pid: int) -> list[int]:
+    """Direct children of pid, read from /proc (Linux); empty elsewhere."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    try:
+        return [int(x) for x in path.read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in _children_of(todo.pop()):
+            if child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie whose parent is gone is reaped by init; treat zombies as dead.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+class LabServer:
+    """A JupyterLab server on 127.0.0.1 serving ``root``; ``work`` holds its private dirs."""
+
+    def __init__(self, root: Path, work: Path, port: int = 0) -> None:
+        self.root = root
+        self.work = work
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = work / "jupyterlab.log"
+        self._known_pids: set[int] = set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def start(self, timeout: float = 90.0) -> LabServer:
+        dirs = {
+            name: self.work / name
+            for name in ("app-settings", "user-settings", "workspaces", "runtime", "config", "data")
+        }
+        for d in dirs.values():
+            d.mkdir(parents=True, exist_ok=True)
+        (dirs["app-settings"] / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2))
+        env = dict(os.environ)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(dirs["config"]),
+            JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
+            JUPYTER_DATA_DIR=str(dirs["data"]),
+            JUPYTERLAB_SETTINGS_DIR=str(dirs["user-settings"]),
+            JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]),
+            IPYTHONDIR=str(self.work / "ipython"),
+            PYTHONUNBUFFERED="1",
+        )
+        # The kernel must import this checkout's luminous_edu even if the server's
+        # working directory is elsewhere.
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p
+        )
+        first_port = self.port
+        for attempt in range(3):
+            self.port = first_port if attempt == 0 and first_port else free_port()
+            cmd = [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--ServerApp.port_retries=0",
+                "--ServerApp.token=",
+                "--ServerApp.password=",
+                "--ServerApp.disable_check_xsrf=True",
+                f"--ServerApp.root_dir={self.root}",
+                f"--LabApp.app_settings_dir={dirs['app-settings']}",
+                f"--LabApp.user_settings_dir={dirs['user-settings']}",
+                f"--LabApp.workspaces_dir={dirs['workspaces']}",
+            ]
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(
+                    cmd,
+                    cwd=self.root,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group, stopped as a whole
+                )
+            if self._wait_until_up(timeout):
+                return self
+            self.stop()
+            if attempt == 2:
+                break
+        raise RuntimeError(f"JupyterLab did not start; its log:\n{self.log_tail()}")
+
+    def _wait_until_up(self, timeout: float) -> bool:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False  # e.g. the port was taken in the meantime
+            try:
+                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
+                    if r.status == 200:
+                        return True
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        return False
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url(path), method=method, data=data)
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            body = r.read()
+        return json.loads(body) if body else None
+
+    def note_processes(self) -> None:
+        """Remember the server's descendants (kernels) so stop() can check on them."""
+        if self.proc is not None:
+            self._known_pids.update(descendants(self.proc.pid))
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        self._known_pids.update(descendants(proc.pid))
+        if proc.poll() is None:
+            # Kernels run in sessions of their own: ask the server to shut them down.
+            with contextlib.suppress(Exception):
+                for kernel in self.api("GET", "api/kernels"):
+                    self.api("DELETE", f"api/kernels/{kernel['id']}")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        # Whatever it started and left behind (e.g. a kernel it could not stop).
+        for pid in sorted(self._known_pids):
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(p) for p in self._known_pids):
+            time.sleep(0.05)
+
+    def leftover_processes(self) -> list[int]:
+        return [p for p in sorted(self._known_pids) if _alive(p)]
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook of code cells, without outputs."""
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"cell-{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": src,
+            }
+            for i, src in enumerate(cells)
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".ipynb_*"))
+    return dst
+
+
+def launch_chromium(playwright: Any) -> Any:
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+
+
+# JavaScript run in the page. Bokeh renders in shadow DOM, so read data from the models:
+# every document BokehJS embeds is in window.Bokeh.documents.
+JS_SOURCES = """
+() => {
+  // The latest document wins: re-running a cell leaves the old documents in the list.
+  const out = {};
+  if (!window.Bokeh || !window.Bokeh.documents) return out;
+  const toList = (v) => (v != null && typeof v !== "string" && v.length !== undefined)
+      ? Array.from(v, (x) => (x != null && typeof x === "object" && x.length !== undefined)
+          ? Array.from(x) : x)
+      : v;
+  for (const doc of window.Bokeh.documents) {
+    for (const m of doc._all_models.values()) {
+      if (m.name && m.data !== undefined) {
+        const data = m.data instanceof Map ? Object.fromEntries(m.data) : m.data;
+        const cols = {};
+        for (const k of Object.keys(data)) cols[k] = toList(data[k]);
+        out[m.name] = cols;
+      }
+    }
+  }
+  return out;
+}
+"""
+
+# How far Run All got: "done" (every code cell has an execution count and the kernel is
+# idle), "error" (idle, with an error output), "running", or "not started".
+JS_RUN_STATE = """
+() => {
+  const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+      .map((p) => p.innerText.trim());
+  const idle = [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator')]
+      .every((e) => e.dataset.status === 'idle');
+  const error = document.querySelector(
+      ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']") !== null;
+  if (prompts.length > 0 && idle && prompts.every((p) => /\\[\\d+\\]/.test(p))) return "done";
+  if (idle && error) return "error";
+  if (prompts.some((p) => /\\[(\\*|\\d+)\\]/.test(p))) return "running";
+  return "not started";
+}
+"""
+
+# The kernel is connected and idle: the notebook's execution indicator says idle (it also
+# does before any kernel is there) and the status bar names a kernel that is idle.
+JS_KERNEL_IDLE = """
+() => {
+  const ind = [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator')];
+  const bar = [...document.querySelectorAll('.jp-StatusBar-TextItem')]
+      .some((e) => /\\S \\| Idle$/.test(e.innerText.trim()));
+  return bar && ind.length > 0 && ind.every((e) => e.dataset.status === 'idle');
+}
+"""
+
+
+class LabPage:
+    """A JupyterLab tab in the browser, with its console errors collected."""
+
+    def __init__(self, page: Any, server: LabServer) -> None:
+        self.page = page
+        self.server = server
+        self.errors: list[str] = []
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(f"console.error: {message.text} ({message.location})")
+
+    def open(self, notebook: str, timeout: float = 60_000) -> None:
+        self.page.goto(self.server.url(f"lab/tree/{notebook}?reset"), timeout=timeout)
+        self.wait_idle(timeout)
+        # Collapse the left sidebar (the file browser): more room for the notebook.
+        tab = self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+        if tab.count():
+            tab.first.click()
+
+    def wait_idle(self, timeout: float = 60_000) -> None:
+        self.page.wait_for_function(JS_KERNEL_IDLE, timeout=timeout)
+
+    def menu(self, menu: str, item: str) -> None:
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+        self.page.locator(".lm-Menu-itemLabel").filter(
+            has_text=re.compile(f"^{re.escape(item)}$")
+        ).first.click()
+
+    def run_all(self, wait_for: str, timeout: float = 90.0) -> None:
+        """Run All Cells, then wait for the selector ``wait_for``.
+
+        Retries once if nothing started within 15 s, as the first run can race the kernel
+        start. On failure the message carries the tracebacks shown in the notebook.
+        """
+        state = "not started"
+        for _attempt in range(2):
+            self.menu("Run", "Run All Cells")
+            start = time.monotonic()
+            while time.monotonic() - start < timeout:
+                state = self.page.evaluate(JS_RUN_STATE)
+                if os.environ.get("LABDRIVER_DEBUG"):
+                    print(f"{time.monotonic() - start:.1f}s {state}")
+                if state in ("done", "error"):
+                    break
+                if state == "not started" and time.monotonic() - start > 15:
+                    break
+                time.sleep(0.2)
+            if state != "not started":
+                break
+            self.wait_idle()
+        if state == "done":
+            try:
+                self.page.wait_for_selector(wait_for, timeout=timeout * 250)
+                return
+            except Exception as exc:
+                state = f"done, but no {wait_for!r} ({exc})"
+        raise AssertionError(
+            f"Run All failed ({state}); notebook errors: {self.error_outputs()}; "
+            f"browser errors: {self.errors}"
+        )
+
+    def error_outputs(self) -> list[str]:
+        texts: list[str] = self.page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).all_inner_texts()
+        return texts
+
+    def button(self, text: str) -> Any:
+        return self.page.locator("button.jupyter-button", has_text=text).first
+
+    def sources(self) -> dict[str, dict[str, list[Any]]]:
+        result: dict[str, dict[str, list[Any]]] = self.page.evaluate(JS_SOURCES)
+        return result
+
+    def run_last_cell(self) -> str:
+        """Run the notebook's last cell again and return the text of its output."""
+        cell = self.page.locator(".jp-Notebook .jp-Cell").last
+        cell.locator(".jp-InputArea-editor").click()
+        before = cell.locator(".jp-InputPrompt").inner_text()
+        self.page.keyboard.press("Control+Enter")  # run in place, do not add a cell
+        self.page.wait_for_function(
+            """([before]) => {
+                const cells = document.querySelectorAll('.jp-Notebook .jp-Cell');
+                const p = cells[cells.length - 1].querySelector('.jp-InputPrompt');
+                const t = p ? p.innerText : '';
+                return t !== before && /\\[\\d+\\]/.test(t);
+            }""",
+            arg=[before],
+        )
+        return str(cell.locator(".jp-OutputArea-output").last.inner_text())

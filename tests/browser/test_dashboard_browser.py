@@ -1,0 +1,228 @@
+"""The dashboard in a real browser: JupyterLab, Debian's chromium, Playwright.
+
+A notebook with a dashboard is run top to bottom; ``Step`` is clicked several times and
+``Back`` once; then the bokeh data sources in the page are compared with the cluster in
+the kernel and with the kernel's own copy of those sources, the browser console must be
+free of errors, and a screenshot is saved to ``tests/artifacts/dashboard.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labdriver import LabPage, LabServer, write_notebook
+
+pytestmark = pytest.mark.browser
+
+STEPS = 6  # clicks of Step, then one click of Back
+
+# Browser console errors that are not the dashboard's fault, each with why it is harmless.
+HARMLESS_ERRORS: list[tuple[str, str]] = [
+    # JupyterLab's debugger sidebar asks the kernel for its state while the kernel is
+    # still starting; the request is cancelled and retried. Nothing to do with widgets.
+    (r"Could not restore the debugger state", "debugger probe during kernel start"),
+]
+
+NOTEBOOK_CELLS = [
+    """\
+import json
+
+import luminous_edu as le
+
+cluster = le.Cluster(servers=5, seed=7)
+# An elected leader and three commands, so that stepping changes logs and commits.
+cluster.run_until(lambda c: c.leader is not None, 5000)
+for command in ["x=1", "y=2", "z=3"]:
+    cluster.propose(command)
+    cluster.run(30)""",
+    """\
+dash = le.Dashboard(cluster)
+dash""",
+    """\
+def plain(values):
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+def kernel_state():
+    servers = {}
+    for sid, view in cluster.servers.items():
+        servers[str(sid)] = {
+            "role": str(view.role) if view.alive else "down",
+            "term": view.current_term,
+            "commit_index": view.commit_index,
+            "log": [[entry.index, entry.term] for entry in view.log],
+        }
+    sources = {
+        name: {column: plain(values) for column, values in source.data.items()}
+        for name, source in dash.sources.items()
+    }
+    return {
+        "step": cluster.step_count,
+        "now": cluster.now,
+        "servers": servers,
+        "sources": sources,
+    }
+
+
+print("KERNEL_STATE " + json.dumps(kernel_state()))""",
+]
+
+JS_STATUS = r"""
+() => {
+  // The status line: "step N · t=N ms · ...". Narration lines say "step N t=N" (no ms).
+  for (const e of document.querySelectorAll('.widget-html-content, .widget-label')) {
+    const m = /\bstep (\d+)\b.*?\bt=(\d+) ms\b/.exec(e.innerText || '');
+    if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.innerText};
+  }
+  return null;
+}
+"""
+
+
+def status(lab: LabPage) -> dict[str, Any] | None:
+    result: dict[str, Any] | None = lab.page.evaluate(JS_STATUS)
+    return result
+
+
+def wait_for_step(lab: LabPage, step: int, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = status(lab)
+        if seen is not None and seen["step"] == step:
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"status never showed step {step}; last seen: {seen}")
+
+
+def kernel_state(lab: LabPage) -> dict[str, Any]:
+    output = lab.run_last_cell()
+    match = re.search(r"KERNEL_STATE (.*)", output)
+    assert match, f"no kernel state printed: {output[:500]!r}"
+    result: dict[str, Any] = json.loads(match.group(1))
+    return result
+
+
+def same_value(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None or isinstance(a, str) or isinstance(b, str):
+            return False
+        if isinstance(a, float) and math.isnan(a):
+            return isinstance(b, float) and math.isnan(b)
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def source_differences(page: dict[str, list[Any]], kernel: dict[str, list[Any]]) -> list[str]:
+    problems = []
+    if sorted(page) != sorted(kernel):
+        problems.append(f"columns differ: page {sorted(page)}, kernel {sorted(kernel)}")
+    for column in sorted(set(page) & set(kernel)):
+        p, k = page[column], kernel[column]
+        if len(p) != len(k):
+            problems.append(f"{column}: {len(p)} rows in the page, {len(k)} in the kernel")
+            continue
+        for row, (x, y) in enumerate(zip(p, k, strict=True)):
+            if not same_value(x, y):
+                problems.append(f"{column}[{row}]: page {x!r}, kernel {y!r}")
+                break
+    return problems
+
+
+def unexpected_errors(errors: list[str]) -> list[str]:
+    return [e for e in errors if not any(re.search(p, e) for p, _why in HARMLESS_ERRORS)]
+
+
+@pytest.fixture
+def dashboard_notebook(lab_server: LabServer) -> str:
+    name = "dashboard_browser_test.ipynb"
+    write_notebook(Path(lab_server.root) / name, NOTEBOOK_CELLS)
+    return name
+
+
+def page_matches_kernel(lab: LabPage, when: str) -> dict[str, Any]:
+    """Print the kernel's state, then check the page's sources hold what the kernel's
+    sources hold, and that those say what the cluster is. Returns the kernel state."""
+    state = kernel_state(lab)
+    # The kernel's messages arrive in order: the dashboard's updates came before this
+    # cell's output. Allow a moment for them to be applied anyway.
+    deadline = time.monotonic() + 5
+    while True:
+        sources = lab.sources()
+        problems = [
+            f"{name}: {problem}"
+            for name in ("servers", "log", "messages", "terms")
+            for problem in source_differences(sources.get(name, {}), state["sources"][name])
+        ]
+        if not problems or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not problems, f"{when}, page and kernel sources differ:\n" + "\n".join(problems[:12])
+
+    shown = status(lab)
+    assert shown is not None, f"{when}: no status line"
+    assert shown["step"] == state["step"], f"{when}: status {shown['text']!r}"
+    assert f"t={state['now']} ms" in shown["text"], f"{when}: status {shown['text']!r}"
+
+    servers = sources["servers"]
+    assert sorted(servers["id"]) == sorted(int(s) for s in state["servers"]), when
+    for row, sid in enumerate(servers["id"]):
+        truth = state["servers"][str(sid)]
+        assert servers["role"][row] == truth["role"], f"{when}: S{sid} role"
+        assert servers["term"][row] == truth["term"], f"{when}: S{sid} term"
+    log = sources["log"]
+    cells = sorted(
+        (s, i, t)
+        for s, i, t in zip(log["server"], log["index"], log["term"], strict=True)
+        if i > 0  # index 0 marks a blank (reusable) slot
+    )
+    truth_cells = sorted(
+        (int(sid), index, term)
+        for sid, server in state["servers"].items()
+        for index, term in server["log"]
+    )
+    assert cells == truth_cells, f"{when}: log cells (server, index, term)"
+    return state
+
+
+def test_step_and_back_in_a_real_browser(
+    lab_page: LabPage, dashboard_notebook: str, artifacts: Path
+) -> None:
+    lab = lab_page
+    page = lab.page
+    lab.open(dashboard_notebook)
+    lab.run_all("button.jupyter-button:has-text('Step')")
+    page.wait_for_function(
+        "() => window.Bokeh && window.Bokeh.documents && window.Bokeh.documents.length > 0"
+    )
+    dashboard = page.locator(".jp-OutputArea-output").filter(
+        has=page.locator("button.jupyter-button", has_text="Step")
+    )
+    try:
+        assert {"servers", "log", "messages", "terms"} <= set(lab.sources())
+        start = page_matches_kernel(lab, "after Run All")
+        assert start["servers"] and any(s["log"] for s in start["servers"].values())
+
+        for i in range(1, STEPS + 1):
+            lab.button("Step").click()
+            wait_for_step(lab, start["step"] + i)
+        page_matches_kernel(lab, f"after {STEPS} clicks of Step")
+
+        lab.button("Back").click()
+        wait_for_step(lab, start["step"] + STEPS - 1)
+        page_matches_kernel(lab, "after Back")
+    finally:
+        # The dashboard alone, then the whole page: look at them.
+        dashboard.first.screenshot(path=str(artifacts / "dashboard.png"))
+        page.screenshot(path=str(artifacts / "dashboard_page.png"))
+
+    errors = unexpected_errors(lab.errors)
+    assert not errors, "browser console errors:\n" + "\n".join(errors)
