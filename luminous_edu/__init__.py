@@ -30,6 +30,7 @@ from .sim import (
     SafetyViolationError,
     Trace,
     TraceEvent,
+    TransferResult,
 )
 from .storage import (
     Disk,
@@ -109,6 +110,7 @@ __all__ = [
     "TornWriteError",
     "Trace",
     "TraceEvent",
+    "TransferResult",
     "TruncateLog",
     "UnknownServerError",
     "Violation",

@@ -27,12 +27,26 @@ class RaftCluster(RuleBasedStateMachine):
     cluster: le.Cluster
     storage: Any = None  # the built-in durable handler
 
-    @initialize(servers=st.sampled_from([3, 5]), seed=st.integers(min_value=0, max_value=2**16))
-    def build(self, servers: int, seed: int) -> None:
-        self.cluster = le.Cluster(servers=servers, seed=seed, storage=self.storage)
+    @initialize(
+        servers=st.sampled_from([3, 5]),
+        seed=st.integers(min_value=0, max_value=2**16),
+        prevote=st.booleans(),
+        check_quorum=st.booleans(),
+    )
+    def build(self, servers: int, seed: int, prevote: bool, check_quorum: bool) -> None:
+        self.cluster = le.Cluster(
+            servers=servers,
+            seed=seed,
+            storage=self.storage,
+            prevote=prevote,
+            check_quorum=check_quorum,
+        )
         self.ids = list(self.cluster.servers)
         self.proposed: list[Any] = []
-        note(f"cluster = le.Cluster(servers={servers}, seed={seed})")
+        note(
+            f"cluster = le.Cluster(servers={servers}, seed={seed}, prevote={prevote}, "
+            f"check_quorum={check_quorum})"
+        )
 
     # --------------------------------------------------------------- helpers
 
@@ -55,6 +69,13 @@ class RaftCluster(RuleBasedStateMachine):
     @rule(ms=st.integers(min_value=1, max_value=400))
     def tick(self, ms: int) -> None:
         self.cluster.run(ms)
+
+    @rule(pick=PICK)
+    def transfer(self, pick: int) -> None:
+        to = self._pick([i for i in self._alive() if i != self.cluster.leader], pick)
+        if to is not None:
+            note(f"cluster.transfer_leadership(to={to})")
+            self.cluster.transfer_leadership(to=to)
 
     @rule()
     def deliver(self) -> None:

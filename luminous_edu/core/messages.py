@@ -43,6 +43,12 @@ class RequestVote(NamedTuple):
     candidate_id: int  # candidate requesting vote
     last_log_index: int  # index of candidate's last log entry (§5.4)
     last_log_term: int  # term of candidate's last log entry (§5.4)
+    # Not in Figure 2: a PreVote (thesis §9.6) asks "would you vote for me in `term`?"
+    # and changes nothing at the receiver.
+    pre_vote: bool = False
+    # Not in Figure 2: an election started by TimeoutNow (leadership transfer, thesis
+    # §3.10), which CheckQuorum's leader stickiness lets through.
+    transfer: bool = False
 
 
 class RequestVoteReply(NamedTuple):
@@ -50,6 +56,15 @@ class RequestVoteReply(NamedTuple):
 
     term: int  # currentTerm, for candidate to update itself
     vote_granted: bool  # true means candidate received vote
+    pre_vote: bool = False  # Not in Figure 2: the answer to a PreVote
+
+
+class TimeoutNow(NamedTuple):
+    """Not in Figure 2: sent by a leader handing over leadership (thesis §3.10): start
+    an election now, without waiting for the election timer."""
+
+    term: int  # leader's term
+    leader_id: int  # the leader handing over
 
 
 class AppendEntries(NamedTuple):
@@ -78,9 +93,9 @@ class AppendEntriesReply(NamedTuple):
     conflict_term: int | None = None
 
 
-typed_equality(RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply)
+typed_equality(RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply, TimeoutNow)
 
-Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply
+Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply | TimeoutNow
 
 
 def message_name(message: object) -> str:

@@ -27,6 +27,11 @@ RULES: dict[str, Rule] = {
         "S{0}'s election timer fires: it becomes a candidate in term {1}, votes for "
         "itself and asks the others for their votes (§5.2)",
     ),
+    "ELECT": Rule(
+        "Timeout",
+        "S{0} becomes a candidate in term {1}, votes for itself and asks the others for "
+        "their votes (§5.2)",
+    ),
     "RV.1": Rule(
         "HandleRequestVoteRequest",
         "S{0} refuses its vote to S{1}: S{1}'s term {2} is older than its own term {3} (§5.1)",
@@ -136,6 +141,68 @@ RULES: dict[str, Rule] = {
         "S{0} does not commit index {1} yet: a majority store it, but it is from term {2}, "
         "not the current term {3}; only entries of the current term are committed by "
         "counting replicas (§5.4.2)",
+    ),
+    # Not in Figure 2: the thesis's PreVote, CheckQuorum and leadership transfer.
+    "PV.start": Rule(
+        "PreVote",
+        "S{0}'s election timer fires: before disturbing anyone it asks whether the others "
+        "would vote for it in term {1}, keeping its own term (PreVote, thesis §9.6)",
+    ),
+    "PV.grant": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would vote for S{1} in term {2}: it has heard from no leader lately and S{1}'s "
+        "log is at least as up-to-date (PreVote, thesis §9.6); nothing changes at S{0}",
+    ),
+    "PV.term": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1} in term {2}: it is already in term {3} (thesis §9.6)",
+    ),
+    "PV.leader": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1}: it heard from the leader S{2} within the minimum "
+        "election timeout (thesis §9.6)",
+    ),
+    "PV.log": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1}: S{1}'s log is less up-to-date (§5.4.1, thesis §9.6)",
+    ),
+    "PV.got": Rule(
+        "HandlePreVoteResponse",
+        "S{0} gets S{1}'s pre-vote: {2} of the {3} it needs to start a real election in "
+        "term {4} (thesis §9.6)",
+    ),
+    "RV.sticky": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} ignores S{1}'s RequestVote: it heard from the leader S{2} within the minimum "
+        "election timeout, so the leader is alive (CheckQuorum, thesis §4.2.3)",
+    ),
+    "CQ": Rule(
+        "CheckQuorum",
+        "S{0} steps down: only {1} servers (itself included) answered within the last {3} ms, "
+        "fewer than the {2} a majority needs (CheckQuorum, thesis §6.2)",
+    ),
+    "TR.start": Rule(
+        "TransferLeadership",
+        "S{0} starts handing leadership to S{1}: it refuses client commands and brings "
+        "S{1}'s log up to date first (thesis §3.10)",
+    ),
+    "TR.timeout_now": Rule(
+        "TransferLeadership",
+        "S{0} sends TimeoutNow to S{1}, whose log now matches its own: S{1} will start an "
+        "election at once (thesis §3.10)",
+    ),
+    "TR.abort": Rule(
+        "TransferLeadership",
+        "S{0} gives up handing leadership to S{1}: an election timeout passed without it "
+        "(thesis §3.10); it accepts client commands again",
+    ),
+    "TN": Rule(
+        "HandleTimeoutNow",
+        "S{0} receives TimeoutNow from the leader S{1}: it starts an election at once "
+        "(thesis §3.10)",
+    ),
+    "TN.stale": Rule(
+        "HandleTimeoutNow", "S{0} ignores a TimeoutNow from S{1} for term {2}: it is stale"
     ),
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"

@@ -28,7 +28,13 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from .log import Entry, RaftLog, noop_data, stable_repr
-from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
+from .messages import (
+    AppendEntries,
+    AppendEntriesReply,
+    RequestVote,
+    RequestVoteReply,
+    TimeoutNow,
+)
 from .output import RESET, START, STOP, Output
 from .persistence import SaveHardState, SaveLog, StoredState, TruncateLog
 
@@ -40,6 +46,7 @@ class Role(str, Enum):
     FOLLOWER = "follower"
     CANDIDATE = "candidate"
     LEADER = "leader"
+    PRECANDIDATE = "precandidate"  # Not in Figure 2: asking for pre-votes (thesis §9.6)
 
     def __str__(self) -> str:
         return self.value
@@ -68,10 +75,25 @@ class Server:
         voters: tuple[int, ...],
         stored: StoredState,
         leader_noop: bool = True,
+        prevote: bool = False,
+        check_quorum: bool = False,
+        election_timeout_ms: tuple[int, int] = (150, 300),
     ) -> None:
         self.id = server_id
         # Not in Figure 2: whether a new leader appends a no-op entry (§8).
         self.leader_noop = leader_noop
+        # Not in Figure 2: the extensions of Ongaro's thesis, each switchable. Time
+        # reaches the server only as the ``now`` argument of each input.
+        self.prevote = prevote  # §9.6
+        self.check_quorum = check_quorum  # §6.2 and §9.6 (leader stickiness)
+        self.min_election_timeout_ms, self.max_election_timeout_ms = election_timeout_ms
+        self.now = 0  # virtual time of the input being handled
+        self.last_leader_contact: int | None = None  # when the leader was last heard
+        self.last_heard: dict[int, int] = {}  # leader: when each follower last replied
+        self.leader_since = 0  # leader: when it was elected
+        self.transfer_target: int | None = None  # leader: handing over to this server
+        self.transfer_started = 0
+        self.transfer_sent = False  # TimeoutNow sent
         # Not in Figure 2: the configuration is data (membership changes build on it).
         self.voters = tuple(sorted(voters))
         self.peers = tuple(v for v in self.voters if v != server_id)
@@ -112,6 +134,7 @@ class Server:
         twin.next_index = dict(self.next_index)
         twin.match_index = dict(self.match_index)
         twin.inflight = dict(self.inflight)
+        twin.last_heard = dict(self.last_heard)
         twin._out = Output()
         return twin
 
@@ -123,11 +146,20 @@ class Server:
         out.election_timer = RESET
         return self._finish()
 
-    def handle(self, source: int, m: Any) -> Output:
+    def handle(self, source: int, m: Any, now: int = 0) -> Output:
         self._out = out = Output()  # _begin(), inlined: this is the hot path
+        self.now = now
+        kind = type(m)
+        if kind is RequestVote and self._ignores(m):
+            return out
         # "If RPC request or response contains term T > currentTerm: set currentTerm = T,
-        # convert to follower" (§5.1)
-        if m.term > self.current_term:
+        # convert to follower" (§5.1). A PreVote, or a granted answer to one, carries a
+        # term nobody holds yet: it changes nothing (thesis §9.6).
+        if m.term > self.current_term and not (
+            (kind is RequestVote or kind is RequestVoteReply)
+            and m.pre_vote
+            and (kind is RequestVote or m.vote_granted)
+        ):
             out.trace.append(
                 ("TERM", (self.id, m.term, type(m).__name__, source, self.current_term))
             )
@@ -135,15 +167,48 @@ class Server:
         self._HANDLERS[type(m)](self, source, m)
         return self._finish() if self._hard_state_dirty else out
 
-    def election_timeout(self) -> Output:
+    def election_timeout(self, now: int = 0) -> Output:
         out = self._begin()
+        self.now = now
         if self.role is Role.LEADER:  # leaders have no election timer; nothing to do
             out.election_timer = STOP
             return self._finish()
+        if self.prevote:
+            self._start_pre_vote()
+        else:
+            self._start_election(transfer=False)
+        return self._finish()
+
+    def _start_pre_vote(self) -> None:
+        # Not in Figure 2: "a candidate would first ask other servers whether its log
+        # was up-to-date enough to get their vote. Only if the candidate believed it
+        # could get votes from a majority of the cluster would it increment its term
+        # and start a normal election" (thesis §9.6).
+        out = self._out
+        self.role = Role.PRECANDIDATE
+        self.leader_id = None
+        self.votes_granted = {self.id}
+        out.election_timer = RESET
+        out.trace.append(("PV.start", (self.id, self.current_term + 1)))
+        if len(self.votes_granted) >= self.quorum:
+            self._start_election(transfer=False, rule="ELECT")
+            return
+        request = RequestVote(
+            term=self.current_term + 1,
+            candidate_id=self.id,
+            last_log_index=self.log.last_index,
+            last_log_term=self.log.last_term,
+            pre_vote=True,
+        )
+        for peer in self.peers:
+            out.sends.append((peer, request))
+
+    def _start_election(self, transfer: bool, rule: str = "ET") -> None:
         # "If election timeout elapses without receiving AppendEntries RPC from current
         # leader or granting vote to candidate: convert to candidate" (§5.2)
         # "On conversion to candidate, start election: increment currentTerm, vote for
         # self, reset election timer, send RequestVote RPCs to all other servers"
+        out = self._out
         self.role = Role.CANDIDATE
         self.current_term += 1
         self.voted_for = self.id
@@ -151,7 +216,7 @@ class Server:
         self.leader_id = None
         self.votes_granted = {self.id}
         out.election_timer = RESET
-        out.trace.append(("ET", (self.id, self.current_term)))
+        out.trace.append((rule, (self.id, self.current_term)))
         if len(self.votes_granted) >= self.quorum:
             self._become_leader()
         else:
@@ -160,16 +225,26 @@ class Server:
                 candidate_id=self.id,
                 last_log_index=self.log.last_index,
                 last_log_term=self.log.last_term,
+                transfer=transfer,
             )
             for peer in self.peers:
                 out.sends.append((peer, request))
-        return self._finish()
 
-    def heartbeat_timeout(self) -> Output:
+    def heartbeat_timeout(self, now: int = 0) -> Output:
         out = self._begin()
+        self.now = now
         if self.role is not Role.LEADER:
             out.heartbeat_timer = STOP
             return self._finish()
+        if self.check_quorum and not self._quorum_active():
+            return self._finish()
+        if self.transfer_target is not None and (
+            now - self.transfer_started >= self.max_election_timeout_ms
+        ):
+            # "If the transfer does not complete within an election timeout, the leader
+            # aborts the transfer and resumes accepting client requests" (thesis §3.10)
+            out.trace.append(("TR.abort", (self.id, self.transfer_target)))
+            self.transfer_target = None
         # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
         # server; repeat during idle periods to prevent election timeouts" (§5.2)
         out.trace.append(("HB", (self.id,)))
@@ -181,9 +256,11 @@ class Server:
         out.heartbeat_timer = START
         return self._finish()
 
-    def propose(self, data: Any) -> tuple[ProposalOutcome, Output]:
+    def propose(self, data: Any, now: int = 0) -> tuple[ProposalOutcome, Output]:
         out = self._begin()
-        if self.role is not Role.LEADER:
+        self.now = now
+        if self.role is not Role.LEADER or self.transfer_target is not None:
+            # (During a leadership transfer the leader refuses commands: thesis §3.10.)
             return ProposalOutcome(False, None, None, self.leader_id), self._finish()
         # "If command received from client: append entry to local log, respond after
         # entry applied to state machine" (§5.3)
@@ -198,8 +275,33 @@ class Server:
 
     # ---------------------------------------------------------- RequestVote RPC
 
+    def _ignores(self, m: RequestVote) -> bool:
+        """Not in Figure 2: CheckQuorum's leader stickiness. "If a server receives a
+        RequestVote request within the minimum election timeout of hearing from a
+        current leader, it does not update its term or grant its vote" (thesis §4.2.3),
+        except for an election a leader asked for with TimeoutNow."""
+        if not self.check_quorum or m.pre_vote or m.transfer or m.term <= self.current_term:
+            return False
+        if not self._heard_from_leader_recently():
+            return False
+        self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
+        return True
+
+    def _heard_from_leader_recently(self) -> bool:
+        if self.role is Role.LEADER:
+            return True
+        contact = self.last_leader_contact
+        return (
+            self.leader_id is not None
+            and contact is not None
+            and self.now - contact < self.min_election_timeout_ms
+        )
+
     def _handle_request_vote(self, source: int, m: RequestVote) -> None:
         out = self._out
+        if m.pre_vote:
+            self._handle_pre_vote(source, m)
+            return
         granted = False
         if m.term < self.current_term:
             # [RV.1] "Reply false if term < currentTerm" (§5.1)
@@ -234,8 +336,58 @@ class Server:
             out.trace.append(("RV.2.grant", (self.id, m.candidate_id, self.current_term)))
         out.sends.append((source, RequestVoteReply(term=self.current_term, vote_granted=granted)))
 
+    def _handle_pre_vote(self, source: int, m: RequestVote) -> None:
+        # Not in Figure 2 (thesis §9.6): grant a pre-vote if the candidate's term would
+        # be newer, its log is at least as up-to-date, and no leader was heard from
+        # within the minimum election timeout. Nothing here changes.
+        out = self._out
+        if m.term <= self.current_term:
+            out.trace.append(("PV.term", (self.id, m.candidate_id, m.term, self.current_term)))
+            granted = False
+        elif self._heard_from_leader_recently():
+            out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
+            granted = False
+        elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
+            out.trace.append(("PV.log", (self.id, m.candidate_id)))
+            granted = False
+        else:
+            out.trace.append(("PV.grant", (self.id, m.candidate_id, m.term)))
+            granted = True
+        term = m.term if granted else self.current_term
+        out.sends.append((source, RequestVoteReply(term=term, vote_granted=granted, pre_vote=True)))
+
+    def _handle_pre_vote_reply(self, source: int, m: RequestVoteReply) -> None:
+        out = self._out
+        if self.role is not Role.PRECANDIDATE or (
+            m.vote_granted and m.term != self.current_term + 1
+        ):
+            out.trace.append(("RVR.stale", (self.id, source, m.term)))
+            return
+        if not m.vote_granted:
+            out.trace.append(("RVR.refused", (self.id, source, m.term)))
+            return
+        self.votes_granted.add(source)
+        out.trace.append(
+            ("PV.got", (self.id, source, len(self.votes_granted), self.quorum, m.term))
+        )
+        if len(self.votes_granted) >= self.quorum:
+            self._start_election(transfer=False, rule="ELECT")
+
+    def _handle_timeout_now(self, source: int, m: TimeoutNow) -> None:
+        # Not in Figure 2: "the target server ... starts an election" at once (thesis
+        # §3.10), skipping PreVote; CheckQuorum's stickiness lets it through.
+        out = self._out
+        if m.term != self.current_term or self.role is Role.LEADER:
+            out.trace.append(("TN.stale", (self.id, source, m.term)))
+            return
+        out.trace.append(("TN", (self.id, source)))
+        self._start_election(transfer=True, rule="ELECT")
+
     def _handle_request_vote_reply(self, source: int, m: RequestVoteReply) -> None:
         out = self._out
+        if m.pre_vote:
+            self._handle_pre_vote_reply(source, m)
+            return
         if self.role is not Role.CANDIDATE or m.term != self.current_term:
             out.trace.append(("RVR.stale", (self.id, source, m.term)))
             return
@@ -265,12 +417,13 @@ class Server:
             out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
             out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
             return
-        if self.role is Role.CANDIDATE:
+        if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
             # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
             out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
+        self.last_leader_contact = self.now
         out.election_timer = RESET
 
         prev = m.prev_log_index
@@ -340,6 +493,7 @@ class Server:
             out.trace.append(("AER.stale", (self.id, source, m.term)))
             return
         sent = self.inflight.get(source)
+        self.last_heard[source] = self.now
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
             # Replies may arrive reordered or twice, so indexes only ever move forward.
@@ -367,6 +521,8 @@ class Server:
                 sent = None
             if sent is None and self.next_index[source] <= self.log.last_index:
                 self._send_append_entries(source)
+            if source == self.transfer_target:
+                self._continue_transfer()
             return
         self.inflight.pop(source, None)
         # "If AppendEntries fails because of log inconsistency: decrement nextIndex and
@@ -383,6 +539,7 @@ class Server:
         self._send_append_entries(source)
 
     _HANDLERS: ClassVar[dict[type, Callable[[Server, int, Any], None]]] = {
+        TimeoutNow: _handle_timeout_now,
         RequestVote: _handle_request_vote,
         RequestVoteReply: _handle_request_vote_reply,
         AppendEntries: _handle_append_entries,
@@ -391,7 +548,67 @@ class Server:
 
     # ------------------------------------------------------------ transitions
 
+    def transfer_leadership(self, target: int, now: int = 0) -> tuple[str | None, Output]:
+        """Not in Figure 2 (thesis §3.10): hand leadership to ``target``. Returns the
+        reason it is refused, or None when the transfer has started."""
+        out = self._begin()
+        self.now = now
+        reason = self.transfer_refusal(target)
+        if reason is None:
+            # "1. The prior leader stops accepting new client requests. 2. The prior
+            # leader fully updates the target server's log to match its own ... 3. The
+            # prior leader sends a TimeoutNow request to the target server" (§3.10)
+            self.transfer_target = target
+            self.transfer_started = now
+            self.transfer_sent = False
+            out.trace.append(("TR.start", (self.id, target)))
+            if target not in self.inflight and self.next_index[target] <= self.log.last_index:
+                self._send_append_entries(target)
+            self._continue_transfer()
+        return reason, self._finish()
+
+    def transfer_refusal(self, target: int) -> str | None:
+        """Why a transfer to ``target`` cannot start now, or None if it can."""
+        if self.role is not Role.LEADER:
+            return f"S{self.id} is not the leader"
+        if target == self.id:
+            return f"S{target} is already the leader"
+        if target not in self.peers:
+            return f"S{target} is not a voting member of S{self.id}'s configuration"
+        if self.transfer_target is not None:
+            return f"a transfer to S{self.transfer_target} is already under way"
+        return None
+
+    def _continue_transfer(self) -> None:
+        target = self.transfer_target
+        if target is None or self.transfer_sent:
+            return
+        if self.match_index[target] < self.log.last_index:
+            return  # still catching up; the next success reply tries again
+        self.transfer_sent = True
+        self._out.trace.append(("TR.timeout_now", (self.id, target)))
+        self._out.sends.append((target, TimeoutNow(term=self.current_term, leader_id=self.id)))
+
+    def _quorum_active(self) -> bool:
+        # Not in Figure 2, CheckQuorum: "a leader steps down if an election timeout
+        # elapses without a successful round of heartbeats to a majority of its
+        # cluster" (thesis §6.2).
+        window = self.min_election_timeout_ms
+        since = self.leader_since
+        active = 1 + sum(1 for p in self.peers if self.now - self.last_heard.get(p, since) < window)
+        if active >= self.quorum:
+            return True
+        self._out.trace.append(("CQ", (self.id, active, self.quorum, window)))
+        self.role = Role.FOLLOWER
+        self.leader_id = None
+        self.transfer_target = None
+        self.inflight = {}
+        self._out.heartbeat_timer = STOP
+        self._out.election_timer = RESET
+        return False
+
     def _become_follower(self, term: int) -> None:
+        self.transfer_target = None
         if self.role is Role.LEADER:
             self._out.heartbeat_timer = STOP
             self._out.election_timer = RESET
@@ -407,6 +624,9 @@ class Server:
         out = self._out
         self.role = Role.LEADER
         self.leader_id = self.id
+        self.leader_since = self.now
+        self.last_heard = {}
+        self.transfer_target = None
         out.became_leader = True
         out.trace.append(
             ("LEADER", (self.id, _names(sorted(self.votes_granted)), self.current_term))

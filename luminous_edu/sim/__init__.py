@@ -8,6 +8,7 @@ from .cluster import (
     Input,
     ProposalResult,
     SafetyViolationError,
+    TransferResult,
 )
 from .events import Event
 from .narration import Trace, TraceEvent
@@ -28,4 +29,5 @@ __all__ = [
     "ServerView",
     "Trace",
     "TraceEvent",
+    "TransferResult",
 ]

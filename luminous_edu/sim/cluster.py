@@ -68,6 +68,13 @@ class ProposalResult(NamedTuple):
     leader_hint: int | None
 
 
+class TransferResult(NamedTuple):
+    """The answer to ``cluster.transfer_leadership``."""
+
+    accepted: bool
+    reason: str | None
+
+
 class Input(NamedTuple):
     """A recorded user input, as returned by ``step()`` when it replays one."""
 
@@ -128,6 +135,8 @@ class Cluster:
         strict: bool = False,
         disk_faults: str | dict[int, str | None] | None = None,
         leader_noop: bool = True,
+        prevote: bool = False,
+        check_quorum: bool = False,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
@@ -183,6 +192,11 @@ class Cluster:
             raise LuminousError(f"leader_noop={leader_noop!r}: give True or False")
         # False gives Figure 2 exactly: a new leader appends no no-op entry (§8).
         self.leader_noop = leader_noop
+        for name, value in (("prevote", prevote), ("check_quorum", check_quorum)):
+            if type(value) is not bool:
+                raise LuminousError(f"{name}={value!r}: give True or False")
+        self.prevote = prevote  # thesis §9.6
+        self.check_quorum = check_quorum  # thesis §6.2
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.checks = checks
@@ -500,6 +514,23 @@ class Cluster:
             raise LuminousError(f"after_operations={after_operations!r}: give a whole number >= 0")
         self._input(("cut_power", server_id, after_operations))
 
+    def transfer_leadership(self, to: int) -> TransferResult:
+        """Hand leadership from the current leader to server ``to`` (thesis §3.10): the
+        leader brings ``to``'s log up to date, then sends it TimeoutNow; it refuses client
+        commands meanwhile, and gives up after an election timeout. Returns whether the
+        transfer started (``accepted``) and, if not, the ``reason``."""
+        self._require_server(to)
+        leader = self.leader
+        if leader is None:
+            return TransferResult(False, "there is no leader to hand over from")
+        if not self._world.alive[to]:
+            return TransferResult(False, f"S{to} is down")
+        reason = self._world.servers[leader].transfer_refusal(to)
+        if reason is not None:
+            return TransferResult(False, reason)
+        self._input(("transfer", leader, to))
+        return TransferResult(True, None)
+
     def restart(self, server_id: int) -> None:
         """Restart a crashed server: a new storage handler over the same Disk recovers
         its state with ``load_state()``."""
@@ -741,10 +772,21 @@ class Cluster:
             world.applied[sid] = []
             world.handlers[sid] = None
             world.machines[sid] = None
-            world.servers[sid] = Server(sid, self.ids, StoredState(), self.leader_noop)
+            world.servers[sid] = self._new_server(sid, StoredState())
         for sid in self.ids:
             self._start_server(sid)
         return world
+
+    def _new_server(self, sid: int, stored: StoredState) -> Server:
+        return Server(
+            sid,
+            self.ids,
+            stored,
+            leader_noop=self.leader_noop,
+            prevote=self.prevote,
+            check_quorum=self.check_quorum,
+            election_timeout_ms=self.election_timeout_ms,
+        )
 
     def _start_server(self, sid: int) -> None:
         """(Re)start a server from its Disk; on a handler error it stays down."""
@@ -765,7 +807,7 @@ class Cluster:
         except Exception as error:
             self._handler_failed(sid, "state machine", "its construction", error)
             return
-        server = Server(sid, self.ids, stored, self.leader_noop)
+        server = self._new_server(sid, stored)
         world.servers[sid] = server
         world.handlers[sid] = handler
         world.machines[sid] = machine
@@ -913,11 +955,11 @@ class Cluster:
             elif (links.disconnected or links.group) and links.cut(source, sid):  # type: ignore[arg-type]
                 self._trace(source, "NET.cut", source, sid, type(event.message).__name__)
             else:
-                self._carry_out(sid, world.servers[sid].handle(source, event.message))  # type: ignore[arg-type]
+                self._carry_out(sid, world.servers[sid].handle(source, event.message, world.now))  # type: ignore[arg-type]
         elif event.kind == ELECTION_TIMEOUT:
-            self._carry_out(sid, world.servers[sid].election_timeout())
+            self._carry_out(sid, world.servers[sid].election_timeout(world.now))
         else:
-            self._carry_out(sid, world.servers[sid].heartbeat_timeout())
+            self._carry_out(sid, world.servers[sid].heartbeat_timeout(world.now))
 
     # ----------------------------------------------------------- actions
     # Each action is one step. Inputs record the time they were made as their last
@@ -956,12 +998,12 @@ class Cluster:
         self._world.now = at
         self._world.queue.cancel_timer(sid, ELECTION_TIMEOUT)
         self._trace(sid, "USER.timeout", sid)
-        self._carry_out(sid, self._world.servers[sid].election_timeout())
+        self._carry_out(sid, self._world.servers[sid].election_timeout(at))
         return Input("timeout", (sid,))
 
     def _do_propose(self, data: Any, sid: int, at: int) -> ProposalResult:
         self._world.now = at
-        outcome, out = self._world.servers[sid].propose(data)
+        outcome, out = self._world.servers[sid].propose(data, at)
         self._carry_out(sid, out)
         return ProposalResult(outcome.accepted, outcome.index, outcome.term, outcome.leader_hint)
 
@@ -978,6 +1020,12 @@ class Cluster:
         self._world.disks[sid].cut_power_after(operations)
         self._trace(sid, "POWER.armed", sid, operations)
         return Input("cut_power", (sid, operations))
+
+    def _do_transfer(self, leader: int, to: int, at: int) -> Input:
+        self._world.now = at
+        _, out = self._world.servers[leader].transfer_leadership(to, at)
+        self._carry_out(leader, out)
+        return Input("transfer", (leader, to))
 
     def _do_restart(self, sid: int, at: int) -> Input:
         self._world.now = at

@@ -55,6 +55,8 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "checks": cluster.checks,
             "strict": cluster.strict,
             "leader_noop": cluster.leader_noop,
+            "prevote": cluster.prevote,
+            "check_quorum": cluster.check_quorum,
             "disk_faults": (
                 {str(k): v for k, v in cluster.disk_faults.items()}
                 if isinstance(cluster.disk_faults, dict)
@@ -143,6 +145,8 @@ def load_record(
             strict=False,
             disk_faults=_faults(config["disk_faults"]),
             leader_noop=config.get("leader_noop", True),
+            prevote=config.get("prevote", False),
+            check_quorum=config.get("check_quorum", False),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None
@@ -217,6 +221,14 @@ def _replay(cluster: Cluster, action: Any, codec: Any) -> None:
         if not cluster._world.alive[server]:
             raise RecordError(f"{action!r} does not fit the state of S{server}")
         real = ("cut_power", server, operations, at)
+    elif kind == "transfer":
+        leader, to = _whole(args[0]), _whole(args[1])
+        cluster._require_server(leader)
+        cluster._require_server(to)
+        reason = cluster._world.servers[leader].transfer_refusal(to)
+        if reason is not None or not cluster._world.alive[leader]:
+            raise RecordError(f"{action!r} does not fit the cluster's state: {reason}")
+        real = ("transfer", leader, to, at)
     elif kind == "partition":
         groups = tuple(tuple(_whole(s) for s in group) for group in args[0])
         for group in groups:

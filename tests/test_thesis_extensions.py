@@ -1,0 +1,223 @@
+"""PreVote, CheckQuorum and leadership transfer (Ongaro's thesis §9.6, §6.2, §4.2.3,
+§3.10), each behind a Cluster switch. Set up, step, check, as for Figure 2."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import luminous_edu as le
+from luminous_edu.core import RequestVote, RequestVoteReply, Role, Server, StoredState
+from luminous_edu.core.messages import TimeoutNow
+
+
+def elect(cluster: le.Cluster) -> int:
+    assert cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    leader = cluster.leader
+    assert leader is not None
+    return leader
+
+
+def follower_of(cluster: le.Cluster, leader: int) -> int:
+    return next(i for i in cluster.ids if i != leader)
+
+
+# ------------------------------------------------------------------ PreVote
+
+
+def test_a_precandidate_keeps_its_term_and_asks_for_pre_votes() -> None:
+    """ "a candidate would first ask other servers whether its log was up-to-date
+    enough to get their vote" (thesis §9.6): no term change, no vote, nothing saved."""
+    server = Server(1, (1, 2, 3), StoredState(current_term=4), prevote=True)
+    server.boot()
+    out = server.election_timeout(now=300)
+    assert server.role is Role.PRECANDIDATE
+    assert server.current_term == 4 and server.voted_for is None
+    assert out.storage == []
+    assert [m for _, m in out.sends] == [
+        RequestVote(term=5, candidate_id=1, last_log_index=0, last_log_term=0, pre_vote=True)
+    ] * 2
+
+
+def test_a_pre_vote_changes_nothing_at_the_receiver() -> None:
+    server = Server(2, (1, 2, 3), StoredState(current_term=4), prevote=True)
+    server.boot()
+    request = RequestVote(term=5, candidate_id=1, last_log_index=0, last_log_term=0, pre_vote=True)
+    out = server.handle(1, request, now=500)
+    assert server.current_term == 4 and server.voted_for is None and out.storage == []
+    assert out.sends == [(1, RequestVoteReply(term=5, vote_granted=True, pre_vote=True))]
+
+
+def test_a_majority_of_pre_votes_starts_a_real_election() -> None:
+    server = Server(1, (1, 2, 3), StoredState(current_term=4), prevote=True)
+    server.boot()
+    server.election_timeout(now=300)
+    out = server.handle(2, RequestVoteReply(term=5, vote_granted=True, pre_vote=True), now=310)
+    assert server.role is Role.CANDIDATE and server.current_term == 5
+    assert out.storage[0] == le.SaveHardState(current_term=5, voted_for=1)
+
+
+def test_pre_vote_refused_within_minimum_election_timeout_of_a_leader() -> None:
+    cluster = le.Cluster(servers=3, seed=1, prevote=True)
+    leader = elect(cluster)
+    cluster.run(100)
+    other = follower_of(cluster, leader)
+    cluster.timeout(other)
+    cluster.run(50)
+    assert cluster.leader == leader
+    assert any(e.rule == "PV.leader" for e in cluster.trace)
+
+
+def test_an_isolated_server_keeps_its_term_with_prevote_and_not_without() -> None:
+    terms = {}
+    for prevote in (False, True):
+        cluster = le.Cluster(servers=5, seed=3, prevote=prevote)
+        leader = elect(cluster)
+        lonely = follower_of(cluster, leader)
+        cluster.disconnect(lonely)
+        cluster.run(3_000)
+        terms[prevote] = cluster.servers[lonely].current_term
+        cluster.connect(lonely)
+        cluster.run(1_000)
+        if prevote:  # rejoining disrupts nothing: same leader, same term
+            assert cluster.leader == leader
+            assert cluster.servers[leader].current_term == 1
+        assert cluster.violations == []
+    assert terms[True] == 1
+    assert terms[False] > 5
+
+
+# -------------------------------------------------------------- CheckQuorum
+
+
+def test_a_leader_cut_off_from_a_majority_steps_down_with_check_quorum() -> None:
+    for check_quorum in (False, True):
+        cluster = le.Cluster(servers=5, seed=3, check_quorum=check_quorum)
+        leader = elect(cluster)
+        cluster.partition({leader})
+        cluster.run(1_000)
+        still_leads = cluster.servers[leader].role is Role.LEADER
+        assert still_leads is (not check_quorum)
+        if check_quorum:
+            assert any(e.rule == "CQ" and e.server == leader for e in cluster.trace)
+
+
+def test_leader_stickiness_ignores_a_disruptive_vote_request() -> None:
+    """ "If a server receives a RequestVote request within the minimum election
+    timeout of hearing from a current leader, it does not update its term or grant its
+    vote" (thesis §4.2.3)."""
+    cluster = le.Cluster(servers=3, seed=1, check_quorum=True)
+    leader = elect(cluster)
+    cluster.run(100)
+    rogue = follower_of(cluster, leader)
+    cluster.timeout(rogue)  # without PreVote: a real election in term 2
+    cluster.run(40)
+    others = [i for i in cluster.ids if i not in (leader, rogue)]
+    assert all(cluster.servers[i].current_term == 1 for i in others)
+    assert any(e.rule == "RV.sticky" for e in cluster.trace)
+
+
+# ------------------------------------------------------ leadership transfer
+
+
+def test_transfer_brings_the_target_up_to_date_then_it_leads() -> None:
+    # PreVote keeps the target, cut off for a while, from disrupting the leader.
+    cluster = le.Cluster(servers=5, seed=2, prevote=True)
+    leader = elect(cluster)
+    target = follower_of(cluster, leader)
+    cluster.disconnect(target)
+    for n in range(5):
+        cluster.propose(n)
+    cluster.run(200)
+    cluster.connect(target)
+    assert cluster.leader == leader
+    assert cluster.servers[target].last_log_index < cluster.servers[leader].last_log_index
+    assert cluster.transfer_leadership(to=target) == le.TransferResult(True, None)
+    refused = cluster.propose("during the transfer")
+    assert not refused.accepted
+    cluster.run_until(lambda c: c.leader == target, max_ms=2_000)
+    assert cluster.leader == target
+    rules = [e.rule for e in cluster.trace]
+    assert rules.index("TR.start") < rules.index("TR.timeout_now") < rules.index("TN")
+    assert cluster.propose("after").accepted
+    cluster.run(300)
+    assert [d for _, d in cluster.applied(target)][-1] == "after"
+    assert cluster.violations == []
+
+
+def test_transfer_to_a_crashed_server_gives_up_after_an_election_timeout() -> None:
+    cluster = le.Cluster(servers=5, seed=2)
+    leader = elect(cluster)
+    target = follower_of(cluster, leader)
+    cluster.propose("x")
+    cluster.crash(target)
+    assert cluster.transfer_leadership(to=target) == le.TransferResult(False, f"S{target} is down")
+    cluster.restart(target)
+    cluster.disconnect(target)
+    cluster.propose("y")  # the target cannot catch up: it is cut off
+    assert cluster.transfer_leadership(to=target).accepted
+    cluster.run(400)
+    assert cluster.leader == leader
+    assert any(e.rule == "TR.abort" for e in cluster.trace)
+    assert cluster.propose("z").accepted
+
+
+def test_transfer_refusals_name_the_reason() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    assert cluster.transfer_leadership(to=2).reason == "there is no leader to hand over from"
+    leader = elect(cluster)
+    assert cluster.transfer_leadership(to=leader).reason == f"S{leader} is already the leader"
+    with pytest.raises(le.UnknownServerError):
+        cluster.transfer_leadership(to=9)
+    other = follower_of(cluster, leader)
+    assert cluster.transfer_leadership(to=other).accepted
+    third = next(i for i in cluster.ids if i not in (leader, other))
+    assert "already under way" in str(cluster.transfer_leadership(to=third).reason)
+
+
+def test_a_stale_timeout_now_is_ignored() -> None:
+    server = Server(2, (1, 2, 3), StoredState(current_term=3))
+    server.boot()
+    out = server.handle(1, TimeoutNow(term=2, leader_id=1), now=10)
+    assert server.role is Role.FOLLOWER and server.current_term == 3 and out.sends == []
+
+
+# ------------------------------------------------------------- everything
+
+
+def test_switches_are_recorded_and_replay() -> None:
+    cluster = le.Cluster(servers=3, seed=4, prevote=True, check_quorum=True)
+    leader = elect(cluster)
+    cluster.transfer_leadership(to=follower_of(cluster, leader))
+    cluster.run(500)
+    loaded = le.Cluster.load(cluster.export())
+    assert loaded.prevote and loaded.check_quorum
+    assert loaded.trace_digest() == cluster.trace_digest()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_churn_with_every_switch_on_stays_safe(seed: int) -> None:
+    rng = random.Random(seed)
+    cluster = le.Cluster(servers=5, seed=seed, prevote=True, check_quorum=True)
+    for n in range(60):
+        cluster.run(rng.randint(10, 200))
+        cluster.propose(n)
+        victim = rng.choice(cluster.ids)
+        roll = rng.random()
+        if not cluster.servers[victim].alive:
+            cluster.restart(victim)
+        elif roll < 0.1:
+            cluster.crash(victim)
+        elif roll < 0.2:
+            cluster.partition({victim})
+        elif roll < 0.3:
+            cluster.heal()
+        elif roll < 0.4:
+            cluster.transfer_leadership(to=victim)
+    cluster.heal()
+    for sid in cluster.ids:
+        if not cluster.servers[sid].alive:
+            cluster.restart(sid)
+    assert cluster.run_until(lambda c: c.leader is not None, max_ms=10_000), f"seed {seed}"
+    assert cluster.violations == [], f"seed {seed}: {cluster.violations}"
