@@ -221,3 +221,73 @@ def test_churn_with_every_switch_on_stays_safe(seed: int) -> None:
             cluster.restart(sid)
     assert cluster.run_until(lambda c: c.leader is not None, max_ms=10_000), f"seed {seed}"
     assert cluster.violations == [], f"seed {seed}: {cluster.violations}"
+
+
+# ---------------------------------------------------------- ReadIndex reads
+
+
+def test_a_read_sees_every_write_committed_before_it() -> None:
+    cluster = le.Cluster(servers=5, seed=3)
+    elect(cluster)
+    cluster.propose("a")
+    cluster.run(100)
+    handle = cluster.read(lambda machine: list(machine.values))
+    assert handle.accepted and not handle.done
+    cluster.run(100)
+    assert handle.done and handle.value == ["a"] and handle.index == 2
+    rules = [e.rule for e in cluster.trace]
+    assert rules.index("READ") < rules.index("READ.done")
+
+
+def test_a_read_sent_to_a_follower_is_not_accepted() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    leader = elect(cluster)
+    cluster.run(100)
+    handle = cluster.read(lambda machine: 1, server=follower_of(cluster, leader))
+    assert not handle.accepted and handle.leader_hint == leader and not handle.done
+
+
+def test_a_leader_cut_off_never_answers_a_read() -> None:
+    cluster = le.Cluster(servers=5, seed=3)
+    leader = elect(cluster)
+    cluster.run(100)
+    cluster.partition({leader})
+    handle = cluster.read(lambda machine: 1, server=leader)
+    assert handle.accepted
+    cluster.run(2_000)
+    assert not handle.done
+
+
+def test_a_read_waits_for_an_entry_of_the_leaders_term() -> None:
+    """ "If the leader has not yet marked an entry from its current term committed, it
+    waits until it has done so" (thesis §6.4): without the no-op, until a command."""
+    cluster = le.Cluster(servers=3, seed=1, leader_noop=False)
+    elect(cluster)
+    cluster.run(200)
+    handle = cluster.read(lambda machine: len(machine.values))
+    cluster.run(200)
+    assert not handle.done
+    cluster.propose("x")
+    cluster.run(200)
+    assert handle.done and handle.value == 1
+
+
+def test_a_query_that_raises_is_reported_on_the_handle() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    elect(cluster)
+    handle = cluster.read(lambda machine: 1 / 0)
+    cluster.run(200)
+    assert handle.done and handle.error == "ZeroDivisionError: division by zero"
+    assert cluster.errors == [] and cluster.leader is not None
+
+
+def test_rewind_takes_a_read_back() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    elect(cluster)
+    handle = cluster.read(lambda machine: "now")
+    cluster.run(200)
+    assert handle.done
+    cluster.rewind(cluster.step_count - 10)
+    assert not handle.done
+    with pytest.raises(le.LuminousError, match="give a function of the state machine"):
+        cluster.read("not a function")  # type: ignore[arg-type]

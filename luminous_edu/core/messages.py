@@ -76,6 +76,9 @@ class AppendEntries(NamedTuple):
     prev_log_term: int  # term of prev_log_index entry
     entries: tuple[Entry, ...]  # log entries to store (empty for heartbeat)
     leader_commit: int  # leader's commit_index
+    # Not in Figure 2: the leader's latest ReadIndex round (thesis §6.4); a follower's
+    # reply echoes it, confirming that the leader still led when it was sent.
+    read_round: int = 0
 
 
 class AppendEntriesReply(NamedTuple):
@@ -91,6 +94,7 @@ class AppendEntriesReply(NamedTuple):
     # otherwise conflict_index is the first index it stores for conflict_term.
     conflict_index: int = 0
     conflict_term: int | None = None
+    read_round: int = 0  # Not in Figure 2: the request's read_round, echoed
 
 
 typed_equality(RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply, TimeoutNow)

@@ -27,6 +27,7 @@ class Output:
         "election_timer",
         "heartbeat_timer",
         "log_changed_from",
+        "reads",
         "sends",
         "storage",
         "trace",
@@ -41,6 +42,7 @@ class Output:
         self.heartbeat_timer: str | None = None  # START | STOP | None (unchanged)
         self.log_changed_from: int | None = None  # lowest index appended or removed
         self.became_leader = False
+        self.reads: list[tuple[int, int]] | None = None  # (read id, read index) now ready
 
     def note_log_change(self, index: int) -> None:
         if self.log_changed_from is None or index < self.log_changed_from:

@@ -204,6 +204,16 @@ RULES: dict[str, Rule] = {
     "TN.stale": Rule(
         "HandleTimeoutNow", "S{0} ignores a TimeoutNow from S{1} for term {2}: it is stale"
     ),
+    "READ": Rule(
+        "ClientRead",
+        "S{0} takes read #{1}: it notes its commit index and sends a round of heartbeats to "
+        "confirm it still leads before answering (ReadIndex, thesis §6.4)",
+    ),
+    "READ.done": Rule(
+        "ClientRead",
+        "S{0} answers read #{1}: a majority confirmed it still leads, and it has applied "
+        "through the read index {2} (ReadIndex, thesis §6.4)",
+    ),
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"
     ),

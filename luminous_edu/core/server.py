@@ -94,6 +94,11 @@ class Server:
         self.transfer_target: int | None = None  # leader: handing over to this server
         self.transfer_started = 0
         self.transfer_sent = False  # TimeoutNow sent
+        # Leader: ReadIndex reads (thesis §6.4) waiting, as [read id, read index or
+        # None, round]; the latest round; the highest round each follower echoed.
+        self.reads: list[list[Any]] = []
+        self.read_round = 0
+        self.read_acked: dict[int, int] = {}
         # Not in Figure 2: the configuration is data (membership changes build on it).
         self.voters = tuple(sorted(voters))
         self.peers = tuple(v for v in self.voters if v != server_id)
@@ -135,6 +140,8 @@ class Server:
         twin.match_index = dict(self.match_index)
         twin.inflight = dict(self.inflight)
         twin.last_heard = dict(self.last_heard)
+        twin.reads = [list(r) for r in self.reads]
+        twin.read_acked = dict(self.read_acked)
         twin._out = Output()
         return twin
 
@@ -443,6 +450,7 @@ class Server:
             reply = AppendEntriesReply(
                 term=self.current_term,
                 success=False,
+                read_round=m.read_round,
                 conflict_index=conflict_index,
                 conflict_term=conflict_term,
             )
@@ -484,7 +492,15 @@ class Server:
                 self._apply_committed()
         out.trace.append(("AE.ok", (self.id, m.leader_id, last_new)))
         out.sends.append(
-            (source, AppendEntriesReply(term=self.current_term, success=True, match_index=last_new))
+            (
+                source,
+                AppendEntriesReply(
+                    term=self.current_term,
+                    success=True,
+                    match_index=last_new,
+                    read_round=m.read_round,
+                ),
+            )
         )
 
     def _handle_append_entries_reply(self, source: int, m: AppendEntriesReply) -> None:
@@ -494,6 +510,9 @@ class Server:
             return
         sent = self.inflight.get(source)
         self.last_heard[source] = self.now
+        if m.read_round > self.read_acked.get(source, 0):
+            self.read_acked[source] = m.read_round
+            self._serve_reads()
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
             # Replies may arrive reordered or twice, so indexes only ever move forward.
@@ -547,6 +566,50 @@ class Server:
     }
 
     # ------------------------------------------------------------ transitions
+
+    def read(self, read_id: int, now: int = 0) -> tuple[bool, Output]:
+        """Not in Figure 2: a linearizable read by ReadIndex (thesis §6.4). Accepted
+        only by a leader; ready (``Output.reads``) once the leader has confirmed it
+        still leads and has applied through the read index."""
+        out = self._begin()
+        self.now = now
+        if self.role is not Role.LEADER or self.transfer_target is not None:
+            return False, self._finish()
+        # "1. If the leader has not yet marked an entry from its current term
+        # committed, it waits until it has done so. ... 2. The leader saves its current
+        # commit index in a local variable readIndex. 3. The leader needs to make sure
+        # it hasn't been superseded ... it sends a new round of heartbeats and waits
+        # for their acknowledgments from a majority of the cluster." (§6.4)
+        self.read_round += 1
+        self.reads.append([read_id, None, self.read_round])
+        out.trace.append(("READ", (self.id, read_id)))
+        for peer in self.peers:
+            self._send_append_entries(peer, heartbeat_only=True)
+        self._serve_reads()
+        return True, self._finish()
+
+    def _serve_reads(self) -> None:
+        if not self.reads or self.role is not Role.LEADER:
+            return
+        if self.log.term_at(self.commit_index) != self.current_term:
+            return  # no entry of this term committed yet (§6.4 step 1)
+        acked = sorted([self.read_round, *self.read_acked.values()], reverse=True)
+        confirmed = acked[self.quorum - 1] if len(acked) >= self.quorum else 0
+        waiting = []
+        for read in self.reads:
+            if read[1] is None:
+                read[1] = self.commit_index
+            # "4. The leader waits for its state machine to advance at least as far as
+            # the readIndex" (§6.4)
+            if read[2] <= confirmed and self.last_applied >= read[1]:
+                out = self._out
+                if out.reads is None:
+                    out.reads = []
+                out.reads.append((read[0], read[1]))
+                out.trace.append(("READ.done", (self.id, read[0], read[1])))
+            else:
+                waiting.append(read)
+        self.reads = waiting
 
     def transfer_leadership(self, target: int, now: int = 0) -> tuple[str | None, Output]:
         """Not in Figure 2 (thesis §3.10): hand leadership to ``target``. Returns the
@@ -627,6 +690,8 @@ class Server:
         self.leader_since = self.now
         self.last_heard = {}
         self.transfer_target = None
+        self.reads = []
+        self.read_acked = {}
         out.became_leader = True
         out.trace.append(
             ("LEADER", (self.id, _names(sorted(self.votes_granted)), self.current_term))
@@ -670,6 +735,7 @@ class Server:
             prev_log_term=log.term_at(prev) or 0,
             entries=entries,
             leader_commit=self.commit_index,
+            read_round=self.read_round,
         )
         if entries:
             self.inflight[peer] = (entries[-1].index, self.heartbeat_round)
@@ -700,6 +766,8 @@ class Server:
         self._out.applies.extend(log.slice(first, self.commit_index + 1))
         self._out.trace.append(("APPLY", (self.id, first, self.commit_index)))
         self.last_applied = self.commit_index
+        if self.reads:
+            self._serve_reads()
 
     def _begin(self) -> Output:
         self._out = Output()

@@ -68,6 +68,53 @@ class ProposalResult(NamedTuple):
     leader_hint: int | None
 
 
+class ReadHandle:
+    """A linearizable read (``cluster.read``): ``accepted`` says whether the server took
+    it; ``done``, ``index`` and ``value`` fill in once the leader has confirmed that it
+    still leads and applied through the read index. A read the leader cannot confirm
+    (it was cut off or deposed) never completes. ``error`` holds the message if the
+    query raised."""
+
+    def __init__(
+        self, cluster: Cluster, read_id: int | None, accepted: bool, leader_hint: int | None
+    ) -> None:
+        self._cluster = cluster
+        self.id = read_id
+        self.accepted = accepted
+        self.leader_hint = leader_hint
+
+    def _result(self) -> tuple[int, Any, str | None] | None:
+        if self.id is None:
+            return None
+        return self._cluster._world.read_results.get(self.id)
+
+    @property
+    def done(self) -> bool:
+        return self._result() is not None
+
+    @property
+    def index(self) -> int | None:
+        result = self._result()
+        return None if result is None else result[0]
+
+    @property
+    def value(self) -> Any:
+        result = self._result()
+        return None if result is None else copy_value(self._cluster._codec, result[1])
+
+    @property
+    def error(self) -> str | None:
+        result = self._result()
+        return None if result is None else result[2]
+
+    def __repr__(self) -> str:
+        if not self.accepted:
+            return f"<read not accepted; leader hint {self.leader_hint}>"
+        if not self.done:
+            return f"<read #{self.id}: waiting>"
+        return f"<read #{self.id} at index {self.index}: {self.value!r}>"
+
+
 class TransferResult(NamedTuple):
     """The answer to ``cluster.transfer_leadership``."""
 
@@ -214,6 +261,7 @@ class Cluster:
         # reproduces what is already there). Views show the steps up to ``_step``.
         self._log = _Records()
         self._out = self._log
+        self._read_queries: dict[int, Callable[[Any], Any]] = {}  # by read id
         self._checkpoints: dict[int, World] = {}
         self.servers = Servers(self)
         self._world = self._build_world()
@@ -513,6 +561,33 @@ class Cluster:
         if type(after_operations) is not int or after_operations < 0:
             raise LuminousError(f"after_operations={after_operations!r}: give a whole number >= 0")
         self._input(("cut_power", server_id, after_operations))
+
+    def read(self, query: Callable[[Any], Any], server: int | None = None) -> ReadHandle:
+        """A linearizable read by ReadIndex (thesis §6.4): once ``server`` (default: the
+        leader) has confirmed it still leads, ``query(state_machine)`` runs on its state
+        machine and the result fills ``handle.value``. A read sent to a follower is not
+        accepted (``accepted=False``, ``leader_hint``). Queries stay in this process:
+        an exported record replays the read, not the query (its value is None)."""
+        if not callable(query):
+            raise LuminousError(
+                f"read(query={query!r}): give a function of the state machine, e.g. "
+                "lambda sm: sm.values[-1]"
+            )
+        if server is None:
+            server = self.leader
+            if server is None:
+                return ReadHandle(self, None, False, None)
+        self._require_server(server)
+        world = self._world
+        target = world.servers[server]
+        if not world.alive[server]:
+            return ReadHandle(self, None, False, None)
+        if target.role is not Role.LEADER or target.transfer_target is not None:
+            return ReadHandle(self, None, False, target.leader_id)
+        read_id = world.next_read_id
+        self._read_queries[read_id] = query
+        self._input(("read", read_id, server))
+        return ReadHandle(self, read_id, True, server)
 
     def transfer_leadership(self, to: int) -> TransferResult:
         """Hand leadership from the current leader to server ``to`` (thesis §3.10): the
@@ -900,6 +975,8 @@ class Cluster:
                     self._handler_failed(sid, "state machine", entry, error)
                     return
                 applied.append((entry.index, entry.data))
+        if out.reads:
+            self._answer_reads(sid, out.reads)
         checker = world.checker
         if checker is not None:
             found = checker.observe(step, server, out)
@@ -1020,6 +1097,28 @@ class Cluster:
         self._world.disks[sid].cut_power_after(operations)
         self._trace(sid, "POWER.armed", sid, operations)
         return Input("cut_power", (sid, operations))
+
+    def _do_read(self, read_id: int, sid: int, at: int) -> Input:
+        world = self._world
+        world.now = at
+        world.next_read_id = max(world.next_read_id, read_id + 1)
+        _, out = world.servers[sid].read(read_id, at)
+        self._carry_out(sid, out)
+        return Input("read", (read_id, sid))
+
+    def _answer_reads(self, sid: int, reads: list[tuple[int, int]]) -> None:
+        world = self._world
+        machine = world.machines[sid]
+        for read_id, index in reads:
+            query = self._read_queries.get(read_id)
+            value: Any = None
+            error = None
+            if query is not None:
+                try:
+                    value = self._codec.decode(self._codec.encode(query(machine)))
+                except Exception as problem:
+                    error = f"{type(problem).__name__}: {problem}"
+            world.read_results[read_id] = (index, value, error)
 
     def _do_transfer(self, leader: int, to: int, at: int) -> Input:
         self._world.now = at

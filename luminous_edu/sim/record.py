@@ -221,6 +221,12 @@ def _replay(cluster: Cluster, action: Any, codec: Any) -> None:
         if not cluster._world.alive[server]:
             raise RecordError(f"{action!r} does not fit the state of S{server}")
         real = ("cut_power", server, operations, at)
+    elif kind == "read":
+        read_id, server = _whole(args[0]), _whole(args[1])
+        cluster._require_server(server)
+        if not cluster._world.alive[server] or read_id != cluster._world.next_read_id:
+            raise RecordError(f"{action!r} does not fit the cluster's state")
+        real = ("read", read_id, server, at)
     elif kind == "transfer":
         leader, to = _whole(args[0]), _whole(args[1])
         cluster._require_server(leader)

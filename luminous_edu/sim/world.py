@@ -36,6 +36,9 @@ class World:
         self.checker: SafetyChecker | None = None
         self.leader_terms: dict[int, list[int]] = {}  # term -> servers that led it
         self.durable: dict[int, DurableState] = {}  # what each handler acknowledged
+        # ReadIndex reads: read id -> (index, value, error) once answered
+        self.read_results: dict[int, tuple[int, Any, str | None]] = {}
+        self.next_read_id = 1
 
     def clone(self) -> World:
         """An independent copy; raises if a user object cannot be copied."""
@@ -55,4 +58,6 @@ class World:
         twin.checker = self.checker.clone() if self.checker is not None else None
         twin.leader_terms = {t: list(ids) for t, ids in self.leader_terms.items()}
         twin.durable = {i: d.clone() for i, d in self.durable.items()}
+        twin.read_results = dict(self.read_results)
+        twin.next_read_id = self.next_read_id
         return twin
