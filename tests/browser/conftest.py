@@ -34,13 +34,13 @@ def require_browser() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def port() -> int:
     """A free TCP port on 127.0.0.1."""
     return free_port()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab_server(tmp_path_factory: pytest.TempPathFactory, port: int) -> Iterator[LabServer]:
     """JupyterLab serving a temporary root dir; tests put their notebooks in ``.root``."""
     require_browser()
@@ -56,7 +56,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory, port: int) -> Iterator[
     assert not left, f"processes started by JupyterLab still running: {left}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     require_browser()
     from playwright.sync_api import sync_playwright
