@@ -149,3 +149,28 @@ def test_bokehjs_is_loaded_inline_only_in_a_kernel() -> None:
     from bokeh.resources import INLINE
 
     assert INLINE.mode == "inline"
+
+
+def test_the_base_class_sends_one_patch_doc_per_event_as_three_messages() -> None:
+    """What LiveBokehModel._send_patch copies for several events at once."""
+    source = inspect.getsource(BokehModel._document_patched)
+    assert 'Protocol().create("PATCH-DOC", [event])' in source
+    for part in ("msg.header_json", "msg.metadata_json", "msg.content_json", "msg.buffers"):
+        assert part in source
+
+
+def test_a_batch_sends_one_patch_doc_whatever_the_number_of_changes() -> None:
+    widget, source = build(LiveBokehModel)
+    other = ColumnDataSource(data={"y": [1, 2]}, name="other")
+    assert source.document is not None
+    source.document.add_root(other)
+    before, patches = widget.messages_sent, widget.patches_sent
+    with widget.batch():
+        source.patch({"x": [(0, 7)]})
+        source.stream({"x": [8]})
+        other.patch({"y": [(1, 5)]})
+        with widget.batch():  # nested: still one
+            other.stream({"y": [6]})
+    assert widget.messages_sent - before == 3 and widget.patches_sent == patches + 1
+    source.patch({"x": [(0, 9)]})  # outside a batch: one patch per event, as before
+    assert widget.messages_sent - before == 6 and widget.patches_sent == patches + 2

@@ -71,19 +71,18 @@ def test_a_candidate_shows_the_votes_it_has() -> None:
     assert rows[2]["votes"] == 1 and rows[2]["votes_text"] == "votes S2"
 
 
-def test_links_and_partitions_come_from_the_trace() -> None:
+def test_links_and_partitions_come_from_the_cluster() -> None:
     cluster = le.Cluster(servers=3, seed=1)
     cluster.partition({1}, {2, 3})
-    links = vm.link_state(cluster)
-    assert links.groups == [[1], [2, 3]]
-    rows = vm.link_rows(cluster, links)
+    rows = vm.link_rows(cluster)
     assert [k for k, r in rows.items() if r["cut"]] == [(1, 2), (1, 3)]
+    servers = vm.server_rows(cluster)
+    assert [servers[i]["group"] for i in (1, 2, 3)] == [0, 1, 1]
     cluster.heal()
     cluster.disconnect(3)
-    links = vm.link_state(cluster)
-    assert links.groups == [] and links.disconnected == {3}
-    assert vm.server_rows(cluster, links)[3]["connected"] is False
-    assert vm.parse_groups("one group") == []
+    servers = vm.server_rows(cluster)
+    assert servers[3]["connected"] is False and servers[3]["group"] == -1
+    assert [k for k, r in vm.link_rows(cluster).items() if r["cut"]] == [(1, 3), (2, 3)]
 
 
 def test_log_rows_exact_columns() -> None:
@@ -93,6 +92,7 @@ def test_log_rows_exact_columns() -> None:
     assert cluster.propose("x=1").accepted
     rows = vm.log_rows(cluster)
     assert rows[(leader, 1)]["label"] == "no-op"
+    assert rows[(leader, 1)]["data"].startswith("no-op")
     assert rows[(leader, 2)] == {
         "server": leader,
         "index": 2,
@@ -101,6 +101,7 @@ def test_log_rows_exact_columns() -> None:
         "term": 1,
         "term_text": "1",
         "label": "x=1",
+        "data": "x=1",
         "fill": "#56B4E9",
         "text_colour": "#000000",
         "committed": False,
@@ -138,27 +139,18 @@ def test_messages_move_from_source_to_target() -> None:
     cluster.timeout(1)  # S1 sends RequestVote to S2 and S3 at t=now
     sent = cluster.now
     pending = [e for e in cluster.pending() if e.kind == "deliver"]
-    assert pending
-    sent_at = {e.id: sent for e in pending}
-    rows = vm.message_rows(cluster, sent_at)
+    assert pending and all(e.sent == sent for e in pending)
+    rows = vm.message_rows(cluster)
     row = rows[pending[0].id]
     assert row["kind"] == "RequestVote" and row["short"] == "RV"
-    assert row["progress"] == 0.0
+    assert row["progress"] == 0.0 and row["sent"] == sent
     assert row["fields"].startswith("RequestVote(term=1, candidate_id=1")
     x0, _ = vm.ring_position(0, 3)
     x1, _ = vm.ring_position(pending[0].target - 1, 3)
     assert row["x"] == round(x0 + (x1 - x0) * 0.15, 6)
     # Halfway in time, halfway along the (shortened) path.
-    half = {e.id: sent - (e.due - sent) for e in pending}
-    assert vm.message_rows(cluster, half)[pending[0].id]["progress"] == 0.5
-
-
-def test_send_times_are_exact_for_one_step_and_estimated_otherwise() -> None:
-    assert vm.estimate_sent(due=120, now=110, since=100, delay_ms=(5, 15), exact=True) == 110
-    assert vm.estimate_sent(due=120, now=118, since=100, delay_ms=(5, 15), exact=False) == 110
-    # Never before the send was possible, nor after now.
-    assert vm.estimate_sent(due=120, now=108, since=100, delay_ms=(5, 15), exact=False) == 108
-    assert vm.estimate_sent(due=120, now=118, since=112, delay_ms=(5, 15), exact=False) == 112
+    half = pending[0]._replace(sent=sent - (pending[0].due - sent))
+    assert vm.message_rows(cluster, [half])[half.id]["progress"] == 0.5
 
 
 def test_flights_learn_send_times_and_draw_arrows() -> None:
@@ -174,7 +166,7 @@ def test_flights_learn_send_times_and_draw_arrows() -> None:
         (1.0, 2.0, "flight"),
         (1.0, 3.0, "flight"),
     ]
-    assert all(a["x0"] == cluster.now for a in arrows.values())
+    assert all(a["x0"] == cluster.now for a in arrows.values())  # Event.sent
     while any(e.kind == "deliver" and e.source == 1 for e in cluster.pending()):
         seen = len(cluster.trace)
         cluster.step()
@@ -303,3 +295,27 @@ def test_incremental_log_equals_a_full_rebuild() -> None:
         if r["line_alpha"] > 0
     }
     assert live == vm.log_rows(cluster)
+
+
+def test_storage_counts_follow_the_trace() -> None:
+    cluster = elected()
+    leader = cluster.leader
+    assert leader is not None
+    counts = vm.StorageCounts()
+    counts.reset(cluster)
+    first = counts.rows(cluster, flash=False)
+    assert first[(leader, "save_log")]["count"] == 1  # its no-op
+    assert first[(leader, "hard_state")]["count"] >= 1  # its election
+    assert not any(r["flash"] for r in first.values())
+    seen = len(cluster.trace)
+    cluster.propose("x=1")
+    cluster.run(100)
+    counts.fold(cluster.trace[seen:])
+    rows = counts.rows(cluster)
+    assert rows[(leader, "save_log")]["count"] == 2 and rows[(leader, "save_log")]["flash"]
+    assert all(rows[(s, "save_log")]["count"] == 2 for s in cluster.servers)
+    again = vm.StorageCounts()
+    again.reset(cluster)
+    assert again.counts == counts.counts
+    if not hasattr(cluster, "disk_stats"):
+        assert rows[(leader, "writes")]["text"] == "n/a"

@@ -378,6 +378,18 @@ class Cluster:
         self._require_server(server_id)
         return self._world.disks[server_id].contents()
 
+    def disk_stats(self, server_id: int) -> dict[str, int]:
+        """Counters of server ``server_id``'s Disk: ``writes`` (writes and deletes),
+        ``syncs``, ``keys`` stored and ``unsynced`` keys; cheap, unlike ``disk(i)``."""
+        self._require_server(server_id)
+        disk = self._world.disks[server_id]
+        return {
+            "writes": disk.writes,
+            "syncs": disk.syncs,
+            "keys": len(disk),
+            "unsynced": len(disk.unsynced_keys),
+        }
+
     def pending(self) -> list[Event]:
         """Every scheduled event, in the order they would fire."""
         return self._world.queue.pending()

@@ -20,14 +20,22 @@ Measured with jupyter_bokeh 4.1.0 (``widgets.py``), bokeh 3.9 and ipywidgets 8.1
    once it exists, and renders from ``render_bundle``. Patches sent between the
    widget's display and the view's first render (Run All: later cells step the
    cluster) are lost, and the next patch then fails in the browser ("Size mismatch").
-   ``LiveBokehModel.resync()`` sets ``render_bundle`` afresh if the document changed
-   since it was last set; ``resync_after_each_cell`` calls it after every notebook
-   cell, so a view, however late, renders what the kernel holds.
+   So the dashboard fills its sources before building the model, and an update
+   from notebook code replaces the data instead of patching it (so does the update
+   after it). Re-sending ``render_bundle`` instead re-renders the view, and a
+   re-render that starts while the previous one is still building fails in BokehJS
+   ("configuration is missing"), so that is not done.
 3. BokehJS loading race. With bokeh's default CDN resources, "Run All" can render the
    widget before BokehJS has loaded ("Could not create a view for model id").
    ``load_bokehjs()`` calls ``output_notebook(resources=INLINE)`` once per kernel: the
    script is in the output itself, so there is no race (the price: ~8 MB in a saved
    output, so notebooks are committed without outputs).
+
+Batching (not a trap, a cost): the base class sends every document event as its own
+PATCH-DOC, three comm messages each (header, metadata, content), so an update touching
+eight data sources cost 24 messages and as many browser renders. Inside
+``LiveBokehModel.batch()`` the events are collected and sent as one PATCH-DOC (BokehJS
+applies a multi-event patch at once, as from a bokeh server), whatever the count.
 
 Both (1) and (2) override private methods of ``jupyter_bokeh.BokehModel``; the package
 is pinned to a tested range in pyproject.toml and ``tests/test_viz_bokeh_fixes.py``
@@ -37,10 +45,12 @@ fails if an upgrade changes what these overrides rely on.
 from __future__ import annotations
 
 import json
-import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bokeh.core.json_encoder import serialize_json
+from bokeh.protocol import Protocol
 from jupyter_bokeh.widgets import BokehModel
 
 #: Events from the browser that only ever echo changes made in Python.
@@ -69,11 +79,42 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
     stale = False
     _snapshot: str | None = None  # the latest fresh snapshot, serialized
 
+    _batch: list[Any] | None = None  # events held by batch(), in order
+    patches_sent = 0  # PATCH-DOC messages sent
+
     def _document_patched(self, event: Any) -> None:
         if event.setter is not self:
             self.stale = True
-            self.bundle_stale = True
+            if self._batch is not None:
+                self._batch.append(event)
+                return
+            self.patches_sent += 1
         super()._document_patched(event)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Send every document change made inside as one PATCH-DOC, at the end."""
+        if self._batch is not None:  # nested: the outer batch sends
+            yield
+            return
+        self._batch = []
+        try:
+            yield
+        finally:
+            events, self._batch = self._batch, None
+            if events:
+                self._send_patch(events)
+
+    def _send_patch(self, events: list[Any]) -> None:
+        """What the base class's ``_document_patched`` sends, for several events."""
+        self.patches_sent += 1
+        msg = Protocol().create("PATCH-DOC", events)
+        self.send({"msg": "patch", "payload": msg.header_json})
+        self.send({"msg": "patch", "payload": msg.metadata_json})
+        self.send({"msg": "patch", "payload": msg.content_json})
+        for buffer in msg.buffers:
+            self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+            self.send({"msg": "patch"}, [buffer.to_bytes()])
 
     def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
         state: dict[str, Any] = super().get_state(key, drop_defaults)
@@ -84,20 +125,6 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
             if self._snapshot is not None:
                 state["render_bundle"] = self._snapshot
         return state
-
-    #: True once the document changed after ``render_bundle`` was last set.
-    bundle_stale = False
-
-    def resync(self) -> bool:
-        """Send a fresh ``render_bundle`` if the document changed since the last one
-        was set (views re-render from it). Returns True if it sent one."""
-        if not self.bundle_stale:
-            return False
-        self.bundle_stale = False
-        self.stale = False
-        self._snapshot = None
-        self.render_bundle = self._model_to_traits(self._model)
-        return True
 
     def send(self, content: Any, buffers: Any = None) -> None:
         self.messages_sent += 1
@@ -127,26 +154,6 @@ def in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def resync_after_each_cell(model: LiveBokehModel) -> None:
-    """In a kernel, call ``model.resync()`` after every cell that runs, for as long as
-    the model lives (the hook holds it weakly and removes itself)."""
-    if not in_kernel():
-        return
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    ref = weakref.ref(model)
-
-    def after_cell(*_: Any) -> None:
-        live = ref()
-        if live is None or live.comm is None:
-            shell.events.unregister("post_run_cell", after_cell)
-            return
-        live.resync()
-
-    shell.events.register("post_run_cell", after_cell)
 
 
 def load_bokehjs(force: bool = False) -> bool:

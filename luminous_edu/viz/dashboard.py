@@ -14,17 +14,18 @@ If you drive the cluster from Python while a dashboard shows it, call
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import html
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 from bokeh.models import ColumnDataSource
 
 from . import viewmodels as vm
-from .bokeh_fixes import LiveBokehModel, load_bokehjs, resync_after_each_cell
+from .bokeh_fixes import LiveBokehModel, load_bokehjs
 from .plots import LOG_WINDOW, TIME_WINDOW_MS, Plots, Sizes, build
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as error:  # a control must never break the dashboard
             self._notice(f"{type(error).__name__}: {error}", error=True)
             try:
-                self.refresh(full=True)
+                self._update(full=True)
             except Exception as again:  # pragma: no cover - last resort
                 self._notice(f"{error} (and the display failed: {again})", error=True)
             return None
@@ -87,12 +88,13 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             "terms": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
             "commits": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
             "spacetime": vm.Mirror(vm.SPACETIME_COLUMNS, vm.SPACETIME_BLANK),
+            "storage": vm.Mirror(vm.STORAGE_COLUMNS, {}),
         }
         self.log_tracker = vm.LogTracker()
         self.flights = vm.Flights()
         self.terms = vm.Timeline("term")
         self.commits = vm.Timeline("commit")
-        self.links = vm.LinkState()
+        self.storage = vm.StorageCounts()
         self.updates = {"full": 0, "patch": 0, "stream": 0}
         self._seen = 0  # trace events already shown
         self._step = -1  # the step shown
@@ -104,13 +106,14 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self._log_start = 0
         self._term_top = 3.5
         self._commit_top = 5.5
+        self.bokeh: LiveBokehModel | None = None
+        self._needs_full = False  # replace, not patch, at the next update
 
         # Fill the sources before building the widget: the browser's first picture is
         # the model's snapshot at construction, and a view drops patches sent before
         # it exists (see bokeh_fixes).
         self._full()
         self.bokeh = LiveBokehModel(self.plots.layout)
-        resync_after_each_cell(self.bokeh)
         super().__init__(children=self._build_controls())
         self._step = cluster.step_count
         self._seen = len(cluster.trace)
@@ -128,7 +131,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.cluster = cluster
         self._violations = -1
         self.flights = vm.Flights()
-        self.refresh(full=True)
+        self._update(full=True)
 
     # ------------------------------------------------------------ controls
 
@@ -248,7 +251,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
     def on_step(self) -> None:
         if self.cluster.step() is None:
             self._notice("Nothing is scheduled: every server is down or idle.")
-        self.refresh()
+        self._update()
 
     @_guarded
     def on_back(self) -> None:
@@ -257,13 +260,13 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             self._notice("Already at step 0.")
             return
         self.cluster.rewind(1)
-        self.refresh(full=True)
+        self._update(full=True)
 
     @_guarded
     def on_reset(self) -> None:
         self.pause()
         self.cluster.seek(0)
-        self.refresh(full=True)
+        self._update(full=True)
 
     @_guarded
     def on_run(self) -> None:
@@ -291,11 +294,22 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             task.cancel()
 
     async def _run_loop(self) -> None:
+        """One screen update per ``1 / max_updates_per_second`` s, on a fixed beat: the
+        time an update takes comes out of the wait, not on top of it. When updates fall
+        behind, the next one folds more simulated time instead of piling up, and the
+        loop still yields to the kernel (clicks, comm messages) between updates."""
         interval = 1 / self.max_updates_per_second
         last = time.monotonic()
+        beat = last
         try:
             while self._running:
-                await asyncio.sleep(interval)
+                beat += interval
+                wait = beat - time.monotonic()
+                if wait < 0:  # behind the beat: start a new one, do not catch up
+                    beat, wait = time.monotonic(), 0.0
+                await asyncio.sleep(wait)
+                if not self._running:
+                    break
                 now = time.monotonic()
                 # Cap the catch-up after a stall, so the picture does not lurch.
                 elapsed = min(now - last, 0.25)
@@ -313,7 +327,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         update the screen once. Returns the steps taken."""
         ms = max(1, round(self.speed.value * seconds))
         taken = self.cluster.run(ms)
-        self.refresh()
+        self._update()
         return taken
 
     def _on_server(self, verb: str, sid: int, _button: Any = None) -> None:
@@ -322,7 +336,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
     @_guarded
     def _server_action(self, verb: str, sid: int) -> None:
         getattr(self.cluster, verb)(sid)
-        self.refresh()
+        self._update()
 
     @_guarded
     def on_partition(self) -> None:
@@ -334,12 +348,12 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             members = [p.strip().lstrip("Ss") for p in part.replace(" ", ",").split(",")]
             groups.append({int(m) for m in members if m})
         self.cluster.partition(*groups)
-        self.refresh()
+        self._update()
 
     @_guarded
     def on_heal(self) -> None:
         self.cluster.heal()
-        self.refresh()
+        self._update()
 
     @_guarded
     def on_network(self) -> None:
@@ -349,13 +363,13 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             drop_rate=float(self.drop_rate.value),
             duplicate_rate=float(self.duplicate_rate.value),
         )
-        self.refresh()
+        self._update()
 
     @_guarded
     def on_propose(self) -> None:
         server = self.request_server.value or None
         result = self.cluster.propose(self.request.value, server=server)
-        self.refresh()
+        self._update()
         if result.accepted:
             self._notice(f"Accepted at index {result.index} in term {result.term}.")
         else:
@@ -367,20 +381,20 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         if self.pending.value is None:
             raise ValueError("pick a pending event first (Manual tab)")
         self.cluster.fire(self.pending.value)
-        self.refresh()
+        self._update()
 
     @_guarded
     def on_drop(self) -> None:
         if self.pending.value is None:
             raise ValueError("pick a pending message first (Manual tab)")
         self.cluster.drop(self.pending.value)
-        self.refresh()
+        self._update()
 
     @_guarded
     def seek(self, step: int) -> None:
         self.pause()
         self.cluster.seek(step)
-        self.refresh(full=True)
+        self._update(full=True)
 
     def _on_slider(self, change: dict[str, Any]) -> None:
         if not self._moving_slider and change["new"] != self.cluster.step_count:
@@ -388,35 +402,59 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
 
     # ------------------------------------------------------------- drawing
 
-    def refresh(self, full: bool = False) -> None:
+    def refresh(self) -> None:
+        """Bring the picture up to date after driving the cluster from code.
+
+        A refresh from code replaces the data rather than patching it: during "Run
+        All" the browser may not have drawn the dashboard yet, and a view drops what
+        reaches it before it exists. The next update after it replaces the data too,
+        so a view drawn late is never patched out of step (see ``bokeh_fixes``)."""
+        self._update(full=True)
+        self._needs_full = True
+
+    def _update(self, full: bool = False) -> None:
         """Bring the picture up to date with the cluster: incrementally if the cluster
-        only moved forward since the last update, else by replacing everything."""
+        only moved forward since the last update, else by replacing everything.
+
+        Every bokeh change of one update goes to the browser as one PATCH-DOC, and
+        the widgets' changes as one state update each (see ``_one_message``)."""
+        if self._needs_full:
+            full, self._needs_full = True, False
         cluster = self.cluster
         trace = cluster.trace
-        if full or cluster.step_count < self._step or len(trace) < self._seen:
-            self._full()
-        else:
-            self._incremental()
-        self._step = cluster.step_count
-        self._seen = len(trace)
-        self._panels()
+        with self._one_message():
+            if full or cluster.step_count < self._step or len(trace) < self._seen:
+                self._full()
+            else:
+                self._incremental()
+            self._step = cluster.step_count
+            self._seen = len(trace)
+            self._panels()
+
+    @contextlib.contextmanager
+    def _one_message(self) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            if self.bokeh is not None:
+                stack.enter_context(self.bokeh.batch())
+            yield
 
     def _full(self) -> None:
         cluster = self.cluster
         pending = cluster.pending()
-        self.links = vm.link_state(cluster)
         self.flights.reset(cluster, pending)
         self.terms.reset(cluster)
         self.commits.reset(cluster)
+        self.storage.reset(cluster)
         tables: dict[str, Mapping[Any, vm.Row]] = {
-            "servers": vm.server_rows(cluster, self.links, pending),
-            "links": vm.link_rows(cluster, self.links),
+            "servers": vm.server_rows(cluster, pending),
+            "links": vm.link_rows(cluster),
             "log": self.log_tracker.reset(cluster),
             "markers": vm.marker_rows(cluster),
-            "messages": vm.message_rows(cluster, self.flights.sent_at, pending),
+            "messages": vm.message_rows(cluster, pending),
             "terms": self.terms.rows,
             "commits": self.commits.rows,
             "spacetime": self.flights.arrows,
+            "storage": self.storage.rows(cluster, flash=False),
         }
         for name, rows in tables.items():
             self.sources[name].data = self.mirrors[name].full(rows)
@@ -427,21 +465,19 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         cluster = self.cluster
         events = cluster.trace[self._seen :]
         pending = cluster.pending()
-        for event in events:
-            if event.server is None or event.rule in ("DISCONNECT", "CONNECT"):
-                self.links.apply(event.rule, event.args)
         arrows, gone = self.flights.observe(cluster, pending, events)
         log_rows, log_gone = self.log_tracker.changes(cluster, events)
+        self.storage.fold(events)
         m = self.mirrors
-        self._send("servers", m["servers"].sync(vm.server_rows(cluster, self.links, pending)))
-        self._send("links", m["links"].sync(vm.link_rows(cluster, self.links)))
+        self._send("servers", m["servers"].sync(vm.server_rows(cluster, pending)))
+        self._send("links", m["links"].sync(vm.link_rows(cluster)))
         self._send("log", m["log"].update(log_rows, log_gone))
         self._send("markers", m["markers"].sync(vm.marker_rows(cluster)))
-        messages = vm.message_rows(cluster, self.flights.sent_at, pending)
-        self._send("messages", m["messages"].sync(messages))
+        self._send("messages", m["messages"].sync(vm.message_rows(cluster, pending)))
         self._send("terms", m["terms"].update(self.terms.fold(cluster, events)))
         self._send("commits", m["commits"].update(self.commits.fold(cluster, events)))
         self._send("spacetime", m["spacetime"].update(arrows, gone))
+        self._send("storage", m["storage"].sync(self.storage.rows(cluster)))
         self._ranges(jump=False)
 
     def _send(self, name: str, update: vm.Update) -> None:
@@ -455,16 +491,18 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             self.updates["stream"] += 1
 
     def _ranges(self, jump: bool) -> None:
-        """Move the fixed ranges when the data outgrow them (in jumps of half a window,
-        so that this is rare)."""
+        """Move the fixed ranges when the data outgrow them, in chunks, so that this is
+        rare: the time window follows the current time (kept between 10% and 90% of
+        the window, moved to 40% in steps of 100 ms)."""
         cluster = self.cluster
         plots = self.plots
         now, window = cluster.now, TIME_WINDOW_MS
         start = self._time_start
-        if now > start + 0.95 * window or (jump and now < start):
-            start = max(0, now - window // 2) if now > 0.95 * window else 0
-            self._time_start = start
-            plots.time_range.update(start=start, end=start + window)
+        if now > start + 0.9 * window or (jump and now < start + 0.1 * window):
+            start = max(0, (now - 4 * window // 10) // 100 * 100)
+            if start != self._time_start:
+                self._time_start = start
+                plots.time_range.update(start=start, end=start + window)
         last = max((cluster.servers[s].last_log_index for s in self.ids), default=0)
         first = self._log_start
         if last > first + LOG_WINDOW or (jump and last < first):
@@ -488,8 +526,9 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         )
         self._moving_slider = True
         try:
-            self.slider.max = cluster.history_length
-            self.slider.value = cluster.step_count
+            with self.slider.hold_sync():  # max and value in one message
+                self.slider.max = cluster.history_length
+                self.slider.value = cluster.step_count
         finally:
             self._moving_slider = False
         lines = []

@@ -26,6 +26,7 @@ TERM_TEXT_COLOURS = (BLACK, BLACK, "#FFFFFF", BLACK, "#FFFFFF", "#FFFFFF", BLACK
 ROLE_COLOURS = {
     "follower": SKY_BLUE,
     "candidate": ORANGE,
+    "precandidate": YELLOW,  # PreVote (thesis §9.6)
     "leader": BLUISH_GREEN,
     "down": GREY,
 }

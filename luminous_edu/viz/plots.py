@@ -8,20 +8,30 @@ change (JUPYTER_NOTES.md). No figure has edit tools, so the browser never change
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bokeh.layouts import column, row
 from bokeh.models import (
+    AdaptiveTicker,
+    CDSView,
     ColumnDataSource,
+    FixedTicker,
+    GroupFilter,
     HoverTool,
     LayoutDOM,
     Range1d,
 )
+from bokeh.models.annotations import Legend, LegendItem
 from bokeh.plotting import figure
 
 from . import viewmodels as vm
 
-TIME_WINDOW_MS = 2000
-LOG_WINDOW = 24
+#: Virtual milliseconds shown on the time axes; the window follows the current time.
+TIME_WINDOW_MS = 1000
+#: Log indexes shown at once: few enough that a cell holds its term and its command.
+LOG_WINDOW = 16
+#: The radius of a server on the ring, and where its election timer bar sits below it.
+SERVER_RADIUS = 0.28
 
 
 @dataclass
@@ -68,6 +78,14 @@ def _style(fig: figure, sizes: Sizes) -> None:
     fig.min_border_left = 10
 
 
+def _legend_item(label: Any, renderer: Any) -> Any:
+    return LegendItem(label=label, renderers=[renderer])
+
+
+def _legend(**options: Any) -> Any:
+    return Legend(**options)
+
+
 def build(server_ids: list[int], sizes: Sizes) -> Plots:
     n = len(server_ids)
     sources = {
@@ -79,20 +97,22 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         "terms": empty_source("terms", vm.PERIOD_COLUMNS),
         "commits": empty_source("commits", vm.PERIOD_COLUMNS),
         "spacetime": empty_source("spacetime", vm.SPACETIME_COLUMNS),
+        "storage": empty_source("storage", vm.STORAGE_COLUMNS),
     }
     names = {sid: f"S{sid}" for sid in server_ids}
 
     # --- the cluster: servers around a ring, messages in flight between them
     ring = figure(
-        title="Cluster",
+        title="Cluster (bar under a server: its election timer running down)",
         width=sizes.px(380),
-        height=sizes.px(380),
-        x_range=Range1d(start=-1.45, end=1.45),
-        y_range=Range1d(start=-1.45, end=1.5),
+        height=sizes.px(400),
+        x_range=Range1d(start=-1.5, end=1.5),
+        y_range=Range1d(start=-1.62, end=1.42),
         tools="",
         match_aspect=True,
     )
     _style(ring, sizes)
+    ring.title.text_font_size = sizes.normal  # type: ignore[union-attr]
     ring.axis.visible = False
     ring.grid.visible = False
     ring.segment(
@@ -108,60 +128,58 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
     ring.circle(
         "x",
         "y",
-        radius=0.24,
+        radius=SERVER_RADIUS,
         source=sources["servers"],
         fill_color="colour",
         line_color="line_colour",
         line_width=3,
     )
-    ring.text(
+    for text, baseline, offset, font, style in (
+        ("name", "bottom", -3, sizes.large, "bold"),
+        ("term_text", "top", 1, sizes.normal, "normal"),
+        ("role", "top", 15, sizes.small, "normal"),
+    ):
+        ring.text(
+            "x",
+            "y",
+            text=text,
+            source=sources["servers"],
+            text_align="center",
+            text_baseline=baseline,
+            y_offset=sizes.px(offset),
+            text_font_size=font,
+            text_font_style=style,
+        )
+    # The timer: a grey track (a full timer) and the time left drawn over it.
+    ring.rect(
         "x",
-        "y",
-        text="name",
+        "timer_y",
+        width=0.5,
+        height=0.07,
         source=sources["servers"],
-        text_align="center",
-        text_baseline="bottom",
-        text_font_size=sizes.large,
-        text_font_style="bold",
-    )
-    ring.text(
-        "x",
-        "y",
-        text="term_text",
-        source=sources["servers"],
-        text_align="center",
-        text_baseline="top",
-        text_font_size=sizes.normal,
-    )
-    ring.text(
-        "x",
-        "y",
-        text="role",
-        source=sources["servers"],
-        text_align="center",
-        text_baseline="top",
-        y_offset=sizes.px(16),
-        text_font_size=sizes.small,
-    )
-    ring.text(
-        "x",
-        "y",
-        text="votes_text",
-        source=sources["servers"],
-        text_align="center",
-        text_baseline="bottom",
-        y_offset=-sizes.px(30),
-        text_font_size=sizes.small,
-        text_color="#E69F00",
+        fill_color="#EEEEEE",
+        line_color="#999999",
     )
     ring.rect(
         "timer_x",
         "timer_y",
         width="timer_width",
-        height=0.05,
+        height=0.07,
         source=sources["servers"],
         fill_color="#444444",
         line_alpha=0,
+    )
+    ring.text(
+        "x",
+        "timer_y",
+        text="votes_text",
+        source=sources["servers"],
+        text_align="center",
+        text_baseline="top",
+        y_offset=sizes.px(7),
+        text_font_size=sizes.small,
+        text_font_style="bold",
+        text_color="#B07800",
     )
     dots = ring.scatter(
         "x",
@@ -179,6 +197,7 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         text="short",
         source=sources["messages"],
         x_offset=8,
+        text_baseline="middle",
         text_font_size=sizes.small,
         text_alpha="alpha",
     )
@@ -192,23 +211,26 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
     # --- the log matrix
     log_range = Range1d(start=0.5, end=LOG_WINDOW + 0.5)
     log = figure(
-        title="Logs (solid: committed; hatched: not yet committed)",
-        width=sizes.px(620),
-        height=sizes.px(60 + 46 * n),
+        title="Logs (in each cell: term on top, command below · solid: committed · "
+        "hatched: not yet)",
+        width=sizes.px(700),
+        height=sizes.px(100 + 46 * n),
         x_range=log_range,
         y_range=Range1d(start=n + 0.6, end=0.4),
         tools="",
         x_axis_label="log index",
     )
     _style(log, sizes)
+    log.title.text_font_size = sizes.normal  # type: ignore[union-attr]
     log.yaxis.ticker = server_ids
     log.yaxis.major_label_overrides = {sid: name for sid, name in names.items()}
+    log.xaxis.ticker = AdaptiveTicker(min_interval=1, num_minor_ticks=0)
     log.xgrid.visible = False
     cells = log.rect(
         "x",
         "y",
         width=0.92,
-        height=0.8,
+        height=0.7,
         source=sources["log"],
         fill_color="fill",
         fill_alpha="fill_alpha",
@@ -218,37 +240,51 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         hatch_color="#555555",
         hatch_alpha="line_alpha",
     )
-    log.text(
-        "x",
-        "y",
-        text="label",
-        source=sources["log"],
-        text_align="center",
-        text_baseline="middle",
-        text_font_size=sizes.small,
-        text_color="text_colour",
-        text_alpha="line_alpha",
-    )
-    log.text(
-        "x",
-        "y",
-        text="term_text",
-        source=sources["log"],
-        x_offset=-sizes.px(13),
-        y_offset=-sizes.px(8),
-        text_font_size=sizes.small,
-        text_color="text_colour",
-        text_alpha="line_alpha",
-        text_font_style="bold",
-    )
-    marks = log.scatter(
-        "x",
-        "y",
-        marker="marker",
-        size=sizes.px(12),
-        source=sources["markers"],
-        fill_color="colour",
-        line_color="colour",
+    for text, offset, style in (("term_text", -8, "bold"), ("label", 7, "normal")):
+        log.text(
+            "x",
+            "y",
+            text=text,
+            source=sources["log"],
+            y_offset=sizes.px(offset),
+            text_align="center",
+            text_baseline="middle",
+            text_font_size=sizes.small,
+            text_font_style=style,
+            text_color="text_colour",
+            text_alpha="line_alpha",
+        )
+    legend_items = []
+    marks: list[Any] = []
+    for kind, label, marker, size, angle in (
+        ("commit", "commit index (after this cell)", "dash", 30, 1.5708),
+        ("next", "leader's next_index for this server", "inverted_triangle", 10, 0.0),
+        ("match", "leader's match_index for this server", "triangle", 10, 0.0),
+    ):
+        mark = log.scatter(
+            "x",
+            "y",
+            marker=marker,
+            size=sizes.px(size),
+            angle=angle,
+            line_width=3 if kind == "commit" else 1,
+            source=sources["markers"],
+            view=CDSView(filter=GroupFilter(column_name="kind", group=kind)),
+            fill_color="colour",
+            line_color="colour",
+        )
+        marks.append(mark)
+        legend_items.append(_legend_item(label, mark))
+    log.add_layout(
+        _legend(
+            items=legend_items,
+            orientation="horizontal",
+            label_text_font_size=sizes.small,
+            padding=2,
+            spacing=12,
+            border_line_alpha=0,
+        ),
+        "below",
     )
     log.add_tools(
         HoverTool(
@@ -256,17 +292,17 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
             tooltips=[
                 ("entry", "S@server index @index"),
                 ("term", "@term"),
-                ("data", "@label"),
+                ("data", "@data"),
                 ("committed", "@committed"),
             ],
         )
     )
-    log.add_tools(HoverTool(renderers=[marks], tooltips=[("", "@text")]))
+    log.add_tools(HoverTool(renderers=marks, tooltips=[("", "@text")]))
 
     # --- terms and commit indexes over virtual time (one shared time axis)
     time_range = Range1d(start=0, end=TIME_WINDOW_MS)
-    term_range = Range1d(start=-0.5, end=3.5)
-    commit_range = Range1d(start=-0.5, end=5.5)
+    term_range = Range1d(start=-0.3, end=3.5)
+    commit_range = Range1d(start=-0.3, end=5.5)
     timelines = []
     for name, title, y_range, label in (
         ("terms", "Terms over time (thick: leader)", term_range, "term"),
@@ -274,7 +310,7 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
     ):
         fig = figure(
             title=title,
-            width=sizes.px(500),
+            width=sizes.px(540),
             height=sizes.px(230),
             x_range=time_range,
             y_range=y_range,
@@ -283,6 +319,8 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
             y_axis_label=label,
         )
         _style(fig, sizes)
+        fig.yaxis.ticker = AdaptiveTicker(min_interval=1, num_minor_ticks=0)
+        fig.ygrid.ticker = fig.yaxis.ticker
         lines = fig.segment(
             "x0",
             "y",
@@ -292,12 +330,18 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
             line_color="colour",
             line_width="width",
             line_alpha="alpha",
-            legend_field="name",
         )
-        fig.legend.location = "top_left"
-        fig.legend.orientation = "horizontal"
-        fig.legend.label_text_font_size = sizes.small
-        fig.legend.background_fill_alpha = 0.6
+        fig.add_layout(
+            _legend(
+                items=[_legend_item({"field": "name"}, lines)],
+                label_text_font_size=sizes.small,
+                padding=2,
+                spacing=0,
+                glyph_width=14,
+                border_line_alpha=0,
+            ),
+            "right",
+        )
         fig.add_tools(
             HoverTool(
                 renderers=[lines],
@@ -314,8 +358,8 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
     # --- the space-time diagram
     space = figure(
         title="Messages: space-time (x: lost)",
-        width=sizes.px(1010),
-        height=sizes.px(50 + 34 * n),
+        width=sizes.px(680),
+        height=sizes.px(60 + 34 * n),
         x_range=time_range,
         y_range=Range1d(start=n + 0.5, end=0.5),
         tools="",
@@ -348,5 +392,54 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         HoverTool(renderers=[arrows], tooltips=[("", "@fields"), ("", "@status, @x0 -> @x1 ms")])
     )
 
-    layout = column(row(ring, log), row(*timelines), space)
+    # --- storage activity per server: a small table of counts
+    headers = vm.STORAGE_HEADERS
+    store = figure(
+        title="Storage per server (counts since step 0)",
+        width=sizes.px(400),
+        height=sizes.px(60 + 34 * n),
+        x_range=Range1d(start=-0.5, end=len(headers) - 0.5),
+        y_range=Range1d(start=n + 0.5, end=0.5),
+        tools="",
+        x_axis_location="above",
+    )
+    _style(store, sizes)
+    store.title.text_font_size = sizes.normal  # type: ignore[union-attr]
+    store.grid.visible = False
+    store.yaxis.ticker = server_ids
+    store.yaxis.major_label_overrides = {sid: name for sid, name in names.items()}
+    store.xaxis.ticker = FixedTicker(ticks=list(range(len(headers))))
+    store.xaxis.major_label_overrides = {
+        k: header.replace("Save", "Save\n").replace("Truncate", "Truncate\n").replace(" ", "\n")
+        for k, (_, header) in enumerate(headers)
+    }
+    store.xaxis.major_label_text_font_size = sizes.small
+    store.xaxis.major_tick_line_color = None
+    boxes = store.rect(
+        "x",
+        "y",
+        width=0.94,
+        height=0.84,
+        source=sources["storage"],
+        fill_color="#E69F00",
+        fill_alpha="flash",
+        line_color="#CCCCCC",
+    )
+    store.text(
+        "x",
+        "y",
+        text="text",
+        source=sources["storage"],
+        text_align="center",
+        text_baseline="middle",
+        text_font_size=sizes.normal,
+    )
+    store.add_tools(
+        HoverTool(
+            renderers=[boxes],
+            tooltips=[("", "S@server @what: @text (orange: changed in the last update)")],
+        )
+    )
+
+    layout = column(row(ring, log), row(*timelines), row(space, store))
     return Plots(layout, sources, time_range, log_range, term_range, commit_range)

@@ -15,21 +15,16 @@ Two kinds of function live here:
   over virtual time, folded from the trace) and ``Flights`` (messages for the
   space-time diagram, observed between updates).
 
-Message positions. The simulator records a message's due time but not its send time.
-A message drawn in flight sits between its source and target at the fraction
-``(now - sent) / (due - sent)`` of the way. ``Flights`` learns ``sent`` by watching
-``pending()`` between screen updates: when one update covers exactly one step, every
-new message was sent at that step's time, so ``sent`` is exact (single-stepping, the
-classroom case). When an update folds several steps (Run mode), ``sent`` is estimated
-as ``due`` minus the middle of the network's delay range, clamped into the interval in
-which the send must have happened. After a history jump, messages already in flight are
-estimated the same way.
+Message positions. A message drawn in flight sits between its source and target at
+the fraction ``(now - sent) / (due - sent)`` of the way, from the simulator's
+``Event.sent`` and ``Event.due``. Link state comes from ``cluster.disconnected``,
+``cluster.partition_groups`` and ``cluster.link_cut``; log cells from
+``servers[i].entries(first, last)``, which copies only the entries asked for.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -90,6 +85,7 @@ LOG_COLUMNS = (
     "term",
     "term_text",
     "label",
+    "data",
     "fill",
     "text_colour",
     "committed",
@@ -105,6 +101,7 @@ LOG_BLANK: Row = {
     "term": 0,
     "term_text": "",
     "label": "",
+    "data": "",
     "fill": "#FFFFFF",
     "text_colour": "#FFFFFF",
     "committed": False,
@@ -225,59 +222,24 @@ def positions(cluster: Cluster) -> dict[int, tuple[float, float]]:
     return {sid: ring_position(k, len(ids)) for k, sid in enumerate(ids)}
 
 
-@dataclass
-class LinkState:
-    """Which servers are cut off, folded from the trace (the simulator keeps this
-    private): ``disconnected`` servers and the partition ``groups`` (empty if whole)."""
-
-    disconnected: set[int] = field(default_factory=set)
-    groups: list[list[int]] = field(default_factory=list)
-
-    def apply(self, rule: str, args: tuple[Any, ...]) -> None:
-        if rule == "DISCONNECT":
-            self.disconnected.add(args[0])
-        elif rule == "CONNECT":
-            self.disconnected.discard(args[0])
-        elif rule == "HEAL":
-            self.disconnected.clear()
-            self.groups = []
-        elif rule == "PARTITION":
-            self.groups = parse_groups(str(args[0]))
-
-    def group_of(self, sid: int) -> int:
-        for number, members in enumerate(self.groups):
-            if sid in members:
-                return number
-        return -1
-
-
-def parse_groups(text: str) -> list[list[int]]:
-    """``"{S1, S2} | {S3, S4, S5}"`` -> ``[[1, 2], [3, 4, 5]]``; ``"one group"`` -> []."""
-    return [[int(s) for s in re.findall(r"S(\d+)", g)] for g in re.findall(r"\{([^}]*)\}", text)]
-
-
-def link_state(cluster: Cluster) -> LinkState:
-    """The link state at the current step, from the whole trace."""
-    state = LinkState()
-    for event in cluster.trace:
-        if event.server is None or event.rule in ("DISCONNECT", "CONNECT"):
-            state.apply(event.rule, event.args)
-    return state
-
-
 def election_timers(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, int]:
     """The due time of every running election timer, by server."""
     events = cluster.pending() if pending is None else pending
     return {e.target: e.due for e in events if e.kind == ELECTION_TIMEOUT}
 
 
-def server_rows(
-    cluster: Cluster,
-    links: LinkState | None = None,
-    pending: Sequence[Event] | None = None,
-) -> dict[int, Row]:
+def group_of(groups: Sequence[Sequence[int]], sid: int) -> int:
+    """The number of ``sid``'s partition group, or -1 when the network is whole."""
+    for number, members in enumerate(groups):
+        if sid in members:
+            return number
+    return -1
+
+
+def server_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, Row]:
     """One row per server, by id: its place on the ring, role, term, timer, votes."""
-    links = link_state(cluster) if links is None else links
+    disconnected = cluster.disconnected
+    groups = cluster.partition_groups
     timers = election_timers(cluster, pending)
     longest = max(1, cluster.election_timeout_ms[1])
     now = cluster.now
@@ -290,7 +252,7 @@ def server_rows(
         timer = 0.0 if due is None or not alive else min(1.0, max(0.0, (due - now) / longest))
         timer = round(timer, 4)
         votes = sorted(view.votes_granted) if alive else []
-        connected = sid not in links.disconnected
+        connected = sid not in disconnected
         rows[sid] = {
             "id": sid,
             "name": f"S{sid}",
@@ -302,12 +264,12 @@ def server_rows(
             "term_text": f"term {view.current_term}",
             "alive": alive,
             "connected": connected,
-            "group": links.group_of(sid),
+            "group": group_of(groups, sid),
             "line_colour": "#000000" if connected else GREY,
             "timer": timer,
             "timer_x": round(x - 0.25 + 0.25 * timer, 6),
             "timer_width": round(0.5 * timer, 6),
-            "timer_y": round(y - 0.27, 6),
+            "timer_y": round(y - 0.38, 6),
             "votes": len(votes),
             "votes_text": ("votes " + " ".join(f"S{v}" for v in votes)) if votes else "",
             "voted_for": "" if view.voted_for is None else f"S{view.voted_for}",
@@ -317,7 +279,7 @@ def server_rows(
     return rows
 
 
-def link_rows(cluster: Cluster, links: LinkState) -> dict[tuple[int, int], Row]:
+def link_rows(cluster: Cluster) -> dict[tuple[int, int], Row]:
     """One row per pair of servers: the link between them, red when it is cut (by a
     partition or a disconnected server)."""
     where = positions(cluster)
@@ -325,11 +287,7 @@ def link_rows(cluster: Cluster, links: LinkState) -> dict[tuple[int, int], Row]:
     rows: dict[tuple[int, int], Row] = {}
     for k, a in enumerate(ids):
         for b in ids[k + 1 :]:
-            cut = (
-                a in links.disconnected
-                or b in links.disconnected
-                or (bool(links.groups) and links.group_of(a) != links.group_of(b))
-            )
+            cut = cluster.link_cut(a, b)
             (x0, y0), (x1, y1) = where[a], where[b]
             rows[(a, b)] = {
                 "a": a,
@@ -359,6 +317,13 @@ def short_label(data: Any, kind: str = "command", width: int = 6) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def full_label(data: Any, kind: str = "command", width: int = 120) -> str:
+    """An entry's data for hovering: the whole text, up to ``width`` characters."""
+    if kind == "noop":
+        return "no-op (a new leader's empty entry, §8)"
+    return short_label(data, kind, width)
+
+
 def log_row(sid: int, entry: Any, commit_index: int) -> Row:
     committed = entry.index <= commit_index
     return {
@@ -369,6 +334,7 @@ def log_row(sid: int, entry: Any, commit_index: int) -> Row:
         "term": entry.term,
         "term_text": str(entry.term),
         "label": short_label(entry.data, entry.kind),
+        "data": full_label(entry.data, entry.kind),
         "fill": term_colour(entry.term),
         "text_colour": term_text_colour(entry.term),
         "committed": committed,
@@ -378,37 +344,13 @@ def log_row(sid: int, entry: Any, commit_index: int) -> Row:
     }
 
 
-def entries_between(cluster: Cluster, sid: int, first: int, last: int) -> list[Any]:
-    """Server ``sid``'s entries with ``first <= index <= last`` (those it has).
-
-    The public ``servers[i].log`` copies the whole log, which would make every step cost
-    as much as the log is long. Until the simulator offers a slice (see /work/bugs.md,
-    "Request from viz"), this reads the server's log list without copying it; the
-    entries are immutable and only read here."""
-    view = cluster.servers[sid]
-    sliced = getattr(view, "entries", None)
-    if callable(sliced):  # a public slice accessor, when the simulator has one
-        return list(sliced(first, last))
-    try:
-        raw = view._server.log
-        offset = raw.snapshot_index
-        entries: list[Any] = raw.entries
-    except AttributeError:
-        full = view.log
-        offset = full[0].index - 1 if full else 0
-        entries = list(full)
-    lo = max(first - offset - 1, 0)
-    hi = max(last - offset, 0)
-    return entries[lo:hi]
-
-
 def log_rows(cluster: Cluster) -> dict[tuple[int, int], Row]:
     """One row per log cell (server, index), for every entry of every server."""
     rows: dict[tuple[int, int], Row] = {}
     for sid in cluster.servers:
         view = cluster.servers[sid]
         commit = view.commit_index
-        for entry in entries_between(cluster, sid, 1, view.last_log_index):
+        for entry in view.entries(1, view.last_log_index):
             rows[(sid, entry.index)] = log_row(sid, entry, commit)
     return rows
 
@@ -436,7 +378,7 @@ def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
                 "server": follower,
                 "kind": "next",
                 "x": float(nxt),
-                "y": round(follower - 0.42, 6),
+                "y": round(follower - 0.43, 6),
                 "text": f"next_index[S{follower}]={nxt}",
                 "marker": "inverted_triangle",
                 "colour": "#D55E00",
@@ -446,7 +388,7 @@ def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
                 "server": follower,
                 "kind": "match",
                 "x": float(match),
-                "y": round(follower + 0.42, 6),
+                "y": round(follower + 0.43, 6),
                 "text": f"match_index[S{follower}]={match}",
                 "marker": "triangle",
                 "colour": "#0072B2",
@@ -508,7 +450,7 @@ class LogTracker:
             for lo, hi in ranges:
                 if lo > hi:
                     continue
-                for entry in entries_between(cluster, sid, lo, hi):
+                for entry in cluster.servers[sid].entries(lo, hi):
                     upserts[(sid, entry.index)] = log_row(sid, entry, commit)
             removals.extend((sid, index) for index in range(last + 1, old_last + 1))
             self.last[sid], self.commit[sid] = last, commit
@@ -544,38 +486,17 @@ def short_message(message: Any) -> str:
     return text
 
 
-def estimate_sent(due: int, now: int, since: int, delay_ms: tuple[int, int], exact: bool) -> int:
-    """When a message due at ``due``, first seen at ``now`` and sent after ``since``,
-    was sent: ``now`` if ``exact`` (the update covered one step), else ``due`` minus the
-    middle of the delay range, clamped to what is possible."""
-    if exact:
-        return now
-    low = max(since, due - delay_ms[1])
-    high = min(now, due - delay_ms[0])
-    if low > high:
-        low, high = min(since, now), now
-    return min(high, max(low, due - (delay_ms[0] + delay_ms[1]) // 2))
-
-
-def message_rows(
-    cluster: Cluster,
-    sent_at: Mapping[int, int],
-    pending: Sequence[Event] | None = None,
-) -> dict[int, Row]:
+def message_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, Row]:
     """One row per message in flight, by event id, placed between its source and target
-    by ``(now - sent) / (due - sent)``; ``sent_at`` maps event id -> send time (missing
-    ids are estimated from the network's delay range)."""
+    by ``(now - sent) / (due - sent)``."""
     events = cluster.pending() if pending is None else pending
     where = positions(cluster)
     now = cluster.now
-    delay = cluster.network.delay_ms
     rows: dict[int, Row] = {}
     for event in events:
         if event.kind != DELIVER or event.source is None:
             continue
-        sent = sent_at.get(event.id)
-        if sent is None:
-            sent = estimate_sent(event.due, now, 0, delay, exact=False)
+        sent = event.sent
         span = event.due - sent
         progress = 1.0 if span <= 0 else min(1.0, max(0.0, (now - sent) / span))
         (x0, y0), (x1, y1) = where[event.source], where[event.target]
@@ -601,17 +522,15 @@ def message_rows(
 
 
 class Flights:
-    """Send times of messages in flight, and the arrows of the space-time diagram,
-    learnt by watching ``pending()`` between updates (see the module's docstring)."""
+    """The arrows of the space-time diagram: every message from its send time
+    (``Event.sent``) to its delivery, or to where it was lost, folded from ``pending()``
+    and the trace between updates."""
 
     def __init__(self, keep: int = 300) -> None:
         self.keep = keep  # arrows kept on the diagram
-        self.sent_at: dict[int, int] = {}
         self.sent_step: dict[int, int] = {}
         self.flying: dict[int, Row] = {}  # event id -> its arrow, while in flight
         self.arrows: dict[tuple[int, int], Row] = {}  # (sent step, id) -> arrow
-        self.last_now = 0
-        self.last_step = 0
         self.stubs = 0
 
     def reset(self, cluster: Cluster, pending: Sequence[Event]) -> None:
@@ -621,33 +540,23 @@ class Flights:
         old = {k: a for k, a in self.arrows.items() if k[0] <= step}
         by_id = {k[1]: k for k in old if k[1] >= 0}
         self.arrows = {k: a for k, a in old.items() if a["status"] != "flight"}
-        self.sent_at, self.sent_step, self.flying = {}, {}, {}
-        self.last_now, self.last_step = cluster.now, step
-        delay = cluster.network.delay_ms
+        self.sent_step, self.flying = {}, {}
         for event in pending:
             if event.kind != DELIVER:
                 continue
             key = by_id.get(event.id)
-            if key is not None:  # seen being sent before: its send time is known
-                self._launch(event, old[key]["x0"], key[0])
-            else:
-                sent = estimate_sent(event.due, cluster.now, 0, delay, exact=False)
-                self._launch(event, sent, step)
+            self._launch(event, step if key is None else key[0])
 
     def observe(
         self, cluster: Cluster, pending: Sequence[Event], events: Iterable[Any]
     ) -> tuple[dict[tuple[int, int], Row], list[tuple[int, int]]]:
         """Fold the steps since the last update: (arrows to write, arrows to remove)."""
         now, step = cluster.now, cluster.step_count
-        exact = step - self.last_step == 1
-        delay = cluster.network.delay_ms
         upserts: dict[tuple[int, int], Row] = {}
         live = {e.id: e for e in pending if e.kind == DELIVER}
         for event_id, event in live.items():
             if event_id not in self.flying:
-                sent = estimate_sent(event.due, now, self.last_now, delay, exact)
-                arrow = self._launch(event, sent, step)
-                upserts[(step, event_id)] = arrow
+                upserts[(step, event_id)] = self._launch(event, step)
         dropped_ids: set[int] = set()
         lost: list[Any] = []
         for event in events:
@@ -657,7 +566,6 @@ class Flights:
                 lost.append(event)
         for event_id in [i for i in self.flying if i not in live]:
             arrow = dict(self.flying.pop(event_id))
-            self.sent_at.pop(event_id, None)
             key = (self.sent_step.pop(event_id), event_id)
             match = _find_loss(lost, arrow)
             if event_id in dropped_ids or match is not None:
@@ -682,15 +590,13 @@ class Flights:
                 del self.arrows[k]
                 upserts.pop(k, None)
                 removals.append(k)
-        self.last_now, self.last_step = now, step
         return upserts, removals
 
-    def _launch(self, event: Event, sent: int, step: int) -> Row:
-        self.sent_at[event.id] = sent
+    def _launch(self, event: Event, step: int) -> Row:
         self.sent_step[event.id] = step
         kind = type(event.message).__name__
         assert event.source is not None
-        arrow = _arrow(event.id, kind, sent, event.source, event.due, event.target)
+        arrow = _arrow(event.id, kind, event.sent, event.source, event.due, event.target)
         arrow["fields"] = message_fields(event.message)
         self.flying[event.id] = arrow
         self.arrows[(step, event.id)] = arrow
@@ -730,7 +636,7 @@ def _find_loss(lost: list[Any], arrow: Row) -> Any:
 # ------------------------------------------------------------------ timelines
 
 
-TERM_RULES = {"ET", "TERM", "LEADER", "AE.candidate", "CRASH", "RESTART", "BOOT"}
+TERM_RULES = {"ET", "ELECT", "TERM", "LEADER", "AE.candidate", "CRASH", "RESTART", "BOOT"}
 COMMIT_RULES = {"COMMIT", "AE.5", "CRASH", "RESTART"}
 
 
@@ -787,7 +693,7 @@ class Timeline:
             if rule not in TERM_RULES:
                 return None
             sid = args[0]
-            if rule == "ET":
+            if rule in ("ET", "ELECT"):
                 return sid, (args[1], "candidate")
             if rule == "TERM":
                 return sid, (args[1], "follower")
@@ -856,6 +762,80 @@ class Timeline:
             "width": 8.0 if role == "leader" else 2.5,
             "alpha": 0.35 if down else 0.9,
         }
+
+
+# ------------------------------------------------------------------ storage
+
+STORAGE_COLUMNS = ("server", "what", "x", "y", "count", "text", "flash")
+#: The storage table's columns: (key, header).
+STORAGE_HEADERS = (
+    ("hard_state", "SaveHardState"),
+    ("save_log", "SaveLog"),
+    ("truncate", "TruncateLog"),
+    ("writes", "disk writes"),
+    ("syncs", "disk syncs"),
+)
+HARD_STATE_RULES = frozenset({"ET", "ELECT", "TERM", "RV.2.grant"})
+
+
+class StorageCounts:
+    """Storage requests each server's core made (SaveHardState, SaveLog, TruncateLog),
+    counted from the trace, and its Disk's writes and syncs (``cluster.disk_stats``).
+
+    The trace names the rules, not the storage messages, so requests are inferred from
+    the rules that emit them (Figure 2 persistence): SaveHardState once per step in
+    which a server's term or vote changed (ET, ELECT, TERM, RV.2.grant), SaveLog per
+    entry appended (PROPOSE, NOOP, AE.4), TruncateLog per conflict (AE.3)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, dict[str, int]] = {}
+        self.hard_step: dict[int, int] = {}  # server -> last step a save was counted
+        self.shown: dict[tuple[int, str], int] = {}  # the counts of the last rows()
+
+    def reset(self, cluster: Cluster) -> None:
+        self.counts = {sid: {k: 0 for k, _ in STORAGE_HEADERS} for sid in cluster.servers}
+        self.hard_step = {}
+        self.fold(cluster.trace)
+
+    def fold(self, events: Iterable[Any]) -> None:
+        for event in events:
+            rule = event.rule
+            if rule in HARD_STATE_RULES:
+                sid = event.args[0]
+                if self.hard_step.get(sid) != event.step:
+                    self.hard_step[sid] = event.step
+                    self.counts[sid]["hard_state"] += 1
+            elif rule in ("PROPOSE", "NOOP"):
+                self.counts[event.args[0]]["save_log"] += 1
+            elif rule == "AE.4":
+                sid, first, last = event.args[0], event.args[1], event.args[2]
+                self.counts[sid]["save_log"] += max(0, last - first + 1)
+            elif rule == "AE.3":
+                self.counts[event.args[0]]["truncate"] += 1
+
+    def rows(self, cluster: Cluster, flash: bool = True) -> dict[Any, Row]:
+        """One row per table cell, by (server, column); with ``flash``, the cells whose
+        count changed since the last call are highlighted."""
+        rows: dict[Any, Row] = {}
+        for sid in cluster.servers:
+            counts: dict[str, int | None] = dict(self.counts[sid])
+            disk = cluster.disk_stats(sid)
+            counts["writes"], counts["syncs"] = disk["writes"], disk["syncs"]
+            for x, (what, header) in enumerate(STORAGE_HEADERS):
+                count = counts[what]
+                number = -1 if count is None else count
+                old = self.shown.get((sid, what))
+                self.shown[(sid, what)] = number
+                rows[(sid, what)] = {
+                    "server": sid,
+                    "what": header,
+                    "x": float(x),
+                    "y": float(sid),
+                    "count": number,
+                    "text": "n/a" if count is None else str(count),
+                    "flash": 0.45 if flash and old is not None and old != number else 0.0,
+                }
+        return rows
 
 
 # ------------------------------------------------------------------ panels

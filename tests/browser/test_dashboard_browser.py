@@ -16,18 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import LabPage, LabServer, write_notebook
+from labdriver import LabPage, LabServer, unexpected_errors, write_notebook
 
 pytestmark = pytest.mark.browser
 
 STEPS = 6  # clicks of Step, then one click of Back
-
-# Browser console errors that are not the dashboard's fault, each with why it is harmless.
-HARMLESS_ERRORS: list[tuple[str, str]] = [
-    # JupyterLab's debugger sidebar asks the kernel for its state while the kernel is
-    # still starting; the request is cancelled and retried. Nothing to do with widgets.
-    (r"Could not restore the debugger state", "debugger probe during kernel start"),
-]
 
 NOTEBOOK_CELLS = [
     """\
@@ -135,10 +128,6 @@ def source_differences(page: dict[str, list[Any]], kernel: dict[str, list[Any]])
                 problems.append(f"{column}[{row}]: page {x!r}, kernel {y!r}")
                 break
     return problems
-
-
-def unexpected_errors(errors: list[str]) -> list[str]:
-    return [e for e in errors if not any(re.search(p, e) for p, _why in HARMLESS_ERRORS)]
 
 
 @pytest.fixture
