@@ -11,32 +11,6 @@ from typing import Any
 
 from ..sim import Cluster, TraceEvent
 
-__all__ = [
-    "REGISTRY",
-    "Exercise",
-    "Result",
-    "Wrong",
-    "all_exercises",
-    "as_choice",
-    "as_server",
-    "as_servers",
-    "as_yes_no",
-    "call",
-    "call_for_effect",
-    "check",
-    "exercise",
-    "function_starter",
-    "get",
-    "hint",
-    "listing",
-    "need_function",
-    "not_answered",
-    "prediction",
-    "prompt",
-    "reveal",
-]
-
-
 # ================================================================ the framework
 
 
