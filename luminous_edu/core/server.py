@@ -363,23 +363,6 @@ class Server:
         term = m.term if granted else self.current_term
         out.sends.append((source, RequestVoteReply(term=term, vote_granted=granted, pre_vote=True)))
 
-    def _handle_pre_vote_reply(self, source: int, m: RequestVoteReply) -> None:
-        out = self._out
-        if self.role is not Role.PRECANDIDATE or (
-            m.vote_granted and m.term != self.current_term + 1
-        ):
-            out.trace.append(("RVR.stale", (self.id, source, m.term)))
-            return
-        if not m.vote_granted:
-            out.trace.append(("RVR.refused", (self.id, source, m.term)))
-            return
-        self.votes_granted.add(source)
-        out.trace.append(
-            ("PV.got", (self.id, source, len(self.votes_granted), self.quorum, m.term))
-        )
-        if len(self.votes_granted) >= self.quorum:
-            self._start_election(transfer=False, rule="ELECT")
-
     def _handle_timeout_now(self, source: int, m: TimeoutNow) -> None:
         # Not in Figure 2: "the target server ... starts an election" at once (thesis
         # §3.10), skipping PreVote; CheckQuorum's stickiness lets it through.
@@ -392,21 +375,25 @@ class Server:
 
     def _handle_request_vote_reply(self, source: int, m: RequestVoteReply) -> None:
         out = self._out
-        if m.pre_vote:
-            self._handle_pre_vote_reply(source, m)
-            return
-        if self.role is not Role.CANDIDATE or m.term != self.current_term:
+        # A vote counts for a candidate in its term; a pre-vote (thesis §9.6) for a
+        # precandidate, in the term it would start.
+        role = Role.PRECANDIDATE if m.pre_vote else Role.CANDIDATE
+        term = self.current_term + 1 if m.pre_vote else self.current_term
+        if self.role is not role or (m.term != term and (m.vote_granted or not m.pre_vote)):
             out.trace.append(("RVR.stale", (self.id, source, m.term)))
             return
         if not m.vote_granted:
             out.trace.append(("RVR.refused", (self.id, source, m.term)))
             return
         self.votes_granted.add(source)
-        out.trace.append(
-            ("RVR.grant", (self.id, source, len(self.votes_granted), self.quorum, m.term))
-        )
-        # "If votes received from majority of servers: become leader" (§5.2)
-        if len(self.votes_granted) >= self.quorum:
+        rule = "PV.got" if m.pre_vote else "RVR.grant"
+        out.trace.append((rule, (self.id, source, len(self.votes_granted), self.quorum, m.term)))
+        if len(self.votes_granted) < self.quorum:
+            return
+        if m.pre_vote:
+            self._start_election(transfer=False, rule="ELECT")
+        else:
+            # "If votes received from majority of servers: become leader" (§5.2)
             self._become_leader()
 
     # -------------------------------------------------------- AppendEntries RPC
