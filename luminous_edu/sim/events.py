@@ -8,6 +8,7 @@ reach the top (lazy deletion).
 from __future__ import annotations
 
 import heapq
+import sys
 from typing import Any, NamedTuple
 
 DELIVER = "deliver"
@@ -123,27 +124,16 @@ class EventQueue:
         return None
 
     def pop(self) -> Event | None:
-        event = self.peek()
-        if event is not None:
-            self.pop_peeked(event)
-        return event
-
-    def pop_peeked(self, event: Event) -> None:
-        """Remove ``event``, which ``peek()`` just returned."""
-        heapq.heappop(self.heap)
-        self._forget(event)
+        """Remove and return the next event, or None if nothing is scheduled."""
+        return self.pop_due(sys.maxsize)
 
     def pop_due(self, deadline: int) -> Event | None:
-        """Remove and return the next event if it is due by ``deadline``; else None.
-        (``peek`` and ``pop_peeked`` in one call: the simulator's hot loop.)"""
+        """Remove and return the next event if it is due by ``deadline``; else None."""
         event = self.peek()
         if event is None or event.due > deadline:
             return None
         heapq.heappop(self.heap)
-        del self.live[event.id]
-        if event.kind != DELIVER:
-            del self.timers[(event.target, event.kind)]
-            del self.queued[event.id]
+        self._forget(event)
         return event
 
     def remove(self, event_id: int) -> Event:
