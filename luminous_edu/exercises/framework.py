@@ -366,8 +366,20 @@ def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     missing ``return`` into a friendly ``Wrong``."""
     name = getattr(function, "__name__", "your function")
     shown = ", ".join([*(_show(a) for a in args), *(f"{k}={_show(v)}" for k, v in kwargs.items())])
+    value = _run_student(function, f"{name}({shown})", *args, **kwargs)
+    if value is None:
+        raise Wrong(
+            f"{name}({shown}) returned None: it has no return statement yet, or one that "
+            "returns nothing."
+        )
+    return value
+
+
+def _run_student(function: Callable[..., Any], label: str, *args: Any, **kwargs: Any) -> Any:
+    """Run student code; its exceptions become ``Wrong`` naming ``label``."""
+    name = getattr(function, "__name__", "your function")
     try:
-        value = function(*args, **kwargs)
+        return function(*args, **kwargs)
     except NotImplementedError:
         raise Wrong(
             f"{name} is not written yet: it still raises NotImplementedError. Replace that "
@@ -377,15 +389,9 @@ def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise
     except Exception as error:
         raise Wrong(
-            f"{name}({shown}) raised {type(error).__name__}: {error}",
+            f"{label} raised {type(error).__name__}: {error}",
             hint="read the error, fix the function, run its cell again, then check again.",
         ) from None
-    if value is None:
-        raise Wrong(
-            f"{name}({shown}) returned None: it has no return statement yet, or one that "
-            "returns nothing."
-        )
-    return value
 
 
 def as_server(value: Any) -> int | None:
@@ -486,18 +492,4 @@ def _events(cluster: Cluster, rule: str) -> list[TraceEvent]:
 def call_for_effect(function: Callable[..., Any], *args: Any) -> None:
     """Call a student function that acts on its arguments; its return value is ignored
     (``None`` is fine), its errors become ``Wrong``."""
-    name = getattr(function, "__name__", "your function")
-    try:
-        function(*args)
-    except NotImplementedError:
-        raise Wrong(
-            f"{name} is not written yet: it still raises NotImplementedError. Replace that "
-            "line with your code, run the cell, then check again."
-        ) from None
-    except Wrong:
-        raise
-    except Exception as error:
-        raise Wrong(
-            f"{name} raised {type(error).__name__}: {error}",
-            hint="read the error, fix the function, run its cell again, then check again.",
-        ) from None
+    _run_student(function, getattr(function, "__name__", "your function"), *args)
