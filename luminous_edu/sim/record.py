@@ -57,6 +57,7 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "leader_noop": cluster.leader_noop,
             "prevote": cluster.prevote,
             "check_quorum": cluster.check_quorum,
+            "snapshot_threshold": cluster.snapshot_threshold,
             "disk_faults": (
                 {str(k): v for k, v in cluster.disk_faults.items()}
                 if isinstance(cluster.disk_faults, dict)
@@ -147,8 +148,9 @@ def load_record(
             leader_noop=config.get("leader_noop", True),
             prevote=config.get("prevote", False),
             check_quorum=config.get("check_quorum", False),
+            snapshot_threshold=config.get("snapshot_threshold"),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, LuminousError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None
     cluster.strict = bool(config.get("strict", False))
     for number, action in enumerate(record["actions"]):

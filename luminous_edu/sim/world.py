@@ -39,6 +39,8 @@ class World:
         # ReadIndex reads: read id -> (index, value, error) once answered
         self.read_results: dict[int, tuple[int, Any, str | None]] = {}
         self.next_read_id = 1
+        # Log compaction: [snapshots saved, compactions] per server, for disk_stats
+        self.compactions: dict[int, list[int]] = {}
 
     def clone(self) -> World:
         """An independent copy; raises if a user object cannot be copied."""
@@ -60,4 +62,5 @@ class World:
         twin.durable = {i: d.clone() for i, d in self.durable.items()}
         twin.read_results = dict(self.read_results)
         twin.next_read_id = self.next_read_id
+        twin.compactions = {i: list(c) for i, c in self.compactions.items()}
         return twin
