@@ -32,20 +32,25 @@ class RaftCluster(RuleBasedStateMachine):
         seed=st.integers(min_value=0, max_value=2**16),
         prevote=st.booleans(),
         check_quorum=st.booleans(),
+        lease=st.booleans(),
     )
-    def build(self, servers: int, seed: int, prevote: bool, check_quorum: bool) -> None:
+    def build(
+        self, servers: int, seed: int, prevote: bool, check_quorum: bool, lease: bool
+    ) -> None:
+        lease_reads = lease and check_quorum  # a lease needs CheckQuorum's stickiness
         self.cluster = le.Cluster(
             servers=servers,
             seed=seed,
             storage=self.storage,
             prevote=prevote,
             check_quorum=check_quorum,
+            lease_reads=lease_reads,
         )
         self.ids = list(self.cluster.servers)
         self.proposed: list[Any] = []
         note(
             f"cluster = le.Cluster(servers={servers}, seed={seed}, prevote={prevote}, "
-            f"check_quorum={check_quorum})"
+            f"check_quorum={check_quorum}, lease_reads={lease_reads})"
         )
 
     # --------------------------------------------------------------- helpers
@@ -140,6 +145,12 @@ class RaftCluster(RuleBasedStateMachine):
             target = self.cluster.leader if server is None else server
             assert isinstance(result.index, int) and result.index >= 1
             assert result.term == self.cluster.servers[target].current_term
+
+    @rule(pick=PICK, to_leader=st.booleans())
+    def read(self, pick: int, to_leader: bool) -> None:
+        # Every completed read is checked by the cluster ("Linearizable Reads").
+        server = None if to_leader else self._pick(self.ids, pick)
+        self.cluster.read(lambda machine: len(machine.values), server=server)
 
     @rule(pick=PICK)
     def timeout(self, pick: int) -> None:

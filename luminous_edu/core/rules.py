@@ -178,8 +178,8 @@ RULES: dict[str, Rule] = {
     ),
     "CQ": Rule(
         "CheckQuorum",
-        "S{0} steps down: only {1} servers (itself included) answered within the last {3} ms, "
-        "fewer than the {2} a majority needs (CheckQuorum, thesis §6.2)",
+        "S{0} steps down: servers that answered it within the last {3} ms, itself "
+        "included: {1}, fewer than the {2} a majority needs (CheckQuorum, thesis §6.2)",
     ),
     "TR.start": Rule(
         "TransferLeadership",
@@ -213,6 +213,12 @@ RULES: dict[str, Rule] = {
         "ClientRead",
         "S{0} answers read #{1}: a majority confirmed it still leads, and it has applied "
         "through the read index {2} (ReadIndex, thesis §6.4)",
+    ),
+    "READ.lease": Rule(
+        "ClientRead",
+        "S{0} answers read #{1} at once at its commit index {2}: it holds a lease until "
+        "t={3} ms, before which no other leader can be elected, assuming clocks drift "
+        "no more than the lease allows (lease read, thesis §6.4.1)",
     ),
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"
