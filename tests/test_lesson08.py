@@ -287,12 +287,14 @@ def test_hand_over_by_crashing_the_leader_is_not_a_transfer() -> None:
     assert not result.passed and "no leadership transfer started" in result.message
 
 
-def test_the_maintenance_cluster_sets_both_traps() -> None:
-    cluster, leader, crashed, lagging = lesson08.maintenance_cluster(5, 7)
-    match = cluster.servers[leader].match_index
-    assert not cluster.servers[crashed].alive
-    assert match[crashed] == max(match.values())  # the leader still thinks it up to date
-    assert match[lagging] < max(match.values())
+def test_every_maintenance_cluster_sets_both_traps() -> None:
+    for servers, seed in lesson08.HAND_OVER_CLUSTERS:
+        cluster, leader, crashed, lagging = lesson08.maintenance_cluster(servers, seed)
+        match = cluster.servers[leader].match_index
+        where = f"maintenance_cluster({servers}, {seed})"
+        assert not cluster.servers[crashed].alive, where
+        assert match[crashed] == max(match.values()), where  # the leader thinks it up to date
+        assert match[lagging] < max(match.values()), where
     assert ex.check("08.hand_over", transfer_to(best)).passed
 
 

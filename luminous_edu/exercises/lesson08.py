@@ -361,6 +361,10 @@ def maintenance_cluster(servers: int, seed: int) -> tuple[Cluster, int, int, int
     return cluster, leader, crashed, lagging
 
 
+#: The (servers, seed) of the clusters 08.hand_over is checked on.
+HAND_OVER_CLUSTERS = ((5, 7), (5, 3), (7, 4))
+
+
 def _best_targets(cluster: Cluster, leader: int) -> set[int]:
     match = cluster.servers[leader].match_index
     running = [i for i in match if cluster.servers[i].alive]
@@ -382,7 +386,7 @@ def _best_targets(cluster: Cluster, leader: int) -> set[int]:
 )
 def _check_hand_over(answer: Any) -> str:
     f = need_function(answer, "hand_over", 1)
-    for servers, seed in ((5, 7), (5, 3), (7, 4)):
+    for servers, seed in HAND_OVER_CLUSTERS:
         cluster, old, crashed, lagging = maintenance_cluster(servers, seed)
         term = cluster.servers[old].current_term
         best = _best_targets(cluster, old)
