@@ -33,6 +33,7 @@ class RaftCluster(RuleBasedStateMachine):
         prevote=st.booleans(),
         check_quorum=st.booleans(),
         snapshot_threshold=st.sampled_from([None, 2, 5]),
+        lease=st.booleans(),
     )
     def build(
         self,
@@ -41,7 +42,9 @@ class RaftCluster(RuleBasedStateMachine):
         prevote: bool,
         check_quorum: bool,
         snapshot_threshold: int | None,
+        lease: bool,
     ) -> None:
+        lease_reads = lease and check_quorum  # a lease needs CheckQuorum's stickiness
         self.cluster = le.Cluster(
             servers=servers,
             seed=seed,
@@ -49,12 +52,14 @@ class RaftCluster(RuleBasedStateMachine):
             prevote=prevote,
             check_quorum=check_quorum,
             snapshot_threshold=snapshot_threshold,
+            lease_reads=lease_reads,
         )
         self.ids = list(self.cluster.servers)
         self.proposed: list[Any] = []
         note(
             f"cluster = le.Cluster(servers={servers}, seed={seed}, prevote={prevote}, "
-            f"check_quorum={check_quorum}, snapshot_threshold={snapshot_threshold})"
+            f"check_quorum={check_quorum}, snapshot_threshold={snapshot_threshold}, "
+            f"lease_reads={lease_reads})"
         )
 
     # --------------------------------------------------------------- helpers
@@ -149,6 +154,12 @@ class RaftCluster(RuleBasedStateMachine):
             target = self.cluster.leader if server is None else server
             assert isinstance(result.index, int) and result.index >= 1
             assert result.term == self.cluster.servers[target].current_term
+
+    @rule(pick=PICK, to_leader=st.booleans())
+    def read(self, pick: int, to_leader: bool) -> None:
+        # Every completed read is checked by the cluster ("Linearizable Reads").
+        server = None if to_leader else self._pick(self.ids, pick)
+        self.cluster.read(lambda machine: len(machine.values), server=server)
 
     @rule(pick=PICK)
     def timeout(self, pick: int) -> None:

@@ -93,8 +93,8 @@ RULES: dict[str, Rule] = {
     ),
     "AE.candidate": Rule(
         "HandleAppendEntriesRequest",
-        "S{0} hears from S{1}, the leader of its term {2}: it stops being a candidate and "
-        "becomes a follower (§5.2)",
+        "S{0} hears from S{1}, the leader of its term {2}: it stops being a {3} and becomes "
+        "a follower (§5.2)",
     ),
     "AE.2": Rule(
         "HandleAppendEntriesRequest",
@@ -162,6 +162,19 @@ RULES: dict[str, Rule] = {
         "S{0} would not vote for S{1}: it heard from the leader S{2} within the minimum "
         "election timeout (thesis §9.6)",
     ),
+    "PV.self": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1}: S{0} itself is the leader of term {2} (thesis §9.6)",
+    ),
+    "PV.refused": Rule(
+        "HandlePreVoteResponse",
+        "S{0} learns that S{1} would not vote for it in term {2}: a refused pre-vote (thesis §9.6)",
+    ),
+    "PV.stale": Rule(
+        "HandlePreVoteResponse",
+        "S{0} ignores a pre-vote reply from S{1}: it is no longer asking for pre-votes "
+        "(thesis §9.6)",
+    ),
     "PV.log": Rule(
         "HandlePreVoteRequest",
         "S{0} would not vote for S{1}: S{1}'s log is less up-to-date (§5.4.1, thesis §9.6)",
@@ -178,8 +191,8 @@ RULES: dict[str, Rule] = {
     ),
     "CQ": Rule(
         "CheckQuorum",
-        "S{0} steps down: only {1} servers (itself included) answered within the last {3} ms, "
-        "fewer than the {2} a majority needs (CheckQuorum, thesis §6.2)",
+        "S{0} steps down: servers that answered it within the last {3} ms, itself "
+        "included: {1}, fewer than the {2} a majority needs (CheckQuorum, thesis §6.2)",
     ),
     "TR.start": Rule(
         "TransferLeadership",
@@ -213,6 +226,12 @@ RULES: dict[str, Rule] = {
         "ClientRead",
         "S{0} answers read #{1}: a majority confirmed it still leads, and it has applied "
         "through the read index {2} (ReadIndex, thesis §6.4)",
+    ),
+    "READ.lease": Rule(
+        "ClientRead",
+        "S{0} answers read #{1} at once at its commit index {2}: it holds a lease until "
+        "t={3} ms, before which no other leader can be elected, assuming clocks drift "
+        "no more than the lease allows (lease read, thesis §6.4.1)",
     ),
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"

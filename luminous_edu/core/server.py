@@ -90,6 +90,7 @@ class Server:
         check_quorum: bool = False,
         election_timeout_ms: tuple[int, int] = (150, 300),
         snapshot_threshold: int | None = None,
+        lease_ms: int | None = None,
     ) -> None:
         self.id = server_id
         # Not in Figure 2: log compaction (§7). Snapshot once this many applied entries
@@ -114,6 +115,11 @@ class Server:
         self.reads: list[list[Any]] = []
         self.read_round = 0
         self.read_acked: dict[int, int] = {}
+        # Leader, with lease reads (thesis §6.4.1): how long a lease lasts (None: no
+        # lease reads), when each unconfirmed round was sent, and when the lease ends.
+        self.lease_ms = lease_ms
+        self.round_sent: dict[int, int] = {}
+        self.lease_until = 0
         # Not in Figure 2: the configuration is data (membership changes build on it).
         self.restore_config({"voters": list(voters)})
 
@@ -187,6 +193,7 @@ class Server:
         twin.last_heard = dict(self.last_heard)
         twin.reads = [list(r) for r in self.reads]
         twin.read_acked = dict(self.read_acked)
+        twin.round_sent = dict(self.round_sent)
         twin._out = Output()
         return twin
 
@@ -293,14 +300,17 @@ class Server:
         if self.transfer_target is not None and (
             now - self.transfer_started >= self.max_election_timeout_ms
         ):
-            # "If the transfer does not complete within an election timeout, the leader
-            # aborts the transfer and resumes accepting client requests" (thesis §3.10)
+            # "If leadership transfer does not complete after about an election timeout,
+            # the prior leader aborts the transfer and resumes accepting client requests"
+            # (thesis §3.10)
             out.trace.append(("TR.abort", (self.id, self.transfer_target)))
             self.transfer_target = None
         # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
         # server; repeat during idle periods to prevent election timeouts" (§5.2)
         out.trace.append(("HB", (self.id,)))
         self.heartbeat_round += 1
+        if self.lease_ms is not None:
+            self._new_read_round()  # every heartbeat round can extend the lease
         for peer in self.peers:
             sent = self.inflight.get(peer)
             recent = sent is not None and sent[1] >= self.heartbeat_round - 1
@@ -418,7 +428,10 @@ class Server:
             out.trace.append(("PV.term", (self.id, m.candidate_id, m.term, self.current_term)))
             granted = False
         elif self._heard_from_leader_recently():
-            out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
+            if self.role is Role.LEADER:
+                out.trace.append(("PV.self", (self.id, m.candidate_id, self.current_term)))
+            else:
+                out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
             granted = False
         elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
             out.trace.append(("PV.log", (self.id, m.candidate_id)))
@@ -446,10 +459,12 @@ class Server:
         role = Role.PRECANDIDATE if m.pre_vote else Role.CANDIDATE
         term = self.current_term + 1 if m.pre_vote else self.current_term
         if self.role is not role or (m.term != term and (m.vote_granted or not m.pre_vote)):
-            out.trace.append(("RVR.stale", (self.id, source, m.term)))
+            rule = "PV.stale" if m.pre_vote else "RVR.stale"
+            out.trace.append((rule, (self.id, source, m.term)))
             return
         if not m.vote_granted:
-            out.trace.append(("RVR.refused", (self.id, source, m.term)))
+            rule = "PV.refused" if m.pre_vote else "RVR.refused"
+            out.trace.append((rule, (self.id, source, term)))
             return
         self.votes_granted.add(source)
         rule = "PV.got" if m.pre_vote else "RVR.grant"
@@ -479,7 +494,7 @@ class Server:
             return
         if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
             # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
+            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
@@ -570,6 +585,8 @@ class Server:
         self.last_heard[source] = self.now
         if m.read_round > self.read_acked.get(source, 0):
             self.read_acked[source] = m.read_round
+            if self.lease_ms is not None:
+                self._extend_lease()
             self._serve_reads()
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
@@ -709,12 +726,14 @@ class Server:
         self.now = now
         if self.role is not Role.LEADER or self.transfer_target is not None:
             return False, self._finish()
+        if self._lease_read(read_id):
+            return True, self._finish()
         # "1. If the leader has not yet marked an entry from its current term
         # committed, it waits until it has done so. ... 2. The leader saves its current
         # commit index in a local variable readIndex. 3. The leader needs to make sure
         # it hasn't been superseded ... it sends a new round of heartbeats and waits
         # for their acknowledgments from a majority of the cluster." (§6.4)
-        self.read_round += 1
+        self._new_read_round()
         self.reads.append([read_id, None, self.read_round])
         out.trace.append(("READ", (self.id, read_id)))
         for peer in self.peers:
@@ -727,8 +746,7 @@ class Server:
             return
         if self.log.term_at(self.commit_index) != self.current_term:
             return  # no entry of this term committed yet (§6.4 step 1)
-        acked = sorted([self.read_round, *self.read_acked.values()], reverse=True)
-        confirmed = acked[self.quorum - 1] if len(acked) >= self.quorum else 0
+        confirmed = self._confirmed_round()
         waiting = []
         for read in self.reads:
             if read[1] is None:
@@ -745,6 +763,50 @@ class Server:
                 waiting.append(read)
         self.reads = waiting
 
+    def _confirmed_round(self) -> int:
+        """The newest round of heartbeats a majority (this leader included) answered."""
+        acked = sorted([self.read_round, *self.read_acked.values()], reverse=True)
+        return acked[self.quorum - 1] if len(acked) >= self.quorum else 0
+
+    def _new_read_round(self) -> None:
+        self.read_round += 1
+        if self.lease_ms is not None:
+            self.round_sent[self.read_round] = self.now
+
+    def _extend_lease(self) -> None:
+        # "Once the leader's heartbeats were acknowledged by a majority of the cluster,
+        # it would extend its lease to start + election timeout / clock drift bound,
+        # since the followers shouldn't time out before then" (thesis §6.4.1). ``start``
+        # is when the confirmed round was sent: every answer came after it.
+        assert self.lease_ms is not None
+        confirmed = self._confirmed_round()
+        start = self.round_sent.get(confirmed)
+        if start is None:
+            return
+        if self.transfer_target is None:
+            self.lease_until = max(self.lease_until, start + self.lease_ms)
+        for done in [r for r in self.round_sent if r <= confirmed]:
+            del self.round_sent[done]
+
+    def _lease_read(self, read_id: int) -> bool:
+        """Serve a read at once if this leader holds a lease (thesis §6.4.1): no other
+        leader can have been elected before the lease ends, so its commit index is
+        current without a round of heartbeats. Needs an entry of its own term committed,
+        as ReadIndex does."""
+        if (
+            self.lease_ms is None
+            or self.now >= self.lease_until
+            or self.log.term_at(self.commit_index) != self.current_term
+            or self.last_applied < self.commit_index
+        ):
+            return False
+        out = self._out
+        if out.reads is None:
+            out.reads = []
+        out.reads.append((read_id, self.commit_index))
+        out.trace.append(("READ.lease", (self.id, read_id, self.commit_index, self.lease_until)))
+        return True
+
     def transfer_leadership(self, target: int, now: int = 0) -> tuple[str | None, Output]:
         """Not in Figure 2 (thesis §3.10): hand leadership to ``target``. Returns the
         reason it is refused, or None when the transfer has started."""
@@ -758,6 +820,8 @@ class Server:
             self.transfer_target = target
             self.transfer_started = now
             self.transfer_sent = False
+            # The target's election ignores leader stickiness, so the lease ends here.
+            self.lease_until = 0
             out.trace.append(("TR.start", (self.id, target)))
             if target not in self.inflight and self.next_index[target] <= self.log.last_index:
                 self._send_append_entries(target)
@@ -826,6 +890,8 @@ class Server:
         self.transfer_target = None
         self.reads = []
         self.read_acked = {}
+        self.round_sent = {}
+        self.lease_until = 0
         out.became_leader = True
         out.trace.append(
             ("LEADER", (self.id, _names(sorted(self.votes_granted)), self.current_term))

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from ..check import SafetyChecker, Violation, scan
 from ..check.durability import DurableState
+from ..check.violation import LINEARIZABLE_READS
 from ..core import (
     AppendEntriesReply,
     CompactLog,
@@ -191,6 +192,8 @@ class Cluster:
         prevote: bool = False,
         check_quorum: bool = False,
         snapshot_threshold: int | None = None,
+        lease_reads: bool = False,
+        clock_drift_bound: float = 1.0,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
@@ -275,6 +278,9 @@ class Cluster:
                 )
         # Log compaction (§7): snapshot after this many applied entries; None never.
         self.snapshot_threshold = snapshot_threshold
+        self.lease_reads, self.clock_drift_bound = _check_lease(
+            lease_reads, clock_drift_bound, check_quorum
+        )
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.checks = checks
@@ -364,6 +370,15 @@ class Cluster:
         self._require_server(a)
         self._require_server(b)
         return self._world.links.cut(a, b)
+
+    @property
+    def lease_ms(self) -> int | None:
+        """How long a leader's read lease lasts after the heartbeat round that confirmed
+        it was sent: the minimum election timeout divided by ``clock_drift_bound``
+        (None without ``lease_reads``)."""
+        if not self.lease_reads:
+            return None
+        return int(self.election_timeout_ms[0] / self.clock_drift_bound)
 
     @property
     def network(self) -> Network:
@@ -622,7 +637,18 @@ class Cluster:
         leader) has confirmed it still leads, ``query(state_machine)`` runs on its state
         machine and the result fills ``handle.value``. A read sent to a follower is not
         accepted (``accepted=False``, ``leader_hint``). Queries stay in this process:
-        an exported record replays the read, not the query (its value is None)."""
+        an exported record replays the read, not the query (its value is None).
+
+        With ``Cluster(lease_reads=True)`` a leader that holds a lease answers at once,
+        with no round of heartbeats (thesis §6.4.1). The lease lasts ``lease_ms`` from
+        the sending of the last heartbeat round a majority answered. That rests on a clock
+        assumption: no follower's clock runs faster than the leader's by more than
+        ``clock_drift_bound``, so no follower times out and votes for someone else before
+        the leader's lease ends. The simulated clocks are exact; real ones are not.
+
+        Every completed read is checked against the highest commit index any running
+        server had when the read was asked; a read that misses a committed entry is a
+        "Linearizable Reads" violation."""
         if not callable(query):
             raise LuminousError(
                 f"read(query={query!r}): give a function of the state machine, e.g. "
@@ -917,6 +943,7 @@ class Cluster:
             check_quorum=self.check_quorum,
             election_timeout_ms=self.election_timeout_ms,
             snapshot_threshold=self.snapshot_threshold,
+            lease_ms=self.lease_ms,
         )
 
     def _start_server(self, sid: int) -> None:
@@ -1190,6 +1217,9 @@ class Cluster:
         world = self._world
         world.now = at
         world.next_read_id = max(world.next_read_id, read_id + 1)
+        world.read_floors[read_id] = max(
+            (s.commit_index for i, s in world.servers.items() if world.alive[i]), default=0
+        )
         _, out = world.servers[sid].read(read_id, at)
         self._carry_out(sid, out)
         return Input("read", (read_id, sid))
@@ -1207,6 +1237,17 @@ class Cluster:
                 except Exception as problem:
                     error = f"{type(problem).__name__}: {problem}"
             world.read_results[read_id] = (index, value, error)
+            floor = world.read_floors.pop(read_id, 0)
+            if index < floor:
+                self._out.violations.append(
+                    Violation(
+                        LINEARIZABLE_READS,
+                        self._step,
+                        f"read #{read_id} on S{sid} saw the state machine through index "
+                        f"{index}, but index {floor} was already committed when the read "
+                        "was asked: a stale read",
+                    )
+                )
 
     def _do_transfer(self, leader: int, to: int, at: int) -> Input:
         self._world.now = at
@@ -1276,6 +1317,23 @@ def _step_of(record: Any) -> int:
 _ACTIONS: dict[str, Callable[..., Any]] = {
     name[4:]: getattr(Cluster, name) for name in dir(Cluster) if name.startswith("_do_")
 }
+
+
+def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool, float]:
+    if type(lease_reads) is not bool:
+        raise LuminousError(f"lease_reads={lease_reads!r}: give True or False")
+    if type(drift) not in (int, float) or not 1 <= drift <= 10:
+        raise LuminousError(
+            f"clock_drift_bound={drift!r}: give a number from 1 to 10; 1.0 says the "
+            "servers' clocks run at the same rate"
+        )
+    if lease_reads and not check_quorum:
+        raise LuminousError(
+            "lease_reads=True needs check_quorum=True: a lease is safe only if servers "
+            "that heard from the leader within the minimum election timeout refuse to "
+            "vote for anyone else (thesis §6.4.1, §4.2.3)"
+        )
+    return lease_reads, float(drift)
 
 
 def _check_stored_state(stored: Any, ids: tuple[int, ...]) -> StoredState:
