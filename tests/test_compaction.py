@@ -12,6 +12,7 @@ import pytest
 
 import luminous_edu as le
 from luminous_edu.core import (
+    RULES,
     AppendEntries,
     AppendEntriesReply,
     CompactLog,
@@ -238,6 +239,33 @@ def test_is8_resets_the_state_machine_and_loads_the_configuration():
     assert server.voters == (1, 2, 3) and server.quorum == 2
 
 
+def test_a_candidate_that_gets_a_snapshot_from_the_leader_of_its_term_follows_it():
+    server = follower(1)
+    server.election_timeout()  # candidate in term 2
+    out = server.handle(2, install(2, 3, 1))
+    assert server.role is Role.FOLLOWER and server.snapshot_index == 3
+    assert rules(out)[0] == "AE.candidate"
+    assert "stops being a candidate" in RULES["AE.candidate"].template.format(*out.trace[0][1])
+
+
+def test_every_compaction_sentence_formats():
+    for rule, args in [
+        ("SNAP", (1, 4, 2)),
+        ("IS.send", (1, 2, 4, 2)),
+        ("IS.1", (1, 2, 1, 3)),
+        ("IS.stale", (1, 2, 4, 5)),
+        ("IS.6", (1, 2, 4, 6)),
+        ("IS.7", (1, 2, 4, 2)),
+        ("IS.8", (1, 4)),
+        ("ISR", (1, 2, 4)),
+        ("ISR.stale", (1, 2, 3)),
+    ]:
+        sentence = RULES[rule].template.format(*args)
+        assert sentence.startswith("S1 ")
+        if not rule.endswith("stale"):
+            assert "§7" in sentence or "Figure 13" in sentence, sentence
+
+
 def test_install_snapshot_resets_the_election_timer_and_sets_the_leader():
     server = follower(1)
     out = server.handle(2, install(1, 2, 1))
@@ -325,6 +353,7 @@ def test_a_follower_behind_the_first_index_catches_up_by_install_snapshot():
     cluster.connect(behind)
     cluster.run(500)
     assert any(e.rule == "IS.8" and e.server == behind for e in cluster.trace)
+    assert all(e.sentence for e in cluster.trace)  # every sentence formats
     leader = cluster.leader
     assert cluster.servers[behind].commit_index == cluster.servers[leader].commit_index
     assert cluster.state_machine(behind).values == [f"v{k}" for k in range(12)]

@@ -236,6 +236,11 @@ RULES: dict[str, Rule] = {
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"
     ),
+    "BOOT.snapshot": Rule(
+        "Restart",
+        "S{0} recovers its snapshot through index {1}: its state machine starts from the "
+        "snapshot, and entries through {1} count as committed and applied (§7)",
+    ),
     "SNAP": Rule(
         "Snapshot",
         "S{0} writes a snapshot of its state machine through index {1} (term {2}) to stable "
@@ -270,6 +275,11 @@ RULES: dict[str, Rule] = {
         "HandleInstallSnapshotRequest",
         "S{0} resets its state machine from the snapshot and loads its configuration: "
         "entries through {1} are applied (Figure 13, rule 8)",
+    ),
+    "ISR.stale": Rule(
+        "HandleInstallSnapshotResponse",
+        "S{0} ignores an InstallSnapshot reply from S{1} for term {2}: it is not leader of "
+        "that term",
     ),
     "ISR": Rule(
         "HandleInstallSnapshotResponse",

@@ -202,6 +202,8 @@ class Server:
     def boot(self) -> Output:
         out = self._begin()
         out.trace.append(("BOOT", (self.id, self.current_term, len(self.log))))
+        if self.snapshot is not None:
+            out.trace.append(("BOOT.snapshot", (self.id, self.log.snapshot_index)))
         out.election_timer = RESET
         return self._finish()
 
@@ -647,7 +649,7 @@ class Server:
             out.sends.append((source, InstallSnapshotReply(term=self.current_term)))
             return
         if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
+            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
@@ -697,8 +699,10 @@ class Server:
         out.sends.append((source, InstallSnapshotReply(term=self.current_term, match_index=last)))
 
     def _handle_install_snapshot_reply(self, source: int, m: InstallSnapshotReply) -> None:
-        if self.role is Role.LEADER and m.term == self.current_term:
-            self._out.trace.append(("ISR", (self.id, source, m.match_index)))
+        if self.role is not Role.LEADER or m.term != self.current_term:
+            self._out.trace.append(("ISR.stale", (self.id, source, m.term)))
+            return
+        self._out.trace.append(("ISR", (self.id, source, m.match_index)))
         # A follower that installed the snapshot matches the leader through its last
         # included index: the same as a successful AppendEntries reply (§5.3).
         self._handle_append_entries_reply(
