@@ -409,7 +409,14 @@ class Cluster:
 
     def applied(self, server_id: int) -> list[tuple[int, Any]]:
         """``(index, data)`` of every command server ``server_id`` applied since its last
-        (re)start, in order (no-op entries are not listed)."""
+        (re)start, in order (no-op entries are not listed).
+
+        With log compaction, only commands applied one by one from log entries are
+        listed: a server that restores its state machine from a snapshot (installed
+        from the leader, or recovered on restart) skips the indexes the snapshot
+        covers, so after a restore the list has a gap there (or starts after the
+        snapshot). ``state_machine(i)`` holds the whole state, and
+        ``servers[i].snapshot_index`` says where the snapshot ends."""
         self._require_server(server_id)
         codec = self._codec
         return [(i, copy_value(codec, d)) for i, d in self._world.applied[server_id]]
@@ -955,9 +962,19 @@ class Cluster:
         except Exception as error:
             self._handler_failed(sid, "storage handler", f"its construction {name}(disk)", error)
             return
+        raw: Any = None
         try:
-            stored = _check_stored_state(handler.handle(LoadState()), self.ids)
+            raw = handler.handle(LoadState())
+            stored = _check_stored_state(raw, self.ids)
         except Exception as error:
+            durable = world.durable.get(sid)
+            if durable is not None and world.checker is not None:
+                # What cannot be recovered from may still show an acknowledged
+                # snapshot lost (compacted before it was durable).
+                snapshot = getattr(raw, "snapshot", None)
+                if not isinstance(snapshot, SaveSnapshot):
+                    snapshot = None
+                self._out.violations.extend(durable.lost_snapshot(self._step, sid, snapshot))
             self._handler_failed(sid, "storage handler", LoadState(), error)
             return
         try:
