@@ -9,6 +9,7 @@ records, rewind and disk_stats. The server under test is S1; messages come from 
 from __future__ import annotations
 
 import pytest
+from test_storage_api import correct_function_storage
 
 import luminous_edu as le
 from luminous_edu.core import (
@@ -446,33 +447,8 @@ def test_json_lines_storage_restarts_from_its_snapshot(tmp_path):
 
 
 def test_function_storage_with_compaction():
-    store = le.FunctionStorage(name="store")
-
-    @store.save_hard_state
-    def save_hard_state(disk, msg):
-        disk.write("hs", (msg.current_term, msg.voted_for))
-        disk.sync()
-
-    @store.save_log
-    def save_log(disk, msg):
-        disk.write(f"log/{msg.index:08d}", (msg.term, msg.data))
-        disk.sync()
-
-    @store.truncate_log
-    def truncate_log(disk, msg):
-        for key in disk.keys():
-            if key.startswith("log/") and int(key[4:]) >= msg.from_index:
-                disk.delete(key)
-        disk.sync()
-
-    @store.load_state
-    def load_state(disk):
-        term, vote = disk.read("hs", (0, None))
-        entries = [le.Entry(int(k[4:]), *disk.read(k)) for k in disk.keys() if k[:4] == "log/"]
-        snap = disk.read("snap")
-        return le.StoredState(term, vote, entries, None if snap is None else le.SaveSnapshot(*snap))
-
-    # Written before compaction: refused only when compaction is switched on.
+    store = correct_function_storage()  # written before compaction
+    store.name = "store"
     le.Cluster(servers=3, storage=store)
     with pytest.raises(
         le.LuminousError, match=r"store has no save_snapshot\(msg\) and compact_log"
@@ -491,6 +467,16 @@ def test_function_storage_with_compaction():
                 disk.delete(key)
         disk.sync()
 
+    old_load = store.functions["load_state"]
+
+    @store.load_state
+    def load_state(disk):
+        state = old_load(disk)
+        snap = disk.read("snap")
+        snapshot = None if snap is None else le.SaveSnapshot(*snap)
+        return le.StoredState(state.current_term, state.voted_for, state.entries, snapshot)
+
+    assert le.check_storage(store).passed
     cluster = compacting(threshold=3, storage=store)
     propose_many(cluster, 7)
     cluster.crash(1)
@@ -501,26 +487,12 @@ def test_function_storage_with_compaction():
 
 
 class OldHandler(le.StorageHandler):
-    """A handler written before log compaction existed."""
+    """A handler written before log compaction existed: DiskStorage's four methods."""
 
-    def save_hard_state(self, msg):
-        self.disk.write("hs", (msg.current_term, msg.voted_for))
-        self.disk.sync()
-
-    def save_log(self, msg):
-        self.disk.write(f"log/{msg.index:08d}", (msg.term, msg.data))
-        self.disk.sync()
-
-    def truncate_log(self, msg):
-        for key in self.disk.keys():
-            if key.startswith("log/") and int(key[4:]) >= msg.from_index:
-                self.disk.delete(key)
-        self.disk.sync()
-
-    def load_state(self):
-        term, vote = self.disk.read("hs", (0, None))
-        keys = [k for k in self.disk.keys() if k.startswith("log/")]
-        return le.StoredState(term, vote, [le.Entry(int(k[4:]), *self.disk.read(k)) for k in keys])
+    save_hard_state = le.DiskStorage.save_hard_state
+    save_log = le.DiskStorage.save_log
+    truncate_log = le.DiskStorage.truncate_log
+    load_state = le.DiskStorage.load_state
 
 
 def test_a_handler_without_save_snapshot_works_until_compaction_is_on():

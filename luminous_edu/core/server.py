@@ -481,27 +481,35 @@ class Server:
 
     # -------------------------------------------------------- AppendEntries RPC
 
-    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
+    def _refuses_leader(self, m: AppendEntries | InstallSnapshot, rule: str) -> bool:
+        """The start of both leader RPCs: True (traced with ``rule``) if ``m`` is from
+        an older term, which is refused: [AE.1] "Reply false if term < currentTerm"
+        (§5.1), [IS.1] "Reply immediately if term < currentTerm" (Figure 13). Else
+        ``m.leader_id`` is the leader of this term: "If AppendEntries RPC received
+        from new leader: convert to follower" (§5.2), and the election timer resets."""
         out = self._out
-        log = self.log
         if m.term < self.current_term:
-            # [AE.1] "Reply false if term < currentTerm" (§5.1)
-            out.trace.append(("AE.1", (self.id, m.leader_id, m.term, self.current_term)))
-            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
-            return
+            out.trace.append((rule, (self.id, m.leader_id, m.term, self.current_term)))
+            return True
         if self.role is Role.LEADER:
             # Cannot happen while Election Safety holds; say so rather than obey.
             out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
-            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
-            return
+            return True
         if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
-            # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
             out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
         self.last_leader_contact = self.now
         out.election_timer = RESET
+        return False
+
+    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
+        out = self._out
+        log = self.log
+        if self._refuses_leader(m, "AE.1"):
+            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
+            return
 
         prev = m.prev_log_index
         prev_term = m.prev_log_term
@@ -638,23 +646,9 @@ class Server:
 
     def _handle_install_snapshot(self, source: int, m: InstallSnapshot) -> None:
         out = self._out
-        if m.term < self.current_term:
-            # [IS.1] "Reply immediately if term < currentTerm" (Figure 13)
-            out.trace.append(("IS.1", (self.id, m.leader_id, m.term, self.current_term)))
+        if self._refuses_leader(m, "IS.1"):
             out.sends.append((source, InstallSnapshotReply(term=self.current_term)))
             return
-        if self.role is Role.LEADER:
-            # Cannot happen while Election Safety holds; say so rather than obey.
-            out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
-            out.sends.append((source, InstallSnapshotReply(term=self.current_term)))
-            return
-        if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
-            self.role = Role.FOLLOWER
-            self.votes_granted = set()
-        self.leader_id = m.leader_id
-        self.last_leader_contact = self.now
-        out.election_timer = RESET
         last = m.last_included_index
         # (Figure 13 rules 2-4 create, write and finish a snapshot file chunk by
         # chunk; here the snapshot arrives whole, in one chunk with offset 0.)
