@@ -85,6 +85,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.sources: dict[str, ColumnDataSource] = self.plots.sources
         self.mirrors = {
             "servers": vm.Mirror(vm.SERVER_COLUMNS, {}),
+            "timers": vm.Mirror(vm.TIMER_COLUMNS, {}),
             "links": vm.Mirror(vm.LINK_COLUMNS, {}),
             "messages": vm.Mirror(vm.MESSAGE_COLUMNS, vm.MESSAGE_BLANK),
             "log": vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK),
@@ -472,7 +473,8 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.commits.reset(cluster)
         self.storage.reset(cluster)
         tables: dict[str, Mapping[Any, vm.Row]] = {
-            "servers": vm.server_rows(cluster, pending),
+            "servers": vm.server_rows(cluster),
+            "timers": vm.timer_rows(cluster, pending),
             "links": vm.link_rows(cluster),
             "log": self.log_tracker.reset(cluster),
             "markers": vm.marker_rows(cluster),
@@ -495,7 +497,8 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         log_rows, log_gone = self.log_tracker.changes(cluster, events)
         self.storage.fold(events)
         m = self.mirrors
-        self._send("servers", m["servers"].sync(vm.server_rows(cluster, pending)))
+        self._send("servers", m["servers"].sync(vm.server_rows(cluster)))
+        self._send("timers", m["timers"].sync(vm.timer_rows(cluster, pending)))
         self._send("links", m["links"].sync(vm.link_rows(cluster)))
         self._send("log", m["log"].update(log_rows, log_gone))
         self._send("markers", m["markers"].sync(vm.marker_rows(cluster)))
