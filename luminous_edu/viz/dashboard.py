@@ -7,6 +7,10 @@ after a history jump (Back, the time slider, Reset, a click on a safety failure)
 replacement. A control that fails (crash a crashed server, a bad partition, ...) shows
 its error in the widget; it never raises into the notebook.
 
+Run is an asyncio task in the kernel: at most ``max_updates_per_second`` updates, and
+no more than ``MAX_UPDATES_IN_FLIGHT`` that the browser has not acknowledged yet (see
+``bokeh_fixes``); each update folds the simulated time of the real time since the last.
+
 If you drive the cluster from Python while a dashboard shows it, call
 ``dashboard.refresh()`` to bring the picture up to date.
 """
