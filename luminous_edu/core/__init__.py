@@ -5,6 +5,7 @@ chance reach a server only as inputs from the world around it (``luminous_edu.si
 """
 
 from .log import Entry, RaftLog, looks_like_marker, noop_data
+from .membership import Configuration
 from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
 from .output import Output
 from .persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
@@ -16,6 +17,7 @@ __all__ = [
     "RULES",
     "AppendEntries",
     "AppendEntriesReply",
+    "Configuration",
     "Entry",
     "LoadState",
     "Output",
