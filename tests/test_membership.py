@@ -279,6 +279,23 @@ def test_servers_that_reconfigured_ignore_disruptive_vote_requests() -> None:
     assert [rule for rule, _ in out.trace] == ["RV.sticky"]
 
 
+def test_read_index_check_quorum_and_transfer_count_the_configuration() -> None:
+    """ReadIndex (thesis §6.4), CheckQuorum (§6.2) and leadership transfer (§3.10)
+    take their majorities from the configuration: learners never count."""
+    cluster = le.Cluster(servers=3, seed=3, check_quorum=True)
+    elect(cluster)
+    for learner in (4, 5):
+        assert cluster.add_learner(learner).accepted
+        settle(cluster, 300)
+    assert "not a voting member" in str(cluster.transfer_leadership(to=4).reason)
+    cluster.partition({1, 4, 5}, {2, 3})
+    handle = cluster.read(lambda machine: 1)
+    cluster.run(100)
+    assert handle.accepted and not handle.done  # two learners do not confirm a read
+    assert cluster.run_until(lambda c: c.servers[1].role is Role.FOLLOWER, 1_000)
+    assert "CQ" in [e.rule for e in cluster.trace if e.server == 1]
+
+
 # ------------------------------------------------------------------ scenarios
 
 

@@ -2,7 +2,8 @@
 
 A Hypothesis ``RuleBasedStateMachine`` drives a cluster through ticks, single steps,
 dropped, duplicated and reordered messages, partitions, crashes, restarts, proposals and
-forced timeouts. After every rule: no Figure 3 violation (incremental checker, and the
+forced timeouts, and membership changes (servers added, removed, added as learners and
+promoted, one at a time or by joint consensus). After every rule: no Figure 3 violation (incremental checker, and the
 from-scratch ``cluster.check()`` agrees), and the applied sequences of all servers are
 prefix-consistent. Runs are derandomized and database-less, so CI is deterministic; a
 failure prints Hypothesis's step-by-step reproduction plus an exported record that
@@ -21,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 import luminous_edu as le
 
 PICK = st.integers(min_value=0, max_value=10_000)
+MAX_ID = 7  # membership rules add servers up to S7
 
 
 class RaftCluster(RuleBasedStateMachine):
@@ -32,21 +34,29 @@ class RaftCluster(RuleBasedStateMachine):
         seed=st.integers(min_value=0, max_value=2**16),
         prevote=st.booleans(),
         check_quorum=st.booleans(),
+        membership=st.sampled_from(["single", "joint"]),
     )
-    def build(self, servers: int, seed: int, prevote: bool, check_quorum: bool) -> None:
+    def build(
+        self, servers: int, seed: int, prevote: bool, check_quorum: bool, membership: str
+    ) -> None:
         self.cluster = le.Cluster(
             servers=servers,
             seed=seed,
             storage=self.storage,
             prevote=prevote,
             check_quorum=check_quorum,
+            membership=membership,
         )
-        self.ids = list(self.cluster.servers)
         self.proposed: list[Any] = []
         note(
             f"cluster = le.Cluster(servers={servers}, seed={seed}, prevote={prevote}, "
-            f"check_quorum={check_quorum})"
+            f"check_quorum={check_quorum}, membership={membership!r})"
         )
+
+    @property
+    def ids(self) -> list[int]:
+        """Every server, those added by membership changes included."""
+        return list(self.cluster.ids)
 
     # --------------------------------------------------------------- helpers
 
@@ -100,7 +110,7 @@ class RaftCluster(RuleBasedStateMachine):
         self.cluster.run(ms)
         self.cluster.network = old
 
-    @rule(mask=st.integers(min_value=1, max_value=2**5 - 1))
+    @rule(mask=st.integers(min_value=1, max_value=2**MAX_ID - 1))
     def partition(self, mask: int) -> None:
         group = {i for i in self.ids if mask >> (i - 1) & 1}
         if group:
@@ -140,6 +150,30 @@ class RaftCluster(RuleBasedStateMachine):
             target = self.cluster.leader if server is None else server
             assert isinstance(result.index, int) and result.index >= 1
             assert result.term == self.cluster.servers[target].current_term
+
+    @rule(sid=st.integers(min_value=1, max_value=MAX_ID))
+    def add_server(self, sid: int) -> None:
+        result = self.cluster.add_server(sid)
+        note(f"cluster.add_server({sid})  # {result}")
+
+    @rule(sid=st.integers(min_value=1, max_value=MAX_ID))
+    def add_learner(self, sid: int) -> None:
+        result = self.cluster.add_learner(sid)
+        note(f"cluster.add_learner({sid})  # {result}")
+
+    @rule(pick=PICK)
+    def promote(self, pick: int) -> None:
+        config = self.cluster.config
+        sid = self._pick(list(config.learners) if config else [], pick)
+        if sid is not None:
+            note(f"cluster.promote({sid})  # {self.cluster.promote(sid)}")
+
+    @rule(pick=PICK)
+    def remove_server(self, pick: int) -> None:
+        config = self.cluster.config
+        sid = self._pick(list(config.members) if config else [], pick)
+        if sid is not None:
+            note(f"cluster.remove_server({sid})  # {self.cluster.remove_server(sid)}")
 
     @rule(pick=PICK)
     def timeout(self, pick: int) -> None:

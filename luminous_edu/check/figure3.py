@@ -15,6 +15,11 @@ digests at k agree. With that:
   one there breaks it.
 
 Each step costs O(entries changed), and O(log n) for a new leader.
+
+None of the five depends on the configuration: at most one leader per term, whatever
+configurations the servers use (membership changes, §6, must not break that). Servers
+added later are registered with ``add_server``; removed servers stay checked, since
+what they committed or applied stays committed or applied.
 """
 
 from __future__ import annotations
