@@ -483,3 +483,34 @@ class OneClient:
                     return False
         self.wake = now + 50
         return False
+
+
+def churn(
+    cluster: le.Cluster,
+    rng: random.Random,
+    rounds: int,
+    each_round: Callable[[int], object] = lambda n: None,
+) -> None:
+    """``rounds`` times: let 10-200 virtual ms pass, propose ``n``, call ``each_round(n)``,
+    then hit one random server with a restart (if it is down), a crash, an isolating
+    partition, a heal or a leadership transfer. Ends healed, with every server running."""
+    for n in range(rounds):
+        cluster.run(rng.randint(10, 200))
+        cluster.propose(n)
+        each_round(n)
+        victim = rng.choice(cluster.ids)
+        roll = rng.random()
+        if not cluster.servers[victim].alive:
+            cluster.restart(victim)
+        elif roll < 0.1:
+            cluster.crash(victim)
+        elif roll < 0.2:
+            cluster.partition({victim})
+        elif roll < 0.3:
+            cluster.heal()
+        elif roll < 0.4:
+            cluster.transfer_leadership(to=victim)
+    cluster.heal()
+    for sid in cluster.ids:
+        if not cluster.servers[sid].alive:
+            cluster.restart(sid)

@@ -8,6 +8,7 @@ import json
 import random
 
 import pytest
+from scenario_helpers import churn as shared_churn
 
 import luminous_edu as le
 from luminous_edu.core import (
@@ -151,6 +152,24 @@ def test_a_server_that_is_not_a_voter_never_starts_an_election() -> None:
     newcomer = Server(5, (), StoredState())
     newcomer.boot()
     assert newcomer.election_timeout(now=300).sends == []
+
+
+def test_a_server_removed_by_an_uncommitted_change_may_still_campaign() -> None:
+    """ "a server that is not part of its own latest configuration should still start
+    new elections, as it might still be needed until the C_new entry is committed"
+    (thesis §4.2.2). It asks C_new's voters, and its own vote does not count."""
+    log = [Entry(1, 1, "a"), config_entry(2, 1, (3,))]
+    server = Server(1, (1, 3), StoredState(current_term=1, entries=log))
+    server.boot()
+    out = server.election_timeout(now=300)
+    assert server.role is Role.CANDIDATE and [t for t, _ in out.sends] == [3]
+    server.handle(3, le.core.RequestVoteReply(term=2, vote_granted=True), now=310)
+    assert server.role is Role.LEADER
+    # Once it knows the removal is committed, never again.
+    removed = Server(1, (1, 3), StoredState(current_term=1, entries=log))
+    removed.boot()
+    removed.handle(3, AppendEntries(1, 3, 2, 1, (), leader_commit=2), now=100)
+    assert removed.commit_index == 2 and removed.election_timeout(now=900).sends == []
 
 
 def test_a_candidate_asks_and_counts_only_voters() -> None:
@@ -554,29 +573,22 @@ def test_every_membership_rule_cites_the_thesis() -> None:
 
 
 def churn(seed: int, membership: str, rounds: int) -> le.Cluster:
+    """The shared fault churn, plus a random membership change in most rounds."""
     rng = random.Random(seed)
     cluster = le.Cluster(servers=3, seed=seed, membership=membership, prevote=seed % 2 == 1)
-    for n in range(rounds):
-        cluster.run(rng.randint(10, 200))
-        cluster.propose(n)
-        victim = rng.choice(cluster.ids)
-        roll = rng.random()
-        if not cluster.servers[victim].alive:
-            cluster.restart(victim)
-        elif roll < 0.08:
-            cluster.crash(victim)
-        elif roll < 0.16:
-            cluster.partition({victim})
-        elif roll < 0.3:
-            cluster.heal()
+
+    def change(n: int) -> None:
+        roll, sid = rng.random(), rng.randint(1, 7)
+        if roll < 0.25:
+            cluster.add_server(sid)
         elif roll < 0.45:
-            cluster.add_server(rng.randint(1, 7))
+            cluster.remove_server(sid)
         elif roll < 0.55:
-            cluster.remove_server(victim)
-        elif roll < 0.6:
-            cluster.add_learner(rng.randint(1, 7))
+            cluster.add_learner(sid)
         elif roll < 0.65:
-            cluster.promote(victim)
+            cluster.promote(sid)
+
+    shared_churn(cluster, rng, rounds, change)
     return cluster
 
 
@@ -587,6 +599,8 @@ def test_membership_churn_stays_safe(seed: int) -> None:
         reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, 40)"
         assert cluster.violations == [], f"{reproduce}: {cluster.violations}"
         assert cluster.check() == [], reproduce
+        # Healed, every server running: a leader of the configuration emerges.
+        assert cluster.run_until(lambda c: c.leader is not None, 10_000), reproduce
 
 
 @pytest.mark.slow
@@ -597,3 +611,5 @@ def test_membership_churn_sweep(seed: int) -> None:
         reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, 120)"
         assert cluster.violations == [], f"{reproduce}: {cluster.violations}"
         assert cluster.check() == [], reproduce
+        # Healed, every server running: a leader of the configuration emerges.
+        assert cluster.run_until(lambda c: c.leader is not None, 10_000), reproduce

@@ -1,13 +1,13 @@
 """Stateful property tests: random schedules of faults and inputs never break safety.
 
 A Hypothesis ``RuleBasedStateMachine`` drives a cluster through ticks, single steps,
-dropped, duplicated and reordered messages, partitions, crashes, restarts, proposals and
-forced timeouts, and membership changes (servers added, removed, added as learners and
-promoted, one at a time or by joint consensus). After every rule: no Figure 3 violation (incremental checker, and the
-from-scratch ``cluster.check()`` agrees), and the applied sequences of all servers are
-prefix-consistent. Runs are derandomized and database-less, so CI is deterministic; a
-failure prints Hypothesis's step-by-step reproduction plus an exported record that
-``le.Cluster.load`` replays.
+dropped, duplicated and reordered messages, partitions, crashes, restarts, proposals,
+reads, forced timeouts, and membership changes (servers added, removed, added as
+learners and promoted, one at a time or by joint consensus). After every rule: no Figure
+3 violation (incremental checker, and the from-scratch ``cluster.check()`` agrees), and
+the applied sequences of all servers are prefix-consistent. Runs are derandomized and
+database-less, so CI is deterministic; a failure prints Hypothesis's step-by-step
+reproduction plus an exported record that ``le.Cluster.load`` replays.
 """
 
 from __future__ import annotations
@@ -35,10 +35,18 @@ class RaftCluster(RuleBasedStateMachine):
         prevote=st.booleans(),
         check_quorum=st.booleans(),
         membership=st.sampled_from(["single", "joint"]),
+        lease=st.booleans(),
     )
     def build(
-        self, servers: int, seed: int, prevote: bool, check_quorum: bool, membership: str
+        self,
+        servers: int,
+        seed: int,
+        prevote: bool,
+        check_quorum: bool,
+        membership: str,
+        lease: bool,
     ) -> None:
+        lease_reads = lease and check_quorum  # a lease needs CheckQuorum's stickiness
         self.cluster = le.Cluster(
             servers=servers,
             seed=seed,
@@ -46,11 +54,12 @@ class RaftCluster(RuleBasedStateMachine):
             prevote=prevote,
             check_quorum=check_quorum,
             membership=membership,
+            lease_reads=lease_reads,
         )
         self.proposed: list[Any] = []
         note(
             f"cluster = le.Cluster(servers={servers}, seed={seed}, prevote={prevote}, "
-            f"check_quorum={check_quorum}, membership={membership!r})"
+            f"check_quorum={check_quorum}, membership={membership!r}, lease_reads={lease_reads})"
         )
 
     @property
@@ -174,6 +183,12 @@ class RaftCluster(RuleBasedStateMachine):
         sid = self._pick(list(config.members) if config else [], pick)
         if sid is not None:
             note(f"cluster.remove_server({sid})  # {self.cluster.remove_server(sid)}")
+
+    @rule(pick=PICK, to_leader=st.booleans())
+    def read(self, pick: int, to_leader: bool) -> None:
+        # Every completed read is checked by the cluster ("Linearizable Reads").
+        server = None if to_leader else self._pick(self.ids, pick)
+        self.cluster.read(lambda machine: len(machine.values), server=server)
 
     @rule(pick=PICK)
     def timeout(self, pick: int) -> None:

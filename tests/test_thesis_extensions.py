@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from scenario_helpers import churn
 
 import luminous_edu as le
 from luminous_edu.core import RequestVote, RequestVoteReply, Role, Server, StoredState
@@ -198,27 +199,8 @@ def test_switches_are_recorded_and_replay() -> None:
 
 @pytest.mark.parametrize("seed", range(8))
 def test_churn_with_every_switch_on_stays_safe(seed: int) -> None:
-    rng = random.Random(seed)
     cluster = le.Cluster(servers=5, seed=seed, prevote=True, check_quorum=True)
-    for n in range(60):
-        cluster.run(rng.randint(10, 200))
-        cluster.propose(n)
-        victim = rng.choice(cluster.ids)
-        roll = rng.random()
-        if not cluster.servers[victim].alive:
-            cluster.restart(victim)
-        elif roll < 0.1:
-            cluster.crash(victim)
-        elif roll < 0.2:
-            cluster.partition({victim})
-        elif roll < 0.3:
-            cluster.heal()
-        elif roll < 0.4:
-            cluster.transfer_leadership(to=victim)
-    cluster.heal()
-    for sid in cluster.ids:
-        if not cluster.servers[sid].alive:
-            cluster.restart(sid)
+    churn(cluster, random.Random(seed), rounds=60)
     assert cluster.run_until(lambda c: c.leader is not None, max_ms=10_000), f"seed {seed}"
     assert cluster.violations == [], f"seed {seed}: {cluster.violations}"
 

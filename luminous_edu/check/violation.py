@@ -9,6 +9,9 @@ LEADER_APPEND_ONLY = "Leader Append-Only"
 LOG_MATCHING = "Log Matching"
 LEADER_COMPLETENESS = "Leader Completeness"
 STATE_MACHINE_SAFETY = "State Machine Safety"
+#: Not in Figure 3: a read must see every entry committed before it was asked
+#: (thesis §6.4). Checked when a ReadIndex or lease read completes.
+LINEARIZABLE_READS = "Linearizable Reads"
 
 #: The five properties of Figure 3, in the paper's order, with the paper's statement.
 FIGURE_3 = {

@@ -178,8 +178,8 @@ RULES: dict[str, Rule] = {
     ),
     "CQ": Rule(
         "CheckQuorum",
-        "S{0} steps down: only {1} servers (itself included) answered within the last {3} ms, "
-        "fewer than the {2} a majority needs (CheckQuorum, thesis §6.2)",
+        "S{0} steps down: servers that answered it within the last {3} ms, itself "
+        "included: {1}, fewer than the {2} a majority needs (CheckQuorum, thesis §6.2)",
     ),
     "TR.start": Rule(
         "TransferLeadership",
@@ -258,13 +258,20 @@ RULES: dict[str, Rule] = {
     ),
     "ET.nonvoter": Rule(
         "Timeout",
-        "S{0}'s election timer fires, but it is not a voter in its configuration {1}: it "
-        "does not start an election (thesis §4.2.1, §4.2.2)",
+        "S{0}'s election timer fires, but it is not a voter in its configuration {1}, and "
+        "no uncommitted change might still need it: it does not start an election "
+        "(thesis §4.2.1, §4.2.2)",
     ),
     "AER.nonmember": Rule(
         "HandleAppendEntriesResponse",
         "S{0} ignores an AppendEntries reply from S{1}: S{1} is no longer in its "
         "configuration (thesis §4.1)",
+    ),
+    "READ.lease": Rule(
+        "ClientRead",
+        "S{0} answers read #{1} at once at its commit index {2}: it holds a lease until "
+        "t={3} ms, before which no other leader can be elected, assuming clocks drift "
+        "no more than the lease allows (lease read, thesis §6.4.1)",
     ),
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"

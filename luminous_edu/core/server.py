@@ -91,6 +91,7 @@ class Server:
         election_timeout_ms: tuple[int, int] = (150, 300),
         joint_consensus: bool = False,
         single_change_bug: bool = False,
+        lease_ms: int | None = None,
     ) -> None:
         self.id = server_id
         # Not in Figure 2: whether a new leader appends a no-op entry (§8).
@@ -125,6 +126,11 @@ class Server:
         # Leader: the server being caught up before it becomes a voter (thesis §4.2.1),
         # as [id, last index of the round or None once caught up, round start, round].
         self.catchup: list[Any] | None = None
+        # Leader, with lease reads (thesis §6.4.1): how long a lease lasts (None: no
+        # lease reads), when each unconfirmed round was sent, and when the lease ends.
+        self.lease_ms = lease_ms
+        self.round_sent: dict[int, int] = {}
+        self.lease_until = 0
 
         # Persistent state on all servers (updated on stable storage before responding)
         self.current_term: int = stored.current_term
@@ -174,6 +180,7 @@ class Server:
         twin.read_acked = dict(self.read_acked)
         twin.config_indexes = list(self.config_indexes)
         twin.catchup = None if self.catchup is None else list(self.catchup)
+        twin.round_sent = dict(self.round_sent)
         twin._out = Output()
         return twin
 
@@ -212,9 +219,9 @@ class Server:
         if self.role is Role.LEADER:  # leaders have no election timer; nothing to do
             out.election_timer = STOP
             return self._finish()
-        if not self.config.can_vote(self.id):
-            # Not in Figure 2: a server that is not a voter in its latest configuration
-            # (a learner, a new server, a removed one that knows it) never campaigns.
+        if not self._may_campaign():
+            # Not in Figure 2: a learner, a new server, or a removed one that knows its
+            # removal is committed never campaigns.
             out.trace.append(("ET.nonvoter", (self.id, self.config.describe())))
             out.election_timer = RESET
             return self._finish()
@@ -300,6 +307,8 @@ class Server:
         # server; repeat during idle periods to prevent election timeouts" (§5.2)
         out.trace.append(("HB", (self.id,)))
         self.heartbeat_round += 1
+        if self.lease_ms is not None:
+            self._new_read_round()  # every heartbeat round can extend the lease
         for peer in self.peers:
             sent = self.inflight.get(peer)
             recent = sent is not None and sent[1] >= self.heartbeat_round - 1
@@ -563,6 +572,8 @@ class Server:
         self.last_heard[source] = self.now
         if m.read_round > self.read_acked.get(source, 0):
             self.read_acked[source] = m.read_round
+            if self.lease_ms is not None:
+                self._extend_lease()
             self._serve_reads()
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
@@ -632,12 +643,14 @@ class Server:
         self.now = now
         if self.role is not Role.LEADER or self.transfer_target is not None:
             return False, self._finish()
+        if self._lease_read(read_id):
+            return True, self._finish()
         # "1. If the leader has not yet marked an entry from its current term
         # committed, it waits until it has done so. ... 2. The leader saves its current
         # commit index in a local variable readIndex. 3. The leader needs to make sure
         # it hasn't been superseded ... it sends a new round of heartbeats and waits
         # for their acknowledgments from a majority of the cluster." (§6.4)
-        self.read_round += 1
+        self._new_read_round()
         self.reads.append([read_id, None, self.read_round])
         out.trace.append(("READ", (self.id, read_id)))
         for peer in self.peers:
@@ -650,11 +663,7 @@ class Server:
             return
         if self.log.term_at(self.commit_index) != self.current_term:
             return  # no entry of this term committed yet (§6.4 step 1)
-        # The latest round a majority of the configuration (both halves of C_old,new)
-        # has echoed, the leader's own echo included if it is a voter.
-        rounds = dict(self.read_acked)
-        rounds[self.id] = self.read_round
-        confirmed = self.config.committed_index(rounds)
+        confirmed = self._confirmed_round()
         waiting = []
         for read in self.reads:
             if read[1] is None:
@@ -671,6 +680,52 @@ class Server:
                 waiting.append(read)
         self.reads = waiting
 
+    def _confirmed_round(self) -> int:
+        """The newest round of heartbeats a majority of the configuration (of both
+        halves of C_old,new; this leader included if it is a voter) answered."""
+        rounds = dict(self.read_acked)
+        rounds[self.id] = self.read_round
+        return self.config.committed_index(rounds)
+
+    def _new_read_round(self) -> None:
+        self.read_round += 1
+        if self.lease_ms is not None:
+            self.round_sent[self.read_round] = self.now
+
+    def _extend_lease(self) -> None:
+        # "Once the leader's heartbeats were acknowledged by a majority of the cluster,
+        # it would extend its lease to start + election timeout / clock drift bound,
+        # since the followers shouldn't time out before then" (thesis §6.4.1). ``start``
+        # is when the confirmed round was sent: every answer came after it.
+        assert self.lease_ms is not None
+        confirmed = self._confirmed_round()
+        start = self.round_sent.get(confirmed)
+        if start is None:
+            return
+        if self.transfer_target is None:
+            self.lease_until = max(self.lease_until, start + self.lease_ms)
+        for done in [r for r in self.round_sent if r <= confirmed]:
+            del self.round_sent[done]
+
+    def _lease_read(self, read_id: int) -> bool:
+        """Serve a read at once if this leader holds a lease (thesis §6.4.1): no other
+        leader can have been elected before the lease ends, so its commit index is
+        current without a round of heartbeats. Needs an entry of its own term committed,
+        as ReadIndex does."""
+        if (
+            self.lease_ms is None
+            or self.now >= self.lease_until
+            or self.log.term_at(self.commit_index) != self.current_term
+            or self.last_applied < self.commit_index
+        ):
+            return False
+        out = self._out
+        if out.reads is None:
+            out.reads = []
+        out.reads.append((read_id, self.commit_index))
+        out.trace.append(("READ.lease", (self.id, read_id, self.commit_index, self.lease_until)))
+        return True
+
     def transfer_leadership(self, target: int, now: int = 0) -> tuple[str | None, Output]:
         """Not in Figure 2 (thesis §3.10): hand leadership to ``target``. Returns the
         reason it is refused, or None when the transfer has started."""
@@ -684,6 +739,8 @@ class Server:
             self.transfer_target = target
             self.transfer_started = now
             self.transfer_sent = False
+            # The target's election ignores leader stickiness, so the lease ends here.
+            self.lease_until = 0
             out.trace.append(("TR.start", (self.id, target)))
             if target not in self.inflight and self.next_index[target] <= self.log.last_index:
                 self._send_append_entries(target)
@@ -739,6 +796,7 @@ class Server:
         self.leader_id = None
         self.transfer_target = None
         self.catchup = None
+        self.lease_until = 0
         self.inflight = {}
         self._out.heartbeat_timer = STOP
         self._out.election_timer = RESET
@@ -767,6 +825,8 @@ class Server:
         self.reads = []
         self.read_acked = {}
         self.catchup = None
+        self.round_sent = {}
+        self.lease_until = 0
         out.became_leader = True
         out.trace.append(
             ("LEADER", (self.id, _names(sorted(self.votes_granted)), self.current_term))
@@ -830,6 +890,23 @@ class Server:
             self._out.trace.append(
                 ("CONFIG.use", (self.id, self.config_indexes[-1], config.describe()))
             )
+
+    def _may_campaign(self) -> bool:
+        """A voter of the latest configuration may start an election; so may a voter
+        of the one before while the latest is not known to be committed: "a server
+        that is not part of its own latest configuration should still start new
+        elections, as it might still be needed until the C_new entry is committed"
+        (thesis §4.2.2). Its own vote counts only if the configuration has it."""
+        if self.config.can_vote(self.id):
+            return True
+        indexes = self.config_indexes
+        if not indexes or indexes[-1] <= self.commit_index:
+            return False
+        if len(indexes) >= 2:
+            previous = parse_config(self.log.entry(indexes[-2]).data)
+        else:
+            previous = self.bootstrap_config
+        return previous.can_vote(self.id)
 
     def _config_index(self) -> int:
         """The index of the latest configuration entry (the snapshot's, if compacted)."""

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from ..check import SafetyChecker, Violation, scan
 from ..check.durability import DurableState
+from ..check.violation import LINEARIZABLE_READS
 from ..core import (
     AppendEntriesReply,
     LoadState,
@@ -199,6 +200,8 @@ class Cluster:
         check_quorum: bool = False,
         membership: str = "single",
         single_change_bug: bool = False,
+        lease_reads: bool = False,
+        clock_drift_bound: float = 1.0,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
@@ -273,6 +276,9 @@ class Cluster:
         # True brings back the bug Ongaro reported in 2015: a new leader may start a
         # membership change before it has committed an entry of its term (thesis §4.1).
         self.single_change_bug = single_change_bug
+        self.lease_reads, self.clock_drift_bound = _check_lease(
+            lease_reads, clock_drift_bound, check_quorum
+        )
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.checks = checks
@@ -388,6 +394,15 @@ class Cluster:
         self._require_server(a)
         self._require_server(b)
         return self._world.links.cut(a, b)
+
+    @property
+    def lease_ms(self) -> int | None:
+        """How long a leader's read lease lasts after the heartbeat round that confirmed
+        it was sent: the minimum election timeout divided by ``clock_drift_bound``
+        (None without ``lease_reads``)."""
+        if not self.lease_reads:
+            return None
+        return int(self.election_timeout_ms[0] / self.clock_drift_bound)
 
     @property
     def network(self) -> Network:
@@ -635,7 +650,18 @@ class Cluster:
         leader) has confirmed it still leads, ``query(state_machine)`` runs on its state
         machine and the result fills ``handle.value``. A read sent to a follower is not
         accepted (``accepted=False``, ``leader_hint``). Queries stay in this process:
-        an exported record replays the read, not the query (its value is None)."""
+        an exported record replays the read, not the query (its value is None).
+
+        With ``Cluster(lease_reads=True)`` a leader that holds a lease answers at once,
+        with no round of heartbeats (thesis §6.4.1). The lease lasts ``lease_ms`` from
+        the sending of the last heartbeat round a majority answered. That rests on a clock
+        assumption: no follower's clock runs faster than the leader's by more than
+        ``clock_drift_bound``, so no follower times out and votes for someone else before
+        the leader's lease ends. The simulated clocks are exact; real ones are not.
+
+        Every completed read is checked against the highest commit index any running
+        server had when the read was asked; a read that misses a committed entry is a
+        "Linearizable Reads" violation."""
         if not callable(query):
             raise LuminousError(
                 f"read(query={query!r}): give a function of the state machine, e.g. "
@@ -814,9 +840,15 @@ class Cluster:
 
     def _require_server(self, server_id: Any) -> None:
         if type(server_id) is not int or server_id not in self._world.alive:
+            ids = self.ids
+            names = (
+                f"S1..S{len(ids)}"
+                if ids == tuple(range(1, len(ids) + 1))
+                else ", ".join(f"S{i}" for i in ids)
+            )
             raise UnknownServerError(
                 f"there is no server {server_id!r} in this cluster; its servers are "
-                f"{', '.join(str(i) for i in self.ids)}"
+                f"{', '.join(str(i) for i in ids)} ({names})"
             )
 
     def _require_alive(self, server_id: int, verb: str) -> None:
@@ -989,9 +1021,10 @@ class Cluster:
             election_timeout_ms=self.election_timeout_ms,
             joint_consensus=self.membership == "joint",
             single_change_bug=self.single_change_bug,
+            lease_ms=self.lease_ms,
         )
 
-    def _start_server(self, sid: int) -> None:
+    def _start_server(self, sid: int, joining: bool = False) -> None:
         """(Re)start a server from its Disk; on a handler error it stays down."""
         world = self._world
         name = getattr(self._storage, "__name__", type(self._storage).__name__)
@@ -1016,7 +1049,7 @@ class Cluster:
         world.machines[sid] = machine
         world.applied[sid] = []
         world.alive[sid] = True
-        if self._step > 0:
+        if self._step > 0 and not joining:
             vote = "none" if stored.voted_for is None else f"S{stored.voted_for}"
             self._trace(sid, "RESTART", sid, stored.current_term, vote, len(server.log))
         if world.checker is not None:
@@ -1230,6 +1263,9 @@ class Cluster:
         world = self._world
         world.now = at
         world.next_read_id = max(world.next_read_id, read_id + 1)
+        world.read_floors[read_id] = max(
+            (s.commit_index for i, s in world.servers.items() if world.alive[i]), default=0
+        )
         _, out = world.servers[sid].read(read_id, at)
         self._carry_out(sid, out)
         return Input("read", (read_id, sid))
@@ -1247,6 +1283,17 @@ class Cluster:
                 except Exception as problem:
                     error = f"{type(problem).__name__}: {problem}"
             world.read_results[read_id] = (index, value, error)
+            floor = world.read_floors.pop(read_id, 0)
+            if index < floor:
+                self._out.violations.append(
+                    Violation(
+                        LINEARIZABLE_READS,
+                        self._step,
+                        f"read #{read_id} on S{sid} saw the state machine through index "
+                        f"{index}, but index {floor} was already committed when the read "
+                        "was asked: a stale read",
+                    )
+                )
 
     def _do_transfer(self, leader: int, to: int, at: int) -> Input:
         self._world.now = at
@@ -1260,7 +1307,7 @@ class Cluster:
         if sid not in world.alive:
             self._add_to_world(sid)
             self._trace(sid, "JOIN", sid)
-            self._start_server(sid)
+            self._start_server(sid, joining=True)
         _, out = world.servers[leader].change_membership(change, sid, at)
         self._carry_out(leader, out)
         return Input("member", (change, leader, sid))
@@ -1327,6 +1374,23 @@ def _step_of(record: Any) -> int:
 _ACTIONS: dict[str, Callable[..., Any]] = {
     name[4:]: getattr(Cluster, name) for name in dir(Cluster) if name.startswith("_do_")
 }
+
+
+def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool, float]:
+    if type(lease_reads) is not bool:
+        raise LuminousError(f"lease_reads={lease_reads!r}: give True or False")
+    if type(drift) not in (int, float) or not 1 <= drift <= 10:
+        raise LuminousError(
+            f"clock_drift_bound={drift!r}: give a number from 1 to 10; 1.0 says the "
+            "servers' clocks run at the same rate"
+        )
+    if lease_reads and not check_quorum:
+        raise LuminousError(
+            "lease_reads=True needs check_quorum=True: a lease is safe only if servers "
+            "that heard from the leader within the minimum election timeout refuse to "
+            "vote for anyone else (thesis §6.4.1, §4.2.3)"
+        )
+    return lease_reads, float(drift)
 
 
 def _check_stored_state(stored: Any, sid: int, ids: tuple[int, ...]) -> StoredState:

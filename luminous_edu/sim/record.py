@@ -60,6 +60,8 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "check_quorum": cluster.check_quorum,
             "membership": cluster.membership,
             "single_change_bug": cluster.single_change_bug,
+            "lease_reads": cluster.lease_reads,
+            "clock_drift_bound": cluster.clock_drift_bound,
             "disk_faults": (
                 {str(k): v for k, v in cluster.disk_faults.items()}
                 if isinstance(cluster.disk_faults, dict)
@@ -152,6 +154,8 @@ def load_record(
             check_quorum=config.get("check_quorum", False),
             membership=config.get("membership", "single"),
             single_change_bug=config.get("single_change_bug", False),
+            lease_reads=config.get("lease_reads", False),
+            clock_drift_bound=config.get("clock_drift_bound", 1.0),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None

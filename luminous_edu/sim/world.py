@@ -40,6 +40,8 @@ class World:
         # ReadIndex reads: read id -> (index, value, error) once answered
         self.read_results: dict[int, tuple[int, Any, str | None]] = {}
         self.next_read_id = 1
+        # read id -> the highest commit index of any running server when it was asked
+        self.read_floors: dict[int, int] = {}
 
     def clone(self) -> World:
         """An independent copy; raises if a user object cannot be copied."""
@@ -62,4 +64,5 @@ class World:
         twin.durable = {i: d.clone() for i, d in self.durable.items()}
         twin.read_results = dict(self.read_results)
         twin.next_read_id = self.next_read_id
+        twin.read_floors = dict(self.read_floors)
         return twin
