@@ -293,8 +293,9 @@ class Server:
         if self.transfer_target is not None and (
             now - self.transfer_started >= self.max_election_timeout_ms
         ):
-            # "If the transfer does not complete within an election timeout, the leader
-            # aborts the transfer and resumes accepting client requests" (thesis §3.10)
+            # "If leadership transfer does not complete after about an election timeout,
+            # the prior leader aborts the transfer and resumes accepting client requests"
+            # (thesis §3.10)
             out.trace.append(("TR.abort", (self.id, self.transfer_target)))
             self.transfer_target = None
         catchup = self.catchup
@@ -410,7 +411,10 @@ class Server:
             out.trace.append(("PV.term", (self.id, m.candidate_id, m.term, self.current_term)))
             granted = False
         elif self._heard_from_leader_recently():
-            out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
+            if self.role is Role.LEADER:
+                out.trace.append(("PV.self", (self.id, m.candidate_id, self.current_term)))
+            else:
+                out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
             granted = False
         elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
             out.trace.append(("PV.log", (self.id, m.candidate_id)))
@@ -438,10 +442,12 @@ class Server:
         role = Role.PRECANDIDATE if m.pre_vote else Role.CANDIDATE
         term = self.current_term + 1 if m.pre_vote else self.current_term
         if self.role is not role or (m.term != term and (m.vote_granted or not m.pre_vote)):
-            out.trace.append(("RVR.stale", (self.id, source, m.term)))
+            rule = "PV.stale" if m.pre_vote else "RVR.stale"
+            out.trace.append((rule, (self.id, source, m.term)))
             return
         if not m.vote_granted:
-            out.trace.append(("RVR.refused", (self.id, source, m.term)))
+            rule = "PV.refused" if m.pre_vote else "RVR.refused"
+            out.trace.append((rule, (self.id, source, term)))
             return
         self.votes_granted.add(source)
         rule = "PV.got" if m.pre_vote else "RVR.grant"
@@ -474,7 +480,7 @@ class Server:
             return
         if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
             # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
+            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
