@@ -187,7 +187,12 @@ RULES: dict[str, Rule] = {
     "RV.sticky": Rule(
         "HandleRequestVoteRequest",
         "S{0} ignores S{1}'s RequestVote: it heard from the leader S{2} within the minimum "
-        "election timeout, so the leader is alive (CheckQuorum, thesis §4.2.3)",
+        "election timeout, so the leader is alive (leader stickiness, thesis §4.2.3)",
+    ),
+    "RV.sticky.self": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} ignores S{1}'s RequestVote: S{0} itself is the leader of term {2}, alive, and "
+        "a newer term must not depose it (leader stickiness, thesis §4.2.3)",
     ),
     "CQ": Rule(
         "CheckQuorum",

@@ -350,7 +350,10 @@ class Server:
             return False
         if not self._heard_from_leader_recently():
             return False
-        self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
+        if self.role is Role.LEADER:
+            self._out.trace.append(("RV.sticky.self", (self.id, m.candidate_id, self.current_term)))
+        else:
+            self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
         return True
 
     def _heard_from_leader_recently(self) -> bool:
