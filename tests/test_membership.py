@@ -144,6 +144,27 @@ def test_config_data_and_restore_config_keep_learners_and_joint_configurations()
     assert server.config_data() == {"voters": [1, 2, 3]}
 
 
+def test_a_snapshot_keeps_the_configuration_as_of_its_last_index() -> None:
+    """§7: a snapshot holds "the latest configuration as of the last included index";
+    configuration entries after it still count, and revert to it when truncated."""
+    log = [
+        config_entry(1, 1, (1, 2), learners=(3,)),
+        Entry(2, 1, "a"),
+        config_entry(3, 1, (1, 2, 3)),
+    ]
+    server = Server(1, (1, 2), StoredState(current_term=1, entries=log))
+    assert server.config_data(through_index=2) == {"voters": [1, 2], "learners": [3]}
+    assert server.config_data() == {"voters": [1, 2, 3]}
+    # The log as a restart from a snapshot through index 2 rebuilds it.
+    restored = Server(1, (), StoredState(current_term=1))
+    restored.log = le.core.RaftLog(log[2:], snapshot_index=2, snapshot_term=1)
+    restored.config_indexes = [1, 3]  # index 1 lies inside the snapshot now
+    restored.restore_config(server.config_data(through_index=2))
+    assert restored.config_indexes == [3] and restored.config == Configuration.of((1, 2, 3))
+    restored.handle(2, AppendEntries(2, 2, 2, 1, (Entry(3, 2, "b"),), 0), now=10)
+    assert restored.config == Configuration.of((1, 2), learners=(3,))
+
+
 def test_a_server_that_is_not_a_voter_never_starts_an_election() -> None:
     log = [config_entry(1, 1, (1, 2, 3), learners=(4,))]
     learner = Server(4, (), StoredState(current_term=1, entries=log))

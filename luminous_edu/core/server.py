@@ -932,15 +932,30 @@ class Server:
             ("CONFIG.revert", (self.id, index, before.describe(), self.config.describe()))
         )
 
-    def config_data(self) -> dict[str, Any]:
-        """The latest configuration as a plain JSON-compatible dict, for a snapshot:
-        ``{"voters": [...]}``, plus ``"learners"`` and, in C_old,new, ``"old_voters"``."""
-        return self.config.to_data()
+    def config_data(self, through_index: int | None = None) -> dict[str, Any]:
+        """The configuration as a plain JSON-compatible dict, for a snapshot:
+        ``{"voters": [...]}``, plus ``"learners"`` and, in C_old,new, ``"old_voters"``.
+        With ``through_index``, the latest configuration as of that index, as a
+        snapshot through it keeps it (§7: "the latest configuration as of the last
+        included index"); by default the latest in the log."""
+        config = self.config
+        if through_index is not None:
+            config = self.bootstrap_config
+            for index in reversed(self.config_indexes):
+                if index <= through_index:
+                    config = parse_config(self.log.entry(index).data)
+                    break
+        return config.to_data()
 
     def restore_config(self, data: Any) -> None:
-        """Take the configuration a snapshot holds (``config_data``'s dict) as the one
-        before every configuration entry still in the log."""
+        """Take the configuration of a snapshot (``config_data``'s dict) as the one in
+        force before every configuration entry still in the log; entries the snapshot
+        replaced no longer count."""
         self.bootstrap_config = Configuration.from_data(data)
+        log = self.log
+        self.config_indexes = [
+            i for i in self.config_indexes if log.snapshot_index < i <= log.last_index
+        ]
         self.reconfigured = self.reconfigured or self.bootstrap_config != self.config
         self._use_latest_config()
 
