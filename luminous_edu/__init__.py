@@ -12,7 +12,7 @@ from typing import Any
 
 from . import exercises
 from .check import FIGURE_3, Violation
-from .core import Entry, Role
+from .core import Configuration, Entry, Role
 from .errors import (
     DataError,
     InvalidActionError,
@@ -24,6 +24,7 @@ from .sim import (
     Cluster,
     Event,
     HandlerError,
+    MembershipResult,
     Network,
     ProposalResult,
     RecordingStateMachine,
@@ -85,6 +86,7 @@ __all__ = [
     "FIGURE_3",
     "Cluster",
     "CompactLog",
+    "Configuration",
     "DataError",
     "Disk",
     "DiskStorage",
@@ -97,6 +99,7 @@ __all__ = [
     "JsonLinesStorage",
     "LoadState",
     "LuminousError",
+    "MembershipResult",
     "Network",
     "PickleCodec",
     "ProposalResult",

@@ -139,6 +139,16 @@ def _server_line(cluster: le.Cluster, sid: int) -> str:
     return " ".join(parts)
 
 
+def _config_line(config: Any) -> str:
+    def names(ids: Any) -> str:
+        return ",".join(f"S{i}" for i in ids) or "-"
+
+    line = f"voters={names(config.voters)} learners={names(config.learners)}"
+    if config.old_voters is not None:
+        line += f" old_voters={names(config.old_voters)}"
+    return line
+
+
 class Runner:
     """Runs the commands of one script against one cluster."""
 
@@ -286,6 +296,14 @@ class Runner:
         if then_ms:
             self.c.run(then_ms)
         return repr(handle)
+
+    def cmd_config(self, *ids: int) -> str:
+        """config [I ...]: the configuration as the leader sees it (cluster.config), or
+        as each server I sees it (the latest in its log, committed or not)."""
+        if not ids:
+            config = self.c.config
+            return "no server is running" if config is None else _config_line(config)
+        return "\n".join(f"S{i} {_config_line(self.c.servers[i].config)}" for i in ids)
 
     def cmd_violations(self) -> str:
         """violations: every safety or durability violation seen, or 'none'."""

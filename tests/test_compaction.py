@@ -125,7 +125,7 @@ def test_config_data_round_trips_through_restore_config():
     assert data == {"voters": [1, 2, 3]}
     other = Server(1, (1, 2, 3, 4, 5), StoredState())
     other.restore_config(data)
-    assert (other.voters, other.peers, other.quorum) == ((1, 2, 3), (2, 3), 2)
+    assert (other.voters, other.peers, other.config.quorum_size()) == ((1, 2, 3), (2, 3), 2)
 
 
 # ---------------------------------------------- leader side of InstallSnapshot
@@ -237,7 +237,7 @@ def test_is8_resets_the_state_machine_and_loads_the_configuration():
     out = server.handle(2, install(1, 4, 1, data=("a", "b")))
     assert out.restore == SaveSnapshot(4, 1, ["a", "b"], CONFIG)
     assert out.applies == []
-    assert server.voters == (1, 2, 3) and server.quorum == 2
+    assert server.voters == (1, 2, 3) and server.config.quorum_size() == 2
 
 
 def test_a_candidate_that_gets_a_snapshot_from_the_leader_of_its_term_follows_it():

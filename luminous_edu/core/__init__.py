@@ -5,6 +5,7 @@ chance reach a server only as inputs from the world around it (``luminous_edu.si
 """
 
 from .log import Entry, RaftLog, looks_like_marker, noop_data
+from .membership import Configuration
 from .messages import (
     AppendEntries,
     AppendEntriesReply,
@@ -32,6 +33,7 @@ __all__ = [
     "AppendEntries",
     "AppendEntriesReply",
     "CompactLog",
+    "Configuration",
     "Entry",
     "InstallSnapshot",
     "InstallSnapshotReply",

@@ -194,7 +194,12 @@ RULES: dict[str, Rule] = {
     "RV.sticky": Rule(
         "HandleRequestVoteRequest",
         "S{0} ignores S{1}'s RequestVote: it heard from the leader S{2} within the minimum "
-        "election timeout, so the leader is alive (CheckQuorum, thesis §4.2.3)",
+        "election timeout, so the leader is alive (leader stickiness, thesis §4.2.3)",
+    ),
+    "RV.sticky.self": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} ignores S{1}'s RequestVote: S{0} itself is the leader of term {2}, alive, and "
+        "a newer term must not depose it (leader stickiness, thesis §4.2.3)",
     ),
     "CQ": Rule(
         "CheckQuorum",
@@ -233,6 +238,59 @@ RULES: dict[str, Rule] = {
         "ClientRead",
         "S{0} answers read #{1}: a majority confirmed it still leads, and it has applied "
         "through the read index {2} (ReadIndex, thesis §6.4)",
+    ),
+    # Not in Figure 2: membership changes (§6 and Ongaro's thesis, chapter 4).
+    "CONFIG.start": Rule(
+        "ChangeMembership",
+        "S{0}, the leader, starts {1} of S{2}; the configuration is {3} (thesis §4.1: one "
+        "change at a time, and only after committing an entry of its term)",
+    ),
+    "CONFIG.append": Rule(
+        "ChangeMembership",
+        "S{0} appends the configuration {2} at index {1} and uses it at once, committed "
+        "or not (thesis §4.1)",
+    ),
+    "CONFIG.use": Rule(
+        "ChangeMembership",
+        "S{0} now uses the configuration {2} from index {1}: a server always uses the "
+        "latest configuration in its log, committed or not (thesis §4.1)",
+    ),
+    "CONFIG.revert": Rule(
+        "ChangeMembership",
+        "S{0} lost its configuration entries from index {1} on: it goes back from {2} "
+        "to {3}, the latest configuration left in its log (thesis §4.1)",
+    ),
+    "CONFIG.round": Rule(
+        "CatchUp",
+        "S{0} finished catch-up round {2} of S{1} in {3} ms, not within an election "
+        "timeout: it starts another round (thesis §4.2.1)",
+    ),
+    "CONFIG.caught_up": Rule(
+        "CatchUp",
+        "S{1} has caught up with S{0}'s log (round {2} took {3} ms, less than an election "
+        "timeout): it can become a voter without making the cluster unavailable "
+        "(thesis §4.2.1)",
+    ),
+    "CONFIG.catchup_abort": Rule(
+        "CatchUp",
+        "S{0} gives up catching up S{1} after {2} rounds: it stays a learner; try "
+        "promote({1}) again (thesis §4.2.1)",
+    ),
+    "CONFIG.step_down": Rule(
+        "ChangeMembership",
+        "S{0} is not in the configuration committed at index {1}: having led the change "
+        "without counting itself, it steps down (thesis §4.2.2)",
+    ),
+    "ET.nonvoter": Rule(
+        "Timeout",
+        "S{0}'s election timer fires, but it is not a voter in its configuration {1}, and "
+        "no uncommitted change might still need it: it does not start an election, and "
+        "waits for a leader (thesis §4.2.1, §4.2.2)",
+    ),
+    "AER.nonmember": Rule(
+        "HandleAppendEntriesResponse",
+        "S{0} ignores an AppendEntries reply from S{1}: S{1} is no longer in its "
+        "configuration (thesis §4.1)",
     ),
     "READ.lease": Rule(
         "ClientRead",

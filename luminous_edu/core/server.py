@@ -11,7 +11,14 @@ inputs and gets back an ``Output`` of effects to carry out:
 - ``heartbeat_timeout()`` when its heartbeat timer fires (leaders only);
 - ``propose(data)`` for a client request;
 - ``take_snapshot(data)`` with its state machine's snapshot, when an output asked for
-  one (``Output.snapshot_due``; log compaction, §7).
+  one (``Output.snapshot_due``; log compaction, §7);
+- beyond Figure 2: ``read``, ``transfer_leadership`` and ``change_membership``.
+
+Membership (§6, thesis chapter 4): the configuration is the latest ``"config"`` entry
+in the log, committed or not, or the configuration the server started from
+(``config``, a ``membership.Configuration``). Every majority (votes, pre-votes,
+commitment, CheckQuorum, ReadIndex and lease rounds) is counted over its voters, and
+over both C_old and C_new during joint consensus.
 
 The "higher term makes you a follower" rule (§5.1) is applied once, at the top of
 ``handle``. Each receiver rule is one short block quoting the paper, and tags the trace
@@ -30,6 +37,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from .log import Entry, RaftLog, noop_data, stable_repr
+from .membership import Configuration, config_entry_data, parse_config
 from .messages import (
     AppendEntries,
     AppendEntriesReply,
@@ -51,6 +59,16 @@ from .persistence import (
 
 # Not in Figure 2: flow control. At most this many entries travel in one AppendEntries.
 MAX_ENTRIES_PER_MESSAGE = 256
+
+# Not in Figure 2: catching up a new server (thesis §4.2.1). The leader replicates to
+# it in rounds; each round sends everything the leader's log held when the round
+# began. When a round ends within the minimum election timeout, the server is caught
+# up. After this many rounds, or when one round lasts this many maximum election
+# timeouts (the server is down or cut off), the leader gives up.
+MAX_CATCHUP_ROUNDS = 10
+
+# The kinds of membership change a leader carries out (``change_membership``).
+MEMBERSHIP_CHANGES = ("add_server", "remove_server", "add_learner", "promote")
 
 
 class Role(str, Enum):
@@ -89,6 +107,8 @@ class Server:
         prevote: bool = False,
         check_quorum: bool = False,
         election_timeout_ms: tuple[int, int] = (150, 300),
+        joint_consensus: bool = False,
+        single_change_bug: bool = False,
         snapshot_threshold: int | None = None,
         lease_ms: int | None = None,
     ) -> None:
@@ -115,13 +135,24 @@ class Server:
         self.reads: list[list[Any]] = []
         self.read_round = 0
         self.read_acked: dict[int, int] = {}
+        # Not in Figure 2: membership changes (§6, thesis chapter 4). ``voters`` is the
+        # configuration the server starts from before any configuration entry (empty for
+        # a server added later: it learns its configuration from the leader's log).
+        self.joint_consensus = joint_consensus  # C_old,new then C_new, else one at a time
+        # Ongaro's 2015 bug, on purpose: start a change before committing an entry of
+        # the leader's term (thesis §4.1 forbids it).
+        self.single_change_bug = single_change_bug
+        self.bootstrap_config = Configuration.of(voters)
+        self.config_indexes: list[int] = []  # indexes of configuration entries in the log
+        self.reconfigured = False  # ever held a configuration entry (thesis §4.2.3)
+        # Leader: the server being caught up before it becomes a voter (thesis §4.2.1),
+        # as [id, last index of the round or None once caught up, round start, round].
+        self.catchup: list[Any] | None = None
         # Leader, with lease reads (thesis §6.4.1): how long a lease lasts (None: no
         # lease reads), when each unconfirmed round was sent, and when the lease ends.
         self.lease_ms = lease_ms
         self.round_sent: dict[int, int] = {}
         self.lease_until = 0
-        # Not in Figure 2: the configuration is data (membership changes build on it).
-        self.restore_config({"voters": list(voters)})
 
         # Persistent state on all servers (updated on stable storage before responding)
         self.current_term: int = stored.current_term
@@ -141,7 +172,9 @@ class Server:
             snap = stored.snapshot
             self.log = RaftLog(stored.entries, snap.last_index, snap.last_term)
             self.commit_index = self.last_applied = snap.last_index
-            self.restore_config(snap.config)
+            # The configuration as of the snapshot: in force before the log's entries.
+            self.bootstrap_config = Configuration.from_data(snap.config)
+            self.reconfigured = self.bootstrap_config != Configuration.of(voters)
         self.role = Role.FOLLOWER
         # Not in Figure 2: who this server believes leads, for client redirects.
         self.leader_id: int | None = None
@@ -161,18 +194,13 @@ class Server:
         self._out = Output()
         self._hard_state_dirty = False
 
-    # ------------------------------------------------------- configuration
-
-    def config_data(self) -> dict[str, Any]:
-        """The configuration as plain JSON-compatible data, as a snapshot keeps it
-        (§7: "the latest configuration as of the last included index")."""
-        return {"voters": list(self.voters)}
-
-    def restore_config(self, data: dict[str, Any]) -> None:
-        """Adopt the configuration ``config_data()`` returned (from a snapshot)."""
-        self.voters = tuple(sorted(data["voters"]))
-        self.peers = tuple(v for v in self.voters if v != self.id)
-        self.quorum = len(self.voters) // 2 + 1
+        # "A server always uses the latest configuration in its log" (thesis §4.1), also
+        # after a restart: the configuration is recovered from the log.
+        for entry in self.log.entries:
+            if type(entry.data) is dict and entry.kind == "config":
+                self.config_indexes.append(entry.index)
+        self.config = self.bootstrap_config
+        self._use_latest_config()
 
     @property
     def snapshot_index(self) -> int:
@@ -193,6 +221,8 @@ class Server:
         twin.last_heard = dict(self.last_heard)
         twin.reads = [list(r) for r in self.reads]
         twin.read_acked = dict(self.read_acked)
+        twin.config_indexes = list(self.config_indexes)
+        twin.catchup = None if self.catchup is None else list(self.catchup)
         twin.round_sent = dict(self.round_sent)
         twin._out = Output()
         return twin
@@ -234,6 +264,13 @@ class Server:
         if self.role is Role.LEADER:  # leaders have no election timer; nothing to do
             out.election_timer = STOP
             return self._finish()
+        if not self._may_campaign():
+            # Not in Figure 2: a learner, a new server, or a removed one that knows its
+            # removal is committed never campaigns. Its timer stops until a leader's
+            # message (which may bring a configuration that has it vote) resets it.
+            out.trace.append(("ET.nonvoter", (self.id, self.config.describe())))
+            out.election_timer = STOP
+            return self._finish()
         if self.prevote:
             self._start_pre_vote()
         else:
@@ -251,7 +288,7 @@ class Server:
         self.votes_granted = {self.id}
         out.election_timer = RESET
         out.trace.append(("PV.start", (self.id, self.current_term + 1)))
-        if len(self.votes_granted) >= self.quorum:
+        if self.config.has_quorum(self.votes_granted):
             self._start_election(transfer=False, rule="ELECT")
             return
         request = RequestVote(
@@ -261,7 +298,7 @@ class Server:
             last_log_term=self.log.last_term,
             pre_vote=True,
         )
-        for peer in self.peers:
+        for peer in self.vote_peers:
             out.sends.append((peer, request))
 
     def _start_election(self, transfer: bool, rule: str = "ET") -> None:
@@ -278,7 +315,7 @@ class Server:
         self.votes_granted = {self.id}
         out.election_timer = RESET
         out.trace.append((rule, (self.id, self.current_term)))
-        if len(self.votes_granted) >= self.quorum:
+        if self.config.has_quorum(self.votes_granted):
             self._become_leader()
         else:
             request = RequestVote(
@@ -288,7 +325,7 @@ class Server:
                 last_log_term=self.log.last_term,
                 transfer=transfer,
             )
-            for peer in self.peers:
+            for peer in self.vote_peers:
                 out.sends.append((peer, request))
 
     def heartbeat_timeout(self, now: int = 0) -> Output:
@@ -307,6 +344,12 @@ class Server:
             # (thesis §3.10)
             out.trace.append(("TR.abort", (self.id, self.transfer_target)))
             self.transfer_target = None
+        catchup = self.catchup
+        if catchup is not None and now - catchup[2] >= (
+            MAX_CATCHUP_ROUNDS * self.max_election_timeout_ms
+        ):
+            out.trace.append(("CONFIG.catchup_abort", (self.id, catchup[0], catchup[3])))
+            self.catchup = None
         # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
         # server; repeat during idle periods to prevent election timeouts" (§5.2)
         out.trace.append(("HB", (self.id,)))
@@ -333,7 +376,7 @@ class Server:
         for peer in self.peers:
             if peer not in self.inflight:
                 self._send_append_entries(peer)
-        if self.quorum == 1:
+        if self.commits_alone:
             self._advance_commit_index()
         return ProposalOutcome(True, entry.index, entry.term, self.id), self._finish()
 
@@ -350,10 +393,12 @@ class Server:
             return self._finish()  # nothing new to compact
         term = self.log.term_at(index)
         assert term is not None, "applied entries are in the log"
-        snap = SaveSnapshot(last_index=index, last_term=term, data=data, config=self.config_data())
+        config = self.config_data(through_index=index)
+        snap = SaveSnapshot(last_index=index, last_term=term, data=data, config=config)
         out.storage.append(snap)
         out.storage.append(CompactLog(through_index=index))
         self.log.compact_through(index, term)
+        self.restore_config(config)  # configuration entries through index are compacted
         self.snapshot = snap
         out.trace.append(("SNAP", (self.id, index, term)))
         return self._finish()
@@ -364,12 +409,20 @@ class Server:
         """Not in Figure 2: CheckQuorum's leader stickiness. "If a server receives a
         RequestVote request within the minimum election timeout of hearing from a
         current leader, it does not update its term or grant its vote" (thesis §4.2.3),
-        except for an election a leader asked for with TimeoutNow."""
-        if not self.check_quorum or m.pre_vote or m.transfer or m.term <= self.current_term:
+        except for an election a leader asked for with TimeoutNow. On with CheckQuorum,
+        and in every server that has held a configuration entry: the rule comes from
+        the thesis's membership chapter, where it keeps removed servers from disrupting
+        the cluster."""
+        if m.pre_vote or m.transfer or m.term <= self.current_term:
+            return False
+        if not (self.check_quorum or self.reconfigured):
             return False
         if not self._heard_from_leader_recently():
             return False
-        self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
+        if self.role is Role.LEADER:
+            self._out.trace.append(("RV.sticky.self", (self.id, m.candidate_id, self.current_term)))
+        else:
+            self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
         return True
 
     def _heard_from_leader_recently(self) -> bool:
@@ -470,8 +523,11 @@ class Server:
             return
         self.votes_granted.add(source)
         rule = "PV.got" if m.pre_vote else "RVR.grant"
-        out.trace.append((rule, (self.id, source, len(self.votes_granted), self.quorum, m.term)))
-        if len(self.votes_granted) < self.quorum:
+        config = self.config
+        out.trace.append(
+            (rule, (self.id, source, len(self.votes_granted), config.quorum_size(), m.term))
+        )
+        if not config.has_quorum(self.votes_granted):
             return
         if m.pre_vote:
             self._start_election(transfer=False, rule="ELECT")
@@ -553,12 +609,20 @@ class Server:
                 out.trace.append(("AE.3", (self.id, index, existing, m.leader_id, entry.term)))
                 log.truncate_from(index)
                 out.storage.append(TruncateLog(from_index=index))
+                if self.config_indexes and self.config_indexes[-1] >= index:
+                    self._drop_configs_from(index)
             # [AE.4] "Append any new entries not already in the log"
             new = entries[position:]
+            config_added = False
             for e in new:
                 log.append(e)
                 out.storage.append(SaveLog(term=e.term, index=e.index, data=e.data))
+                if type(e.data) is dict and e.kind == "config":
+                    self.config_indexes.append(e.index)
+                    config_added = True
             out.note_log_change(index)
+            if config_added:
+                self._use_latest_config()
             out.trace.append(("AE.4", (self.id, index, log.last_index, m.leader_id)))
             break
         last_new = prev + len(entries)
@@ -591,6 +655,10 @@ class Server:
         if self.role is not Role.LEADER or m.term != self.current_term:
             out.trace.append(("AER.stale", (self.id, source, m.term)))
             return
+        if source not in self.match_index:
+            # Not in Figure 2: a reply from a server removed from the configuration.
+            out.trace.append(("AER.nonmember", (self.id, source)))
+            return
         sent = self.inflight.get(source)
         self.last_heard[source] = self.now
         if m.read_round > self.read_acked.get(source, 0):
@@ -620,6 +688,12 @@ class Server:
             )
             if advanced and m.match_index > self.commit_index:
                 self._advance_commit_index()  # only a new match can commit something
+            if self.catchup is not None and source == self.catchup[0]:
+                self._continue_catchup()
+            if self.role is not Role.LEADER or source not in self.match_index:
+                # A removed leader stepped down when its removal committed, or the
+                # commit let the leader append a C_new without ``source`` (§6).
+                return
             if sent is not None and m.match_index >= sent[0]:
                 del self.inflight[source]  # everything in flight has arrived
                 sent = None
@@ -692,8 +766,9 @@ class Server:
         out.note_log_change(last + 1)
         # [IS.8] "Reset state machine using snapshot contents (and load snapshot's
         # cluster configuration)"
-        if m.config is not None:
-            self.restore_config(m.config)
+        # (A snapshot without a configuration keeps the one in force; either way the
+        # configuration entries it replaced no longer count.)
+        self.restore_config(self.config_data() if m.config is None else m.config)
         self.commit_index = last
         self.last_applied = last
         out.restore = snap
@@ -770,9 +845,11 @@ class Server:
         self.reads = waiting
 
     def _confirmed_round(self) -> int:
-        """The newest round of heartbeats a majority (this leader included) answered."""
-        acked = sorted([self.read_round, *self.read_acked.values()], reverse=True)
-        return acked[self.quorum - 1] if len(acked) >= self.quorum else 0
+        """The newest round of heartbeats a majority of the configuration (of both
+        halves of C_old,new; this leader included if it is a voter) answered."""
+        rounds = dict(self.read_acked)
+        rounds[self.id] = self.read_round
+        return self.config.committed_index(rounds)
 
     def _new_read_round(self) -> None:
         self.read_round += 1
@@ -840,7 +917,7 @@ class Server:
             return f"S{self.id} is not the leader"
         if target == self.id:
             return f"S{target} is already the leader"
-        if target not in self.peers:
+        if target not in self.vote_peers:
             return f"S{target} is not a voting member of S{self.id}'s configuration"
         if self.transfer_target is not None:
             return f"a transfer to S{self.transfer_target} is already under way"
@@ -849,6 +926,10 @@ class Server:
     def _continue_transfer(self) -> None:
         target = self.transfer_target
         if target is None or self.transfer_sent:
+            return
+        if target not in self.match_index:  # removed from the configuration meanwhile
+            self._out.trace.append(("TR.abort", (self.id, target)))
+            self.transfer_target = None
             return
         if self.match_index[target] < self.log.last_index:
             return  # still catching up; the next success reply tries again
@@ -862,20 +943,31 @@ class Server:
         # cluster" (thesis §6.2).
         window = self.min_election_timeout_ms
         since = self.leader_since
-        active = 1 + sum(1 for p in self.peers if self.now - self.last_heard.get(p, since) < window)
-        if active >= self.quorum:
+        active = {self.id}
+        active.update(
+            p for p in self.vote_peers if self.now - self.last_heard.get(p, since) < window
+        )
+        config = self.config
+        if config.has_quorum(active):
             return True
-        self._out.trace.append(("CQ", (self.id, active, self.quorum, window)))
+        self._out.trace.append(("CQ", (self.id, len(active), config.quorum_size(), window)))
+        self._step_down()
+        return False
+
+    def _step_down(self) -> None:
+        """A leader becomes a follower in its own term (CheckQuorum, or its removal)."""
         self.role = Role.FOLLOWER
         self.leader_id = None
         self.transfer_target = None
+        self.catchup = None
+        self.lease_until = 0
         self.inflight = {}
         self._out.heartbeat_timer = STOP
         self._out.election_timer = RESET
-        return False
 
     def _become_follower(self, term: int) -> None:
         self.transfer_target = None
+        self.catchup = None
         if self.role is Role.LEADER:
             self._out.heartbeat_timer = STOP
             self._out.election_timer = RESET
@@ -896,6 +988,7 @@ class Server:
         self.transfer_target = None
         self.reads = []
         self.read_acked = {}
+        self.catchup = None
         self.round_sent = {}
         self.lease_until = 0
         out.became_leader = True
@@ -914,6 +1007,8 @@ class Server:
         if self.leader_noop:
             entry = self._append_new_entry(noop_data())
             out.trace.append(("NOOP", (self.id, entry.index)))
+        if self.config.joint and self._config_index() <= self.commit_index:
+            self._config_committed()  # finish the joint change a predecessor began (§6)
         for peer in self.peers:
             self._send_append_entries(peer)
         self._advance_commit_index()
@@ -926,6 +1021,231 @@ class Server:
         self._out.storage.append(SaveLog(term=entry.term, index=entry.index, data=data))
         self._out.note_log_change(entry.index)
         return entry
+
+    # ------------------------------------------------- membership (§6, thesis ch. 4)
+
+    def _use_latest_config(self, narrate: bool = True) -> None:
+        """Adopt the latest configuration in the log, committed or not (thesis §4.1),
+        or the bootstrap configuration if the log holds none."""
+        if self.config_indexes:
+            config = parse_config(self.log.entry(self.config_indexes[-1]).data)
+            self.reconfigured = True
+        else:
+            config = self.bootstrap_config
+        changed = config != self.config
+        self.config = config
+        me = self.id
+        self.voters = config.all_voters
+        self.vote_peers = tuple(v for v in self.voters if v != me)
+        self.peers = tuple(v for v in config.members if v != me)
+        # With a single voter, the leader commits on its own append.
+        self.commits_alone = config.has_quorum((me,))
+        if self.role is Role.LEADER:
+            last = self.log.last_index
+            for peer in self.peers:
+                if peer not in self.next_index:
+                    # A new member: start from the leader's end and back up (§5.3).
+                    self.next_index[peer] = last + 1
+                    self.match_index[peer] = 0
+            for gone in [p for p in self.next_index if p not in self.peers]:
+                del self.next_index[gone], self.match_index[gone]
+                self.inflight.pop(gone, None)
+        if changed and narrate and self.config_indexes:
+            self._out.trace.append(
+                ("CONFIG.use", (self.id, self.config_indexes[-1], config.describe()))
+            )
+
+    def _may_campaign(self) -> bool:
+        """A voter of the latest configuration may start an election; so may a voter
+        of the one before while the latest is not known to be committed: "a server
+        that is not part of its own latest configuration should still start new
+        elections, as it might still be needed until the C_new entry is committed"
+        (thesis §4.2.2). Its own vote counts only if the configuration has it."""
+        if self.config.can_vote(self.id):
+            return True
+        indexes = self.config_indexes
+        if not indexes or indexes[-1] <= self.commit_index:
+            return False
+        if len(indexes) >= 2:
+            previous = parse_config(self.log.entry(indexes[-2]).data)
+        else:
+            previous = self.bootstrap_config
+        return previous.can_vote(self.id)
+
+    def _config_index(self) -> int:
+        """The index of the latest configuration entry (the snapshot's, if compacted)."""
+        return self.config_indexes[-1] if self.config_indexes else self.log.snapshot_index
+
+    def _drop_configs_from(self, index: int) -> None:
+        """Configuration entries at ``index`` and after were truncated: revert to the
+        latest one that remains (thesis §4.1)."""
+        while self.config_indexes and self.config_indexes[-1] >= index:
+            self.config_indexes.pop()
+        before = self.config
+        self._use_latest_config()
+        self._out.trace.append(
+            ("CONFIG.revert", (self.id, index, before.describe(), self.config.describe()))
+        )
+
+    def config_data(self, through_index: int | None = None) -> dict[str, Any]:
+        """The configuration as a plain JSON-compatible dict, for a snapshot:
+        ``{"voters": [...]}``, plus ``"learners"`` and, in C_old,new, ``"old_voters"``.
+        With ``through_index``, the latest configuration as of that index, as a
+        snapshot through it keeps it (§7: "the latest configuration as of the last
+        included index"); by default the latest in the log."""
+        config = self.config
+        if through_index is not None:
+            config = self.bootstrap_config
+            for index in reversed(self.config_indexes):
+                if index <= through_index:
+                    config = parse_config(self.log.entry(index).data)
+                    break
+        return config.to_data()
+
+    def restore_config(self, data: Any) -> None:
+        """Take the configuration of a snapshot (``config_data``'s dict) as the one in
+        force before every configuration entry still in the log; entries the snapshot
+        replaced no longer count."""
+        self.bootstrap_config = Configuration.from_data(data)
+        log = self.log
+        self.config_indexes = [
+            i for i in self.config_indexes if log.snapshot_index < i <= log.last_index
+        ]
+        self.reconfigured = self.reconfigured or self.bootstrap_config != self.config
+        self._use_latest_config()
+
+    def membership_refusal(self, change: str, target: int) -> str | None:
+        """Why membership change ``change`` of server ``target`` cannot start now, or
+        None if it can."""
+        if self.role is not Role.LEADER:
+            return f"S{self.id} is not the leader"
+        if self.transfer_target is not None:
+            return f"a leadership transfer to S{self.transfer_target} is under way"
+        if not self.single_change_bug and self.log.term_at(self.commit_index) != self.current_term:
+            # "a leader may not append a new configuration entry until it has committed
+            # an entry from its current term" (the 2015 fix, thesis §4.1)
+            return (
+                f"S{self.id} has not yet committed an entry of its term {self.current_term} "
+                "(a new leader must, before changing the configuration: thesis §4.1)"
+            )
+        if self.config_indexes and self.config_indexes[-1] > self.commit_index:
+            return (
+                f"the configuration change at index {self.config_indexes[-1]} is not "
+                "committed yet: one change at a time (thesis §4.1)"
+            )
+        if self.config.joint:
+            return "a joint configuration C_old,new is in force: C_new comes first (§6)"
+        if self.catchup is not None:
+            return f"S{self.catchup[0]} is still catching up before it becomes a voter"
+        config = self.config
+        if change in ("add_server", "add_learner") and target in config.members:
+            place = "a voter" if target in config.voters else "a learner"
+            if change == "add_learner" or place == "a voter":
+                return f"S{target} is already {place}"
+        if change == "promote" and target not in config.learners:
+            return f"S{target} is not a learner (add it with add_learner first)"
+        if change == "remove_server":
+            if target not in config.members:
+                return f"S{target} is not in the configuration {config.describe()}"
+            if config.voters == (target,):
+                return f"S{target} is the last voter; a configuration needs at least one"
+        return None
+
+    def change_membership(
+        self, change: str, target: int, now: int = 0
+    ) -> tuple[str | None, Output]:
+        """Not in Figure 2: start a membership change at the leader. Returns the reason
+        it is refused, or None when it has started.
+
+        ``add_server`` makes ``target`` a learner, catches it up in rounds (thesis
+        §4.2.1), then makes it a voter; ``promote`` does the last two for a learner.
+        ``remove_server`` and ``add_learner`` append the new configuration at once. With
+        joint consensus a change of voters goes through C_old,new first (§6)."""
+        if change not in MEMBERSHIP_CHANGES:
+            raise ValueError(f"{change!r} is not one of {', '.join(MEMBERSHIP_CHANGES)}")
+        out = self._begin()
+        self.now = now
+        reason = self.membership_refusal(change, target)
+        if reason is not None:
+            return reason, self._finish()
+        config = self.config
+        out.trace.append(("CONFIG.start", (self.id, change, target, config.describe())))
+        if change == "add_learner" or (change == "add_server" and target not in config.members):
+            self._append_config(Configuration.of(config.voters, (*config.learners, target)))
+        if change in ("add_server", "promote"):
+            self.catchup = [target, self.log.last_index, now, 1]
+            self._continue_catchup()
+        elif change == "remove_server":
+            if target in config.learners:
+                learners = tuple(i for i in config.learners if i != target)
+                self._append_config(Configuration.of(config.voters, learners))
+            else:
+                self._change_voters(tuple(i for i in config.voters if i != target))
+        return None, self._finish()
+
+    def _change_voters(self, voters: tuple[int, ...]) -> None:
+        config = self.config
+        learners = tuple(i for i in config.learners if i not in voters)
+        if self.joint_consensus:
+            # "the leader first creates the C_old,new configuration entry" (§6)
+            self._append_config(Configuration.of(voters, learners, config.voters))
+        else:
+            self._append_config(Configuration.of(voters, learners))
+
+    def _append_config(self, config: Configuration) -> None:
+        entry = self._append_new_entry(config_entry_data(config))
+        self.config_indexes.append(entry.index)
+        self._use_latest_config(narrate=False)
+        self._out.trace.append(("CONFIG.append", (self.id, entry.index, config.describe())))
+        for peer in self.peers:
+            if peer not in self.inflight:
+                self._send_append_entries(peer)
+        if self.commits_alone:
+            self._advance_commit_index()
+
+    def _continue_catchup(self) -> None:
+        """Thesis §4.2.1: a round ends when the new server has every entry the leader
+        held when the round began; a round shorter than the minimum election timeout
+        means it is caught up. Then, once its learner entry is committed, it becomes a
+        voter."""
+        catchup = self.catchup
+        if catchup is None:
+            return
+        target, round_end, started, rounds = catchup
+        out = self._out
+        if round_end is not None:
+            if self.match_index.get(target, 0) < round_end:
+                return
+            took = self.now - started
+            if took >= self.min_election_timeout_ms:
+                if rounds >= MAX_CATCHUP_ROUNDS:
+                    out.trace.append(("CONFIG.catchup_abort", (self.id, target, rounds)))
+                    self.catchup = None
+                    return
+                out.trace.append(("CONFIG.round", (self.id, target, rounds, took)))
+                self.catchup = [target, self.log.last_index, self.now, rounds + 1]
+                return
+            out.trace.append(("CONFIG.caught_up", (self.id, target, rounds, took)))
+            catchup[1] = None
+        if self.config_indexes and self.config_indexes[-1] > self.commit_index:
+            return  # the learner's own entry first: one change at a time
+        self.catchup = None
+        self._change_voters((*self.config.voters, target))
+
+    def _config_committed(self) -> None:
+        """The leader's latest configuration is committed: finish what it started."""
+        config = self.config
+        if config.joint:
+            # "Once C_old,new has been committed ... it is now safe for the leader to
+            # create a log entry describing C_new" (§6)
+            self._append_config(Configuration.of(config.voters, config.learners))
+        elif self.id not in config.voters:
+            # "the leader steps down (returns to follower state) once the C_new entry is
+            # committed" (thesis §4.2.2)
+            self._out.trace.append(("CONFIG.step_down", (self.id, self._config_index())))
+            self._step_down()
+        elif self.catchup is not None:
+            self._continue_catchup()
 
     def _send_append_entries(self, peer: int, heartbeat_only: bool = False) -> None:
         log = self.log
@@ -980,17 +1300,24 @@ class Server:
     def _advance_commit_index(self) -> None:
         # "If there exists an N such that N > commitIndex, a majority of matchIndex[i]
         # >= N, and log[N].term == currentTerm: set commitIndex = N" (§5.3, §5.4)
-        matched = sorted([self.log.last_index, *self.match_index.values()], reverse=True)
-        n = matched[self.quorum - 1]
+        # A leader that is not in C_new does not count itself (thesis §4.2.2);
+        # ``committed_index`` looks at the configuration's voters only.
+        matched = self.match_index
+        matched[self.id] = self.log.last_index
+        config = self.config
+        n = config.committed_index(matched)
+        del matched[self.id]
         if n <= self.commit_index:
             return
         term = self.log.term_at(n)
         if term != self.current_term:
             self._out.trace.append(("COMMIT.old", (self.id, n, term, self.current_term)))
             return
-        self._out.trace.append(("COMMIT", (self.id, n, self.quorum, self.current_term)))
+        self._out.trace.append(("COMMIT", (self.id, n, config.quorum_size(), self.current_term)))
         self.commit_index = n
         self._apply_committed()
+        if self.reconfigured and self._config_index() <= n:
+            self._config_committed()
 
     def _apply_committed(self) -> None:
         # "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]

@@ -44,6 +44,7 @@ from ..core import (
     looks_like_marker,
 )
 from ..core.log import MARKER_KEY, stable_repr
+from ..core.membership import Configuration
 from ..core.output import RESET, START, STOP
 from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
@@ -129,6 +130,18 @@ class TransferResult(NamedTuple):
     reason: str | None
 
 
+class MembershipResult(NamedTuple):
+    """The answer to ``add_server``, ``remove_server``, ``add_learner`` and ``promote``:
+    whether the leader started the change (``accepted``) and, if not, the ``reason``."""
+
+    accepted: bool
+    reason: str | None
+
+
+MEMBERSHIP_MODES = ("single", "joint")
+MAX_SERVER_ID = 99
+
+
 class Input(NamedTuple):
     """A recorded user input, as returned by ``step()`` when it replays one."""
 
@@ -191,6 +204,8 @@ class Cluster:
         leader_noop: bool = True,
         prevote: bool = False,
         check_quorum: bool = False,
+        membership: str = "single",
+        single_change_bug: bool = False,
         snapshot_threshold: int | None = None,
         lease_reads: bool = False,
         clock_drift_bound: float = 1.0,
@@ -221,12 +236,15 @@ class Cluster:
                 f"network={network!r}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
                 "duplicate_rate=0.0)"
             )
-        self.ids: tuple[int, ...] = tuple(range(1, servers + 1))
+        # The servers the cluster starts with; add_server brings more.
+        self.initial_ids: tuple[int, ...] = tuple(range(1, servers + 1))
         if isinstance(disk_faults, dict):
             for sid, mode in disk_faults.items():
-                if type(sid) is not int or sid not in self.ids:
+                # A server added later (add_server) takes its mode from here when it joins.
+                if type(sid) is not int or not 1 <= sid <= MAX_SERVER_ID:
                     raise UnknownServerError(
-                        f"disk_faults names server {sid!r}; the servers are 1..{servers}"
+                        f"disk_faults names server {sid!r}; give server ids 1..{MAX_SERVER_ID} "
+                        f"(the cluster starts with 1..{servers})"
                     )
                 check_fault_mode(mode)
             disk_faults = dict(sorted(disk_faults.items()))
@@ -254,6 +272,17 @@ class Cluster:
                 raise LuminousError(f"{name}={value!r}: give True or False")
         self.prevote = prevote  # thesis §9.6
         self.check_quorum = check_quorum  # thesis §6.2
+        if membership not in MEMBERSHIP_MODES:
+            raise LuminousError(
+                f"membership={membership!r}: give 'single' (one server added or removed per "
+                "change, thesis §4.2) or 'joint' (joint consensus, C_old,new then C_new, §6)"
+            )
+        if type(single_change_bug) is not bool:
+            raise LuminousError(f"single_change_bug={single_change_bug!r}: give True or False")
+        self.membership = membership
+        # True brings back the bug Ongaro reported in 2015: a new leader may start a
+        # membership change before it has committed an entry of its term (thesis §4.1).
+        self.single_change_bug = single_change_bug
         if snapshot_threshold is not None and (
             type(snapshot_threshold) is not int or snapshot_threshold < 1
         ):
@@ -307,6 +336,32 @@ class Cluster:
     # ------------------------------------------------------------ inspecting
 
     @property
+    def ids(self) -> tuple[int, ...]:
+        """Every server in the simulation, in order: the first ones and those added
+        since (removed servers stay: they still run until you crash them)."""
+        return self._world.ids
+
+    @property
+    def config(self) -> Configuration | None:
+        """The configuration (``voters``, ``learners``, and ``old_voters`` during joint
+        consensus) as the leader sees it; with no leader, as the live server with the
+        most up-to-date log sees it; None if every server is down."""
+        world = self._world
+        leader = self.leader
+        if leader is not None:
+            return world.servers[leader].config
+        best: Server | None = None
+        for sid in world.ids:
+            server = world.servers[sid]
+            if world.alive[sid] and (
+                best is None
+                or (server.log.last_term, server.log.last_index)
+                > (best.log.last_term, best.log.last_index)
+            ):
+                best = server
+        return None if best is None else best.config
+
+    @property
     def now(self) -> int:
         """Virtual time in milliseconds."""
         return self._world.now
@@ -326,7 +381,7 @@ class Cluster:
         """The live leader with the highest term, or None."""
         world = self._world
         best: Server | None = None
-        for sid in self.ids:
+        for sid in world.ids:
             server = world.servers[sid]
             if (
                 world.alive[sid]
@@ -456,11 +511,12 @@ class Cluster:
         """The Figure 3 properties checked now, from scratch, on the current state,
         together with every violation seen so far (``violations``)."""
         world = self._world
-        logs = {i: world.servers[i].log.entries for i in self.ids}
-        commit = {i: world.servers[i].commit_index for i in self.ids}
+        ids = world.ids
+        logs = {i: world.servers[i].log.entries for i in ids}
+        commit = {i: world.servers[i].commit_index for i in ids}
         current = {
             i: world.servers[i].current_term
-            for i in self.ids
+            for i in ids
             if world.alive[i] and world.servers[i].role is Role.LEADER
         }
         # Each applied entry with its term while the log still holds it (a compacted
@@ -471,7 +527,7 @@ class Cluster:
                 Entry(index, world.servers[i].log.term_at(index), data)  # type: ignore[arg-type]
                 for index, data in world.applied[i]
             ]
-            for i in self.ids
+            for i in ids
             if all(index <= world.servers[i].log.last_index for index, _ in world.applied[i])
         }
         leaders = {t: tuple(sorted(set(ids))) for t, ids in world.leader_terms.items()}
@@ -694,6 +750,53 @@ class Cluster:
         self._input(("transfer", leader, to))
         return TransferResult(True, None)
 
+    # ----------------------------------------------------- membership changes
+
+    def add_server(self, server_id: int) -> MembershipResult:
+        """Make server ``server_id`` a voter (thesis §4.2). A new id starts a new, empty
+        server with a new Disk and the cluster's storage handler and state machine. The
+        leader first adds it as a learner and catches it up in rounds: a round sends
+        every entry the leader's log held when the round began, and the first round that
+        ends within the minimum election timeout makes it a voter (thesis §4.2.1). With
+        ``membership="joint"`` that last step goes through C_old,new (§6)."""
+        return self._change_membership("add_server", server_id)
+
+    def remove_server(self, server_id: int) -> MembershipResult:
+        """Take server ``server_id`` out of the configuration (a voter or a learner).
+        A removed leader keeps leading, without counting itself, until the new
+        configuration commits, then steps down (thesis §4.2.2). The server keeps
+        running until you crash it; it cannot disrupt the others (§4.2.3)."""
+        return self._change_membership("remove_server", server_id)
+
+    def add_learner(self, server_id: int) -> MembershipResult:
+        """Add server ``server_id`` (new or existing) as a learner: it receives the log
+        but neither votes nor counts for commitment (thesis §4.2.1)."""
+        return self._change_membership("add_learner", server_id)
+
+    def promote(self, server_id: int) -> MembershipResult:
+        """Make learner ``server_id`` a voter, once it has caught up (thesis §4.2.1)."""
+        return self._change_membership("promote", server_id)
+
+    def _change_membership(self, change: str, server_id: Any) -> MembershipResult:
+        if type(server_id) is not int or not 1 <= server_id <= MAX_SERVER_ID:
+            raise LuminousError(
+                f"{change}({server_id!r}): give a server id, a whole number from 1 to "
+                f"{MAX_SERVER_ID}"
+            )
+        leader = self.leader
+        if leader is None:
+            return MembershipResult(False, "there is no leader to carry out the change")
+        world = self._world
+        if server_id not in world.alive and change in ("remove_server", "promote"):
+            return MembershipResult(
+                False, f"there is no server S{server_id}; the servers are {list(world.ids)}"
+            )
+        reason = world.servers[leader].membership_refusal(change, server_id)
+        if reason is not None:
+            return MembershipResult(False, reason)
+        self._input(("member", change, leader, server_id))
+        return MembershipResult(True, None)
+
     def restart(self, server_id: int) -> None:
         """Restart a crashed server: a new storage handler over the same Disk recovers
         its state with ``load_state()``."""
@@ -787,9 +890,15 @@ class Cluster:
 
     def _require_server(self, server_id: Any) -> None:
         if type(server_id) is not int or server_id not in self._world.alive:
+            ids = self.ids
+            names = (
+                f"S1..S{len(ids)}"
+                if ids == tuple(range(1, len(ids) + 1))
+                else ", ".join(f"S{i}" for i in ids)
+            )
             raise UnknownServerError(
                 f"there is no server {server_id!r} in this cluster; its servers are "
-                f"{', '.join(str(i) for i in self.ids)} (S1..S{len(self.ids)})"
+                f"{', '.join(str(i) for i in ids)} ({names})"
             )
 
     def _require_alive(self, server_id: int, verb: str) -> None:
@@ -925,35 +1034,48 @@ class Cluster:
         world = World(self.seed, self._initial_network)
         self._world = world
         if self.checks:
-            world.checker = SafetyChecker(self.ids)
-        for sid in self.ids:
-            faults = self.disk_faults
-            if isinstance(faults, dict):
-                faults = faults.get(sid)
-            world.disks[sid] = Disk(f"S{sid}'s disk", faults, server_id=sid)
-            world.alive[sid] = False
-            world.applied[sid] = []
-            world.handlers[sid] = None
-            world.machines[sid] = None
-            world.servers[sid] = self._new_server(sid, StoredState())
-        for sid in self.ids:
+            world.checker = SafetyChecker(self.initial_ids)
+        for sid in self.initial_ids:
+            self._add_to_world(sid)
+        for sid in self.initial_ids:
             self._start_server(sid)
         return world
 
+    def _add_to_world(self, sid: int) -> None:
+        """A new server with a new, empty Disk, down until started."""
+        world = self._world
+        faults = self.disk_faults
+        if isinstance(faults, dict):
+            faults = faults.get(sid)
+        world.ids = tuple(sorted((*world.ids, sid)))
+        world.disks[sid] = Disk(f"S{sid}'s disk", faults, server_id=sid)
+        world.alive[sid] = False
+        world.applied[sid] = []
+        world.handlers[sid] = None
+        world.machines[sid] = None
+        world.servers[sid] = self._new_server(sid, StoredState())
+        world.links.join(sid)
+        if world.checker is not None:
+            world.checker.add_server(sid)
+
     def _new_server(self, sid: int, stored: StoredState) -> Server:
+        # The first servers start from the configuration of all of them; a server added
+        # later starts from none and learns its configuration from the leader's log.
         return Server(
             sid,
-            self.ids,
+            self.initial_ids if sid in self.initial_ids else (),
             stored,
             leader_noop=self.leader_noop,
             prevote=self.prevote,
             check_quorum=self.check_quorum,
             election_timeout_ms=self.election_timeout_ms,
+            joint_consensus=self.membership == "joint",
+            single_change_bug=self.single_change_bug,
             snapshot_threshold=self.snapshot_threshold,
             lease_ms=self.lease_ms,
         )
 
-    def _start_server(self, sid: int) -> None:
+    def _start_server(self, sid: int, joining: bool = False) -> None:
         """(Re)start a server from its Disk; on a handler error it stays down."""
         world = self._world
         name = getattr(self._storage, "__name__", type(self._storage).__name__)
@@ -965,7 +1087,7 @@ class Cluster:
         raw: Any = None
         try:
             raw = handler.handle(LoadState())
-            stored = _check_stored_state(raw, self.ids)
+            stored = _check_stored_state(raw, world.ids)
         except Exception as error:
             durable = world.durable.get(sid)
             if durable is not None and world.checker is not None:
@@ -996,7 +1118,7 @@ class Cluster:
         world.machines[sid] = machine
         world.applied[sid] = []
         world.alive[sid] = True
-        if self._step > 0:
+        if self._step > 0 and not joining:
             vote = "none" if stored.voted_for is None else f"S{stored.voted_for}"
             self._trace(sid, "RESTART", sid, stored.current_term, vote, len(server.log))
         if world.checker is not None:
@@ -1284,6 +1406,17 @@ class Cluster:
         self._carry_out(leader, out)
         return Input("transfer", (leader, to))
 
+    def _do_member(self, change: str, leader: int, sid: int, at: int) -> Input:
+        world = self._world
+        world.now = at
+        if sid not in world.alive:
+            self._add_to_world(sid)
+            self._trace(sid, "JOIN", sid)
+            self._start_server(sid, joining=True)
+        _, out = world.servers[leader].change_membership(change, sid, at)
+        self._carry_out(leader, out)
+        return Input("member", (change, leader, sid))
+
     def _do_restart(self, sid: int, at: int) -> Input:
         self._world.now = at
         self._start_server(sid)
@@ -1304,7 +1437,7 @@ class Cluster:
     def _do_partition(self, groups: tuple[tuple[int, ...], ...], at: int) -> Input:
         world = self._world
         world.now = at
-        world.links.partition(groups, self.ids)
+        world.links.partition(groups, world.ids)
         self._trace(None, "PARTITION", world.links.describe())
         return Input("partition", groups)
 

@@ -28,6 +28,11 @@ SIM_RULES: dict[str, Rule] = {
         "S{0} restarts: its storage handler recovers term {1}, vote {2} and {3} log entries",
     ),
     "RESTART.failed": Rule("Restart", "S{0} cannot restart: {1}"),
+    "JOIN": Rule(
+        "AddServer",
+        "S{0} joins: a new server with an empty log and a new disk; it waits for the "
+        "leader to send it the log and its configuration (thesis §4.2.1)",
+    ),
     "HANDLER.error": Rule(
         "HandlerError",
         "S{0} stops: its {1} raised {2} while handling {3}; nothing that depended on it "

@@ -56,17 +56,25 @@ class Network:
 class Links:
     """Which links are cut: disconnected servers, and partition groups."""
 
-    __slots__ = ("disconnected", "group")
+    __slots__ = ("disconnected", "group", "rest")
 
     def __init__(self) -> None:
         self.disconnected: set[int] = set()
         self.group: dict[int, int] = {}  # server -> partition group; empty when whole
+        self.rest = 0  # the group of servers named in no group of the partition
 
     def clone(self) -> Links:
         twin = Links()
         twin.disconnected = set(self.disconnected)
         twin.group = dict(self.group)
+        twin.rest = self.rest
         return twin
+
+    def join(self, server: int) -> None:
+        """A server added while the network is partitioned was named in no group: it
+        joins the servers named in no group."""
+        if self.group:
+            self.group[server] = self.rest
 
     def cut(self, a: int, b: int) -> bool:
         if self.disconnected and (a in self.disconnected or b in self.disconnected):
@@ -80,6 +88,7 @@ class Links:
             for server in members:
                 self.group[server] = number
         rest = len(self.group) and max(self.group.values()) + 1
+        self.rest = rest
         for server in everyone:
             self.group.setdefault(server, rest)
 

@@ -12,6 +12,7 @@ import base64
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..core.server import MEMBERSHIP_CHANGES
 from ..errors import LuminousError, RecordError
 from ..storage import Disk, JsonCodec
 from .network import Network
@@ -47,7 +48,7 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
         "format": FORMAT,
         "version": VERSION,
         "config": {
-            "servers": len(cluster.ids),
+            "servers": len(cluster.initial_ids),
             "seed": cluster.seed,
             "election_timeout_ms": list(cluster.election_timeout_ms),
             "heartbeat_interval_ms": cluster.heartbeat_interval_ms,
@@ -57,6 +58,8 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "leader_noop": cluster.leader_noop,
             "prevote": cluster.prevote,
             "check_quorum": cluster.check_quorum,
+            "membership": cluster.membership,
+            "single_change_bug": cluster.single_change_bug,
             "snapshot_threshold": cluster.snapshot_threshold,
             "lease_reads": cluster.lease_reads,
             "clock_drift_bound": cluster.clock_drift_bound,
@@ -150,6 +153,8 @@ def load_record(
             leader_noop=config.get("leader_noop", True),
             prevote=config.get("prevote", False),
             check_quorum=config.get("check_quorum", False),
+            membership=config.get("membership", "single"),
+            single_change_bug=config.get("single_change_bug", False),
             snapshot_threshold=config.get("snapshot_threshold"),
             lease_reads=config.get("lease_reads", False),
             clock_drift_bound=config.get("clock_drift_bound", 1.0),
@@ -241,6 +246,17 @@ def _replay(cluster: Cluster, action: Any, codec: Any) -> None:
         if reason is not None or not cluster._world.alive[leader]:
             raise RecordError(f"{action!r} does not fit the cluster's state: {reason}")
         real = ("transfer", leader, to, at)
+    elif kind == "member":
+        change, leader, server = args[0], _whole(args[1]), _whole(args[2])
+        cluster._require_server(leader)
+        if change not in MEMBERSHIP_CHANGES or not cluster._world.alive[leader]:
+            raise RecordError(f"{action!r} does not fit the cluster's state")
+        reason = cluster._world.servers[leader].membership_refusal(change, server)
+        if reason is not None:
+            raise RecordError(f"{action!r} does not fit the cluster's state: {reason}")
+        if server not in cluster._world.alive and change in ("remove_server", "promote"):
+            raise RecordError(f"{action!r} names a server the cluster does not have")
+        real = ("member", change, leader, server, at)
     elif kind == "partition":
         groups = tuple(tuple(_whole(s) for s in group) for group in args[0])
         for group in groups:

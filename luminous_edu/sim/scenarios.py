@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..core import Role
 from ..storage import Disk
 from ..storage.gallery import GALLERY
 from .cluster import Cluster
@@ -193,3 +194,97 @@ def bug_scenario(name: str, storage: Callable[[Disk], Any] | None = None) -> Clu
     if name not in SCENARIOS:
         raise KeyError(f"no scenario named {name!r}; choose one of {sorted(SCENARIOS)}")
     return SCENARIOS[name](storage or GALLERY[name])
+
+
+# ------------------------------------------------------------ membership changes
+# Builders for lessons on membership changes (§6, thesis chapter 4). Each returns the
+# cluster at the interesting moment, deterministic for its seed, ready to step on.
+
+
+def _elect(c: Cluster, leader: int) -> None:
+    c.timeout(leader)
+    if not c.run_until(lambda c: c.leader == leader and c.servers[leader].commit_index >= 1, 2_000):
+        raise RuntimeError(f"S{leader} did not win its election; the scenario needs another seed")
+
+
+def _committed_everywhere(c: Cluster, index: int, max_ms: int = 2_000) -> None:
+    if not c.run_until(
+        lambda c: all(c.servers[i].commit_index >= index for i in c.ids if c.servers[i].alive),
+        max_ms,
+    ):
+        raise RuntimeError(f"index {index} was not committed everywhere within {max_ms} ms")
+
+
+def add_server_scenario(seed: int = 1, membership: str = "single") -> Cluster:
+    """Three servers, S1 leads, three commands committed; then ``add_server(4)``: S4
+    joins empty, catches up as a learner, then becomes a voter. Returned right after
+    the call, so that stepping shows the catch-up."""
+    c = Cluster(servers=3, seed=seed, membership=membership)
+    _elect(c, 1)
+    for n in range(3):
+        c.propose(f"x={n}")
+    _committed_everywhere(c, 4)
+    result = c.add_server(4)
+    assert result.accepted, result.reason
+    return c
+
+
+def remove_leader_scenario(seed: int = 1, membership: str = "single") -> Cluster:
+    """Three servers, S1 leads and removes itself: it keeps leading without counting
+    itself until the new configuration commits, then steps down (thesis §4.2.2)."""
+    c = Cluster(servers=3, seed=seed, membership=membership)
+    _elect(c, 1)
+    _committed_everywhere(c, 1)
+    result = c.remove_server(1)
+    assert result.accepted, result.reason
+    return c
+
+
+def joint_partition_scenario(seed: int = 1) -> Cluster:
+    """Joint consensus (§6): S1..S3 add S4. While C_old,new ({S1, S2, S3} and
+    {S1..S4}) is in every log, before S1 hears that, the network splits {S1, S4} |
+    {S2, S3}: neither side holds
+    majorities of both C_old and C_new, so nothing commits and no leader is elected
+    until the network heals."""
+    c = Cluster(servers=3, seed=seed, membership="joint")
+    _elect(c, 1)
+    _committed_everywhere(c, 1)
+    c.add_learner(4)
+    _committed_everywhere(c, 2)
+    result = c.promote(4)
+    assert result.accepted, result.reason
+    if not c.run_until(lambda c: all(c.servers[i].config.joint for i in c.ids), 2_000):
+        raise RuntimeError("C_old,new did not reach everyone; the scenario needs another seed")
+    c.partition({1, 4}, {2, 3})
+    return c
+
+
+def single_change_bug_scenario(bug: bool = True, seed: int = 1) -> Cluster:
+    """The bug Ongaro reported on raft-dev in 2015: with single-server changes, a new
+    leader that changes the configuration before committing an entry of its own term
+    can leave two configurations whose majorities do not overlap.
+
+    C = {S1..S4}, S5 a learner. S1 (term 1) promotes S5; the entry D = C + S5 reaches
+    only S5. S2 wins the next term with S3 and S4, and while its no-op has reached
+    only S3, removes S1: E = {S2, S3, S4}, committed by S2 and S3. S4 never saw E, so
+    S1 (with D) can win a term with S4 and S5 while S3 (with E) wins the same term with
+    S2: two leaders in one term, an Election Safety violation. With ``bug=False``
+    (the fix, thesis §4.1) ``remove_server(1)`` is refused and the same calls end with
+    a single leader."""
+    c = Cluster(servers=4, seed=seed, single_change_bug=bug)
+    _elect(c, 1)
+    c.add_learner(5)
+    _committed_everywhere(c, 2)
+    c.partition({1, 5}, {2, 3, 4})
+    c.promote(5)  # D = {S1..S5} reaches S5 only
+    c.run(30)
+    c.timeout(2)
+    if not c.run_until(lambda c: c.servers[2].role is Role.LEADER, 1_000):
+        raise RuntimeError("S2 did not win its election; the scenario needs another seed")
+    c.partition({2, 3}, {1, 4, 5})  # S2's no-op never reaches S4
+    c.remove_server(1)  # refused unless bug: S2 has committed nothing of its term
+    c.run(60)
+    c.transfer_leadership(to=3)  # S3 starts the next term on S2's side
+    c.run_until(lambda c: c.servers[3].role is Role.LEADER, 500)
+    c.run_until(lambda c: any(c.servers[i].role is Role.LEADER for i in (1, 4, 5)), 3_000)
+    return c

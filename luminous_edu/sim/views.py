@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core import Entry, Role
+from ..core.membership import Configuration
 from ..storage import copy_value
 
 if TYPE_CHECKING:
@@ -77,6 +78,12 @@ class ServerView:
     @property
     def last_applied(self) -> int:
         return self._server.last_applied  # type: ignore[no-any-return]
+
+    @property
+    def config(self) -> Configuration:
+        """The latest configuration in this server's log, committed or not (thesis
+        §4.1): ``voters``, ``learners``, and ``old_voters`` during joint consensus."""
+        return self._server.config  # type: ignore[no-any-return]
 
     @property
     def leader_id(self) -> int | None:

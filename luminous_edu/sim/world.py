@@ -23,6 +23,7 @@ from .randomness import Streams
 class World:
     def __init__(self, seed: int, network: Network) -> None:
         self.now = 0
+        self.ids: tuple[int, ...] = ()  # every server, in order (add_server adds more)
         self.servers: dict[int, Server] = {}
         self.alive: dict[int, bool] = {}
         self.disks: dict[int, Disk] = {}
@@ -48,6 +49,7 @@ class World:
         """An independent copy; raises if a user object cannot be copied."""
         twin = object.__new__(World)
         twin.now = self.now
+        twin.ids = self.ids
         twin.servers = {i: s.clone() for i, s in self.servers.items()}
         twin.alive = dict(self.alive)
         twin.disks = {i: d.clone() for i, d in self.disks.items()}
