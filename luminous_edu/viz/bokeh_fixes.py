@@ -126,6 +126,16 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
                 state["render_bundle"] = self._snapshot
         return state
 
+    _closed = False
+
+    def close(self) -> None:
+        """Close once: the base class's ``close`` fails when called again (from
+        ``__del__`` after the dashboard closed a model it replaced)."""
+        if self._closed:
+            return
+        self._closed = True
+        super().close()
+
     def send(self, content: Any, buffers: Any = None) -> None:
         self.messages_sent += 1
         payload = content.get("payload") if isinstance(content, dict) else None

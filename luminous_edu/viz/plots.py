@@ -87,7 +87,11 @@ def _legend(**options: Any) -> Any:
 
 
 def build(server_ids: list[int], sizes: Sizes) -> Plots:
-    n = len(server_ids)
+    """The figures for servers ``server_ids``. A server's row in the log matrix, the
+    space-time diagram and the storage table is at y = its id, so the rows go up to the
+    highest id (a gap stays where an id was never used). The dashboard builds them anew
+    when the set of servers changes (a server joins, or a rewind takes it away)."""
+    n = max(server_ids, default=1)
     sources = {
         "servers": empty_source("servers", vm.SERVER_COLUMNS),
         "links": empty_source("links", vm.LINK_COLUMNS),
@@ -125,19 +129,22 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         line_alpha="alpha",
         line_width="width",
     )
-    ring.circle(
+    # A removed server (no longer in the configuration) is drawn faded.
+    circles = ring.circle(
         "x",
         "y",
         radius=SERVER_RADIUS,
         source=sources["servers"],
         fill_color="colour",
+        fill_alpha="fill_alpha",
         line_color="line_colour",
         line_width=3,
     )
+    ring.add_tools(HoverTool(renderers=[circles], tooltips=[("", "@config_text")]))
     for text, baseline, offset, font, style in (
         ("name", "bottom", -3, sizes.large, "bold"),
         ("term_text", "top", 1, sizes.normal, "normal"),
-        ("role", "top", 15, sizes.small, "normal"),
+        ("role_text", "top", 15, sizes.small, "normal"),
     ):
         ring.text(
             "x",
@@ -389,7 +396,10 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         alpha="alpha",
     )
     space.add_tools(
-        HoverTool(renderers=[arrows], tooltips=[("", "@fields"), ("", "@status, @x0 -> @x1 ms")])
+        HoverTool(
+            renderers=[arrows],
+            tooltips=[("", "@label: @fields"), ("", "@status, @x0 -> @x1 ms")],
+        )
     )
 
     # --- storage activity per server: a small table of counts

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..check.durability import DURABILITY
 from ..check.violation import FIGURE_3
 from ..core import Role
+from ..core.membership import Configuration
 from .palette import (
     GREY,
     LIGHT_GREY,
@@ -76,6 +77,10 @@ SERVER_COLUMNS = (
     "voted_for",
     "commit_index",
     "last_index",
+    "member",
+    "role_text",
+    "fill_alpha",
+    "config_text",
 )
 LOG_COLUMNS = (
     "server",
@@ -175,10 +180,12 @@ SPACETIME_COLUMNS = (
     "colour",
     "alpha",
     "fields",
+    "label",
 )
 SPACETIME_BLANK: Row = {
     "id": 0,
     "kind": "",
+    "label": "",
     "x0": 0,
     "y0": 0.0,
     "x1": 0,
@@ -195,7 +202,13 @@ SHORT_NAMES = {
     "RequestVoteReply": "RV reply",
     "AppendEntries": "AE",
     "AppendEntriesReply": "AE reply",
+    "TimeoutNow": "TimeoutNow",
+    "InstallSnapshot": "IS",
+    "InstallSnapshotReply": "IS reply",
 }
+#: The longest field value shown whole when hovering over a message (a snapshot's
+#: data can be the whole state machine).
+FIELD_WIDTH = 60
 
 
 def to_columns(rows: Iterable[Row], columns: Sequence[str]) -> Columns:
@@ -236,8 +249,41 @@ def group_of(groups: Sequence[Sequence[int]], sid: int) -> int:
     return -1
 
 
+#: Membership words (``membership``): each server's place in the configuration.
+VOTER, LEARNER, REMOVED = "voter", "learner", "removed"
+#: During joint consensus (§6): in both halves, leaving (C_old only), joining (C_new only).
+JOINT_BOTH, JOINT_OLD, JOINT_NEW = "C_old,new", "C_old only", "C_new only"
+
+
+def membership(config: Configuration | None, sid: int) -> str:
+    """Server ``sid``'s place in ``config`` (the cluster's configuration as the leader
+    sees it, ``cluster.config``): ``voter``, ``learner``, ``removed`` (in no part of
+    it), or during joint consensus ``C_old,new`` (a voter in both halves), ``C_old
+    only`` (leaving) or ``C_new only`` (joining). Empty when no server is up to say."""
+    if config is None:
+        return ""
+    if sid in config.learners:
+        return LEARNER
+    if config.old_voters is not None:
+        old, new = sid in config.old_voters, sid in config.voters
+        if old and new:
+            return JOINT_BOTH
+        if old or new:
+            return JOINT_OLD if old else JOINT_NEW
+        return REMOVED
+    return VOTER if sid in config.voters else REMOVED
+
+
+def role_text(role: str, member: str) -> str:
+    """What the ring writes under a server: its role, and its membership unless it is
+    a plain voter (``follower · learner``, ``leader · C_old,new``)."""
+    return role if member in ("", VOTER) else f"{role} · {member}"
+
+
 def server_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, Row]:
-    """One row per server, by id: its place on the ring, role, term, timer, votes."""
+    """One row per server, by id: its place on the ring, role, term, timer, votes, and
+    membership (``member``: see ``membership``; a removed server is drawn faded)."""
+    config = cluster.config
     disconnected = cluster.disconnected
     groups = cluster.partition_groups
     timers = election_timers(cluster, pending)
@@ -253,6 +299,7 @@ def server_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dic
         timer = round(timer, 4)
         votes = sorted(view.votes_granted) if alive else []
         connected = sid not in disconnected
+        member = membership(config, sid)
         rows[sid] = {
             "id": sid,
             "name": f"S{sid}",
@@ -275,6 +322,10 @@ def server_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dic
             "voted_for": "" if view.voted_for is None else f"S{view.voted_for}",
             "commit_index": view.commit_index,
             "last_index": view.last_log_index,
+            "member": member,
+            "role_text": role_text(role, member),
+            "fill_alpha": 0.35 if member == REMOVED else 1.0,
+            "config_text": f"S{sid}'s configuration: {view.config.describe()}",
         }
     return rows
 
@@ -470,13 +521,28 @@ def message_fields(message: Any) -> str:
         value = getattr(message, name)
         if name == "entries":
             value = f"{len(value)} entries" if value else "[] (heartbeat)"
-        parts.append(f"{name}={value}")
+        text = f"{value}"
+        if len(text) > FIELD_WIDTH:
+            text = text[: FIELD_WIDTH - 1] + "…"
+        parts.append(f"{name}={text}")
     return f"{type(message).__name__}({', '.join(parts)})"
 
 
-def short_message(message: Any) -> str:
+def message_label(message: Any) -> str:
+    """The message's name as the dashboard writes it (``SHORT_NAMES``), with pre-votes
+    apart from votes: ``pre-RV`` and ``pre-RV reply`` (thesis §9.6)."""
     kind = type(message).__name__
-    text = SHORT_NAMES.get(kind, kind)
+    label = SHORT_NAMES.get(kind, kind)
+    if getattr(message, "pre_vote", False) is True:
+        label = "pre-" + label
+    return label
+
+
+def short_message(message: Any) -> str:
+    """The label written beside a message in flight: its name, the answer of a reply
+    (✓ / ✗) and the number of entries an AppendEntries carries."""
+    kind = type(message).__name__
+    text = message_label(message)
     if kind == "RequestVoteReply":
         text += " ✓" if message.vote_granted else " ✗"
     elif kind == "AppendEntriesReply":
@@ -515,7 +581,7 @@ def message_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> di
             "sent": sent,
             "due": event.due,
             "fields": message_fields(event.message),
-            "colour": message_colour(kind),
+            "colour": message_colour(message_label(event.message)),
             "alpha": 1.0,
         }
     return rows
@@ -578,7 +644,9 @@ class Flights:
             self.stubs += 1
             source, target = event.args[0], event.args[1]
             key = (event.step, -self.stubs)
-            arrow = _arrow(-1, str(event.args[2]), event.time, source, event.time, target)
+            kind = str(event.args[2])
+            label = SHORT_NAMES.get(kind, kind)
+            arrow = _arrow(-1, kind, label, event.time, source, event.time, target)
             arrow.update(status="lost", marker="x", y1=round(source + 0.3 * (target - source), 6))
             arrow["fields"] = f"{event.args[2]} S{source}->S{target}: {event.sentence}"
             self.arrows[key] = arrow
@@ -596,24 +664,26 @@ class Flights:
         self.sent_step[event.id] = step
         kind = type(event.message).__name__
         assert event.source is not None
-        arrow = _arrow(event.id, kind, event.sent, event.source, event.due, event.target)
+        label = message_label(event.message)
+        arrow = _arrow(event.id, kind, label, event.sent, event.source, event.due, event.target)
         arrow["fields"] = message_fields(event.message)
         self.flying[event.id] = arrow
         self.arrows[(step, event.id)] = arrow
         return arrow
 
 
-def _arrow(event_id: int, kind: str, x0: int, y0: int, x1: int, y1: int) -> Row:
+def _arrow(event_id: int, kind: str, label: str, x0: int, y0: int, x1: int, y1: int) -> Row:
     return {
         "id": event_id,
         "kind": kind,
+        "label": label,
         "x0": x0,
         "y0": float(y0),
         "x1": x1,
         "y1": float(y1),
         "status": "flight",
         "marker": "circle",
-        "colour": message_colour(kind),
+        "colour": message_colour(label),
         "alpha": 0.8,
         "fields": "",
     }
@@ -893,11 +963,17 @@ def narration(cluster: Cluster, last: int = 8) -> list[Line]:
 
 
 def status_text(cluster: Cluster) -> str:
-    """``step N · t=N ms · leader S3 (term 2)``: the status line."""
+    """``step N · t=N ms · leader S3 (term 2)``: the status line; after a membership
+    change it also names the configuration (``cluster.config``)."""
     leader = cluster.leader
     who = "no leader"
     if leader is not None:
         who = f"leader S{leader} (term {cluster.servers[leader].current_term})"
+    config = cluster.config
+    if config is not None and (
+        config.learners or config.joint or config.voters != tuple(cluster.servers)
+    ):
+        who += f" · configuration {config.describe()}"  # after a membership change
     future = cluster.history_length - cluster.step_count
     tail = f" · {future} steps ahead recorded" if future else ""
     return f"step {cluster.step_count} · t={cluster.now} ms · {who}{tail}"
