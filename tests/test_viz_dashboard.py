@@ -538,3 +538,19 @@ def test_the_legend_names_every_message(dashboard: Dashboard) -> None:
     assert len(legend) == 1
     for label in ("RV", "pre-RV", "pre-RV reply", "TimeoutNow", "IS", "AE reply"):
         assert f"<b>{label}</b>" in legend[0].value
+
+
+def test_a_server_that_joins_during_run_keeps_runs_backpressure(small: Dashboard) -> None:
+    seen: dict[str, Any] = {}
+
+    async def page() -> None:  # watches the dashboard while Run plays
+        while True:
+            await asyncio.sleep(0.02)
+            if small.ids == [1, 2, 3, 4] and "tracking" not in seen:
+                seen["tracking"] = small.bokeh.track_renders
+
+    small.cluster.add_server(4)  # from code: the next Run update shows it
+    play_for(small, 0.3, page)
+    assert seen == {"tracking": True}
+    assert small.bokeh.track_renders is False  # paused
+    assert shown_ids(small)["servers"] == [1, 2, 3, 4]

@@ -422,6 +422,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.flights = flights
         self._full()
         self.bokeh = LiveBokehModel(self.plots.layout)
+        self.bokeh.track_renders = self._running  # Run's backpressure goes on (perf)
         children: tuple[Any, ...] = tuple(getattr(self, "children", ()))
         self.children = tuple(self.bokeh if child is old else child for child in children)
         if old is not None:
