@@ -477,3 +477,18 @@ def test_joint_consensus_shows_c_old_new() -> None:
 
 def test_a_fresh_cluster_status_names_no_configuration() -> None:
     assert "configuration" not in vm.status_text(le.Cluster(servers=3, seed=1))
+
+
+def test_a_joining_server_line_starts_at_its_join() -> None:
+    cluster = committed_leader()
+    cluster.run(200)
+    joined_at = cluster.now
+    assert cluster.add_server(4).accepted
+    cluster.run(400)
+    for what in ("term", "commit"):
+        timeline = vm.Timeline(what)
+        timeline.reset(cluster)
+        periods = [r for r in timeline.rows.values() if r["server"] == 4]
+        assert min(r["x0"] for r in periods) == joined_at, what
+        assert max(r["x1"] for r in periods) == cluster.now
+        assert min(r["x0"] for r in timeline.rows.values() if r["server"] == 1) == 0

@@ -726,11 +726,18 @@ class Timeline:
         self.seq = 0
 
     def reset(self, cluster: Cluster) -> None:
-        """Rebuild from the whole trace (a reset, or a jump in history)."""
+        """Rebuild from the whole trace (a reset, or a jump in history). A server that
+        joined later (``add_server``: a JOIN event) starts at its join, not at 0."""
         self.rows, self.open, self.value, self.start_step = {}, {}, {}, {}
+        trace = cluster.trace
+        joined = {e.args[0]: e for e in trace if e.rule == "JOIN"}
         for sid in cluster.servers:
-            self._start(sid, (0, "follower"), 0, 0)
-        self.fold(cluster, cluster.trace)
+            join = joined.get(sid)
+            if join is None:
+                self._start(sid, (0, "follower"), 0, 0)
+            else:
+                self._start(sid, (0, "follower"), join.time, join.step)
+        self.fold(cluster, trace)
 
     def fold(self, cluster: Cluster, events: Iterable[Any]) -> dict[tuple[int, int], Row]:
         """Apply trace ``events``, then close the open periods at ``now``; returns the

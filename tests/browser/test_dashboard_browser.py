@@ -4,6 +4,11 @@ A notebook with a dashboard is run top to bottom; ``Step`` is clicked several ti
 ``Back`` once; then the bokeh data sources in the page are compared with the cluster in
 the kernel and with the kernel's own copy of those sources, the browser console must be
 free of errors, and a screenshot is saved to ``tests/artifacts/dashboard.png``.
+
+A second test adds a server from the *Membership* tab (the dashboard builds new plots
+for four servers), steps, then goes back in history to before the join (new plots for
+three servers again), comparing page and kernel each time
+(``tests/artifacts/dashboard_membership.png``).
 """
 
 from __future__ import annotations
@@ -22,8 +27,7 @@ pytestmark = pytest.mark.browser
 
 STEPS = 6  # clicks of Step, then one click of Back
 
-NOTEBOOK_CELLS = [
-    """\
+SETUP_CELL = """\
 import json
 
 import luminous_edu as le
@@ -33,11 +37,24 @@ cluster = le.Cluster(servers=5, seed=7)
 cluster.run_until(lambda c: c.leader is not None, 5000)
 for command in ["x=1", "y=2", "z=3"]:
     cluster.propose(command)
-    cluster.run(30)""",
-    """\
+    cluster.run(30)"""
+
+# Three servers whose leader has committed in its term, so it may add a fourth (§4.1).
+MEMBERSHIP_SETUP_CELL = """\
+import json
+
+import luminous_edu as le
+
+cluster = le.Cluster(servers=3, seed=1)
+cluster.run_until(lambda c: c.leader is not None, 5000)
+cluster.propose("x=1")
+cluster.run(300)"""
+
+DASHBOARD_CELL = """\
 dash = le.Dashboard(cluster)
-dash""",
-    """\
+dash"""
+
+KERNEL_STATE_CELL = """\
 def plain(values):
     return values.tolist() if hasattr(values, "tolist") else list(values)
 
@@ -63,8 +80,10 @@ def kernel_state():
     }
 
 
-print("KERNEL_STATE " + json.dumps(kernel_state()))""",
-]
+print("KERNEL_STATE " + json.dumps(kernel_state()))"""
+
+NOTEBOOK_CELLS = [SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
+MEMBERSHIP_CELLS = [MEMBERSHIP_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
 
 JS_STATUS = r"""
 () => {
@@ -212,6 +231,66 @@ def test_step_and_back_in_a_real_browser(
         # The dashboard alone, then the whole page: look at them.
         dashboard.first.screenshot(path=str(artifacts / "dashboard.png"))
         page.screenshot(path=str(artifacts / "dashboard_page.png"))
+
+    errors = unexpected_errors(lab.errors)
+    assert not errors, "browser console errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def membership_notebook(lab_server: LabServer) -> str:
+    name = "dashboard_membership_test.ipynb"
+    write_notebook(Path(lab_server.root) / name, MEMBERSHIP_CELLS)
+    return name
+
+
+def wait_for_servers(lab: LabPage, count: int, timeout: float = 30.0) -> None:
+    """Wait until the page's newest ``servers`` source has ``count`` rows."""
+    deadline = time.monotonic() + timeout
+    shown = None
+    while time.monotonic() < deadline:
+        shown = lab.sources().get("servers", {}).get("id")
+        if shown is not None and len(shown) == count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the page never showed {count} servers; last seen ids {shown}")
+
+
+def test_a_server_joins_and_a_rewind_takes_it_away_in_a_real_browser(
+    lab_page: LabPage, membership_notebook: str, artifacts: Path
+) -> None:
+    lab = lab_page
+    page = lab.page
+    lab.open(membership_notebook)
+    lab.run_all("button.jupyter-button:has-text('Step')")
+    page.wait_for_function(
+        "() => window.Bokeh && window.Bokeh.documents && window.Bokeh.documents.length > 0"
+    )
+    dashboard = page.locator(".jp-OutputArea-output").filter(
+        has=page.locator("button.jupyter-button", has_text="Step")
+    )
+    try:
+        start = page_matches_kernel(lab, "after Run All")
+        assert sorted(start["servers"]) == ["1", "2", "3"]
+        # The dashboard's tab (has_text alone would also match the notebook's own tab).
+        page.locator(".lm-TabBar-tab", has_text=re.compile("^Membership$")).first.click()
+        lab.button("Add server").click()  # the id box offers 4, the next free id
+        page.get_by_text("Add S4: started.").wait_for(timeout=30_000)
+        wait_for_servers(lab, 4)
+        joined = page_matches_kernel(lab, "after Add server")
+        assert sorted(joined["servers"]) == ["1", "2", "3", "4"]
+        for i in range(1, STEPS + 1):
+            lab.button("Step").click()
+            wait_for_step(lab, joined["step"] + i)
+        page_matches_kernel(lab, f"after {STEPS} steps with S4")
+        dashboard.first.screenshot(path=str(artifacts / "dashboard_membership.png"))
+
+        lab.button("Reset").click()  # step 0: before the join
+        wait_for_step(lab, 0)
+        wait_for_servers(lab, 3)
+        back = page_matches_kernel(lab, "after Reset to before the join")
+        assert sorted(back["servers"]) == ["1", "2", "3"]
+    finally:
+        page.screenshot(path=str(artifacts / "dashboard_membership_page.png"))
 
     errors = unexpected_errors(lab.errors)
     assert not errors, "browser console errors:\n" + "\n".join(errors)
