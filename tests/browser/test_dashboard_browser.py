@@ -82,7 +82,18 @@ def kernel_state():
 
 print("KERNEL_STATE " + json.dumps(kernel_state()))"""
 
-NOTEBOOK_CELLS = [SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
+# Run All reaches this while the browser is still building the dashboard's view: the
+# change must reach every renderer (it did not reach the ring's circles and links).
+REFRESH_CELL = """\
+import time
+
+cluster.propose("w=4")
+for _ in range(8):  # refreshes spread over the seconds the view takes to build
+    cluster.run(60)
+    dash.refresh()
+    time.sleep(0.25)"""
+
+NOTEBOOK_CELLS = [SETUP_CELL, DASHBOARD_CELL, REFRESH_CELL, KERNEL_STATE_CELL]
 MEMBERSHIP_CELLS = [MEMBERSHIP_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
 
 JS_STATUS = r"""
@@ -95,6 +106,62 @@ JS_STATUS = r"""
   return null;
 }
 """
+
+
+# What the views draw, against the data their source holds: for every renderer of a
+# named source with no filter, the colours (fill, line) and texts its glyph view holds,
+# read from the view, compared with the columns they come from. A view that missed a
+# change keeps old values here while the document's data is current (the stale ring).
+JS_VIEWS_VS_DATA = r"""
+() => {
+  const docs = window.Bokeh.documents;
+  const doc = docs[docs.length - 1];
+  const hex = (c) => '#' + [24, 16, 8]
+      .map((s) => ((c >>> s) & 255).toString(16).padStart(2, '0')).join('').toUpperCase();
+  const problems = [];
+  let checked = 0;
+  for (const m of doc._all_models.values()) {
+    if (m.type !== 'GlyphRenderer' || !m.data_source.name) continue;
+    if (m.view.filter.type !== 'AllIndices') continue;
+    const view = window.Bokeh.index.find_one(m);
+    if (view == null) { problems.push(`no view for ${m.data_source.name}`); continue; }
+    const data = m.data_source.data instanceof Map
+        ? m.data_source.data : new Map(Object.entries(m.data_source.data));
+    for (const attr of ['fill_color', 'line_color', 'text']) {
+      const prop = m.glyph.properties[attr];
+      const spec = prop == null ? null : prop.get_value();
+      if (spec == null || spec.field == null) continue;
+      const column = Array.from(data.get(spec.field));
+      const held = view.glyph[attr];
+      for (let i = 0; i < column.length; i++) {
+        let shown = held.get(i);
+        let wanted = column[i];
+        if (attr !== 'text') { shown = hex(shown); wanted = String(wanted).toUpperCase(); }
+        checked += 1;
+        if (shown !== wanted) {
+          problems.push(`${m.data_source.name}.${spec.field}[${i}]: view ${shown}, data ${wanted}`);
+          break;
+        }
+      }
+    }
+  }
+  return {checked, problems};
+}
+"""
+
+
+def views_match_data(lab: LabPage, when: str) -> None:
+    """Every renderer view draws the data its source holds (colours and texts)."""
+    deadline = time.monotonic() + 5
+    while True:
+        result = lab.page.evaluate(JS_VIEWS_VS_DATA)
+        if not result["problems"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert result["checked"] > 0, f"{when}: no renderer view checked"
+    assert not result["problems"], f"{when}, views draw stale data:\n" + "\n".join(
+        result["problems"][:12]
+    )
 
 
 def status(lab: LabPage) -> dict[str, Any] | None:
@@ -217,6 +284,7 @@ def test_step_and_back_in_a_real_browser(
     try:
         assert {"servers", "log", "messages", "terms"} <= set(lab.sources())
         start = page_matches_kernel(lab, "after Run All")
+        views_match_data(lab, "after Run All")
         assert start["servers"] and any(s["log"] for s in start["servers"].values())
 
         for i in range(1, STEPS + 1):
@@ -227,6 +295,7 @@ def test_step_and_back_in_a_real_browser(
         lab.button("Back").click()
         wait_for_step(lab, start["step"] + STEPS - 1)
         page_matches_kernel(lab, "after Back")
+        views_match_data(lab, "after Back")
     finally:
         # The dashboard alone, then the whole page: look at them.
         dashboard.first.screenshot(path=str(artifacts / "dashboard.png"))
@@ -277,6 +346,7 @@ def test_a_server_joins_and_a_rewind_takes_it_away_in_a_real_browser(
         page.get_by_text("Add S4: started.").wait_for(timeout=30_000)
         wait_for_servers(lab, 4)
         joined = page_matches_kernel(lab, "after Add server")
+        views_match_data(lab, "after Add server")
         assert sorted(joined["servers"]) == ["1", "2", "3", "4"]
         for i in range(1, STEPS + 1):
             lab.button("Step").click()
@@ -289,6 +359,7 @@ def test_a_server_joins_and_a_rewind_takes_it_away_in_a_real_browser(
         wait_for_servers(lab, 3)
         back = page_matches_kernel(lab, "after Reset to before the join")
         assert sorted(back["servers"]) == ["1", "2", "3"]
+        views_match_data(lab, "after Reset")
     finally:
         page.screenshot(path=str(artifacts / "dashboard_membership_page.png"))
 
