@@ -85,6 +85,7 @@ def test_joint_consensus_needs_separate_majorities_of_both_configurations() -> N
     assert not joint.has_quorum({3, 4, 5})  # C_new only
     assert joint.has_quorum({2, 3, 4})
     assert joint.committed_index({1: 8, 2: 8, 3: 5, 4: 2, 5: 2}) == 2
+    assert str(joint) == "C_old {S1, S2, S3} + C_new {S3, S4, S5}"
 
 
 def test_a_configuration_travels_as_a_reserved_marker_entry() -> None:
@@ -144,6 +145,27 @@ def test_config_data_and_restore_config_keep_learners_and_joint_configurations()
     assert server.config_data() == {"voters": [1, 2, 3]}
 
 
+def test_a_snapshot_keeps_the_configuration_as_of_its_last_index() -> None:
+    """§7: a snapshot holds "the latest configuration as of the last included index";
+    configuration entries after it still count, and revert to it when truncated."""
+    log = [
+        config_entry(1, 1, (1, 2), learners=(3,)),
+        Entry(2, 1, "a"),
+        config_entry(3, 1, (1, 2, 3)),
+    ]
+    server = Server(1, (1, 2), StoredState(current_term=1, entries=log))
+    assert server.config_data(through_index=2) == {"voters": [1, 2], "learners": [3]}
+    assert server.config_data() == {"voters": [1, 2, 3]}
+    # The log as a restart from a snapshot through index 2 rebuilds it.
+    restored = Server(1, (), StoredState(current_term=1))
+    restored.log = le.core.RaftLog(log[2:], snapshot_index=2, snapshot_term=1)
+    restored.config_indexes = [1, 3]  # index 1 lies inside the snapshot now
+    restored.restore_config(server.config_data(through_index=2))
+    assert restored.config_indexes == [3] and restored.config == Configuration.of((1, 2, 3))
+    restored.handle(2, AppendEntries(2, 2, 2, 1, (Entry(3, 2, "b"),), 0), now=10)
+    assert restored.config == Configuration.of((1, 2), learners=(3,))
+
+
 def test_a_server_that_is_not_a_voter_never_starts_an_election() -> None:
     log = [config_entry(1, 1, (1, 2, 3), learners=(4,))]
     learner = Server(4, (), StoredState(current_term=1, entries=log))
@@ -151,6 +173,7 @@ def test_a_server_that_is_not_a_voter_never_starts_an_election() -> None:
     out = learner.election_timeout(now=300)
     assert learner.role is Role.FOLLOWER and learner.current_term == 1 and out.sends == []
     assert [rule for rule, _ in out.trace] == ["ET.nonvoter"]
+    assert out.election_timer == "stop"  # until a leader's message resets it
     newcomer = Server(5, (), StoredState())
     newcomer.boot()
     assert newcomer.election_timeout(now=300).sends == []
@@ -518,6 +541,24 @@ def test_rewind_and_seek_across_a_join() -> None:
     assert cluster.trace_digest() == digest and cluster.servers[4].alive
 
 
+def test_checkpoints_and_seek_across_membership_changes() -> None:
+    """Seeking restores the nearest checkpoint and replays: servers that joined after
+    it come back, those that joined later are gone again."""
+    cluster = add_server_scenario(seed=2)
+    while cluster.step_count < 2 * le.sim.CHECKPOINT_INTERVAL + 100:
+        cluster.run(200)
+    assert cluster.remove_server(2).accepted
+    settle(cluster, 500)
+    assert cluster.add_learner(5).accepted
+    settle(cluster, 500)
+    digest, end, config = cluster.trace_digest(), cluster.step_count, cluster.config
+    cluster.seek(le.sim.CHECKPOINT_INTERVAL + 7)
+    assert cluster.ids == (1, 2, 3, 4) and cluster.config == Configuration.of((1, 2, 3, 4))
+    cluster.seek(end)
+    assert cluster.trace_digest() == digest and cluster.config == config
+    assert cluster.ids == (1, 2, 3, 4, 5)
+
+
 def test_an_intervention_after_rewinding_past_a_join_forks_without_it() -> None:
     cluster = add_server_scenario(seed=1)
     settle(cluster, 200)
@@ -571,13 +612,52 @@ def test_every_membership_rule_cites_the_thesis() -> None:
         assert "§" in RULES[rule].template, rule
 
 
+# ------------------------------------------------------------ log compaction
+
+
+@pytest.mark.parametrize("membership", ["single", "joint"])
+def test_membership_changes_with_log_compaction(membership: str) -> None:
+    """Snapshots keep the configuration as of their last index (§7): a new server
+    catches up from a snapshot and learns its configuration from it and the entries
+    after it; a restart from a snapshot recovers it."""
+    cluster = le.Cluster(servers=3, seed=2, membership=membership, snapshot_threshold=3)
+    elect(cluster)
+    for n in range(8):
+        cluster.propose(n)
+    settle(cluster, 300)
+    assert cluster.servers[1].snapshot_index > 0
+    assert cluster.add_server(4).accepted
+    settle(cluster, 500)
+    assert cluster.config == Configuration.of((1, 2, 3, 4))
+    assert any(e.rule == "IS.8" and e.server == 4 for e in cluster.trace)
+    for n in range(8, 16):
+        cluster.propose(n)
+    settle(cluster, 300)
+    assert cluster.remove_server(2).accepted
+    settle(cluster, 500)
+    for sid in (1, 3, 4):
+        cluster.crash(sid)
+        cluster.restart(sid)
+        assert cluster.servers[sid].config == Configuration.of((1, 3, 4)), sid
+    assert cluster.run_until(lambda c: c.leader is not None, 5_000)
+    settle(cluster, 500)
+    assert cluster.state_machine(4).values[-3:] == [13, 14, 15]
+
+
 # ----------------------------------------------------------------- sweeps
 
 
 def churn(seed: int, membership: str, rounds: int) -> le.Cluster:
-    """The shared fault churn, plus a random membership change in most rounds."""
+    """The shared fault churn, plus a random membership change in most rounds; with
+    PreVote on odd seeds, and log compaction on two seeds in three."""
     rng = random.Random(seed)
-    cluster = le.Cluster(servers=3, seed=seed, membership=membership, prevote=seed % 2 == 1)
+    cluster = le.Cluster(
+        servers=3,
+        seed=seed,
+        membership=membership,
+        prevote=seed % 2 == 1,
+        snapshot_threshold=(None, 2, 5)[seed % 3],
+    )
 
     def change(n: int) -> None:
         roll, sid = rng.random(), rng.randint(1, 7)
@@ -623,24 +703,22 @@ def test_incremental_checker_and_full_scan_agree_across_membership_changes(
     assert unchecked.violations == [] and unchecked.check() == []
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_membership_churn_stays_safe(seed: int) -> None:
+def check_churn(seed: int, rounds: int) -> None:
     for membership in ("single", "joint"):
-        cluster = churn(seed, membership, 40)
-        reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, 40)"
+        cluster = churn(seed, membership, rounds)
+        reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, {rounds})"
         assert cluster.violations == [], f"{reproduce}: {cluster.violations}"
         assert cluster.check() == [], reproduce
         # Healed, every server running: a leader of the configuration emerges.
         assert cluster.run_until(lambda c: c.leader is not None, 10_000), reproduce
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_membership_churn_stays_safe(seed: int) -> None:
+    check_churn(seed, 40)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4, 40))
 def test_membership_churn_sweep(seed: int) -> None:
-    for membership in ("single", "joint"):
-        cluster = churn(seed, membership, 120)
-        reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, 120)"
-        assert cluster.violations == [], f"{reproduce}: {cluster.violations}"
-        assert cluster.check() == [], reproduce
-        # Healed, every server running: a leader of the configuration emerges.
-        assert cluster.run_until(lambda c: c.leader is not None, 10_000), reproduce
+    check_churn(seed, 120)

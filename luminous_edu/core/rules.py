@@ -187,7 +187,12 @@ RULES: dict[str, Rule] = {
     "RV.sticky": Rule(
         "HandleRequestVoteRequest",
         "S{0} ignores S{1}'s RequestVote: it heard from the leader S{2} within the minimum "
-        "election timeout, so the leader is alive (CheckQuorum, thesis §4.2.3)",
+        "election timeout, so the leader is alive (leader stickiness, thesis §4.2.3)",
+    ),
+    "RV.sticky.self": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} ignores S{1}'s RequestVote: S{0} itself is the leader of term {2}, alive, and "
+        "a newer term must not depose it (leader stickiness, thesis §4.2.3)",
     ),
     "CQ": Rule(
         "CheckQuorum",
@@ -272,8 +277,8 @@ RULES: dict[str, Rule] = {
     "ET.nonvoter": Rule(
         "Timeout",
         "S{0}'s election timer fires, but it is not a voter in its configuration {1}, and "
-        "no uncommitted change might still need it: it does not start an election "
-        "(thesis §4.2.1, §4.2.2)",
+        "no uncommitted change might still need it: it does not start an election, and "
+        "waits for a leader (thesis §4.2.1, §4.2.2)",
     ),
     "AER.nonmember": Rule(
         "HandleAppendEntriesResponse",
@@ -288,5 +293,54 @@ RULES: dict[str, Rule] = {
     ),
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"
+    ),
+    "BOOT.snapshot": Rule(
+        "Restart",
+        "S{0} recovers its snapshot through index {1}: its state machine starts from the "
+        "snapshot, and entries through {1} count as committed and applied (§7)",
+    ),
+    "SNAP": Rule(
+        "Snapshot",
+        "S{0} writes a snapshot of its state machine through index {1} (term {2}) to stable "
+        "storage, then discards its log up to that point (§7)",
+    ),
+    "IS.send": Rule(
+        "InstallSnapshot",
+        "S{0} sends its snapshot through index {2} (term {3}) to S{1}, which needs entries "
+        "S{0} has already compacted away (§7, Figure 13)",
+    ),
+    "IS.1": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} refuses a snapshot from S{1}: S{1}'s term {2} is older than its own term {3} "
+        "(Figure 13: reply immediately if term < currentTerm)",
+    ),
+    "IS.stale": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} ignores S{1}'s snapshot through index {2}: it has already committed through "
+        "index {3} (§7)",
+    ),
+    "IS.6": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} saves S{1}'s snapshot through index {2} and keeps its entries after it (up "
+        "to {3}): its entry {2} has the snapshot's last included term (Figure 13, rule 6)",
+    ),
+    "IS.7": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} saves S{1}'s snapshot through index {2} (term {3}) and discards its entire "
+        "log (Figure 13, rule 7)",
+    ),
+    "IS.8": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} resets its state machine from the snapshot and loads its configuration: "
+        "entries through {1} are applied (Figure 13, rule 8)",
+    ),
+    "ISR.stale": Rule(
+        "HandleInstallSnapshotResponse",
+        "S{0} ignores an InstallSnapshot reply from S{1} for term {2}: it is not leader of "
+        "that term",
+    ),
+    "ISR": Rule(
+        "HandleInstallSnapshotResponse",
+        "S{0} learns that S{1} installed its snapshot: S{1} matches through index {2} (§7)",
     ),
 }
