@@ -304,7 +304,9 @@ def test_a_view_built_while_the_data_changed_gets_the_data_again() -> None:
     # Once is enough, until the data change again.
     assert sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), [])) == []
     source.patch({"x": [(0, 9)]})
-    assert len(sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), []))) == 1
+    assert (
+        len(sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), []))) == 1
+    )
     # A view built from a fresh snapshot missed nothing.
     source.patch({"x": [(0, 4)]})
     widget.get_state()

@@ -65,7 +65,7 @@ def test_the_stable_names(dashboard: Dashboard) -> None:
     assert isinstance(dashboard, widgets.Box)
     for name in ("Step", "Back", "Run", "Reset"):
         button(dashboard, name)
-    for name in ("servers", "log", "messages", "terms", "commits", "spacetime"):
+    for name in ("servers", "timers", "log", "messages", "terms", "commits", "spacetime"):
         assert isinstance(source(dashboard, name), ColumnDataSource)
     assert "step 0" in status(dashboard) and "t=0 ms" in status(dashboard)
     assert len(rows(dashboard, "servers")) == 5
@@ -163,6 +163,45 @@ def test_a_step_sends_patches_and_streams_not_replacements(dashboard: Dashboard)
     assert sent["ColumnDataChangedEvent"] == 0
     button(dashboard, "Back").click()  # a history jump: whole replacements
     assert sent["ColumnDataChangedEvent"] == len(dashboard.sources)
+
+
+def test_a_step_that_only_passes_time_leaves_the_servers_source_alone(
+    dashboard: Dashboard,
+) -> None:
+    """The draining election timers have a source of their own: a heartbeat step moves
+    the timer bars and leaves the servers' row (seven glyphs, text among them) as is."""
+    cluster = dashboard.cluster
+    cluster.run_until(lambda c: c.leader is not None, 5000)
+    cluster.run(100)
+    dashboard.refresh()
+    button(dashboard, "Step").click()  # the update after a refresh replaces everything
+    patched: Counter[str] = Counter()
+    send = dashboard._send_update
+
+    def spy(name: str, update: vm.Update) -> None:
+        if not update.empty:
+            patched[name] += 1
+        send(name, update)
+
+    dashboard._send_update = spy  # type: ignore[method-assign]
+    try:
+        quiet = 0
+        for _ in range(40):
+            before = rows(dashboard, "servers")
+            timers_before = rows(dashboard, "timers")
+            patched.clear()
+            button(dashboard, "Step").click()
+            if rows(dashboard, "servers") == before:
+                assert patched["servers"] == 0
+                if rows(dashboard, "timers") != timers_before:
+                    quiet += 1
+                    assert patched["timers"] == 1
+    finally:
+        del dashboard._send_update
+    assert quiet >= 5, "expected heartbeat steps that only move the timers"
+    for row in rows(dashboard, "timers"):
+        truth = vm.timer_rows(cluster)[row["id"]]
+        assert row == truth
 
 
 def test_per_step_cost_does_not_grow_with_the_log(dashboard: Dashboard) -> None:

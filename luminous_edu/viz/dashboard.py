@@ -7,6 +7,10 @@ after a history jump (Back, the time slider, Reset, a click on a safety failure)
 replacement. A control that fails (crash a crashed server, a bad partition, ...) shows
 its error in the widget; it never raises into the notebook.
 
+Run is an asyncio task in the kernel: at most ``max_updates_per_second`` updates, and
+no more than ``MAX_UPDATES_IN_FLIGHT`` that the browser has not acknowledged yet (see
+``bokeh_fixes``); each update folds the simulated time of the real time since the last.
+
 If you drive the cluster from Python while a dashboard shows it, call
 ``dashboard.refresh()`` to bring the picture up to date.
 
@@ -165,6 +169,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         """Fresh mirrors, trackers and range positions, for new plots."""
         self.mirrors = {
             "servers": vm.Mirror(vm.SERVER_COLUMNS, {}),
+            "timers": vm.Mirror(vm.TIMER_COLUMNS, {}),
             "links": vm.Mirror(vm.LINK_COLUMNS, {}),
             "messages": vm.Mirror(vm.MESSAGE_COLUMNS, vm.MESSAGE_BLANK),
             "log": vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK),
@@ -700,7 +705,8 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.commits.reset(cluster)
         self.storage.reset(cluster)
         tables: dict[str, Mapping[Any, vm.Row]] = {
-            "servers": vm.server_rows(cluster, pending),
+            "servers": vm.server_rows(cluster),
+            "timers": vm.timer_rows(cluster, pending),
             "links": vm.link_rows(cluster),
             "log": self.log_tracker.reset(cluster),
             "markers": vm.marker_rows(cluster),
@@ -723,7 +729,8 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         log_rows, log_gone = self.log_tracker.changes(cluster, events)
         self.storage.fold(events)
         m = self.mirrors
-        self._send_update("servers", m["servers"].sync(vm.server_rows(cluster, pending)))
+        self._send_update("servers", m["servers"].sync(vm.server_rows(cluster)))
+        self._send_update("timers", m["timers"].sync(vm.timer_rows(cluster, pending)))
         self._send_update("links", m["links"].sync(vm.link_rows(cluster)))
         self._send_update("log", m["log"].update(log_rows, log_gone))
         self._send_update("markers", m["markers"].sync(vm.marker_rows(cluster)))
