@@ -593,3 +593,30 @@ def test_a_server_that_joins_during_run_keeps_runs_backpressure(small: Dashboard
     assert seen == {"tracking": True}
     assert small.bokeh.track_renders is False  # paused
     assert shown_ids(small)["servers"] == [1, 2, 3, 4]
+
+
+# ------------------------------------------------------------ log compaction (§7)
+
+
+def test_compaction_and_install_snapshot_step_by_step(shared: Dashboard) -> None:
+    from luminous_edu.sim.scenarios import behind_the_snapshot
+
+    shared.attach(behind_the_snapshot())
+    cluster = shared.cluster
+    labels: set[str] = set()
+    for _ in range(120):
+        button(shared, "Step").click()
+        labels |= {r["short"] for r in rows(shared, "messages") if r["alpha"] > 0}
+        labels |= {r["label"] for r in rows(shared, "spacetime") if r["alpha"] > 0}
+    assert {"IS", "IS reply"} <= labels
+    behind = max(s for s in cluster.servers if s != cluster.leader)
+    assert any(e.rule == "IS.8" and e.args[0] == behind for e in cluster.trace)
+    cells = sorted((r["server"], r["index"]) for r in rows(shared, "log") if r["line_alpha"] > 0)
+    assert cells == sorted((s, e.index) for s in cluster.servers for e in cluster.servers[s].log)
+    blocks = {r["server"]: r["text"] for r in rows(shared, "snapshots") if r["alpha"] > 0}
+    assert blocks == {
+        s: f"snapshot through {v.snapshot_index} (term {v.snapshot_term})"
+        for s, v in cluster.servers.items()
+        if v.snapshot_index
+    }
+    assert behind in blocks

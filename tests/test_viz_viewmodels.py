@@ -10,6 +10,7 @@ import pytest
 
 import luminous_edu as le
 from luminous_edu.core.membership import Configuration
+from luminous_edu.sim.scenarios import behind_the_snapshot
 from luminous_edu.viz import palette
 from luminous_edu.viz import viewmodels as vm
 
@@ -495,3 +496,77 @@ def test_a_joining_server_line_starts_at_its_join() -> None:
         assert min(r["x0"] for r in periods) == joined_at, what
         assert max(r["x1"] for r in periods) == cluster.now
         assert min(r["x0"] for r in timeline.rows.values() if r["server"] == 1) == 0
+
+
+# ------------------------------------------------------------ log compaction (§7)
+
+
+def installing_snapshot() -> le.Cluster:
+    """Lesson 06's situation: S3 comes back behind the leader's snapshot; run until the
+    leader's InstallSnapshot is in flight."""
+    cluster = behind_the_snapshot()
+    assert cluster.run_until(lambda c: deliveries(c, "InstallSnapshot"), 2000)
+    return cluster
+
+
+def test_a_snapshot_is_one_block_not_missing_cells() -> None:
+    cluster = behind_the_snapshot()
+    snapshots = vm.snapshot_rows(cluster)
+    assert sorted(snapshots) == [s for s in cluster.servers if cluster.servers[s].snapshot_index]
+    for sid, row in snapshots.items():
+        view = cluster.servers[sid]
+        through = view.snapshot_index
+        assert row["text"] == f"snapshot through {through} (term {view.snapshot_term})"
+        # The block spans indexes 1..through: from 0.5 to through + 0.5.
+        assert row["x"] - row["width"] / 2 == 0.5 and row["end"] == through + 0.5
+        cells = sorted(index for s, index in vm.log_rows(cluster) if s == sid)
+        assert cells == [e.index for e in view.log] and all(i > through for i in cells)
+    assert set(vm.SNAPSHOT_BLANK) == set(vm.SNAPSHOT_COLUMNS)
+
+
+def test_install_snapshot_has_its_own_label_colour_and_short_fields() -> None:
+    cluster = installing_snapshot()
+    (row,) = [r for r in vm.message_rows(cluster).values() if r["kind"] == "InstallSnapshot"]
+    assert row["short"] == "IS" and row["colour"] == palette.MESSAGE_COLOURS["IS"]
+    assert "data=[" in row["fields"] and "…" in row["fields"]
+    flights = vm.Flights()
+    flights.reset(cluster, cluster.pending())
+    assert {a["label"] for a in flights.flying.values() if a["kind"] == "InstallSnapshot"} == {"IS"}
+    assert cluster.run_until(lambda c: deliveries(c, "InstallSnapshotReply"), 1000)
+    replies = [r for r in vm.message_rows(cluster).values() if r["kind"] == "InstallSnapshotReply"]
+    assert replies and replies[0]["short"] == "IS reply"
+
+
+def test_incremental_log_equals_a_full_rebuild_across_compaction_and_installs() -> None:
+    """Cells compacted away or covered by an installed snapshot leave the mirror as the
+    snapshot grows; patching step by step ends where a rebuild from scratch does."""
+    cluster = behind_the_snapshot()
+    tracker = vm.LogTracker()
+    mirror = vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK)
+    mirror.full(tracker.reset(cluster))
+    seen = len(cluster.trace)
+    for n in range(80):
+        if n % 8 == 0 and cluster.leader is not None:
+            cluster.propose(f"y{n}")
+        cluster.run(15)
+        events = cluster.trace[seen:]
+        seen = len(cluster.trace)
+        mirror.update(*tracker.changes(cluster, events))
+    assert any(e.rule == "IS.8" for e in cluster.trace)
+    live = {
+        (r["server"], r["index"]): r
+        for r in (
+            dict(zip(vm.LOG_COLUMNS, v, strict=True))
+            for v in zip(*mirror.table().values(), strict=True)
+        )
+        if r["line_alpha"] > 0
+    }
+    assert live == vm.log_rows(cluster)
+    # The commit line of the server that installed the snapshot jumps at IS.8.
+    (install,) = [e for e in cluster.trace if e.rule == "IS.8"]
+    timeline = vm.Timeline("commit")
+    timeline.reset(cluster)
+    starts = {
+        (r["x0"], r["value"]) for r in timeline.rows.values() if r["server"] == install.args[0]
+    }
+    assert (install.time, install.args[1]) in starts

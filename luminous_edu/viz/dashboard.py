@@ -24,7 +24,9 @@ its role on the ring, and the status line names the configuration after a change
 
 Messages are labelled as the thesis names them: a pre-vote is ``pre-RV`` (thesis
 §9.6), not ``RV``; TimeoutNow (§3.10) and InstallSnapshot (§7) have their own colours,
-listed in the legend under the plots.
+listed in the legend under the plots. A server that has compacted its log shows one
+"snapshot through i (term t)" block (the ``snapshots`` source) where its compacted
+cells were.
 """
 
 from __future__ import annotations
@@ -174,6 +176,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             "messages": vm.Mirror(vm.MESSAGE_COLUMNS, vm.MESSAGE_BLANK),
             "log": vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK),
             "markers": vm.Mirror(vm.MARKER_COLUMNS, vm.MARKER_BLANK),
+            "snapshots": vm.Mirror(vm.SNAPSHOT_COLUMNS, vm.SNAPSHOT_BLANK),
             "terms": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
             "commits": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
             "spacetime": vm.Mirror(vm.SPACETIME_COLUMNS, vm.SPACETIME_BLANK),
@@ -710,6 +713,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             "links": vm.link_rows(cluster),
             "log": self.log_tracker.reset(cluster),
             "markers": vm.marker_rows(cluster),
+            "snapshots": vm.snapshot_rows(cluster),
             "messages": vm.message_rows(cluster, pending),
             "terms": self.terms.rows,
             "commits": self.commits.rows,
@@ -734,6 +738,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self._send_update("links", m["links"].sync(vm.link_rows(cluster)))
         self._send_update("log", m["log"].update(log_rows, log_gone))
         self._send_update("markers", m["markers"].sync(vm.marker_rows(cluster)))
+        self._send_update("snapshots", m["snapshots"].sync(vm.snapshot_rows(cluster)))
         self._send_update("messages", m["messages"].sync(vm.message_rows(cluster, pending)))
         self._send_update("terms", m["terms"].update(self.terms.fold(cluster, events)))
         self._send_update("commits", m["commits"].update(self.commits.fold(cluster, events)))

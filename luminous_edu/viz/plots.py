@@ -99,6 +99,7 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         "messages": empty_source("messages", vm.MESSAGE_COLUMNS),
         "log": empty_source("log", vm.LOG_COLUMNS),
         "markers": empty_source("markers", vm.MARKER_COLUMNS),
+        "snapshots": empty_source("snapshots", vm.SNAPSHOT_COLUMNS),
         "terms": empty_source("terms", vm.PERIOD_COLUMNS),
         "commits": empty_source("commits", vm.PERIOD_COLUMNS),
         "spacetime": empty_source("spacetime", vm.SPACETIME_COLUMNS),
@@ -247,6 +248,37 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         hatch_pattern="hatch",
         hatch_color="#555555",
         hatch_alpha="line_alpha",
+    )
+    # Log compaction (§7): the indexes a server's snapshot covers, as one block.
+    snapshots = log.rect(
+        "x",
+        "y",
+        width="width",
+        height=0.7,
+        source=sources["snapshots"],
+        fill_color="#EEEEEE",
+        fill_alpha="alpha",
+        line_color="#555555",
+        line_alpha="alpha",
+        line_dash="dashed",
+    )
+    log.text(
+        "end",
+        "y",
+        text="text",
+        source=sources["snapshots"],
+        x_offset=-4,
+        text_align="right",
+        text_baseline="middle",
+        text_font_size=sizes.small,
+        text_font_style="italic",
+        text_alpha="alpha",
+    )
+    log.add_tools(
+        HoverTool(
+            renderers=[snapshots],
+            tooltips=[("", "S@server: @text; its log holds only the entries after it")],
+        )
     )
     for text, offset, style in (("term_text", -8, "bold"), ("label", 7, "normal")):
         log.text(

@@ -115,6 +115,17 @@ LOG_BLANK: Row = {
     "line_alpha": 0.0,
     "hatch": " ",
 }
+#: Log compaction (§7): one block per server over the indexes its snapshot covers.
+SNAPSHOT_COLUMNS = ("server", "x", "y", "width", "end", "text", "alpha")
+SNAPSHOT_BLANK: Row = {
+    "server": 0,
+    "x": -10.0,
+    "y": -10.0,
+    "width": 0.0,
+    "end": -10.0,
+    "text": "",
+    "alpha": 0.0,
+}
 MARKER_COLUMNS = ("server", "kind", "x", "y", "text", "marker", "colour")
 MARKER_BLANK: Row = {
     "server": 0,
@@ -426,6 +437,28 @@ def log_rows(cluster: Cluster) -> dict[tuple[int, int], Row]:
     return rows
 
 
+def snapshot_rows(cluster: Cluster) -> dict[int, Row]:
+    """One row per server that has compacted its log (§7): a block over indexes 1 to
+    its ``snapshot_index``, written "snapshot through i (term t)" at its right end, in
+    place of the cells it no longer holds."""
+    rows: dict[int, Row] = {}
+    for sid in cluster.servers:
+        view = cluster.servers[sid]
+        through = view.snapshot_index
+        if through <= 0:
+            continue
+        rows[sid] = {
+            "server": sid,
+            "x": (through + 1) / 2,  # the block spans 0.5 .. through + 0.5
+            "y": float(sid),
+            "width": float(through),
+            "end": through + 0.5,
+            "text": f"snapshot through {through} (term {view.snapshot_term})",
+            "alpha": 1.0,
+        }
+    return rows
+
+
 def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
     """Markers on the log matrix: each server's commit index, and the leader's
     ``next_index`` / ``match_index`` for each follower."""
@@ -477,6 +510,7 @@ class LogTracker:
     def __init__(self) -> None:
         self.last: dict[int, int] = {}
         self.commit: dict[int, int] = {}
+        self.snapshot: dict[int, int] = {}  # snapshot_index: cells at or below are gone
 
     def reset(self, cluster: Cluster) -> dict[tuple[int, int], Row]:
         rows = log_rows(cluster)
@@ -484,6 +518,7 @@ class LogTracker:
             view = cluster.servers[sid]
             self.last[sid] = view.last_log_index
             self.commit[sid] = view.commit_index
+            self.snapshot[sid] = view.snapshot_index
         return rows
 
     def changes(
@@ -524,6 +559,12 @@ class LogTracker:
                 for entry in cluster.servers[sid].entries(lo, hi):
                     upserts[(sid, entry.index)] = log_row(sid, entry, commit)
             removals.extend((sid, index) for index in range(last + 1, old_last + 1))
+            # Compacted (§7) or covered by an installed snapshot: no longer log cells.
+            through, old_through = view.snapshot_index, self.snapshot.get(sid, 0)
+            if through > old_through:
+                gone = range(old_through + 1, min(through, old_last, last) + 1)
+                removals.extend((sid, index) for index in gone)
+            self.snapshot[sid] = through
             self.last[sid], self.commit[sid] = last, commit
         return upserts, removals
 
@@ -727,7 +768,7 @@ def _find_loss(lost: list[Any], arrow: Row) -> Any:
 
 
 TERM_RULES = {"ET", "ELECT", "TERM", "LEADER", "AE.candidate", "CRASH", "RESTART", "BOOT"}
-COMMIT_RULES = {"COMMIT", "AE.5", "CRASH", "RESTART"}
+COMMIT_RULES = {"COMMIT", "AE.5", "IS.8", "CRASH", "RESTART"}
 
 
 class Timeline:
@@ -808,6 +849,8 @@ class Timeline:
             return sid, (args[1], "up")
         if rule == "AE.5":
             return sid, (args[2], "up")
+        if rule == "IS.8":  # an installed snapshot: committed through its last index
+            return sid, (args[1], "up")
         if rule == "CRASH":
             return sid, (self.value[sid][0], "down")
         return sid, (0, "up")  # RESTART: the commit index is volatile (Figure 2)
