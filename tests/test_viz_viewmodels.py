@@ -276,6 +276,13 @@ def test_log_tracker_touches_only_what_changed() -> None:
     assert len(upserts) == 3  # appended on the followers, committed everywhere
 
 
+def live_cells(mirror: vm.Mirror) -> dict[tuple[int, int], vm.Row]:
+    """The log cells a mirror holds (blank, reusable slots left out), by (server, index)."""
+    table = mirror.table()
+    rows = (dict(zip(vm.LOG_COLUMNS, v, strict=True)) for v in zip(*table.values(), strict=True))
+    return {(r["server"], r["index"]): r for r in rows if r["line_alpha"] > 0}
+
+
 def test_incremental_log_equals_a_full_rebuild() -> None:
     """Over a run with crashes and a partition, patching the mirror step by step ends
     with the same cells as building it from scratch."""
@@ -295,15 +302,7 @@ def test_incremental_log_equals_a_full_rebuild() -> None:
         events = cluster.trace[seen:]
         seen = len(cluster.trace)
         mirror.update(*tracker.changes(cluster, events))
-    live = {
-        (r["server"], r["index"]): r
-        for r in (
-            dict(zip(vm.LOG_COLUMNS, v, strict=True))
-            for v in zip(*mirror.table().values(), strict=True)
-        )
-        if r["line_alpha"] > 0
-    }
-    assert live == vm.log_rows(cluster)
+    assert live_cells(mirror) == vm.log_rows(cluster)
 
 
 def test_storage_counts_follow_the_trace() -> None:
@@ -553,15 +552,7 @@ def test_incremental_log_equals_a_full_rebuild_across_compaction_and_installs() 
         seen = len(cluster.trace)
         mirror.update(*tracker.changes(cluster, events))
     assert any(e.rule == "IS.8" for e in cluster.trace)
-    live = {
-        (r["server"], r["index"]): r
-        for r in (
-            dict(zip(vm.LOG_COLUMNS, v, strict=True))
-            for v in zip(*mirror.table().values(), strict=True)
-        )
-        if r["line_alpha"] > 0
-    }
-    assert live == vm.log_rows(cluster)
+    assert live_cells(mirror) == vm.log_rows(cluster)
     # The commit line of the server that installed the snapshot jumps at IS.8.
     (install,) = [e for e in cluster.trace if e.rule == "IS.8"]
     timeline = vm.Timeline("commit")

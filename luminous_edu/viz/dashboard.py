@@ -572,17 +572,11 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
 
     @_guarded
     def on_add_server(self) -> None:
-        sid = self._new_server_id()
-        result = self.cluster.add_server(sid)
-        self._update()
-        self._report("add_server", sid, result)
+        self._server_action("add_server", self._new_server_id())
 
     @_guarded
     def on_add_learner(self) -> None:
-        sid = self._new_server_id()
-        result = self.cluster.add_learner(sid)
-        self._update()
-        self._report("add_learner", sid, result)
+        self._server_action("add_learner", self._new_server_id())
 
     @_guarded
     def on_read(self) -> None:

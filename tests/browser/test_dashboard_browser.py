@@ -268,19 +268,26 @@ def page_matches_kernel(lab: LabPage, when: str) -> dict[str, Any]:
     return state
 
 
+def run_all(lab: LabPage, notebook: str) -> Any:
+    """Open ``notebook``, run all its cells, wait for BokehJS; returns the output that
+    holds the dashboard (for screenshots)."""
+    page = lab.page
+    lab.open(notebook)
+    lab.run_all("button.jupyter-button:has-text('Step')")
+    page.wait_for_function(
+        "() => window.Bokeh && window.Bokeh.documents && window.Bokeh.documents.length > 0"
+    )
+    return page.locator(".jp-OutputArea-output").filter(
+        has=page.locator("button.jupyter-button", has_text="Step")
+    )
+
+
 def test_step_and_back_in_a_real_browser(
     lab_page: LabPage, dashboard_notebook: str, artifacts: Path
 ) -> None:
     lab = lab_page
     page = lab.page
-    lab.open(dashboard_notebook)
-    lab.run_all("button.jupyter-button:has-text('Step')")
-    page.wait_for_function(
-        "() => window.Bokeh && window.Bokeh.documents && window.Bokeh.documents.length > 0"
-    )
-    dashboard = page.locator(".jp-OutputArea-output").filter(
-        has=page.locator("button.jupyter-button", has_text="Step")
-    )
+    dashboard = run_all(lab, dashboard_notebook)
     try:
         assert {"servers", "log", "messages", "terms"} <= set(lab.sources())
         start = page_matches_kernel(lab, "after Run All")
@@ -329,14 +336,7 @@ def test_a_server_joins_and_a_rewind_takes_it_away_in_a_real_browser(
 ) -> None:
     lab = lab_page
     page = lab.page
-    lab.open(membership_notebook)
-    lab.run_all("button.jupyter-button:has-text('Step')")
-    page.wait_for_function(
-        "() => window.Bokeh && window.Bokeh.documents && window.Bokeh.documents.length > 0"
-    )
-    dashboard = page.locator(".jp-OutputArea-output").filter(
-        has=page.locator("button.jupyter-button", has_text="Step")
-    )
+    dashboard = run_all(lab, membership_notebook)
     try:
         start = page_matches_kernel(lab, "after Run All")
         assert sorted(start["servers"]) == ["1", "2", "3"]
