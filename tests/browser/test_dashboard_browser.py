@@ -5,6 +5,9 @@ A notebook with a dashboard is run top to bottom; ``Step`` is clicked several ti
 the kernel and with the kernel's own copy of those sources, the browser console must be
 free of errors, and a screenshot is saved to ``tests/artifacts/dashboard.png``.
 
+A third test steps a cluster with log compaction until the leader has sent its
+snapshot to a follower that was behind (``tests/artifacts/dashboard_compaction.png``).
+
 A second test adds a server from the *Membership* tab (the dashboard builds new plots
 for four servers), steps, then goes back in history to before the join (new plots for
 three servers again), comparing page and kernel each time
@@ -49,6 +52,15 @@ cluster = le.Cluster(servers=3, seed=1)
 cluster.run_until(lambda c: c.leader is not None, 5000)
 cluster.propose("x=1")
 cluster.run(300)"""
+
+# Lesson 06's situation: S3 comes back behind the leader's snapshot (§7).
+COMPACTION_SETUP_CELL = """\
+import json
+
+import luminous_edu as le
+from luminous_edu.sim.scenarios import behind_the_snapshot
+
+cluster = behind_the_snapshot()"""
 
 DASHBOARD_CELL = """\
 dash = le.Dashboard(cluster)
@@ -95,6 +107,7 @@ for _ in range(8):  # refreshes spread over the seconds the view takes to build
 
 NOTEBOOK_CELLS = [SETUP_CELL, DASHBOARD_CELL, REFRESH_CELL, KERNEL_STATE_CELL]
 MEMBERSHIP_CELLS = [MEMBERSHIP_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
+COMPACTION_CELLS = [COMPACTION_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
 
 JS_STATUS = r"""
 () => {
@@ -362,6 +375,41 @@ def test_a_server_joins_and_a_rewind_takes_it_away_in_a_real_browser(
         views_match_data(lab, "after Reset")
     finally:
         page.screenshot(path=str(artifacts / "dashboard_membership_page.png"))
+
+    errors = unexpected_errors(lab.errors)
+    assert not errors, "browser console errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def compaction_notebook(lab_server: LabServer) -> str:
+    name = "dashboard_compaction_test.ipynb"
+    write_notebook(Path(lab_server.root) / name, COMPACTION_CELLS)
+    return name
+
+
+def test_snapshots_and_install_snapshot_in_a_real_browser(
+    lab_page: LabPage, compaction_notebook: str, artifacts: Path
+) -> None:
+    lab = lab_page
+    dashboard = run_all(lab, compaction_notebook)
+    try:
+        start = page_matches_kernel(lab, "after Run All")
+        blocks = lab.sources()["snapshots"]
+        assert sorted(t for t in blocks["text"] if t) == [
+            "snapshot through 12 (term 1)",
+            "snapshot through 12 (term 1)",
+        ], blocks
+        labels: set[str] = set()
+        for i in range(1, 31):
+            lab.button("Step").click()
+            wait_for_step(lab, start["step"] + i)
+            labels |= set(lab.sources()["spacetime"]["label"])
+        assert "IS" in labels, labels
+        page_matches_kernel(lab, "after stepping through InstallSnapshot")
+        views_match_data(lab, "after stepping through InstallSnapshot")
+        assert sum(1 for t in lab.sources()["snapshots"]["text"] if t) == 3
+    finally:
+        dashboard.first.screenshot(path=str(artifacts / "dashboard_compaction.png"))
 
     errors = unexpected_errors(lab.errors)
     assert not errors, "browser console errors:\n" + "\n".join(errors)
