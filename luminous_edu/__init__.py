@@ -33,6 +33,7 @@ from .sim import (
     TransferResult,
 )
 from .storage import (
+    CompactLog,
     Disk,
     DiskStorage,
     FunctionStorage,
@@ -42,6 +43,7 @@ from .storage import (
     PickleCodec,
     SaveHardState,
     SaveLog,
+    SaveSnapshot,
     StorageError,
     StorageHandler,
     StorageReport,
@@ -82,6 +84,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FIGURE_3",
     "Cluster",
+    "CompactLog",
     "DataError",
     "Disk",
     "DiskStorage",
@@ -103,6 +106,7 @@ __all__ = [
     "SafetyViolationError",
     "SaveHardState",
     "SaveLog",
+    "SaveSnapshot",
     "StorageError",
     "StorageHandler",
     "StorageReport",

@@ -5,9 +5,24 @@ chance reach a server only as inputs from the world around it (``luminous_edu.si
 """
 
 from .log import Entry, RaftLog, looks_like_marker, noop_data
-from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
+from .messages import (
+    AppendEntries,
+    AppendEntriesReply,
+    InstallSnapshot,
+    InstallSnapshotReply,
+    RequestVote,
+    RequestVoteReply,
+)
 from .output import Output
-from .persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
+from .persistence import (
+    CompactLog,
+    LoadState,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 from .rules import RULES, Rule
 from .server import MAX_ENTRIES_PER_MESSAGE, ProposalOutcome, Role, Server
 
@@ -16,7 +31,10 @@ __all__ = [
     "RULES",
     "AppendEntries",
     "AppendEntriesReply",
+    "CompactLog",
     "Entry",
+    "InstallSnapshot",
+    "InstallSnapshotReply",
     "LoadState",
     "Output",
     "ProposalOutcome",
@@ -27,6 +45,7 @@ __all__ = [
     "Rule",
     "SaveHardState",
     "SaveLog",
+    "SaveSnapshot",
     "Server",
     "StoredState",
     "TruncateLog",

@@ -59,6 +59,7 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "check_quorum": cluster.check_quorum,
             "lease_reads": cluster.lease_reads,
             "clock_drift_bound": cluster.clock_drift_bound,
+            "snapshot_threshold": cluster.snapshot_threshold,
             "disk_faults": (
                 {str(k): v for k, v in cluster.disk_faults.items()}
                 if isinstance(cluster.disk_faults, dict)
@@ -151,8 +152,9 @@ def load_record(
             check_quorum=config.get("check_quorum", False),
             lease_reads=config.get("lease_reads", False),
             clock_drift_bound=config.get("clock_drift_bound", 1.0),
+            snapshot_threshold=config.get("snapshot_threshold"),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, LuminousError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None
     cluster.strict = bool(config.get("strict", False))
     for number, action in enumerate(record["actions"]):

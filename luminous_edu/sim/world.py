@@ -41,6 +41,8 @@ class World:
         self.next_read_id = 1
         # read id -> the highest commit index of any running server when it was asked
         self.read_floors: dict[int, int] = {}
+        # Log compaction: [snapshots saved, compactions] per server, for disk_stats
+        self.compactions: dict[int, list[int]] = {}
 
     def clone(self) -> World:
         """An independent copy; raises if a user object cannot be copied."""
@@ -63,4 +65,5 @@ class World:
         twin.read_results = dict(self.read_results)
         twin.next_read_id = self.next_read_id
         twin.read_floors = dict(self.read_floors)
+        twin.compactions = {i: list(c) for i, c in self.compactions.items()}
         return twin

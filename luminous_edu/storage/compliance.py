@@ -23,13 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.log import check_entries, noop_data
-from ..core.persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
+from ..core.log import noop_data
+from ..core.persistence import (
+    CompactLog,
+    LoadState,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    TruncateLog,
+)
 from .builtin import DiskStorage
 from .disk import Disk, PowerLoss
 from .errors import TornWriteError
 from .render import shorten
 from .report import AFTER_CRASH, LIVE, PHASES, CheckResult, StorageReport
+from .stored import StoredStateError, validate_stored_state
 
 Factory = Callable[[Disk], Any]
 # What load_state returned, checked: (current_term, voted_for, [(index, term, data)]).
@@ -45,6 +53,8 @@ METHODS = {
     SaveHardState: "save_hard_state",
     SaveLog: "save_log",
     TruncateLog: "truncate_log",
+    SaveSnapshot: "save_snapshot",
+    CompactLog: "compact_log",
     LoadState: "load_state",
 }
 CRASH_HINT = (
@@ -238,31 +248,16 @@ class _Trial:
     def checked(self, result: Any) -> State:
         """``result`` as a ``State``, or a failure saying what was expected."""
         start = _sentence(f"{self.history()}, {self.loaded()} returned")
-        if not isinstance(result, StoredState):
-            raise _Fail(
-                f"{start} {shorten(repr(result))} ({type(result).__name__}); load_state "
-                "must return le.StoredState(current_term, voted_for, entries)."
-            )
-        term, vote = result.current_term, result.voted_for
-        if type(term) is not int or term < 0:
-            raise _Fail(
-                f"{start} current_term={shorten(repr(term))}; expected a whole number >= 0 "
-                "(0 on a fresh disk), the current_term of the last SaveHardState."
-            )
-        if vote is not None and (type(vote) is not int or vote < 1):
-            raise _Fail(
-                f"{start} voted_for={shorten(repr(vote))}; expected None or a server id "
-                "(a whole number >= 1), the voted_for of the last SaveHardState."
-            )
         try:
-            raw_entries = list(result.entries)
-            entries = check_entries(raw_entries)
-        except (TypeError, ValueError) as error:
+            stored = validate_stored_state(result)
+        except StoredStateError as error:
+            if not str(error).startswith("entries"):
+                raise _Fail(f"{start} {error}.") from None
             raise _Fail(
-                f"{start} entries that are not a log: {error}.{_sort_hint(result.entries)} "
-                f"{self.hint}".rstrip()
+                f"{start} {error}.{_sort_hint(result.entries)} {self.hint}".rstrip()
             ) from None
-        return term, vote, [(e.index, e.term, e.data) for e in entries]
+        entries = [(e.index, e.term, e.data) for e in stored.entries]
+        return stored.current_term, stored.voted_for, entries
 
     def compare(self, got: State, expected: State) -> None:
         difference = _difference(got, expected)
