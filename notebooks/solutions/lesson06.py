@@ -1,0 +1,82 @@
+"""Reference solutions to lesson 06 (log compaction), for instructors.
+
+``SOLUTIONS`` maps each exercise id to its answer; tests/test_exercises.py checks
+that every one passes.
+"""
+
+import luminous_edu as le
+
+
+def term_at(server, index):
+    if index == 0:
+        return 0
+    if index == server.snapshot_index:
+        return server.snapshot_term  # the entry is gone; the snapshot kept its term
+    if server.snapshot_index < index <= server.last_log_index:
+        return server.log[index - server.snapshot_index - 1].term
+    return None  # compacted away, or not there yet
+
+
+def needs_snapshot(cluster):
+    if cluster.leader is None:
+        return set()
+    leader = cluster.servers[cluster.leader]
+    return {f for f, n in leader.next_index.items() if n <= leader.snapshot_index}
+
+
+class LogStorage(le.StorageHandler):
+    """The lesson's starting point (lesson 04's handler): one key for (term, vote), one
+    per entry."""
+
+    def save_hard_state(self, msg):
+        self.disk.write("hard_state", (msg.current_term, msg.voted_for))
+        self.disk.sync()
+
+    def save_log(self, msg):
+        self.disk.write(f"log/{msg.index:010d}", (msg.term, msg.data))
+        self.disk.sync()
+
+    def truncate_log(self, msg):
+        for key in self.disk.keys():
+            if key.startswith("log/") and int(key[4:]) >= msg.from_index:
+                self.disk.delete(key)
+        self.disk.sync()
+
+    def load_state(self):
+        term, vote = self.disk.read("hard_state", (0, None))
+        entries = [
+            le.Entry(int(key[4:]), *self.disk.read(key))
+            for key in self.disk.keys()
+            if key.startswith("log/")
+        ]
+        return le.StoredState(term, vote, entries)
+
+
+class MyStorage(LogStorage):
+    def save_snapshot(self, msg):
+        self.disk.write("snapshot", (msg.last_index, msg.last_term, msg.data, msg.config))
+        self.disk.sync()  # durable BEFORE the CompactLog that follows deletes anything
+
+    def compact_log(self, msg):
+        for key in self.disk.keys():
+            if key.startswith("log/") and int(key[4:]) <= msg.through_index:
+                self.disk.delete(key)
+        self.disk.sync()
+
+    def load_state(self):
+        state = super().load_state()
+        stored = self.disk.read("snapshot")
+        snapshot = None if stored is None else le.SaveSnapshot(*stored)
+        return le.StoredState(state.current_term, state.voted_for, state.entries, snapshot)
+
+
+SOLUTIONS = {
+    "06.predict_disk": "b",
+    "06.predict_last_term": "b",
+    "06.term_at": term_at,
+    "06.predict_catch_up": "b",
+    "06.needs_snapshot": needs_snapshot,
+    "06.predict_restart_commit": "b",
+    "06.storage_compaction": MyStorage,
+    "06.predict_hasty": "b",
+}
