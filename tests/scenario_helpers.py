@@ -64,11 +64,12 @@ class Harness:
         *,
         unreliable: bool = False,
         count_rpcs: bool = False,
+        **cluster_options: Any,
     ) -> None:
         self.n = servers
         self.seed = seed
         self.rng = random.Random(seed)  # the test's own choices
-        self.cluster = le.Cluster(servers=servers, seed=seed)
+        self.cluster = le.Cluster(servers=servers, seed=seed, **cluster_options)
         self.ids = list(self.cluster.ids)
         self._views = [self.cluster.servers[i] for i in self.ids]
         self.majority = servers // 2 + 1
@@ -345,6 +346,10 @@ class Harness:
 
     # ----------------------------------------------------------- checks
 
+    def applied(self, sid: int) -> list[tuple[int, Any]]:
+        """What server ``sid`` applied since its (re)start, as (index, value)."""
+        return self.cluster.applied(sid)
+
     def _applied_indexes(self, sid: int) -> list[int]:
         """The indexes server ``sid`` applied since its (re)start, all verified; fetched
         again only when its ``last_applied`` moved."""
@@ -356,7 +361,7 @@ class Harness:
         """Verify the entries server ``sid`` applied since the last check: increasing
         indexes, and the same value as every other server applied at that index."""
         self._fetched_at[sid] = self.cluster.servers[sid].last_applied
-        applied = self.cluster.applied(sid)
+        applied = self.applied(sid)
         start = self._checked[sid]
         previous = self._last_checked_index[sid]
         committed = self.committed
@@ -385,10 +390,17 @@ class Harness:
             self._applied_indexes(sid)
         if not self._unverified:
             return
-        logs = [self.cluster.servers[sid].log for sid in self.ids]
+        views = [self.cluster.servers[sid] for sid in self.ids]
+        logs = [(v.snapshot_index, v.log) for v in views]
         for index in sorted(self._unverified):
             value = self.committed[index]
-            holders = sum(1 for log in logs if len(log) >= index and log[index - 1].data == value)
+            # An entry inside a server's snapshot is committed there (§7).
+            holders = sum(
+                1
+                for first, log in logs
+                if index <= first
+                or (index - first <= len(log) and log[index - first - 1].data == value)
+            )
             if holders < self.majority:
                 self.fail(
                     f"index {index} ({value!r}) was applied, but only {holders} servers "
@@ -403,7 +415,7 @@ class Harness:
         commands = sorted(self.committed)
         for sid in self.ids:
             v = self.cluster.servers[sid]
-            got = [index for index, _ in self.cluster.applied(sid)]
+            got = [index for index, _ in self.applied(sid)]
             want = commands[: bisect.bisect_right(commands, v.last_applied)]
             if got != want:
                 missing = sorted(set(want) - set(got))[:10]

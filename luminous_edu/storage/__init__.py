@@ -13,7 +13,7 @@ from ..core.persistence import (
 )
 from .builtin import DiskStorage, VolatileStorage
 from .codec import Codec, JsonCodec, PickleCodec, copy_value
-from .compliance import CHECK_NAMES, check_storage
+from .compliance import CHECK_NAMES, SNAPSHOT_CHECK_NAMES, check_storage
 from .disk import FAULT_MODES, Disk, DiskTable, PowerLoss
 from .errors import StorageError, TornWriteError
 from .functions import FunctionStorage
@@ -29,6 +29,7 @@ __all__ = [
     "FAULT_MODES",
     "GALLERY",
     "LIVE",
+    "SNAPSHOT_CHECK_NAMES",
     "CheckResult",
     "Codec",
     "CompactLog",

@@ -42,6 +42,12 @@ def read_log(disk: Disk) -> list[Entry]:
     return entries
 
 
+def read_snapshot(disk: Disk) -> SaveSnapshot | None:
+    """The snapshot stored under ``"snapshot"``, or None."""
+    stored = disk.read("snapshot")
+    return None if stored is None else SaveSnapshot(*stored)
+
+
 class DiskStorage(StorageHandler):
     """A correct handler, and the default: every message written and synced at once.
 
@@ -80,9 +86,7 @@ class DiskStorage(StorageHandler):
 
     def load_state(self) -> StoredState:
         current_term, voted_for = self.disk.read("hard_state", (0, None))
-        stored = self.disk.read("snapshot")
-        snapshot = None if stored is None else SaveSnapshot(*stored)
-        return StoredState(current_term, voted_for, read_log(self.disk), snapshot)
+        return StoredState(current_term, voted_for, read_log(self.disk), read_snapshot(self.disk))
 
 
 class VolatileStorage(StorageHandler):

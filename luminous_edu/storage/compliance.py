@@ -35,13 +35,16 @@ from ..core.persistence import (
 from .builtin import DiskStorage
 from .disk import Disk, PowerLoss
 from .errors import TornWriteError
+from .handler import handles_snapshots
 from .render import shorten
 from .report import AFTER_CRASH, LIVE, PHASES, CheckResult, StorageReport
 from .stored import StoredStateError, validate_stored_state
 
 Factory = Callable[[Disk], Any]
-# What load_state returned, checked: (current_term, voted_for, [(index, term, data)]).
-State = tuple[int, int | None, list[tuple[int, int, Any]]]
+# What load_state returned, checked: (current_term, voted_for, [(index, term, data)],
+# snapshot), the snapshot as (last_index, last_term, data, config) or None; entries
+# follow the snapshot.
+State = tuple[int, int | None, list[tuple[int, int, Any]], Any]
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 CRASH_FAULTS = "unsynced"  # the fault mode of the after-crash phase
@@ -64,14 +67,21 @@ CRASH_HINT = (
 )
 
 
-def check_storage(storage: Factory, *, seed: int = 0) -> StorageReport:
+def check_storage(
+    storage: Factory, *, seed: int = 0, snapshots: bool | None = None
+) -> StorageReport:
     """Run the compliance checks on a storage handler and return a report.
 
     ``storage`` is what you would pass to ``le.Cluster(storage=...)``: a handler class
     built as ``MyStorage(disk)``, a ``le.FunctionStorage``, or
     ``le.JsonLinesStorage.in_directory(path)`` (give it an empty directory). ``seed``
     decides the random comparison with ``DiskStorage``; a failure names the seed that
-    reproduces it. The checks call ``load_state()`` more than once on one handler, so
+    reproduces it. ``snapshots=True`` adds the log-compaction checks
+    (``SNAPSHOT_CHECK_NAMES``: ``save_snapshot``, ``compact_log`` and the snapshot in
+    ``load_state``, with a power cut at every point of saving a snapshot and
+    compacting the log); by default they run when the handler defines
+    ``save_snapshot`` and ``compact_log`` alongside its ``load_state``. The checks
+    call ``load_state()`` more than once on one handler, so
     it must only read, never change what is stored.
 
     ``report.passed`` is True when every check passed; ``report.failures`` lists the
@@ -92,13 +102,18 @@ def check_storage(storage: Factory, *, seed: int = 0) -> StorageReport:
         )
     if type(seed) is not int:
         raise TypeError(f"seed={seed!r}: the seed must be a whole number")
+    if snapshots not in (None, True, False):
+        raise TypeError(f"snapshots={snapshots!r}: give True, False or None (decide for me)")
     run = _Run(storage, label, seed)
     try:
         run.trial(LIVE, start=False)
     except _Fail as failure:
         return StorageReport(label, seed, [CheckResult("builds", LIVE, False, str(failure))])
     results: list[CheckResult] = []
-    for check in CHECKS:
+    if snapshots is None:
+        snapshots = handles_snapshots(storage)
+    checks = CHECKS + SNAPSHOT_CHECKS if snapshots else CHECKS
+    for check in checks:
         for phase in PHASES:
             message = _run_check(check, run, phase)
             results.append(CheckResult(check.name, phase, not message, message))
@@ -257,7 +272,9 @@ class _Trial:
                 f"{start} {error}.{_sort_hint(result.entries)} {self.hint}".rstrip()
             ) from None
         entries = [(e.index, e.term, e.data) for e in stored.entries]
-        return stored.current_term, stored.voted_for, entries
+        snap = stored.snapshot
+        snapshot = None if snap is None else tuple(snap)
+        return stored.current_term, stored.voted_for, entries, snapshot
 
     def compare(self, got: State, expected: State) -> None:
         difference = _difference(got, expected)
@@ -318,6 +335,7 @@ class _Model:
         self.current_term = 0
         self.voted_for: int | None = None
         self.log: dict[int, tuple[int, Any]] = {}
+        self.snapshot: tuple[int, int, Any, Any] | None = None
 
     def apply(self, message: Any) -> None:
         kind = type(message)
@@ -328,10 +346,22 @@ class _Model:
         elif kind is TruncateLog:
             for index in [i for i in self.log if i >= message.from_index]:
                 del self.log[index]
+        elif kind is SaveSnapshot:
+            self.snapshot = copy.deepcopy(tuple(message))
+        elif kind is CompactLog:
+            for index in [i for i in self.log if i <= message.through_index]:
+                del self.log[index]
 
     def state(self) -> State:
+        """As a server recovers it: entries after the snapshot (Figure 13's rules 6
+        and 7 drop the ones it covers)."""
         entries = [(i, term, data) for i, (term, data) in sorted(self.log.items())]
-        return self.current_term, self.voted_for, entries
+        if self.snapshot is not None:
+            last, last_term = self.snapshot[0], self.snapshot[1]
+            at = self.log.get(last)
+            entries = [] if at is not None and at[0] != last_term else entries
+            entries = [e for e in entries if e[0] > last]
+        return self.current_term, self.voted_for, entries, self.snapshot
 
 
 LOAD = object()  # in a script: check what load_state returns here
@@ -501,7 +531,7 @@ def _power_cut_in_save_hard_state(run: _Run, faults: str | None) -> None:
             if cut and isinstance(failure.cause, TornWriteError):
                 continue  # a torn value: the server cannot restart, which is safe
             raise
-        got_term, got_vote, _ = trial.started
+        got_term, got_vote = trial.started[:2]
         pair = (got_term, got_vote)
         allowed = [(4, 1), (5, 3)] if cut else [(5, 3)]
         if pair in allowed:
@@ -700,6 +730,144 @@ class _RaftLikeMessages:
         return rng.choice(choices)()
 
 
+def _snapshot_and_compaction(run: _Run, phase: str) -> None:
+    terms = [1, 1, 2, 2, 2, 2]
+    saves = [SaveLog(term=t, index=i, data=f"e{i}") for i, t in enumerate(terms, 1)]
+    config = {"voters": [1, 2, 3]}
+    script = [
+        SaveHardState(current_term=2, voted_for=None),
+        *saves,
+        SaveSnapshot(last_index=3, last_term=2, data=["e1", "e2", "e3"], config=config),
+        LOAD,
+        CompactLog(through_index=3),
+        LOAD,
+        SaveLog(term=2, index=7, data="e7"),
+        LOAD,
+        SaveSnapshot(last_index=5, last_term=2, data={"applied": [1, 2, 3, 4, 5]}, config=config),
+        CompactLog(through_index=5),
+        LOAD,
+        TruncateLog(from_index=7),
+        LOAD,
+    ]
+    hint = (
+        "save_snapshot must store msg.last_index, msg.last_term, msg.data and msg.config, "
+        "replacing the snapshot before; compact_log(through_index=n) deletes every entry "
+        "with index <= n and keeps the rest; load_state returns the last snapshot as "
+        "StoredState(current_term, voted_for, entries, le.SaveSnapshot(...))."
+    )
+    _play(run, phase, script, hint)
+
+
+def _installed_snapshot(run: _Run, phase: str) -> None:
+    config = {"voters": [1, 2, 3]}
+    script = [
+        SaveHardState(current_term=3, voted_for=None),
+        *(SaveLog(term=1, index=i, data=f"old{i}") for i in (1, 2, 3)),
+        # A follower installs a leader's snapshot that its log disagrees with, and
+        # discards its log (Figure 13, rule 7).
+        SaveSnapshot(last_index=6, last_term=3, data=["s"], config=config),
+        CompactLog(through_index=6),
+        LOAD,
+        SaveLog(term=3, index=7, data="new7"),
+        LOAD,
+    ]
+    hint = (
+        "A snapshot may reach past the last stored entry (a follower installing its "
+        "leader's snapshot): compact_log then deletes the whole log, and the entries "
+        "saved next continue after the snapshot's last_index."
+    )
+    _play(run, phase, script, hint)
+
+
+def _snapshot_before_compaction(run: _Run, phase: str) -> None:
+    """Live: the snapshot is there as soon as save_snapshot returns. After crash: a
+    power cut at every point of SaveSnapshot then CompactLog leaves either nothing
+    changed or the snapshot there; never entries gone without it."""
+    if phase == LIVE:
+        script = [
+            SaveHardState(current_term=1, voted_for=None),
+            *(SaveLog(term=1, index=i, data=f"e{i}") for i in (1, 2, 3, 4)),
+            SaveSnapshot(last_index=3, last_term=1, data=["e1"], config={"voters": [1, 2]}),
+            LOAD,
+            CompactLog(through_index=3),
+            LOAD,
+        ]
+        hint = (
+            "The server deletes entries (compact_log) right after save_snapshot returns: "
+            "store the snapshot in save_snapshot itself, not later."
+        )
+        _play(run, phase, script, hint)
+        return
+    _power_cut_in_compaction(run, None)
+    _power_cut_in_compaction(run, CRASH_FAULTS)
+
+
+def _power_cut_in_compaction(run: _Run, faults: str | None) -> None:
+    config = {"voters": [1, 2, 3]}
+    setup = [
+        SaveHardState(current_term=1, voted_for=None),
+        *(SaveLog(term=1, index=i, data=f"e{i}") for i in (1, 2, 3, 4)),
+    ]
+    snapshot = SaveSnapshot(last_index=3, last_term=1, data=["e1", "e2", "e3"], config=config)
+    compact = CompactLog(through_index=3)
+    before = _Model()
+    for message in setup:
+        before.apply(message)
+    after = _Model()
+    for message in (*setup, snapshot, compact):
+        after.apply(message)
+    hint = (
+        "Make the snapshot durable in save_snapshot (write it, then call disk.sync()) "
+        "before returning: compact_log may delete entries only once the snapshot "
+        "covering them is on the disk."
+    )
+    for operations in range(2 * MAX_OPERATIONS_PER_CALL):
+        trial = run.trial(AFTER_CRASH, faults=faults, hint=hint)
+        for message in setup:
+            trial.send(message)
+        trial.disk.cut_power_after(operations)
+        current: SaveSnapshot | CompactLog = snapshot
+        try:
+            trial.handler.handle(snapshot)
+            current = compact
+            trial.handler.handle(compact)
+        except PowerLoss:
+            pass
+        except Exception as error:
+            raise _Fail(trial.raised(current, error), error) from None
+        cut = trial.disk.power_cut
+        trial.disk.power_on()
+        try:
+            trial.restart(crash=not cut)
+        except _Fail as failure:
+            if cut and isinstance(failure.cause, TornWriteError):
+                continue  # a torn value: the server cannot restart, which is safe
+            raise
+        got = trial.started
+        allowed = [before.state(), after.state()] if cut else [after.state()]
+        if any(not _difference(got, state) for state in allowed):
+            if cut:
+                continue
+            return
+        where = (
+            f"The power was cut in the middle of {METHODS[type(current)]}("
+            f"{describe(current)}), {_after_operations(operations)}, with disk "
+            f"faults={faults!r}"
+            if cut
+            else f"After save_snapshot and compact_log and a crash (disk faults={faults!r})"
+        )
+        raise _Fail(
+            f"{where}; after a restart load_state() returned {_summary(got)}: "
+            f"{_difference(got, after.state())}. That is neither the state before "
+            "(entries 1..4, no snapshot) nor the state after (a snapshot through index 3 "
+            f"and entry 4). {hint}"
+        )
+    raise _Fail(
+        f"save_snapshot and compact_log together took more than "
+        f"{2 * MAX_OPERATIONS_PER_CALL} disk operations."
+    )
+
+
 @dataclass(frozen=True)
 class _Check:
     name: str
@@ -718,6 +886,14 @@ CHECKS = (
     _Check("random comparison with DiskStorage", _random_comparison),
 )
 CHECK_NAMES = tuple(check.name for check in CHECKS)
+# Run only on handlers that can compact (save_snapshot and compact_log): a handler
+# written for a cluster without snapshot_threshold is not asked about snapshots.
+SNAPSHOT_CHECKS = (
+    _Check("snapshot saved, log compacted", _snapshot_and_compaction),
+    _Check("installed snapshot replaces the log", _installed_snapshot),
+    _Check("snapshot durable before compaction", _snapshot_before_compaction),
+)
+SNAPSHOT_CHECK_NAMES = tuple(check.name for check in SNAPSHOT_CHECKS)
 
 
 # ------------------------------------------------------------------ wording
@@ -737,13 +913,15 @@ def _label(factory: Any) -> str:
 
 
 def _summary(state: State) -> str:
-    term, vote, entries = state
+    term, vote, entries, snapshot = state
     if not entries:
         log = "no entries"
     elif len(entries) == 1:
-        log = "entry 1"
+        log = f"entry {entries[0][0]}"
     else:
-        log = f"entries 1..{len(entries)}"
+        log = f"entries {entries[0][0]}..{entries[-1][0]}"
+    if snapshot is not None:
+        log = f"a snapshot through index {snapshot[0]} (term {snapshot[1]}) and {log}"
     return f"current_term={term}, voted_for={vote} and {log}"
 
 
@@ -753,6 +931,21 @@ def _difference(got: State, expected: State) -> str:
         return f"current_term should be {expected[0]}"
     if got[1] != expected[1]:
         return f"voted_for should be {expected[1]}"
+    if got[3] != expected[3] or not _same(got[3], expected[3]):
+        if expected[3] is None:
+            return "there should be no snapshot: none was saved"
+        last, term, data, config = expected[3]
+        if got[3] is None:
+            return (
+                f"the snapshot through index {last} (term {term}) saved by SaveSnapshot is "
+                "missing; return it as StoredState(..., snapshot=le.SaveSnapshot(last_index, "
+                "last_term, data, config))"
+            )
+        return (
+            f"the snapshot should be SaveSnapshot(last_index={last}, last_term={term}, "
+            f"data={shorten(repr(data))}, config={shorten(repr(config))}), the last one "
+            "saved, stored exactly as given"
+        )
     got_log, expected_log = got[2], expected[2]
     for (index, term, data), (_, want_term, want_data) in zip(got_log, expected_log, strict=False):
         if term != want_term:

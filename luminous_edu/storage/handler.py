@@ -245,3 +245,21 @@ def missing_compaction_methods(storage: Any) -> list[str]:
             if getattr(storage, name) is getattr(StorageHandler, name)
         ]
     return []
+
+
+def handles_snapshots(storage: Any) -> bool:
+    """Whether ``check_storage`` should ask ``storage`` about snapshots: it has both
+    compaction methods, and, for a handler class, they are defined where its
+    ``load_state`` is or below, so that ``load_state`` can know about snapshots. (A
+    subclass of ``DiskStorage`` that rewrites only ``load_state``, written before
+    compaction existed, inherits ``save_snapshot`` but returns no snapshot.)"""
+    if missing_compaction_methods(storage):
+        return False
+    if not (isinstance(storage, type) and issubclass(storage, StorageHandler)):
+        return True
+    loader = _defined_in(storage, "load_state")
+    return all(issubclass(_defined_in(storage, m), loader) for m in COMPACTION_METHODS)
+
+
+def _defined_in(cls: type, name: str) -> type:
+    return next(k for k in cls.__mro__ if name in vars(k))

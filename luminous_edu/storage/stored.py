@@ -143,10 +143,15 @@ def _gap_hint(raw: list[Any], snapshot: SaveSnapshot | None) -> str:
     if start is None or start <= expected:
         return ""
     where = "there is no snapshot" if snapshot is None else f"the snapshot ends at {expected - 1}"
+    missing = (
+        f"Entry {expected} is"
+        if start - 1 == expected
+        else (f"Entries {expected}..{start - 1} are")
+    )
     return (
-        f". Entries {expected}..{start - 1} are missing and {where}: was the log "
-        "compacted (compact_log) before the snapshot covering them was durable "
-        "(save_snapshot, then sync)?"
+        f". {missing} missing and {where}: that happens when compact_log deletes "
+        "entries before the snapshot covering them is durable (save_snapshot must "
+        "write it and sync before returning)"
     )
 
 
