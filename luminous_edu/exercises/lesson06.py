@@ -6,20 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..sim import Cluster
-from ..storage import (
-    CompactLog,
-    DiskStorage,
-    LoadState,
-    SaveHardState,
-    SaveLog,
-    SaveSnapshot,
-    StorageHandler,
-    StoredState,
-    TruncateLog,
-    check_storage,
-)
-from ..storage.compliance import METHODS
-from ..storage.disk import Disk
+from ..sim.scenarios import bug_scenario
+from ..storage import GALLERY, DiskStorage, StorageHandler
 from ..storage.handler import missing_compaction_methods
 from .framework import (
     Wrong,
@@ -32,6 +20,7 @@ from .framework import (
     need_function,
     prediction,
 )
+from .lesson04 import _handler_report
 
 # ===================================================== 06: log compaction
 
@@ -349,87 +338,6 @@ prediction(
 
 # ----------------------------------------------------- your handler compacts
 
-_CONFIG = {"voters": [1, 2, 3]}
-
-
-def _by_hand(handler_class: type[StorageHandler]) -> None:
-    """Save, snapshot, compact and crash on a Disk by hand; ``Wrong`` saying what the
-    recovered state lacks."""
-    name = handler_class.__name__
-    disk = Disk("by hand", faults="unsynced")
-
-    def send(*messages: Any) -> None:
-        handler = handler_class(disk)
-        dispatches = type(handler).handle is StorageHandler.handle
-        for message in messages:
-            # The method itself, so that an unfinished one is named ("save_snapshot is
-            # not written yet"), unless the class handles messages its own way.
-            method = getattr(handler, METHODS[type(message)]) if dispatches else handler.handle
-            _run_student(method, f"{name}.{method.__name__}({message!r})", message)
-
-    def load(after: str) -> StoredState:
-        disk.crash()
-        stored = _run_student(
-            handler_class(disk).handle, f"{name}(disk).load_state() {after}", LoadState()
-        )
-        if not isinstance(stored, StoredState):
-            raise Wrong(
-                f"after {after}, load_state() returned {_show(stored)}; return "
-                "le.StoredState(current_term, voted_for, entries, snapshot)."
-            )
-        return stored
-
-    def expect(stored: StoredState, after: str, snapshot: SaveSnapshot, indexes: list[int]) -> None:
-        if stored.snapshot != snapshot:
-            raise Wrong(
-                f"after {after} and a crash, load_state() returned snapshot="
-                f"{_show(stored.snapshot)}, but the last snapshot saved is {snapshot!r}.",
-                hint="save_snapshot writes last_index, last_term, data and config on "
-                "self.disk and syncs; load_state returns them as le.SaveSnapshot(last_index, "
-                "last_term, data, config) in StoredState's fourth field, snapshot.",
-            )
-        got = [_index_of(entry) for entry in stored.entries]
-        if got != indexes:
-            raise Wrong(
-                f"after {after} and a crash, load_state() returned entries {got}, but the "
-                f"log should hold entries {indexes}.",
-                hint="compact_log deletes every entry with index <= msg.through_index "
-                "(inclusive) and keeps the rest; then self.disk.sync().",
-            )
-        if stored.current_term != 2 or stored.voted_for != 1:
-            raise Wrong(
-                f"after {after} and a crash, load_state() returned current_term="
-                f"{stored.current_term!r}, voted_for={stored.voted_for!r}; expected 2 and 1."
-            )
-
-    first = SaveSnapshot(last_index=4, last_term=2, data={"x": 3, "y": 4}, config=_CONFIG)
-    send(SaveHardState(current_term=2, voted_for=1))
-    send(*(SaveLog(term=2, index=i, data=f"x = {i}") for i in range(1, 7)))
-    send(first)
-    after = "SaveSnapshot(last_index=4, ...) without its CompactLog yet"
-    stored = load(after)
-    if stored.snapshot != first:
-        expect(stored, after, first, [1, 2, 3, 4, 5, 6])
-    send(CompactLog(through_index=4))
-    expect(load("SaveSnapshot(last_index=4, ...), CompactLog(4)"), "CompactLog(4)", first, [5, 6])
-    second = SaveSnapshot(last_index=6, last_term=2, data={"x": 5, "y": 6}, config=_CONFIG)
-    send(second, CompactLog(through_index=6), SaveLog(term=2, index=7, data="x = 7"))
-    expect(
-        load("a second snapshot through 6, CompactLog(6) and SaveLog(index=7)"),
-        "a second snapshot, CompactLog(6) and entry 7",
-        second,
-        [7],
-    )
-    send(TruncateLog(from_index=7))
-    expect(load("TruncateLog(7)"), "TruncateLog(7)", second, [])
-
-
-def _index_of(entry: Any) -> Any:
-    """The index of an entry given as ``le.Entry`` or as an ``(index, term, data)`` tuple."""
-    if hasattr(entry, "index") and not callable(entry.index):
-        return entry.index
-    return entry[0] if isinstance(entry, tuple | list) and entry else entry
-
 
 def _in_a_cluster(handler_class: type[StorageHandler]) -> str:
     """Compact, crash and restart every server in turn; ``Wrong`` on any error or
@@ -449,7 +357,10 @@ def _in_a_cluster(handler_class: type[StorageHandler]) -> str:
             cluster.crash(victim)
             cluster.restart(victim)
     cluster.run(500)
-    where = f"in Cluster(servers=3, seed=1, snapshot_threshold=3, storage={handler_class.__name__})"
+    where = (
+        "in Cluster(servers=3, seed=1, snapshot_threshold=3, "
+        f"storage={handler_class.__name__}, disk_faults='unsynced')"
+    )
     if cluster.errors:
         raise Wrong(
             f"{where}, with a crash and restart every 4 commands, {cluster.errors[0].error}",
@@ -462,6 +373,26 @@ def _in_a_cluster(handler_class: type[StorageHandler]) -> str:
     if min(compacted) == 0 or any(v != commands for v in values):
         raise Wrong(f"{where}, the servers did not all compact and apply every command.")
     return "three crashes and restarts in a compacting cluster left every state machine whole"
+
+
+def _compacting_handler(answer: Any, name: str, base: str) -> type[StorageHandler]:
+    """``answer`` if it is a handler class with both compaction methods, else ``Wrong``."""
+    if answer is ... or answer is None:
+        raise Wrong(f"pass your class itself: check(..., {name}).")
+    if not isinstance(answer, type) or not issubclass(answer, StorageHandler):
+        raise Wrong(
+            f"expected a class that subclasses le.StorageHandler, got {_show(answer)}. "
+            f"Pass the class itself ({name}), not an object ({name}(disk))."
+        )
+    missing = missing_compaction_methods(answer)
+    if missing:
+        raise Wrong(
+            f"{answer.__name__} has no {' and no '.join(missing)} yet: the cluster "
+            "refuses snapshot_threshold without them.",
+            hint=f"start from {base} and add def save_snapshot(self, msg): and "
+            "def compact_log(self, msg):.",
+        )
+    return answer
 
 
 @exercise(
@@ -478,79 +409,84 @@ def _in_a_cluster(handler_class: type[StorageHandler]) -> str:
     section="§7",
 )
 def _check_storage_compaction(answer: Any) -> str:
-    if answer is ... or answer is None:
-        raise Wrong("pass your class itself: check('06.storage_compaction', MyStorage).")
-    if not isinstance(answer, type) or not issubclass(answer, StorageHandler):
+    handler = _compacting_handler(answer, "MyStorage", "the lesson's LogStorage")
+    if issubclass(handler, DiskStorage):
         raise Wrong(
-            f"expected a class that subclasses le.StorageHandler, got {_show(answer)}. "
-            "Pass the class itself (MyStorage), not an object (MyStorage(disk))."
-        )
-    if issubclass(answer, DiskStorage):
-        raise Wrong(
-            f"{answer.__name__} is the built-in DiskStorage (or a subclass of it), which "
+            f"{handler.__name__} is the built-in DiskStorage (or a subclass of it), which "
             "compacts already: extend the lesson's LogStorage instead."
         )
-    missing = missing_compaction_methods(answer)
-    if missing:
-        raise Wrong(
-            f"{answer.__name__} has no {' and no '.join(missing)} yet: the cluster "
-            "refuses snapshot_threshold without them.",
-            hint="add def save_snapshot(self, msg): and def compact_log(self, msg): to the class.",
-        )
-    _by_hand(answer)
-    report = check_storage(answer)
-    if not report.passed:
-        first = report.failures[0]
-        raise Wrong(
-            f"le.check_storage({answer.__name__}) fails '{first.name}' ({first.phase}): "
-            f"{first.message}",
-            hint=f"run le.check_storage({answer.__name__}) to see every check.",
-        )
-    summary = _in_a_cluster(answer)
+    summary = _handler_report(handler, handler.__name__)
     return (
-        f"{answer.__name__} keeps snapshots and compacted logs: by hand, {report.summary()}, "
-        f"and {summary}. The order matters: the snapshot is durable before the entries it "
-        "replaces are deleted."
+        f"{summary}, and {_in_a_cluster(handler)}. The order matters: the snapshot is "
+        "durable before the entries it replaces are deleted."
     )
 
 
-class _Hasty(DiskStorage):
-    """The lesson's HastyStorage: the snapshot waits in memory."""
-
-    def save_snapshot(self, msg: SaveSnapshot) -> None:
-        self.unwritten = msg
+# ----------------------------------------- the gallery: CompactsBeforeSnapshot
 
 
-def _hasty_restart() -> str:
-    cluster = Cluster(servers=3, seed=1, snapshot_threshold=4, storage=_Hasty)
-    cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
-    for k in range(6):
-        cluster.propose(f"v{k}")
-        cluster.run(20)
-    cluster.run(100)
-    follower = max(i for i in cluster.servers if i != cluster.leader)
-    cluster.crash(follower)
-    cluster.restart(follower)
-    if cluster.errors and not cluster.servers[follower].alive:
-        return "b"
-    return "a" if cluster.servers[follower].snapshot_index > 0 else "c"
+def _what_the_cut_follower_recovers() -> str:
+    """Run the gallery scenario; which of the three the power-cut server recovered."""
+    cluster = bug_scenario("CompactsBeforeSnapshot")
+    restart = next(e for e in cluster.trace if e.rule == "RESTART")
+    assert restart.server is not None
+    cluster.seek(restart.step)
+    view = cluster.servers[restart.server]
+    if view.snapshot_index > 0:
+        return "a"
+    return "b" if view.last_log_index > 0 else "c"
 
 
 prediction(
-    "06.predict_hasty",
-    "HastyStorage keeps the snapshot in memory but deletes the compacted entries from "
-    "the disk. A follower that has compacted the start of its log crashes and restarts. "
-    "What happens? (a) it restarts from its snapshot as usual; (b) it cannot restart: "
-    "the compacted entries are gone from its disk and nothing stands for them; (c) it "
-    "restarts with an empty log and catches up from the leader.",
-    _hasty_restart,
-    "The snapshot died with the crash, and the entries it replaced were deleted: the "
-    "disk holds the entries after the snapshot and nothing before them. A server "
-    "cannot rebuild its state machine from that, so the cluster refuses to start it "
-    "and says why in cluster.errors. §7: 'the entire current system state is written "
-    "to a snapshot on stable storage, then the entire log up to that point is "
-    "discarded': in that order. If a majority did this, committed commands would be gone for good.",
+    "06.predict_compacts_first",
+    "CompactsBeforeSnapshot's scenario cuts a follower's power inside compact_log, after "
+    "it deleted the compacted entries and synced, before it wrote the snapshot. What does "
+    "the follower recover when it restarts? (a) its snapshot and the entries after it; "
+    "(b) its whole log: a crash undoes the deletes; (c) no snapshot and none of the "
+    "compacted entries, which it had acknowledged.",
+    _what_the_cut_follower_recovers,
+    "The deletes were synced, so they survive the crash; the snapshot was never written. "
+    "The follower comes back without entries it had acknowledged to the leader: the "
+    "cluster reports it as a Durability violation on restart. The leader counted those "
+    "acknowledgements when it committed the entries, so if a majority lost them this "
+    "way, committed commands would be gone for good (§7: the snapshot is written to "
+    "stable storage, 'then the entire log up to that point is discarded').",
     normalize=as_choice("a", "b", "c"),
-    hint="answer with a letter. What is on the disk after the crash?",
+    hint="answer with a letter. Which of the two writes reached the disk, and was synced?",
     section="§7",
 )
+
+
+@exercise(
+    "06.fix_compacts_before_snapshot",
+    "Fix CompactsBeforeSnapshot: write FixedCompactsBeforeSnapshot (a subclass of it) "
+    "whose save_snapshot makes the snapshot durable before compact_log deletes anything, "
+    "so that its scenario records no violation and le.check_storage passes.",
+    starter=type("FixedCompactsBeforeSnapshot", (GALLERY["CompactsBeforeSnapshot"],), {}),
+    hint="save_snapshot writes the snapshot and syncs (DiskStorage.save_snapshot(self, msg) "
+    "does exactly that); compact_log then only deletes the entries and syncs "
+    "(DiskStorage.compact_log(self, msg)).",
+    section="§7",
+)
+def _check_fix_compacts_before_snapshot(answer: Any) -> str:
+    handler = _compacting_handler(
+        answer, "FixedCompactsBeforeSnapshot", "GALLERY['CompactsBeforeSnapshot']"
+    )
+    cluster = bug_scenario("CompactsBeforeSnapshot", handler)
+    if cluster.errors:
+        raise Wrong(
+            f"in the scenario your handler raised: {cluster.errors[0].error}",
+            hint="run bug_scenario('CompactsBeforeSnapshot', FixedCompactsBeforeSnapshot) "
+            "and read cluster.errors.",
+        )
+    if cluster.violations:
+        raise Wrong(
+            f"the power cut still does harm: {cluster.violations[0]}",
+            hint="the power can go between any two disk operations of compact_log. If the "
+            "snapshot is already synced by then, whatever the cut leaves is safe.",
+        )
+    summary = _handler_report(handler, handler.__name__)
+    return (
+        "Fixed: the power cut now finds the snapshot on the disk, so whichever entries it "
+        f"leaves, nothing is lost. {summary}."
+    )

@@ -5,6 +5,7 @@ that every one passes.
 """
 
 import luminous_edu as le
+from luminous_edu.storage import GALLERY
 
 
 def term_at(server, index):
@@ -70,6 +71,14 @@ class MyStorage(LogStorage):
         return le.StoredState(state.current_term, state.voted_for, state.entries, snapshot)
 
 
+class FixedCompactsBeforeSnapshot(GALLERY["CompactsBeforeSnapshot"]):
+    def save_snapshot(self, msg):
+        le.DiskStorage.save_snapshot(self, msg)  # written and synced before returning
+
+    def compact_log(self, msg):
+        le.DiskStorage.compact_log(self, msg)  # the snapshot is already on the disk
+
+
 SOLUTIONS = {
     "06.predict_disk": "b",
     "06.predict_last_term": "b",
@@ -78,5 +87,6 @@ SOLUTIONS = {
     "06.needs_snapshot": needs_snapshot,
     "06.predict_restart_commit": "b",
     "06.storage_compaction": MyStorage,
-    "06.predict_hasty": "b",
+    "06.predict_compacts_first": "c",
+    "06.fix_compacts_before_snapshot": FixedCompactsBeforeSnapshot,
 }
