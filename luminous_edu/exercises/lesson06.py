@@ -7,7 +7,7 @@ from typing import Any
 
 from ..sim import Cluster
 from ..sim.scenarios import bug_scenario
-from ..storage import GALLERY, DiskStorage, StorageHandler
+from ..storage import GALLERY, StorageHandler
 from ..storage.handler import missing_compaction_methods
 from .framework import (
     Wrong,
@@ -20,7 +20,7 @@ from .framework import (
     need_function,
     prediction,
 )
-from .lesson04 import _handler_report
+from .lesson04 import _handler_class, _handler_report, _scenario_passes
 
 # ===================================================== 06: log compaction
 
@@ -375,24 +375,19 @@ def _in_a_cluster(handler_class: type[StorageHandler]) -> str:
     return "three crashes and restarts in a compacting cluster left every state machine whole"
 
 
-def _compacting_handler(answer: Any, name: str, base: str) -> type[StorageHandler]:
+def _compacting_handler(
+    answer: Any, exercise_id: str, name: str, *, not_builtin: str | None = None
+) -> type[StorageHandler]:
     """``answer`` if it is a handler class with both compaction methods, else ``Wrong``."""
-    if answer is ... or answer is None:
-        raise Wrong(f"pass your class itself: check(..., {name}).")
-    if not isinstance(answer, type) or not issubclass(answer, StorageHandler):
-        raise Wrong(
-            f"expected a class that subclasses le.StorageHandler, got {_show(answer)}. "
-            f"Pass the class itself ({name}), not an object ({name}(disk))."
-        )
-    missing = missing_compaction_methods(answer)
+    handler = _handler_class(answer, exercise_id, name, not_builtin=not_builtin)
+    missing = missing_compaction_methods(handler)
     if missing:
         raise Wrong(
-            f"{answer.__name__} has no {' and no '.join(missing)} yet: the cluster "
+            f"{handler.__name__} has no {' and no '.join(missing)} yet: the cluster "
             "refuses snapshot_threshold without them.",
-            hint=f"start from {base} and add def save_snapshot(self, msg): and "
-            "def compact_log(self, msg):.",
+            hint="add def save_snapshot(self, msg): and def compact_log(self, msg): to the class.",
         )
-    return answer
+    return handler
 
 
 @exercise(
@@ -409,12 +404,12 @@ def _compacting_handler(answer: Any, name: str, base: str) -> type[StorageHandle
     section="§7",
 )
 def _check_storage_compaction(answer: Any) -> str:
-    handler = _compacting_handler(answer, "MyStorage", "the lesson's LogStorage")
-    if issubclass(handler, DiskStorage):
-        raise Wrong(
-            f"{handler.__name__} is the built-in DiskStorage (or a subclass of it), which "
-            "compacts already: extend the lesson's LogStorage instead."
-        )
+    handler = _compacting_handler(
+        answer,
+        "06.storage_compaction",
+        "MyStorage",
+        not_builtin="it compacts already; extend the lesson's LogStorage instead",
+    )
     summary = _handler_report(handler, handler.__name__)
     return (
         f"{summary}, and {_in_a_cluster(handler)}. The order matters: the snapshot is "
@@ -470,21 +465,14 @@ prediction(
 )
 def _check_fix_compacts_before_snapshot(answer: Any) -> str:
     handler = _compacting_handler(
-        answer, "FixedCompactsBeforeSnapshot", "GALLERY['CompactsBeforeSnapshot']"
+        answer, "06.fix_compacts_before_snapshot", "FixedCompactsBeforeSnapshot"
     )
-    cluster = bug_scenario("CompactsBeforeSnapshot", handler)
-    if cluster.errors:
-        raise Wrong(
-            f"in the scenario your handler raised: {cluster.errors[0].error}",
-            hint="run bug_scenario('CompactsBeforeSnapshot', FixedCompactsBeforeSnapshot) "
-            "and read cluster.errors.",
-        )
-    if cluster.violations:
-        raise Wrong(
-            f"the power cut still does harm: {cluster.violations[0]}",
-            hint="the power can go between any two disk operations of compact_log. If the "
-            "snapshot is already synced by then, whatever the cut leaves is safe.",
-        )
+    _scenario_passes(
+        "CompactsBeforeSnapshot",
+        handler,
+        "the power can go between any two disk operations of compact_log. If the "
+        "snapshot is already synced by then, whatever the cut leaves is safe.",
+    )
     summary = _handler_report(handler, handler.__name__)
     return (
         "Fixed: the power cut now finds the snapshot on the disk, so whichever entries it "
