@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 import luminous_edu as le
@@ -526,3 +526,39 @@ def churn(
     for sid in cluster.ids:
         if not cluster.servers[sid].alive:
             cluster.restart(sid)
+
+
+class SeedScenarios:
+    """Named scenarios, each a function of a seed, with the messages that make a failing
+    seed easy to replay: ``run(name, seed)`` adds the reproduction command to a failure,
+    ``sweep(name, seeds)`` runs many seeds and lists every failing one."""
+
+    def __init__(self, module: str, test: str, scenarios: dict[str, Callable[[int], None]]):
+        self.module = module  # e.g. "test_mit_scenarios"
+        self.test = test  # the parametrized test that takes (name, seed)
+        self.scenarios = scenarios
+
+    def reproduce(self, name: str, seed: int) -> str:
+        return (
+            f"reproduce: MIT_SEEDS={seed} .venv/bin/python -m pytest "
+            f"'tests/{self.module}.py::{self.test}[{name}-seed_{seed}]'\n"
+            f"       or: .venv/bin/python -c \"import sys; sys.path.insert(0, 'tests'); "
+            f"import {self.module} as t; t.SCENARIOS['{name}']({seed})\""
+        )
+
+    def run(self, name: str, seed: int) -> None:
+        try:
+            self.scenarios[name](seed)
+        except AssertionError as error:
+            message = f"{name} failed with seed {seed}: {error}\n{self.reproduce(name, seed)}"
+            raise AssertionError(message) from error
+
+    def sweep(self, name: str, seeds: Iterable[int]) -> None:
+        failures = []
+        for seed in seeds:
+            try:
+                self.scenarios[name](seed)
+            except AssertionError as error:
+                first_line = str(error).splitlines()[0]
+                failures.append(f"seed {seed}: {first_line}\n  {self.reproduce(name, seed)}")
+        assert not failures, f"{name} failed for {len(failures)} seeds:\n" + "\n".join(failures)

@@ -9,9 +9,11 @@ records, rewind and disk_stats. The server under test is S1; messages come from 
 from __future__ import annotations
 
 import pytest
+from test_storage_api import correct_function_storage
 
 import luminous_edu as le
 from luminous_edu.core import (
+    RULES,
     AppendEntries,
     AppendEntriesReply,
     CompactLog,
@@ -238,6 +240,33 @@ def test_is8_resets_the_state_machine_and_loads_the_configuration():
     assert server.voters == (1, 2, 3) and server.quorum == 2
 
 
+def test_a_candidate_that_gets_a_snapshot_from_the_leader_of_its_term_follows_it():
+    server = follower(1)
+    server.election_timeout()  # candidate in term 2
+    out = server.handle(2, install(2, 3, 1))
+    assert server.role is Role.FOLLOWER and server.snapshot_index == 3
+    assert rules(out)[0] == "AE.candidate"
+    assert "stops being a candidate" in RULES["AE.candidate"].template.format(*out.trace[0][1])
+
+
+def test_every_compaction_sentence_formats():
+    for rule, args in [
+        ("SNAP", (1, 4, 2)),
+        ("IS.send", (1, 2, 4, 2)),
+        ("IS.1", (1, 2, 1, 3)),
+        ("IS.stale", (1, 2, 4, 5)),
+        ("IS.6", (1, 2, 4, 6)),
+        ("IS.7", (1, 2, 4, 2)),
+        ("IS.8", (1, 4)),
+        ("ISR", (1, 2, 4)),
+        ("ISR.stale", (1, 2, 3)),
+    ]:
+        sentence = RULES[rule].template.format(*args)
+        assert sentence.startswith("S1 ")
+        if not rule.endswith("stale"):
+            assert "§7" in sentence or "Figure 13" in sentence, sentence
+
+
 def test_install_snapshot_resets_the_election_timer_and_sets_the_leader():
     server = follower(1)
     out = server.handle(2, install(1, 2, 1))
@@ -325,6 +354,7 @@ def test_a_follower_behind_the_first_index_catches_up_by_install_snapshot():
     cluster.connect(behind)
     cluster.run(500)
     assert any(e.rule == "IS.8" and e.server == behind for e in cluster.trace)
+    assert all(e.sentence for e in cluster.trace)  # every sentence formats
     leader = cluster.leader
     assert cluster.servers[behind].commit_index == cluster.servers[leader].commit_index
     assert cluster.state_machine(behind).values == [f"v{k}" for k in range(12)]
@@ -417,33 +447,8 @@ def test_json_lines_storage_restarts_from_its_snapshot(tmp_path):
 
 
 def test_function_storage_with_compaction():
-    store = le.FunctionStorage(name="store")
-
-    @store.save_hard_state
-    def save_hard_state(disk, msg):
-        disk.write("hs", (msg.current_term, msg.voted_for))
-        disk.sync()
-
-    @store.save_log
-    def save_log(disk, msg):
-        disk.write(f"log/{msg.index:08d}", (msg.term, msg.data))
-        disk.sync()
-
-    @store.truncate_log
-    def truncate_log(disk, msg):
-        for key in disk.keys():
-            if key.startswith("log/") and int(key[4:]) >= msg.from_index:
-                disk.delete(key)
-        disk.sync()
-
-    @store.load_state
-    def load_state(disk):
-        term, vote = disk.read("hs", (0, None))
-        entries = [le.Entry(int(k[4:]), *disk.read(k)) for k in disk.keys() if k[:4] == "log/"]
-        snap = disk.read("snap")
-        return le.StoredState(term, vote, entries, None if snap is None else le.SaveSnapshot(*snap))
-
-    # Written before compaction: refused only when compaction is switched on.
+    store = correct_function_storage()  # written before compaction
+    store.name = "store"
     le.Cluster(servers=3, storage=store)
     with pytest.raises(
         le.LuminousError, match=r"store has no save_snapshot\(msg\) and compact_log"
@@ -462,6 +467,16 @@ def test_function_storage_with_compaction():
                 disk.delete(key)
         disk.sync()
 
+    old_load = store.functions["load_state"]
+
+    @store.load_state
+    def load_state(disk):
+        state = old_load(disk)
+        snap = disk.read("snap")
+        snapshot = None if snap is None else le.SaveSnapshot(*snap)
+        return le.StoredState(state.current_term, state.voted_for, state.entries, snapshot)
+
+    assert le.check_storage(store).passed
     cluster = compacting(threshold=3, storage=store)
     propose_many(cluster, 7)
     cluster.crash(1)
@@ -472,26 +487,12 @@ def test_function_storage_with_compaction():
 
 
 class OldHandler(le.StorageHandler):
-    """A handler written before log compaction existed."""
+    """A handler written before log compaction existed: DiskStorage's four methods."""
 
-    def save_hard_state(self, msg):
-        self.disk.write("hs", (msg.current_term, msg.voted_for))
-        self.disk.sync()
-
-    def save_log(self, msg):
-        self.disk.write(f"log/{msg.index:08d}", (msg.term, msg.data))
-        self.disk.sync()
-
-    def truncate_log(self, msg):
-        for key in self.disk.keys():
-            if key.startswith("log/") and int(key[4:]) >= msg.from_index:
-                self.disk.delete(key)
-        self.disk.sync()
-
-    def load_state(self):
-        term, vote = self.disk.read("hs", (0, None))
-        keys = [k for k in self.disk.keys() if k.startswith("log/")]
-        return le.StoredState(term, vote, [le.Entry(int(k[4:]), *self.disk.read(k)) for k in keys])
+    save_hard_state = le.DiskStorage.save_hard_state
+    save_log = le.DiskStorage.save_log
+    truncate_log = le.DiskStorage.truncate_log
+    load_state = le.DiskStorage.load_state
 
 
 def test_a_handler_without_save_snapshot_works_until_compaction_is_on():

@@ -84,6 +84,24 @@ def test_compaction_before_the_snapshot_is_durable_is_found_on_restart() -> None
     assert any(e.rule == "POWER" and "CompactLog" in e.sentence for e in cluster.trace)
 
 
+def test_a_restart_that_cannot_recover_still_reports_the_lost_snapshot() -> None:
+    cluster = le.Cluster(
+        servers=3, seed=6, storage=GALLERY["CompactsBeforeSnapshot"], snapshot_threshold=3
+    )
+    cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    leader = cluster.leader
+    cluster.propose("a")
+    cluster.run(200)
+    follower = next(i for i in cluster.ids if i != leader)
+    cluster.propose("b")
+    cluster.cut_power(follower, after_operations=3)  # one entry deleted, no snapshot yet
+    cluster.run(300)
+    cluster.restart(follower)
+    assert [v.property for v in cluster.violations] == [DURABILITY]
+    assert cluster.violations[0].detail.startswith(f"S{follower} recovered no snapshot")
+    assert "Entry 1 is missing and there is no snapshot" in str(cluster.errors[-1])
+
+
 def test_check_storage_fails_the_compaction_bug_and_passes_correct_handlers() -> None:
     report = le.check_storage(GALLERY["CompactsBeforeSnapshot"])
     failed = {(f.name, f.phase) for f in report.failures}

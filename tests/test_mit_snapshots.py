@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from scenario_helpers import Harness
+from scenario_helpers import Harness, SeedScenarios
 
 SNAPSHOT_INTERVAL = 10  # MIT's SnapShotInterval: snapshot every 10 applied commands
 MAX_LOG_ENTRIES = 60  # MIT checks the persisted size (MAXLOGSIZE); here the entries kept
@@ -190,21 +190,7 @@ SEEDS = [1, 2]
 SWEEP = range(1000, 1030)
 
 
-def reproduce(name: str, seed: int) -> str:
-    return (
-        f"reproduce: MIT_SEEDS={seed} .venv/bin/python -m pytest "
-        f"'tests/test_mit_snapshots.py::test_mit_snapshot_scenario[{name}-seed_{seed}]'\n"
-        f"       or: .venv/bin/python -c \"import sys; sys.path.insert(0, 'tests'); "
-        f"import test_mit_snapshots as t; t.SCENARIOS['{name}']({seed})\""
-    )
-
-
-def run_scenario(name: str, seed: int) -> None:
-    try:
-        SCENARIOS[name](seed)
-    except AssertionError as error:
-        message = f"{name} failed with seed {seed}: {error}\n{reproduce(name, seed)}"
-        raise AssertionError(message) from error
+RUNNER = SeedScenarios("test_mit_snapshots", "test_mit_snapshot_scenario", SCENARIOS)
 
 
 @pytest.mark.parametrize(
@@ -216,18 +202,11 @@ def run_scenario(name: str, seed: int) -> None:
     ],
 )
 def test_mit_snapshot_scenario(name: str, seed: int) -> None:
-    run_scenario(name, seed)
+    RUNNER.run(name, seed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_mit_snapshot_sweep(name: str) -> None:
     """Many seeds per scenario; the message lists every failing seed."""
-    failures = []
-    for seed in SWEEP:
-        try:
-            SCENARIOS[name](seed)
-        except AssertionError as error:
-            first_line = str(error).splitlines()[0]
-            failures.append(f"seed {seed}: {first_line}\n  {reproduce(name, seed)}")
-    assert not failures, f"{name} failed for {len(failures)} seeds:\n" + "\n".join(failures)
+    RUNNER.sweep(name, SWEEP)

@@ -32,8 +32,8 @@ class RaftCluster(RuleBasedStateMachine):
         seed=st.integers(min_value=0, max_value=2**16),
         prevote=st.booleans(),
         check_quorum=st.booleans(),
-        lease=st.booleans(),
         snapshot_threshold=st.sampled_from([None, 2, 5]),
+        lease=st.booleans(),
     )
     def build(
         self,
@@ -41,8 +41,8 @@ class RaftCluster(RuleBasedStateMachine):
         seed: int,
         prevote: bool,
         check_quorum: bool,
-        lease: bool,
         snapshot_threshold: int | None,
+        lease: bool,
     ) -> None:
         lease_reads = lease and check_quorum  # a lease needs CheckQuorum's stickiness
         self.cluster = le.Cluster(
@@ -51,15 +51,15 @@ class RaftCluster(RuleBasedStateMachine):
             storage=self.storage,
             prevote=prevote,
             check_quorum=check_quorum,
-            lease_reads=lease_reads,
             snapshot_threshold=snapshot_threshold,
+            lease_reads=lease_reads,
         )
         self.ids = list(self.cluster.servers)
         self.proposed: list[Any] = []
         note(
             f"cluster = le.Cluster(servers={servers}, seed={seed}, prevote={prevote}, "
-            f"check_quorum={check_quorum}, lease_reads={lease_reads}, "
-            f"snapshot_threshold={snapshot_threshold})"
+            f"check_quorum={check_quorum}, snapshot_threshold={snapshot_threshold}, "
+            f"lease_reads={lease_reads})"
         )
 
     # --------------------------------------------------------------- helpers

@@ -129,6 +129,29 @@ class DurableState:
                     log = []
         return [Violation(DURABILITY, step, f"S{server_id} {d}") for d in hard + log]
 
+    def lost_snapshot(self, step: int, server_id: int, snapshot: Any) -> list[Violation]:
+        """For a restart that failed: was an acknowledged snapshot lost?"""
+        recovered = None if snapshot is None else (snapshot.last_index, snapshot.last_term)
+        saved = self.snapshot
+        if saved is None or (recovered is not None and recovered[0] >= saved[0]):
+            return []
+        return [Violation(DURABILITY, step, f"S{server_id} {self._snapshot_lost(recovered)}")]
+
+    def _snapshot_lost(self, recovered: tuple[int, int] | None) -> str:
+        saved = self.snapshot
+        assert saved is not None
+        got = (
+            "no snapshot"
+            if recovered is None
+            else f"a snapshot through index {recovered[0]} (term {recovered[1]})"
+        )
+        return (
+            f"recovered {got}, but its snapshot through index {saved[0]} (term "
+            f"{saved[1]}) had been saved: save_snapshot must be durable when it "
+            "returns, and compact_log must never delete entries whose snapshot is "
+            "not on the disk"
+        )
+
     def _hard_state_findings(self, current_term: int, voted_for: int | None) -> list[str]:
         if current_term < self.current_term:
             return [
@@ -166,17 +189,7 @@ class DurableState:
                     "but no such snapshot was saved"
                     + ("" if saved is None else f" (the last one ends at index {saved[0]})")
                 ]
-            got = (
-                "no snapshot"
-                if recovered is None
-                else f"a snapshot through index {recovered[0]} (term {recovered[1]})"
-            )
-            return [
-                f"recovered {got}, but its snapshot through index {saved[0]} (term "
-                f"{saved[1]}) had been saved: save_snapshot must be durable when it "
-                "returns, and compact_log must never delete entries whose snapshot is "
-                "not on the disk"
-            ]
+            return [self._snapshot_lost(recovered)]
         first = entries[0].index if entries else (0 if recovered is None else recovered[0]) + 1
         terms, base = self.terms, self.base
         for index in range(max(base, first - 1) + 1, base + len(terms) + 1):

@@ -93,8 +93,8 @@ RULES: dict[str, Rule] = {
     ),
     "AE.candidate": Rule(
         "HandleAppendEntriesRequest",
-        "S{0} hears from S{1}, the leader of its term {2}: it stops being a candidate and "
-        "becomes a follower (§5.2)",
+        "S{0} hears from S{1}, the leader of its term {2}: it stops being a {3} and becomes "
+        "a follower (§5.2)",
     ),
     "AE.2": Rule(
         "HandleAppendEntriesRequest",
@@ -162,6 +162,19 @@ RULES: dict[str, Rule] = {
         "S{0} would not vote for S{1}: it heard from the leader S{2} within the minimum "
         "election timeout (thesis §9.6)",
     ),
+    "PV.self": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1}: S{0} itself is the leader of term {2} (thesis §9.6)",
+    ),
+    "PV.refused": Rule(
+        "HandlePreVoteResponse",
+        "S{0} learns that S{1} would not vote for it in term {2}: a refused pre-vote (thesis §9.6)",
+    ),
+    "PV.stale": Rule(
+        "HandlePreVoteResponse",
+        "S{0} ignores a pre-vote reply from S{1}: it is no longer asking for pre-votes "
+        "(thesis §9.6)",
+    ),
     "PV.log": Rule(
         "HandlePreVoteRequest",
         "S{0} would not vote for S{1}: S{1}'s log is less up-to-date (§5.4.1, thesis §9.6)",
@@ -223,6 +236,11 @@ RULES: dict[str, Rule] = {
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"
     ),
+    "BOOT.snapshot": Rule(
+        "Restart",
+        "S{0} recovers its snapshot through index {1}: its state machine starts from the "
+        "snapshot, and entries through {1} count as committed and applied (§7)",
+    ),
     "SNAP": Rule(
         "Snapshot",
         "S{0} writes a snapshot of its state machine through index {1} (term {2}) to stable "
@@ -257,6 +275,11 @@ RULES: dict[str, Rule] = {
         "HandleInstallSnapshotRequest",
         "S{0} resets its state machine from the snapshot and loads its configuration: "
         "entries through {1} are applied (Figure 13, rule 8)",
+    ),
+    "ISR.stale": Rule(
+        "HandleInstallSnapshotResponse",
+        "S{0} ignores an InstallSnapshot reply from S{1} for term {2}: it is not leader of "
+        "that term",
     ),
     "ISR": Rule(
         "HandleInstallSnapshotResponse",

@@ -89,8 +89,8 @@ class Server:
         prevote: bool = False,
         check_quorum: bool = False,
         election_timeout_ms: tuple[int, int] = (150, 300),
-        lease_ms: int | None = None,
         snapshot_threshold: int | None = None,
+        lease_ms: int | None = None,
     ) -> None:
         self.id = server_id
         # Not in Figure 2: log compaction (§7). Snapshot once this many applied entries
@@ -202,6 +202,8 @@ class Server:
     def boot(self) -> Output:
         out = self._begin()
         out.trace.append(("BOOT", (self.id, self.current_term, len(self.log))))
+        if self.snapshot is not None:
+            out.trace.append(("BOOT.snapshot", (self.id, self.log.snapshot_index)))
         out.election_timer = RESET
         return self._finish()
 
@@ -300,8 +302,9 @@ class Server:
         if self.transfer_target is not None and (
             now - self.transfer_started >= self.max_election_timeout_ms
         ):
-            # "If the transfer does not complete within an election timeout, the leader
-            # aborts the transfer and resumes accepting client requests" (thesis §3.10)
+            # "If leadership transfer does not complete after about an election timeout,
+            # the prior leader aborts the transfer and resumes accepting client requests"
+            # (thesis §3.10)
             out.trace.append(("TR.abort", (self.id, self.transfer_target)))
             self.transfer_target = None
         # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
@@ -427,7 +430,10 @@ class Server:
             out.trace.append(("PV.term", (self.id, m.candidate_id, m.term, self.current_term)))
             granted = False
         elif self._heard_from_leader_recently():
-            out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
+            if self.role is Role.LEADER:
+                out.trace.append(("PV.self", (self.id, m.candidate_id, self.current_term)))
+            else:
+                out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
             granted = False
         elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
             out.trace.append(("PV.log", (self.id, m.candidate_id)))
@@ -455,10 +461,12 @@ class Server:
         role = Role.PRECANDIDATE if m.pre_vote else Role.CANDIDATE
         term = self.current_term + 1 if m.pre_vote else self.current_term
         if self.role is not role or (m.term != term and (m.vote_granted or not m.pre_vote)):
-            out.trace.append(("RVR.stale", (self.id, source, m.term)))
+            rule = "PV.stale" if m.pre_vote else "RVR.stale"
+            out.trace.append((rule, (self.id, source, m.term)))
             return
         if not m.vote_granted:
-            out.trace.append(("RVR.refused", (self.id, source, m.term)))
+            rule = "PV.refused" if m.pre_vote else "RVR.refused"
+            out.trace.append((rule, (self.id, source, term)))
             return
         self.votes_granted.add(source)
         rule = "PV.got" if m.pre_vote else "RVR.grant"
@@ -473,27 +481,35 @@ class Server:
 
     # -------------------------------------------------------- AppendEntries RPC
 
-    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
+    def _refuses_leader(self, m: AppendEntries | InstallSnapshot, rule: str) -> bool:
+        """The start of both leader RPCs: True (traced with ``rule``) if ``m`` is from
+        an older term, which is refused: [AE.1] "Reply false if term < currentTerm"
+        (§5.1), [IS.1] "Reply immediately if term < currentTerm" (Figure 13). Else
+        ``m.leader_id`` is the leader of this term: "If AppendEntries RPC received
+        from new leader: convert to follower" (§5.2), and the election timer resets."""
         out = self._out
-        log = self.log
         if m.term < self.current_term:
-            # [AE.1] "Reply false if term < currentTerm" (§5.1)
-            out.trace.append(("AE.1", (self.id, m.leader_id, m.term, self.current_term)))
-            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
-            return
+            out.trace.append((rule, (self.id, m.leader_id, m.term, self.current_term)))
+            return True
         if self.role is Role.LEADER:
             # Cannot happen while Election Safety holds; say so rather than obey.
             out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
-            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
-            return
+            return True
         if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
-            # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
+            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
         self.last_leader_contact = self.now
         out.election_timer = RESET
+        return False
+
+    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
+        out = self._out
+        log = self.log
+        if self._refuses_leader(m, "AE.1"):
+            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
+            return
 
         prev = m.prev_log_index
         prev_term = m.prev_log_term
@@ -630,23 +646,9 @@ class Server:
 
     def _handle_install_snapshot(self, source: int, m: InstallSnapshot) -> None:
         out = self._out
-        if m.term < self.current_term:
-            # [IS.1] "Reply immediately if term < currentTerm" (Figure 13)
-            out.trace.append(("IS.1", (self.id, m.leader_id, m.term, self.current_term)))
+        if self._refuses_leader(m, "IS.1"):
             out.sends.append((source, InstallSnapshotReply(term=self.current_term)))
             return
-        if self.role is Role.LEADER:
-            # Cannot happen while Election Safety holds; say so rather than obey.
-            out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
-            out.sends.append((source, InstallSnapshotReply(term=self.current_term)))
-            return
-        if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
-            self.role = Role.FOLLOWER
-            self.votes_granted = set()
-        self.leader_id = m.leader_id
-        self.last_leader_contact = self.now
-        out.election_timer = RESET
         last = m.last_included_index
         # (Figure 13 rules 2-4 create, write and finish a snapshot file chunk by
         # chunk; here the snapshot arrives whole, in one chunk with offset 0.)
@@ -691,8 +693,10 @@ class Server:
         out.sends.append((source, InstallSnapshotReply(term=self.current_term, match_index=last)))
 
     def _handle_install_snapshot_reply(self, source: int, m: InstallSnapshotReply) -> None:
-        if self.role is Role.LEADER and m.term == self.current_term:
-            self._out.trace.append(("ISR", (self.id, source, m.match_index)))
+        if self.role is not Role.LEADER or m.term != self.current_term:
+            self._out.trace.append(("ISR.stale", (self.id, source, m.term)))
+            return
+        self._out.trace.append(("ISR", (self.id, source, m.match_index)))
         # A follower that installed the snapshot matches the leader through its last
         # included index: the same as a successful AppendEntries reply (§5.3).
         self._handle_append_entries_reply(

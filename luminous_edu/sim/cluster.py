@@ -191,9 +191,9 @@ class Cluster:
         leader_noop: bool = True,
         prevote: bool = False,
         check_quorum: bool = False,
+        snapshot_threshold: int | None = None,
         lease_reads: bool = False,
         clock_drift_bound: float = 1.0,
-        snapshot_threshold: int | None = None,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
@@ -254,9 +254,6 @@ class Cluster:
                 raise LuminousError(f"{name}={value!r}: give True or False")
         self.prevote = prevote  # thesis §9.6
         self.check_quorum = check_quorum  # thesis §6.2
-        self.lease_reads, self.clock_drift_bound = _check_lease(
-            lease_reads, clock_drift_bound, check_quorum
-        )
         if snapshot_threshold is not None and (
             type(snapshot_threshold) is not int or snapshot_threshold < 1
         ):
@@ -281,6 +278,9 @@ class Cluster:
                 )
         # Log compaction (§7): snapshot after this many applied entries; None never.
         self.snapshot_threshold = snapshot_threshold
+        self.lease_reads, self.clock_drift_bound = _check_lease(
+            lease_reads, clock_drift_bound, check_quorum
+        )
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.checks = checks
@@ -409,7 +409,14 @@ class Cluster:
 
     def applied(self, server_id: int) -> list[tuple[int, Any]]:
         """``(index, data)`` of every command server ``server_id`` applied since its last
-        (re)start, in order (no-op entries are not listed)."""
+        (re)start, in order (no-op entries are not listed).
+
+        With log compaction, only commands applied one by one from log entries are
+        listed: a server that restores its state machine from a snapshot (installed
+        from the leader, or recovered on restart) skips the indexes the snapshot
+        covers, so after a restore the list has a gap there (or starts after the
+        snapshot). ``state_machine(i)`` holds the whole state, and
+        ``servers[i].snapshot_index`` says where the snapshot ends."""
         self._require_server(server_id)
         codec = self._codec
         return [(i, copy_value(codec, d)) for i, d in self._world.applied[server_id]]
@@ -942,8 +949,8 @@ class Cluster:
             prevote=self.prevote,
             check_quorum=self.check_quorum,
             election_timeout_ms=self.election_timeout_ms,
-            lease_ms=self.lease_ms,
             snapshot_threshold=self.snapshot_threshold,
+            lease_ms=self.lease_ms,
         )
 
     def _start_server(self, sid: int) -> None:
@@ -955,9 +962,19 @@ class Cluster:
         except Exception as error:
             self._handler_failed(sid, "storage handler", f"its construction {name}(disk)", error)
             return
+        raw: Any = None
         try:
-            stored = _check_stored_state(handler.handle(LoadState()), self.ids)
+            raw = handler.handle(LoadState())
+            stored = _check_stored_state(raw, self.ids)
         except Exception as error:
+            durable = world.durable.get(sid)
+            if durable is not None and world.checker is not None:
+                # What cannot be recovered from may still show an acknowledged
+                # snapshot lost (compacted before it was durable).
+                snapshot = getattr(raw, "snapshot", None)
+                if not isinstance(snapshot, SaveSnapshot):
+                    snapshot = None
+                self._out.violations.extend(durable.lost_snapshot(self._step, sid, snapshot))
             self._handler_failed(sid, "storage handler", LoadState(), error)
             return
         try:

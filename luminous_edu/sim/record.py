@@ -57,9 +57,9 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "leader_noop": cluster.leader_noop,
             "prevote": cluster.prevote,
             "check_quorum": cluster.check_quorum,
+            "snapshot_threshold": cluster.snapshot_threshold,
             "lease_reads": cluster.lease_reads,
             "clock_drift_bound": cluster.clock_drift_bound,
-            "snapshot_threshold": cluster.snapshot_threshold,
             "disk_faults": (
                 {str(k): v for k, v in cluster.disk_faults.items()}
                 if isinstance(cluster.disk_faults, dict)
@@ -150,9 +150,9 @@ def load_record(
             leader_noop=config.get("leader_noop", True),
             prevote=config.get("prevote", False),
             check_quorum=config.get("check_quorum", False),
+            snapshot_threshold=config.get("snapshot_threshold"),
             lease_reads=config.get("lease_reads", False),
             clock_drift_bound=config.get("clock_drift_bound", 1.0),
-            snapshot_threshold=config.get("snapshot_threshold"),
         )
     except (KeyError, TypeError, ValueError, LuminousError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None

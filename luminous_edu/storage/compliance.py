@@ -502,35 +502,57 @@ def _term_and_vote(run: _Run, phase: str) -> None:
         _power_cut_in_save_hard_state(run, faults)
 
 
+def _cut_power_during(
+    run: _Run,
+    faults: str | None,
+    setup: Sequence[Any],
+    during: Sequence[Any],
+    operations: int,
+    hint: str = "",
+) -> tuple[_Trial, bool, Any] | None:
+    """A trial that handles ``setup``, then ``during`` with the power cut after
+    ``operations`` disk operations, and restarts. Returns (trial, whether the power
+    was cut, the message it was cut in), or None when a torn value keeps the handler
+    from starting (safe: the server stays down)."""
+    trial = run.trial(AFTER_CRASH, faults=faults, hint=hint)
+    for message in setup:
+        trial.send(message)
+    trial.disk.cut_power_after(operations)
+    current = during[0]
+    try:
+        for current in during:
+            trial.handler.handle(current)
+    except PowerLoss:
+        pass
+    except Exception as error:
+        raise _Fail(trial.raised(current, error), error) from None
+    cut = trial.disk.power_cut
+    trial.disk.power_on()
+    try:
+        trial.restart(crash=not cut)  # a cut has crashed the disk already
+    except _Fail as failure:
+        if cut and isinstance(failure.cause, TornWriteError):
+            return None
+        raise
+    return trial, cut, current
+
+
 def _power_cut_in_save_hard_state(run: _Run, faults: str | None) -> None:
     """Cut the power inside one save_hard_state, after each of its disk operations in
     turn: a restarted server must find the old pair or the new one, never a mix."""
     before = SaveHardState(current_term=4, voted_for=1)
     during = SaveHardState(current_term=5, voted_for=3)
     for operations in range(MAX_OPERATIONS_PER_CALL):
-        trial = run.trial(AFTER_CRASH, faults=faults)
-        trial.send(before)
-        trial.disk.cut_power_after(operations)
-        try:
-            trial.handler.handle(during)
-        except PowerLoss:
-            pass
-        except Exception as error:
-            raise _Fail(trial.raised(during, error), error) from None
-        cut = trial.disk.power_cut
-        trial.disk.power_on()
+        done = _cut_power_during(run, faults, [before], [during], operations)
+        if done is None:
+            continue
+        trial, cut, _ = done
         where = (
             f"The power was cut in the middle of save_hard_state({describe(during)}), "
             f"{_after_operations(operations)}, with disk faults={faults!r}"
             if cut
             else f"After save_hard_state({describe(during)}) and a crash (disk faults={faults!r})"
         )
-        try:
-            trial.restart(crash=not cut)  # a cut has crashed the disk already
-        except _Fail as failure:
-            if cut and isinstance(failure.cause, TornWriteError):
-                continue  # a torn value: the server cannot restart, which is safe
-            raise
         got_term, got_vote = trial.started[:2]
         pair = (got_term, got_vote)
         allowed = [(4, 1), (5, 3)] if cut else [(5, 3)]
@@ -822,27 +844,10 @@ def _power_cut_in_compaction(run: _Run, faults: str | None) -> None:
         "covering them is on the disk."
     )
     for operations in range(2 * MAX_OPERATIONS_PER_CALL):
-        trial = run.trial(AFTER_CRASH, faults=faults, hint=hint)
-        for message in setup:
-            trial.send(message)
-        trial.disk.cut_power_after(operations)
-        current: SaveSnapshot | CompactLog = snapshot
-        try:
-            trial.handler.handle(snapshot)
-            current = compact
-            trial.handler.handle(compact)
-        except PowerLoss:
-            pass
-        except Exception as error:
-            raise _Fail(trial.raised(current, error), error) from None
-        cut = trial.disk.power_cut
-        trial.disk.power_on()
-        try:
-            trial.restart(crash=not cut)
-        except _Fail as failure:
-            if cut and isinstance(failure.cause, TornWriteError):
-                continue  # a torn value: the server cannot restart, which is safe
-            raise
+        done = _cut_power_during(run, faults, setup, [snapshot, compact], operations, hint)
+        if done is None:
+            continue
+        trial, cut, current = done
         got = trial.started
         allowed = [before.state(), after.state()] if cut else [after.state()]
         if any(not _difference(got, state) for state in allowed):
