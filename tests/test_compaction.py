@@ -535,3 +535,76 @@ def test_a_tampered_record_threshold_is_refused():
     record["config"]["snapshot_threshold"] = "lots"
     with pytest.raises(le.RecordError, match="snapshot_threshold"):
         le.Cluster.load(record)
+
+
+# ------------------------------------------------- scenario builders (lesson 06)
+
+
+def test_behind_the_snapshot_ends_with_a_follower_that_needs_the_snapshot():
+    from luminous_edu.sim.scenarios import behind_the_snapshot
+
+    cluster = behind_the_snapshot()
+    leader = cluster.leader
+    assert leader is not None
+    behind = min(cluster.ids, key=lambda i: cluster.servers[i].commit_index)
+    assert cluster.servers[behind].last_log_index < cluster.servers[leader].snapshot_index
+    cluster.run(400)
+    assert any(e.rule == "IS.8" and e.server == behind for e in cluster.trace)
+    assert cluster.state_machine(behind).values == [f"x{k}" for k in range(12)]
+    assert cluster.violations == []
+
+
+def test_restart_from_snapshot_leaves_every_server_down_with_a_snapshot_on_disk():
+    from luminous_edu.sim.scenarios import restart_from_snapshot
+
+    cluster = restart_from_snapshot()
+    assert not any(cluster.servers[i].alive for i in cluster.ids)
+    for sid in cluster.ids:
+        cluster.restart(sid)
+        view = cluster.servers[sid]
+        assert view.snapshot_index > 0 and view.commit_index == view.snapshot_index
+    assert cluster.run_until(lambda c: c.leader is not None, 5_000)
+    assert cluster.propose("after").accepted
+    cluster.run(300)
+    assert cluster.state_machine(1).values == [f"x{k}" for k in range(10)] + ["after"]
+    assert cluster.violations == []
+
+
+class SetMachine:
+    """A state machine whose state (and snapshot) is a set: not a JSON value."""
+
+    def __init__(self) -> None:
+        self.items: set[object] = set()
+
+    def apply(self, index, data):
+        self.items.add(data)
+
+    def snapshot(self):
+        return self.items  # the live object: the cluster must copy it
+
+    def restore(self, value):
+        self.items = set(value)
+
+
+def test_snapshots_travel_through_the_codec_and_are_copies():
+    cluster = compacting(threshold=2, state_machine=SetMachine, codec=le.PickleCodec())
+    propose_many(cluster, 5)
+    cluster.run(300)
+    leader = cluster.leader
+    snap = cluster._world.servers[leader].snapshot
+    assert isinstance(snap.data, set) and snap.data is not cluster.state_machine(leader).items
+    cluster.state_machine(leader).items.add("later")
+    assert "later" not in snap.data
+    assert cluster.errors == [] and cluster.violations == []
+
+
+def test_a_snapshot_the_codec_cannot_carry_is_a_clear_state_machine_error():
+    cluster = compacting(threshold=2, state_machine=SetMachine)  # the JSON codec
+    cluster.propose("a")
+    cluster.propose("b")
+    cluster.run(300)
+    assert cluster.errors
+    text = str(cluster.errors[0])
+    assert "state machine raised DataError: snapshot() returned" in text
+    assert "the json codec cannot carry" in text and "codec=le.PickleCodec()" in text
+    assert cluster.leader is None or cluster.leader in cluster.ids  # the notebook goes on

@@ -32,7 +32,7 @@ class RaftCluster(RuleBasedStateMachine):
         seed=st.integers(min_value=0, max_value=2**16),
         prevote=st.booleans(),
         check_quorum=st.booleans(),
-        snapshot_threshold=st.sampled_from([None, 2, 5]),
+        snapshot_threshold=st.sampled_from([None, 1, 2]),
         lease=st.booleans(),
     )
     def build(

@@ -1109,9 +1109,21 @@ class Cluster:
         """Log compaction (§7): the server asked for its state machine's snapshot."""
         world = self._world
         try:
-            data = copy_value(self._codec, world.machines[sid].snapshot())
+            value = world.machines[sid].snapshot()
         except Exception as error:
             self._handler_failed(sid, "state machine", "snapshot()", error)
+            return
+        try:
+            data = copy_value(self._codec, value)
+        except Exception as error:
+            codec = getattr(self._codec, "name", type(self._codec).__name__)
+            problem = DataError(
+                f"snapshot() returned {stable_repr(value)[:80]}, which the {codec} codec "
+                f"cannot carry ({type(error).__name__}: {error}). Return JSON values "
+                "(lists, dicts with string keys, numbers, strings), or build the cluster "
+                "with codec=le.PickleCodec()"
+            )
+            self._handler_failed(sid, "state machine", "snapshot()", problem)
             return
         self._carry_out(sid, world.servers[sid].take_snapshot(data, world.now))
 
