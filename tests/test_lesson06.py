@@ -10,16 +10,15 @@ InstallSnapshot to. Wrong handlers get the sentence meant for them. Set up, step
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_exercises import load_solutions
 
 import luminous_edu as le
 from luminous_edu import exercises as ex
@@ -28,18 +27,13 @@ from luminous_edu.storage import GALLERY
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "06_log_compaction.ipynb"
-SOLUTIONS_PATH = ROOT / "notebooks" / "solutions" / "lesson06.py"
 
 
-def solutions() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("solutions_lesson06", SOLUTIONS_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SOLUTIONS = solutions()
+# The reference solutions, by exercise id, as tests/test_exercises.py loads them.
+ANSWERS = load_solutions()
+term_at = ANSWERS["06.term_at"]
+needs_snapshot = ANSWERS["06.needs_snapshot"]
+MyStorage = ANSWERS["06.storage_compaction"]
 
 # ------------------------------------------------------------- the notebook
 
@@ -224,7 +218,7 @@ def test_term_at_agrees_with_the_logs_own_term_at(
         log = cluster._world.servers[sid].log  # the core's own log
         first = 0 if view.snapshot_index == 0 else 1  # index 0 is a sentinel, not an entry
         for index in range(first, view.last_log_index + 3):
-            assert SOLUTIONS.term_at(view, index) == log.term_at(index), (
+            assert term_at(view, index) == log.term_at(index), (
                 f"Cluster(servers=3, seed={seed}, snapshot_threshold={threshold}), "
                 f"S{sid}, index {index}"
             )
@@ -250,16 +244,14 @@ def test_needs_snapshot_names_every_follower_the_leader_sends_its_snapshot(
     assert {e.args[1] for e in sends} == set(late), f"seed {seed}: {sends}"
     for event in sends:
         cluster.seek(event.step)
-        assert event.args[1] in SOLUTIONS.needs_snapshot(cluster), (
-            f"seed {seed}, step {event.step}: {event}"
-        )
+        assert event.args[1] in needs_snapshot(cluster), f"seed {seed}, step {event.step}: {event}"
 
 
 # ------------------------------------------------------ wrong answers, right words
 
 
 def test_a_handler_that_compacts_before_its_snapshot_is_durable_is_told_so() -> None:
-    class Hasty(SOLUTIONS.MyStorage):
+    class Hasty(MyStorage):
         def save_snapshot(self, msg: Any) -> None:
             self.unwritten = msg  # in memory only
 
@@ -269,7 +261,7 @@ def test_a_handler_that_compacts_before_its_snapshot_is_durable_is_told_so() -> 
 
 
 def test_a_compact_log_that_deletes_one_entry_too_many_is_told_so() -> None:
-    class OneTooMany(SOLUTIONS.MyStorage):
+    class OneTooMany(MyStorage):
         def compact_log(self, msg: Any) -> None:
             for key in self.disk.keys():
                 if key.startswith("log/") and int(key[4:]) <= msg.through_index + 1:
