@@ -94,6 +94,16 @@ def test_a_leader_handing_over_leadership_gives_up_its_lease() -> None:
     assert server.lease_until == 0
     accepted, _ = server.read(read_id=1, now=380)
     assert not accepted  # and no reads at all during a transfer
+    # The transfer is abandoned after an election timeout, but the TimeoutNow may still
+    # be on its way: no lease for the rest of the term, only ReadIndex.
+    for sent in (500, 620):  # S2 answers, so CheckQuorum keeps S1 leader
+        confirm_heartbeat_round(server, sent=sent, answered=sent + 5)
+        assert server.transfer_target == 2 and server.lease_until == 0
+    confirm_heartbeat_round(server, sent=680, answered=685)
+    assert server.role is Role.LEADER and server.transfer_target is None  # abandoned
+    assert server.lease_until == 0
+    accepted, out = server.read(read_id=2, now=690)
+    assert accepted and out.reads is None and out.sends
 
 
 def test_without_lease_reads_every_read_takes_a_round_of_heartbeats() -> None:

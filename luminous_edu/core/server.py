@@ -149,10 +149,11 @@ class Server:
         # as [id, last index of the round or None once caught up, round start, round].
         self.catchup: list[Any] | None = None
         # Leader, with lease reads (thesis §6.4.1): how long a lease lasts (None: no
-        # lease reads), when each unconfirmed round was sent, and when the lease ends.
+        # lease reads), when each round not yet superseded was sent, and whether a
+        # leadership transfer has ended leases for the rest of the term.
         self.lease_ms = lease_ms
         self.round_sent: dict[int, int] = {}
-        self.lease_until = 0
+        self.lease_revoked = False
 
         # Persistent state on all servers (updated on stable storage before responding)
         self.current_term: int = stored.current_term
@@ -356,6 +357,9 @@ class Server:
         self.heartbeat_round += 1
         if self.lease_ms is not None:
             self._new_read_round()  # every heartbeat round can extend the lease
+            confirmed = self._confirmed_round()
+            for done in [r for r in self.round_sent if r < confirmed]:
+                del self.round_sent[done]  # superseded: the lease starts at a later round
         for peer in self.peers:
             sent = self.inflight.get(peer)
             recent = sent is not None and sent[1] >= self.heartbeat_round - 1
@@ -663,8 +667,6 @@ class Server:
         self.last_heard[source] = self.now
         if m.read_round > self.read_acked.get(source, 0):
             self.read_acked[source] = m.read_round
-            if self.lease_ms is not None:
-                self._extend_lease()
             self._serve_reads()
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
@@ -856,29 +858,27 @@ class Server:
         if self.lease_ms is not None:
             self.round_sent[self.read_round] = self.now
 
-    def _extend_lease(self) -> None:
-        # "Once the leader's heartbeats were acknowledged by a majority of the cluster,
-        # it would extend its lease to start + election timeout / clock drift bound,
-        # since the followers shouldn't time out before then" (thesis §6.4.1). ``start``
-        # is when the confirmed round was sent: every answer came after it.
-        assert self.lease_ms is not None
-        confirmed = self._confirmed_round()
-        start = self.round_sent.get(confirmed)
-        if start is None:
-            return
-        if self.transfer_target is None:
-            self.lease_until = max(self.lease_until, start + self.lease_ms)
-        for done in [r for r in self.round_sent if r <= confirmed]:
-            del self.round_sent[done]
+    @property
+    def lease_until(self) -> int:
+        """When this leader's lease ends (0: it holds none). "Once the leader's
+        heartbeats were acknowledged by a majority of the cluster, it would extend its
+        lease to start + election timeout / clock drift bound, since the followers
+        shouldn't time out before then" (thesis §6.4.1). ``start`` is when the newest
+        round a majority answered was sent: every answer came after it. Worked out when
+        asked, not on every reply."""
+        if self.lease_ms is None or self.lease_revoked or self.role is not Role.LEADER:
+            return 0
+        start = self.round_sent.get(self._confirmed_round())
+        return 0 if start is None else start + self.lease_ms
 
     def _lease_read(self, read_id: int) -> bool:
         """Serve a read at once if this leader holds a lease (thesis §6.4.1): no other
         leader can have been elected before the lease ends, so its commit index is
         current without a round of heartbeats. Needs an entry of its own term committed,
         as ReadIndex does."""
+        until = self.lease_until
         if (
-            self.lease_ms is None
-            or self.now >= self.lease_until
+            self.now >= until
             or self.log.term_at(self.commit_index) != self.current_term
             or self.last_applied < self.commit_index
         ):
@@ -887,7 +887,7 @@ class Server:
         if out.reads is None:
             out.reads = []
         out.reads.append((read_id, self.commit_index))
-        out.trace.append(("READ.lease", (self.id, read_id, self.commit_index, self.lease_until)))
+        out.trace.append(("READ.lease", (self.id, read_id, self.commit_index, until)))
         return True
 
     def transfer_leadership(self, target: int, now: int = 0) -> tuple[str | None, Output]:
@@ -903,8 +903,10 @@ class Server:
             self.transfer_target = target
             self.transfer_started = now
             self.transfer_sent = False
-            # The target's election ignores leader stickiness, so the lease ends here.
-            self.lease_until = 0
+            # The target's election ignores leader stickiness, so no lease is safe for
+            # the rest of this term, even if the transfer is abandoned: the TimeoutNow
+            # may still arrive.
+            self.lease_revoked = True
             out.trace.append(("TR.start", (self.id, target)))
             if target not in self.inflight and self.next_index[target] <= self.log.last_index:
                 self._send_append_entries(target)
@@ -960,7 +962,6 @@ class Server:
         self.leader_id = None
         self.transfer_target = None
         self.catchup = None
-        self.lease_until = 0
         self.inflight = {}
         self._out.heartbeat_timer = STOP
         self._out.election_timer = RESET
@@ -990,7 +991,7 @@ class Server:
         self.read_acked = {}
         self.catchup = None
         self.round_sent = {}
-        self.lease_until = 0
+        self.lease_revoked = False
         out.became_leader = True
         out.trace.append(
             ("LEADER", (self.id, _names(sorted(self.votes_granted)), self.current_term))
