@@ -59,7 +59,7 @@ exercises at the end of this module, each in its own section.
 from __future__ import annotations
 
 # Importing each lesson's module registers its exercises, in lesson order.
-from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05  # noqa: F401
+from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson07  # noqa: F401
 from .framework import (
     REGISTRY,
     Answer,
