@@ -34,6 +34,7 @@ LESSONS = [
     "03_safety",
     "04_storage_handlers",
     "05_faults_and_partitions",
+    "07_membership_changes",
     "instructor_guide",
 ]
 
