@@ -68,6 +68,45 @@ def test_pre_vote_refused_within_minimum_election_timeout_of_a_leader() -> None:
     cluster.run(50)
     assert cluster.leader == leader
     assert any(e.rule == "PV.leader" for e in cluster.trace)
+    # The leader itself says that it leads; the pre-candidate, a follower again once
+    # it heard the leader, ignores the late replies as pre-vote replies.
+    said = {e.rule: e.sentence for e in cluster.trace}
+    assert said["PV.self"] == (
+        f"S{leader} would not vote for S{other}: S{leader} itself is the leader of term 1 "
+        "(thesis §9.6)"
+    )
+    assert said["PV.stale"].startswith(f"S{other} ignores a pre-vote reply from S")
+
+
+def test_a_refused_pre_vote_is_told_as_one_for_the_term_it_would_start() -> None:
+    server = Server(1, (1, 2, 3), StoredState(current_term=4), prevote=True)
+    server.boot()
+    server.election_timeout(now=300)
+    out = server.handle(2, RequestVoteReply(term=4, vote_granted=False, pre_vote=True), now=310)
+    assert out.trace == [("PV.refused", (1, 2, 5))]
+    assert server.role is Role.PRECANDIDATE
+
+
+def test_a_precandidate_that_hears_the_leader_stops_being_a_precandidate() -> None:
+    server = Server(2, (1, 2, 3), StoredState(current_term=1), prevote=True)
+    server.boot()
+    server.election_timeout(now=300)
+    assert server.votes_granted == {2}
+    heartbeat = le.core.messages.AppendEntries(
+        term=1, leader_id=1, prev_log_index=0, prev_log_term=0, entries=(), leader_commit=0
+    )
+    out = server.handle(1, heartbeat, now=310)
+    assert server.role is Role.FOLLOWER
+    assert ("AE.candidate", (2, 1, 1, "precandidate")) in out.trace
+
+
+def test_the_servers_view_shows_a_precandidates_pre_votes() -> None:
+    cluster = le.Cluster(servers=3, seed=1, prevote=True)
+    cluster.timeout(1)
+    assert cluster.servers[1].role is Role.PRECANDIDATE
+    assert cluster.servers[1].votes_granted == {1}
+    cluster.run_until(lambda c: len(c.servers[1].votes_granted) == 2 or c.leader == 1)
+    assert cluster.servers[1].role is not Role.FOLLOWER
 
 
 def test_an_isolated_server_keeps_its_term_with_prevote_and_not_without() -> None:

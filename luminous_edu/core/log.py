@@ -59,7 +59,8 @@ class Entry(NamedTuple):
 
     @property
     def kind(self) -> str:
-        """``"command"`` for client data, ``"noop"`` for a new leader's empty entry."""
+        """``"command"`` for client data, ``"noop"`` for a new leader's empty entry,
+        ``"config"`` for a configuration (membership changes, §6)."""
         data = self.data
         if type(data) is dict and data.get(MARKER_KEY) in MARKER_KINDS:
             return str(data[MARKER_KEY])

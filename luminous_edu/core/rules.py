@@ -93,8 +93,8 @@ RULES: dict[str, Rule] = {
     ),
     "AE.candidate": Rule(
         "HandleAppendEntriesRequest",
-        "S{0} hears from S{1}, the leader of its term {2}: it stops being a candidate and "
-        "becomes a follower (§5.2)",
+        "S{0} hears from S{1}, the leader of its term {2}: it stops being a {3} and becomes "
+        "a follower (§5.2)",
     ),
     "AE.2": Rule(
         "HandleAppendEntriesRequest",
@@ -162,6 +162,19 @@ RULES: dict[str, Rule] = {
         "S{0} would not vote for S{1}: it heard from the leader S{2} within the minimum "
         "election timeout (thesis §9.6)",
     ),
+    "PV.self": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1}: S{0} itself is the leader of term {2} (thesis §9.6)",
+    ),
+    "PV.refused": Rule(
+        "HandlePreVoteResponse",
+        "S{0} learns that S{1} would not vote for it in term {2}: a refused pre-vote (thesis §9.6)",
+    ),
+    "PV.stale": Rule(
+        "HandlePreVoteResponse",
+        "S{0} ignores a pre-vote reply from S{1}: it is no longer asking for pre-votes "
+        "(thesis §9.6)",
+    ),
     "PV.log": Rule(
         "HandlePreVoteRequest",
         "S{0} would not vote for S{1}: S{1}'s log is less up-to-date (§5.4.1, thesis §9.6)",
@@ -174,7 +187,12 @@ RULES: dict[str, Rule] = {
     "RV.sticky": Rule(
         "HandleRequestVoteRequest",
         "S{0} ignores S{1}'s RequestVote: it heard from the leader S{2} within the minimum "
-        "election timeout, so the leader is alive (CheckQuorum, thesis §4.2.3)",
+        "election timeout, so the leader is alive (leader stickiness, thesis §4.2.3)",
+    ),
+    "RV.sticky.self": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} ignores S{1}'s RequestVote: S{0} itself is the leader of term {2}, alive, and "
+        "a newer term must not depose it (leader stickiness, thesis §4.2.3)",
     ),
     "CQ": Rule(
         "CheckQuorum",

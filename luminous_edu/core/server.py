@@ -293,8 +293,9 @@ class Server:
         if self.transfer_target is not None and (
             now - self.transfer_started >= self.max_election_timeout_ms
         ):
-            # "If the transfer does not complete within an election timeout, the leader
-            # aborts the transfer and resumes accepting client requests" (thesis §3.10)
+            # "If leadership transfer does not complete after about an election timeout,
+            # the prior leader aborts the transfer and resumes accepting client requests"
+            # (thesis §3.10)
             out.trace.append(("TR.abort", (self.id, self.transfer_target)))
             self.transfer_target = None
         catchup = self.catchup
@@ -349,7 +350,10 @@ class Server:
             return False
         if not self._heard_from_leader_recently():
             return False
-        self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
+        if self.role is Role.LEADER:
+            self._out.trace.append(("RV.sticky.self", (self.id, m.candidate_id, self.current_term)))
+        else:
+            self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
         return True
 
     def _heard_from_leader_recently(self) -> bool:
@@ -410,7 +414,10 @@ class Server:
             out.trace.append(("PV.term", (self.id, m.candidate_id, m.term, self.current_term)))
             granted = False
         elif self._heard_from_leader_recently():
-            out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
+            if self.role is Role.LEADER:
+                out.trace.append(("PV.self", (self.id, m.candidate_id, self.current_term)))
+            else:
+                out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
             granted = False
         elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
             out.trace.append(("PV.log", (self.id, m.candidate_id)))
@@ -438,10 +445,12 @@ class Server:
         role = Role.PRECANDIDATE if m.pre_vote else Role.CANDIDATE
         term = self.current_term + 1 if m.pre_vote else self.current_term
         if self.role is not role or (m.term != term and (m.vote_granted or not m.pre_vote)):
-            out.trace.append(("RVR.stale", (self.id, source, m.term)))
+            rule = "PV.stale" if m.pre_vote else "RVR.stale"
+            out.trace.append((rule, (self.id, source, m.term)))
             return
         if not m.vote_granted:
-            out.trace.append(("RVR.refused", (self.id, source, m.term)))
+            rule = "PV.refused" if m.pre_vote else "RVR.refused"
+            out.trace.append((rule, (self.id, source, term)))
             return
         self.votes_granted.add(source)
         rule = "PV.got" if m.pre_vote else "RVR.grant"
@@ -474,7 +483,7 @@ class Server:
             return
         if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
             # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term)))
+            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
@@ -923,15 +932,30 @@ class Server:
             ("CONFIG.revert", (self.id, index, before.describe(), self.config.describe()))
         )
 
-    def config_data(self) -> dict[str, Any]:
-        """The latest configuration as a plain JSON-compatible dict, for a snapshot:
-        ``{"voters": [...]}``, plus ``"learners"`` and, in C_old,new, ``"old_voters"``."""
-        return self.config.to_data()
+    def config_data(self, through_index: int | None = None) -> dict[str, Any]:
+        """The configuration as a plain JSON-compatible dict, for a snapshot:
+        ``{"voters": [...]}``, plus ``"learners"`` and, in C_old,new, ``"old_voters"``.
+        With ``through_index``, the latest configuration as of that index, as a
+        snapshot through it keeps it (§7: "the latest configuration as of the last
+        included index"); by default the latest in the log."""
+        config = self.config
+        if through_index is not None:
+            config = self.bootstrap_config
+            for index in reversed(self.config_indexes):
+                if index <= through_index:
+                    config = parse_config(self.log.entry(index).data)
+                    break
+        return config.to_data()
 
     def restore_config(self, data: Any) -> None:
-        """Take the configuration a snapshot holds (``config_data``'s dict) as the one
-        before every configuration entry still in the log."""
+        """Take the configuration of a snapshot (``config_data``'s dict) as the one in
+        force before every configuration entry still in the log; entries the snapshot
+        replaced no longer count."""
         self.bootstrap_config = Configuration.from_data(data)
+        log = self.log
+        self.config_indexes = [
+            i for i in self.config_indexes if log.snapshot_index < i <= log.last_index
+        ]
         self.reconfigured = self.reconfigured or self.bootstrap_config != self.config
         self._use_latest_config()
 

@@ -52,14 +52,26 @@ Helpers for checkers: ``need_function``, ``call`` (calls student code and turns
 ``NotImplementedError``, other exceptions and a forgotten ``return`` into ``Wrong``),
 ``not_answered`` (true for ``...`` and ``None``).
 
-Keep ids stable: notebooks, solutions and tests name them. Lessons 04 and 05 add their
-exercises at the end of this module, each in its own section.
+Keep ids stable: notebooks, solutions and tests name them. Each lesson's exercises live
+in a module of their own, ``lessonNN.py``, imported below; the framework is in
+``framework.py``. A prediction whose answer depends on a run computes it from the
+lesson's own scenario (lesson 08's ``rejoin``, ``cut_off_leader``...), so that it stays
+true if the simulation changes.
 """
 
 from __future__ import annotations
 
 # Importing each lesson's module registers its exercises, in lesson order.
-from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson07  # noqa: F401
+from . import (  # noqa: F401
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson07,
+    lesson08,
+)
 from .framework import (
     REGISTRY,
     Answer,

@@ -463,6 +463,16 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _show_argument(value: Any) -> str:
+    """An argument as the student would write it in a call: ``True``, not "yes";
+    ``set()``, not ``{}``."""
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, set | frozenset) and not value:
+        return "set()"
+    return _show(value)
+
+
 def _cases(
     function: Callable[..., Any],
     cases: Iterable[tuple[tuple[Any, ...], Any, str]],
@@ -476,7 +486,7 @@ def _cases(
     for args, expected, why in cases:
         got = convert(call(function, *args))
         if got != expected:
-            shown = ", ".join(_show(a) for a in args)
+            shown = ", ".join(_show_argument(a) for a in args)
             raise Wrong(
                 f"{signature}({shown}) returned {_show(got)}, but the answer is {_show(expected)}.",
                 hint=why,

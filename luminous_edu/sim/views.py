@@ -92,9 +92,11 @@ class ServerView:
 
     @property
     def votes_granted(self) -> frozenset[int]:
-        """Votes a candidate has collected in its current term."""
+        """Votes a candidate, or pre-votes a pre-candidate, has collected so far."""
         server = self._server
-        return frozenset(server.votes_granted) if server.role is Role.CANDIDATE else frozenset()
+        if server.role is Role.CANDIDATE or server.role is Role.PRECANDIDATE:
+            return frozenset(server.votes_granted)
+        return frozenset()
 
     @property
     def next_index(self) -> dict[int, int]:
