@@ -376,9 +376,10 @@ prediction(
     _removed_server_disrupts,
     "No. 'If a server receives a RequestVote request within the minimum election timeout "
     "of hearing from a current leader, it does not update its term or grant its vote' "
-    "(thesis §4.2.3). S1 and S2 hear from the leader every heartbeat, so they ignore S3 "
-    "('RV.sticky' in the trace). Without that rule, S3's higher term would depose S1 "
-    "every election timeout, for as long as S3 runs.",
+    "(thesis §4.2.3). S2 hears from the leader S1 every heartbeat and S1 is that leader, "
+    "so both ignore S3 ('RV.sticky' and 'RV.sticky.self' in the trace). Without that "
+    "rule, S3's higher term would depose S1 every election timeout, for as long as S3 "
+    "runs.",
     normalize=as_yes_no,
     hint="answer 'yes' or 'no'. Look for RV.sticky in the trace: what do S1 and S2 do "
     "with a vote request while they hear from a leader?",
