@@ -5,6 +5,7 @@ say what is wrong. tests/test_exercises.py covers both sides of every exercise."
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 from types import ModuleType
 
@@ -125,6 +126,15 @@ def test_the_lesson_scenarios_are_deterministic() -> None:
     for remove in (True, False):
         first, again = cut_off_and_back(remove), cut_off_and_back(remove)
         assert first.trace_digest() == again.trace_digest(), remove
+
+
+def test_the_lesson_scenarios_round_trip_through_records() -> None:
+    """A student can send the instructor any of them: export, JSON, load, same run."""
+    for cluster in (learner_cut_off(), cut_off_and_back(remove=True)):
+        again = le.Cluster.load(json.loads(json.dumps(cluster.export())))
+        assert again.step_count == cluster.step_count
+        assert again.trace_digest() == cluster.trace_digest()
+        assert again.config == cluster.config
 
 
 def test_the_predictions_answers_come_from_the_scenarios() -> None:
