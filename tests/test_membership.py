@@ -539,6 +539,24 @@ def test_rewind_and_seek_across_a_join() -> None:
     assert cluster.trace_digest() == digest and cluster.servers[4].alive
 
 
+def test_checkpoints_and_seek_across_membership_changes() -> None:
+    """Seeking restores the nearest checkpoint and replays: servers that joined after
+    it come back, those that joined later are gone again."""
+    cluster = add_server_scenario(seed=2)
+    while cluster.step_count < 2 * le.sim.CHECKPOINT_INTERVAL + 100:
+        cluster.run(200)
+    assert cluster.remove_server(2).accepted
+    settle(cluster, 500)
+    assert cluster.add_learner(5).accepted
+    settle(cluster, 500)
+    digest, end, config = cluster.trace_digest(), cluster.step_count, cluster.config
+    cluster.seek(le.sim.CHECKPOINT_INTERVAL + 7)
+    assert cluster.ids == (1, 2, 3, 4) and cluster.config == Configuration.of((1, 2, 3, 4))
+    cluster.seek(end)
+    assert cluster.trace_digest() == digest and cluster.config == config
+    assert cluster.ids == (1, 2, 3, 4, 5)
+
+
 def test_an_intervention_after_rewinding_past_a_join_forks_without_it() -> None:
     cluster = add_server_scenario(seed=1)
     settle(cluster, 200)

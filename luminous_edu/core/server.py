@@ -9,7 +9,14 @@ inputs and gets back an ``Output`` of effects to carry out:
 - ``handle(source, message)`` for a delivered RPC or reply;
 - ``election_timeout()`` when its election timer fires;
 - ``heartbeat_timeout()`` when its heartbeat timer fires (leaders only);
-- ``propose(data)`` for a client request.
+- ``propose(data)`` for a client request;
+- beyond Figure 2: ``read``, ``transfer_leadership`` and ``change_membership``.
+
+Membership (§6, thesis chapter 4): the configuration is the latest ``"config"`` entry
+in the log, committed or not, or the configuration the server started from
+(``config``, a ``membership.Configuration``). Every majority (votes, pre-votes,
+commitment, CheckQuorum, ReadIndex and lease rounds) is counted over its voters, and
+over both C_old and C_new during joint consensus.
 
 The "higher term makes you a follower" rule (§5.1) is applied once, at the top of
 ``handle``. Each receiver rule is one short block quoting the paper, and tags the trace
