@@ -85,6 +85,7 @@ def test_joint_consensus_needs_separate_majorities_of_both_configurations() -> N
     assert not joint.has_quorum({3, 4, 5})  # C_new only
     assert joint.has_quorum({2, 3, 4})
     assert joint.committed_index({1: 8, 2: 8, 3: 5, 4: 2, 5: 2}) == 2
+    assert str(joint) == "C_old {S1, S2, S3} + C_new {S3, S4, S5}"
 
 
 def test_a_configuration_travels_as_a_reserved_marker_entry() -> None:

@@ -121,6 +121,9 @@ class Configuration(NamedTuple):
             text += f", learners {_names(self.learners)}"
         return text
 
+    def __str__(self) -> str:
+        return self.describe()
+
 
 def config_entry_data(config: Configuration) -> dict[str, Any]:
     """The data of a configuration entry: the reserved marker plus the members."""
