@@ -173,6 +173,7 @@ def test_a_server_that_is_not_a_voter_never_starts_an_election() -> None:
     out = learner.election_timeout(now=300)
     assert learner.role is Role.FOLLOWER and learner.current_term == 1 and out.sends == []
     assert [rule for rule, _ in out.trace] == ["ET.nonvoter"]
+    assert out.election_timer == "stop"  # until a leader's message resets it
     newcomer = Server(5, (), StoredState())
     newcomer.boot()
     assert newcomer.election_timeout(now=300).sends == []

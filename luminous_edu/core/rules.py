@@ -277,8 +277,8 @@ RULES: dict[str, Rule] = {
     "ET.nonvoter": Rule(
         "Timeout",
         "S{0}'s election timer fires, but it is not a voter in its configuration {1}, and "
-        "no uncommitted change might still need it: it does not start an election "
-        "(thesis §4.2.1, §4.2.2)",
+        "no uncommitted change might still need it: it does not start an election, and "
+        "waits for a leader (thesis §4.2.1, §4.2.2)",
     ),
     "AER.nonmember": Rule(
         "HandleAppendEntriesResponse",

@@ -228,9 +228,10 @@ class Server:
             return self._finish()
         if not self._may_campaign():
             # Not in Figure 2: a learner, a new server, or a removed one that knows its
-            # removal is committed never campaigns.
+            # removal is committed never campaigns. Its timer stops until a leader's
+            # message (which may bring a configuration that has it vote) resets it.
             out.trace.append(("ET.nonvoter", (self.id, self.config.describe())))
-            out.election_timer = RESET
+            out.election_timer = STOP
             return self._finish()
         if self.prevote:
             self._start_pre_vote()
