@@ -664,24 +664,22 @@ def test_incremental_checker_and_full_scan_agree_across_membership_changes(
     assert unchecked.violations == [] and unchecked.check() == []
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_membership_churn_stays_safe(seed: int) -> None:
+def check_churn(seed: int, rounds: int) -> None:
     for membership in ("single", "joint"):
-        cluster = churn(seed, membership, 40)
-        reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, 40)"
+        cluster = churn(seed, membership, rounds)
+        reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, {rounds})"
         assert cluster.violations == [], f"{reproduce}: {cluster.violations}"
         assert cluster.check() == [], reproduce
         # Healed, every server running: a leader of the configuration emerges.
         assert cluster.run_until(lambda c: c.leader is not None, 10_000), reproduce
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_membership_churn_stays_safe(seed: int) -> None:
+    check_churn(seed, 40)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(4, 40))
 def test_membership_churn_sweep(seed: int) -> None:
-    for membership in ("single", "joint"):
-        cluster = churn(seed, membership, 120)
-        reproduce = f"reproduce: tests/test_membership.py churn({seed}, {membership!r}, 120)"
-        assert cluster.violations == [], f"{reproduce}: {cluster.violations}"
-        assert cluster.check() == [], reproduce
-        # Healed, every server running: a leader of the configuration emerges.
-        assert cluster.run_until(lambda c: c.leader is not None, 10_000), reproduce
+    check_churn(seed, 120)
