@@ -160,35 +160,21 @@ class RaftCluster(RuleBasedStateMachine):
             assert isinstance(result.index, int) and result.index >= 1
             assert result.term == self.cluster.servers[target].current_term
 
-    @rule(sid=st.integers(min_value=1, max_value=MAX_ID))
-    def add_server(self, sid: int) -> None:
-        result = self.cluster.add_server(sid)
-        note(f"cluster.add_server({sid})  # {result}")
+    @rule(
+        change=st.sampled_from(["add_server", "add_learner"]),
+        sid=st.integers(min_value=1, max_value=MAX_ID),
+    )
+    def add(self, change: str, sid: int) -> None:
+        note(f"cluster.{change}({sid})  # {getattr(self.cluster, change)(sid)}")
 
-    @rule(sid=st.integers(min_value=1, max_value=MAX_ID))
-    def add_learner(self, sid: int) -> None:
-        result = self.cluster.add_learner(sid)
-        note(f"cluster.add_learner({sid})  # {result}")
-
-    @rule(pick=PICK)
-    def promote(self, pick: int) -> None:
+    @rule(change=st.sampled_from(["promote", "remove_server"]), pick=PICK)
+    def promote_or_remove(self, change: str, pick: int) -> None:
         config = self.cluster.config
-        sid = self._pick(list(config.learners) if config else [], pick)
+        if config is None:
+            return
+        sid = self._pick(list(config.learners if change == "promote" else config.members), pick)
         if sid is not None:
-            note(f"cluster.promote({sid})  # {self.cluster.promote(sid)}")
-
-    @rule(pick=PICK)
-    def remove_server(self, pick: int) -> None:
-        config = self.cluster.config
-        sid = self._pick(list(config.members) if config else [], pick)
-        if sid is not None:
-            note(f"cluster.remove_server({sid})  # {self.cluster.remove_server(sid)}")
-
-    @rule(pick=PICK, to_leader=st.booleans())
-    def read(self, pick: int, to_leader: bool) -> None:
-        # Every completed read is checked by the cluster ("Linearizable Reads").
-        server = None if to_leader else self._pick(self.ids, pick)
-        self.cluster.read(lambda machine: len(machine.values), server=server)
+            note(f"cluster.{change}({sid})  # {getattr(self.cluster, change)(sid)}")
 
     @rule(pick=PICK)
     def timeout(self, pick: int) -> None:
