@@ -5,9 +5,11 @@
 
 Measures, for 5 servers on one core:
 - delivered events per second, steady state with a client proposing one command every
-  10 ms, without checks and with the Figure 3 checks after every event;
+  10 ms, without checks and with the Figure 3 checks after every event; the same with
+  log compaction on (``snapshot_threshold=SNAPSHOT_THRESHOLD``);
 - the same on an idle cluster (heartbeats only);
-- PySyncObj's job: 3 servers replicate 20,000 proposals until all applied them;
+- PySyncObj's job: 3 servers replicate 20,000 proposals until all applied them (and
+  the same with log compaction on);
 - the time to rewind to random steps of a 100,000-step run, and that run's peak memory.
 Times are CPU seconds of this process (``time.process_time``), each the best of a few
 repetitions, so that other work on the machine disturbs them as little as possible.
@@ -28,15 +30,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import luminous_edu as le
 
+SNAPSHOT_THRESHOLD = 100  # applied entries between two snapshots, when compaction is on
 
-def busy_cluster(checks: bool, seed: int = 1) -> le.Cluster:
-    cluster = le.Cluster(servers=5, seed=seed, checks=checks)
+
+def busy_cluster(checks: bool, seed: int = 1, snapshot_threshold: int | None = None) -> le.Cluster:
+    cluster = le.Cluster(servers=5, seed=seed, checks=checks, snapshot_threshold=snapshot_threshold)
     cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
     return cluster
 
 
-def events_per_second(checks: bool, steps: int, propose_every_ms: int | None) -> float:
-    cluster = busy_cluster(checks)
+def events_per_second(
+    checks: bool, steps: int, propose_every_ms: int | None, snapshot_threshold: int | None = None
+) -> float:
+    cluster = busy_cluster(checks, snapshot_threshold=snapshot_threshold)
     gc.collect()
     start_steps = cluster.step_count
     started = time.process_time()
@@ -53,10 +59,10 @@ def events_per_second(checks: bool, steps: int, propose_every_ms: int | None) ->
     return (cluster.step_count - start_steps) / elapsed
 
 
-def replicate(proposals: int) -> tuple[float, int]:
+def replicate(proposals: int, snapshot_threshold: int | None = None) -> tuple[float, int]:
     """3 servers; propose ``proposals`` commands and run until every server applied
     them all. Returns (operations per second of wall time, steps)."""
-    cluster = le.Cluster(servers=3, seed=1)
+    cluster = le.Cluster(servers=3, seed=1, snapshot_threshold=snapshot_threshold)
     cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
     started = time.process_time()
     for n in range(proposals):
@@ -67,7 +73,9 @@ def replicate(proposals: int) -> tuple[float, int]:
     )
     elapsed = time.process_time() - started
     assert done and not cluster.violations
-    assert [d for _, d in cluster.applied(1)] == list(range(proposals))
+    assert cluster.state_machine(1).values == list(range(proposals))
+    if snapshot_threshold is not None:
+        assert all(cluster.servers[i].snapshot_index > 0 for i in cluster.ids)
     return proposals / elapsed, cluster.step_count
 
 
@@ -109,10 +117,22 @@ def main() -> None:
         for checks in (False, True):
             rate = best(repeats, lambda c=checks, e=every: events_per_second(c, steps // 2, e))
             print(f"  {label:<24} checks={'on ' if checks else 'off'}  {rate:>10,.0f} events/s")
+    label = f"compacting every {SNAPSHOT_THRESHOLD}"
+    for checks in (False, True):
+        rate = best(
+            repeats,
+            lambda c=checks: events_per_second(c, steps // 2, 10, SNAPSHOT_THRESHOLD),
+        )
+        print(f"  {label:<24} checks={'on ' if checks else 'off'}  {rate:>10,.0f} events/s")
 
     print(f"\n# PySyncObj's job: 3 servers replicate {proposals:,} proposals until all applied")
     ops, total = replicate(proposals)
     print(f"  {ops:>10,.0f} operations per CPU second ({total:,} steps)")
+    ops, total = replicate(proposals, SNAPSHOT_THRESHOLD)
+    print(
+        f"  {ops:>10,.0f} operations per CPU second ({total:,} steps), "
+        f"compacting every {SNAPSHOT_THRESHOLD}"
+    )
 
     print(f"\n# A {steps:,}-step run (5 servers, proposals, random crashes and restarts)")
     gc.collect()

@@ -34,6 +34,7 @@ from .sim import (
     TransferResult,
 )
 from .storage import (
+    CompactLog,
     Disk,
     DiskStorage,
     FunctionStorage,
@@ -43,6 +44,7 @@ from .storage import (
     PickleCodec,
     SaveHardState,
     SaveLog,
+    SaveSnapshot,
     StorageError,
     StorageHandler,
     StorageReport,
@@ -83,6 +85,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "FIGURE_3",
     "Cluster",
+    "CompactLog",
     "Configuration",
     "DataError",
     "Disk",
@@ -106,6 +109,7 @@ __all__ = [
     "SafetyViolationError",
     "SaveHardState",
     "SaveLog",
+    "SaveSnapshot",
     "StorageError",
     "StorageHandler",
     "StorageReport",

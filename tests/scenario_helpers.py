@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NoReturn
 
 import luminous_edu as le
@@ -64,11 +64,12 @@ class Harness:
         *,
         unreliable: bool = False,
         count_rpcs: bool = False,
+        **cluster_options: Any,
     ) -> None:
         self.n = servers
         self.seed = seed
         self.rng = random.Random(seed)  # the test's own choices
-        self.cluster = le.Cluster(servers=servers, seed=seed)
+        self.cluster = le.Cluster(servers=servers, seed=seed, **cluster_options)
         self.ids = list(self.cluster.ids)
         self._views = [self.cluster.servers[i] for i in self.ids]
         self.majority = servers // 2 + 1
@@ -345,6 +346,10 @@ class Harness:
 
     # ----------------------------------------------------------- checks
 
+    def applied(self, sid: int) -> list[tuple[int, Any]]:
+        """What server ``sid`` applied since its (re)start, as (index, value)."""
+        return self.cluster.applied(sid)
+
     def _applied_indexes(self, sid: int) -> list[int]:
         """The indexes server ``sid`` applied since its (re)start, all verified; fetched
         again only when its ``last_applied`` moved."""
@@ -356,7 +361,7 @@ class Harness:
         """Verify the entries server ``sid`` applied since the last check: increasing
         indexes, and the same value as every other server applied at that index."""
         self._fetched_at[sid] = self.cluster.servers[sid].last_applied
-        applied = self.cluster.applied(sid)
+        applied = self.applied(sid)
         start = self._checked[sid]
         previous = self._last_checked_index[sid]
         committed = self.committed
@@ -385,10 +390,17 @@ class Harness:
             self._applied_indexes(sid)
         if not self._unverified:
             return
-        logs = [self.cluster.servers[sid].log for sid in self.ids]
+        views = [self.cluster.servers[sid] for sid in self.ids]
+        logs = [(v.snapshot_index, v.log) for v in views]
         for index in sorted(self._unverified):
             value = self.committed[index]
-            holders = sum(1 for log in logs if len(log) >= index and log[index - 1].data == value)
+            # An entry inside a server's snapshot is committed there (§7).
+            holders = sum(
+                1
+                for first, log in logs
+                if index <= first
+                or (index - first <= len(log) and log[index - first - 1].data == value)
+            )
             if holders < self.majority:
                 self.fail(
                     f"index {index} ({value!r}) was applied, but only {holders} servers "
@@ -403,7 +415,7 @@ class Harness:
         commands = sorted(self.committed)
         for sid in self.ids:
             v = self.cluster.servers[sid]
-            got = [index for index, _ in self.cluster.applied(sid)]
+            got = [index for index, _ in self.applied(sid)]
             want = commands[: bisect.bisect_right(commands, v.last_applied)]
             if got != want:
                 missing = sorted(set(want) - set(got))[:10]
@@ -514,3 +526,39 @@ def churn(
     for sid in cluster.ids:
         if not cluster.servers[sid].alive:
             cluster.restart(sid)
+
+
+class SeedScenarios:
+    """Named scenarios, each a function of a seed, with the messages that make a failing
+    seed easy to replay: ``run(name, seed)`` adds the reproduction command to a failure,
+    ``sweep(name, seeds)`` runs many seeds and lists every failing one."""
+
+    def __init__(self, module: str, test: str, scenarios: dict[str, Callable[[int], None]]):
+        self.module = module  # e.g. "test_mit_scenarios"
+        self.test = test  # the parametrized test that takes (name, seed)
+        self.scenarios = scenarios
+
+    def reproduce(self, name: str, seed: int) -> str:
+        return (
+            f"reproduce: MIT_SEEDS={seed} .venv/bin/python -m pytest "
+            f"'tests/{self.module}.py::{self.test}[{name}-seed_{seed}]'\n"
+            f"       or: .venv/bin/python -c \"import sys; sys.path.insert(0, 'tests'); "
+            f"import {self.module} as t; t.SCENARIOS['{name}']({seed})\""
+        )
+
+    def run(self, name: str, seed: int) -> None:
+        try:
+            self.scenarios[name](seed)
+        except AssertionError as error:
+            message = f"{name} failed with seed {seed}: {error}\n{self.reproduce(name, seed)}"
+            raise AssertionError(message) from error
+
+    def sweep(self, name: str, seeds: Iterable[int]) -> None:
+        failures = []
+        for seed in seeds:
+            try:
+                self.scenarios[name](seed)
+            except AssertionError as error:
+                first_line = str(error).splitlines()[0]
+                failures.append(f"seed {seed}: {first_line}\n  {self.reproduce(name, seed)}")
+        assert not failures, f"{name} failed for {len(failures)} seeds:\n" + "\n".join(failures)

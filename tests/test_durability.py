@@ -226,10 +226,19 @@ def test_real_files_survive_a_new_cluster_but_refuse_rewind(tmp_path) -> None:  
     assert second.violations == []
 
 
-def churn_with_power_cuts(seed: int, storage: object, faults: str | None) -> le.Cluster:
-    """Proposals, crashes, restarts and power cuts in the middle of storage calls."""
+def churn_with_power_cuts(
+    seed: int, storage: object, faults: str | None, snapshot_threshold: int | None = None
+) -> le.Cluster:
+    """Proposals, crashes, restarts and power cuts in the middle of storage calls (with
+    log compaction: also inside SaveSnapshot and CompactLog)."""
     rng = random.Random(seed)
-    cluster = le.Cluster(servers=5, seed=seed, storage=storage, disk_faults=faults)  # type: ignore[arg-type]
+    cluster = le.Cluster(
+        servers=5,
+        seed=seed,
+        storage=storage,  # type: ignore[arg-type]
+        disk_faults=faults,
+        snapshot_threshold=snapshot_threshold,
+    )
     for n in range(80):
         cluster.run(rng.randint(10, 150))
         cluster.propose(n)
@@ -245,6 +254,30 @@ def churn_with_power_cuts(seed: int, storage: object, faults: str | None) -> le.
             cluster.restart(sid)
     cluster.run(2_000)
     return cluster
+
+
+def no_false_alarm(seed: int, faults: str | None, snapshot_threshold: int | None) -> None:
+    cluster = churn_with_power_cuts(seed, le.DiskStorage, faults, snapshot_threshold)
+    problems = [str(v) for v in cluster.violations] + [str(e) for e in cluster.errors]
+    problems = [p for p in problems if "TornWriteError" not in p]  # see below
+    assert problems == [], (
+        f"seed {seed}, disk_faults={faults!r}, snapshot_threshold={snapshot_threshold}: "
+        f"{problems[:3]}\nreproduce: churn_with_power_cuts({seed}, le.DiskStorage, "
+        f"{faults!r}, {snapshot_threshold}) in tests/test_durability.py"
+    )
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("faults", [None, "unsynced"])
+def test_no_false_alarms_with_compaction_and_power_cuts(seed: int, faults: str | None) -> None:
+    no_false_alarm(seed, faults, snapshot_threshold=3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("faults", [None, "unsynced", "torn"])
+def test_no_false_alarms_with_compaction_across_a_seed_sweep(faults: str | None) -> None:
+    for seed in range(60):
+        no_false_alarm(seed, faults, snapshot_threshold=3)
 
 
 @pytest.mark.slow

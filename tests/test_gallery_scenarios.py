@@ -22,6 +22,7 @@ EXPECTED = {
     "IgnoresTruncate": {DURABILITY, LOG_MATCHING},
     "NeverSyncs": {DURABILITY},
     "TermAfterVote": {DURABILITY},
+    "CompactsBeforeSnapshot": {DURABILITY},
 }
 
 
@@ -70,6 +71,46 @@ def test_scenarios_are_deterministic_and_replay_from_their_record() -> None:
         loaded = le.Cluster.load(first.export(), storage=GALLERY[name])
         assert loaded.trace_digest() == first.trace_digest()
         assert [str(v) for v in loaded.violations] == [str(v) for v in first.violations]
+
+
+def test_compaction_before_the_snapshot_is_durable_is_found_on_restart() -> None:
+    cluster = bug_scenario("CompactsBeforeSnapshot")
+    (violation,) = cluster.violations
+    assert violation.detail == (
+        "S1 recovered no snapshot, but its snapshot through index 3 (term 1) had been "
+        "saved: save_snapshot must be durable when it returns, and compact_log must never "
+        "delete entries whose snapshot is not on the disk"
+    )
+    assert any(e.rule == "POWER" and "CompactLog" in e.sentence for e in cluster.trace)
+
+
+def test_a_restart_that_cannot_recover_still_reports_the_lost_snapshot() -> None:
+    cluster = le.Cluster(
+        servers=3, seed=6, storage=GALLERY["CompactsBeforeSnapshot"], snapshot_threshold=3
+    )
+    cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    leader = cluster.leader
+    cluster.propose("a")
+    cluster.run(200)
+    follower = next(i for i in cluster.ids if i != leader)
+    cluster.propose("b")
+    cluster.cut_power(follower, after_operations=3)  # one entry deleted, no snapshot yet
+    cluster.run(300)
+    cluster.restart(follower)
+    assert [v.property for v in cluster.violations] == [DURABILITY]
+    assert cluster.violations[0].detail.startswith(f"S{follower} recovered no snapshot")
+    assert "Entry 1 is missing and there is no snapshot" in str(cluster.errors[-1])
+
+
+def test_check_storage_fails_the_compaction_bug_and_passes_correct_handlers() -> None:
+    report = le.check_storage(GALLERY["CompactsBeforeSnapshot"])
+    failed = {(f.name, f.phase) for f in report.failures}
+    assert ("snapshot durable before compaction", le.storage.LIVE) in failed
+    assert "before returning: compact_log may delete entries only once" in str(report) or any(
+        "compact_log" in f.message for f in report.failures
+    )
+    for correct in (le.DiskStorage,):
+        assert le.check_storage(correct).passed
 
 
 def test_unknown_scenario_names_the_choices() -> None:

@@ -612,13 +612,52 @@ def test_every_membership_rule_cites_the_thesis() -> None:
         assert "§" in RULES[rule].template, rule
 
 
+# ------------------------------------------------------------ log compaction
+
+
+@pytest.mark.parametrize("membership", ["single", "joint"])
+def test_membership_changes_with_log_compaction(membership: str) -> None:
+    """Snapshots keep the configuration as of their last index (§7): a new server
+    catches up from a snapshot and learns its configuration from it and the entries
+    after it; a restart from a snapshot recovers it."""
+    cluster = le.Cluster(servers=3, seed=2, membership=membership, snapshot_threshold=3)
+    elect(cluster)
+    for n in range(8):
+        cluster.propose(n)
+    settle(cluster, 300)
+    assert cluster.servers[1].snapshot_index > 0
+    assert cluster.add_server(4).accepted
+    settle(cluster, 500)
+    assert cluster.config == Configuration.of((1, 2, 3, 4))
+    assert any(e.rule == "IS.8" and e.server == 4 for e in cluster.trace)
+    for n in range(8, 16):
+        cluster.propose(n)
+    settle(cluster, 300)
+    assert cluster.remove_server(2).accepted
+    settle(cluster, 500)
+    for sid in (1, 3, 4):
+        cluster.crash(sid)
+        cluster.restart(sid)
+        assert cluster.servers[sid].config == Configuration.of((1, 3, 4)), sid
+    assert cluster.run_until(lambda c: c.leader is not None, 5_000)
+    settle(cluster, 500)
+    assert cluster.state_machine(4).values[-3:] == [13, 14, 15]
+
+
 # ----------------------------------------------------------------- sweeps
 
 
 def churn(seed: int, membership: str, rounds: int) -> le.Cluster:
-    """The shared fault churn, plus a random membership change in most rounds."""
+    """The shared fault churn, plus a random membership change in most rounds; with
+    PreVote on odd seeds, and log compaction on two seeds in three."""
     rng = random.Random(seed)
-    cluster = le.Cluster(servers=3, seed=seed, membership=membership, prevote=seed % 2 == 1)
+    cluster = le.Cluster(
+        servers=3,
+        seed=seed,
+        membership=membership,
+        prevote=seed % 2 == 1,
+        snapshot_threshold=(None, 2, 5)[seed % 3],
+    )
 
     def change(n: int) -> None:
         roll, sid = rng.random(), rng.randint(1, 7)

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 
 import pytest
-from scenario_helpers import ELECTION_TIMEOUT, Harness
+from scenario_helpers import ELECTION_TIMEOUT, Harness, SeedScenarios
 
 import luminous_edu as le
 
@@ -704,21 +704,7 @@ SWEEP = {name: range(1000, 1100) for name in SCENARIOS} | {
 }
 
 
-def reproduce(name: str, seed: int) -> str:
-    return (
-        f"reproduce: MIT_SEEDS={seed} .venv/bin/python -m pytest "
-        f"'tests/test_mit_scenarios.py::test_mit_scenario[{name}-seed_{seed}]'\n"
-        f"       or: .venv/bin/python -c \"import sys; sys.path.insert(0, 'tests'); "
-        f"import test_mit_scenarios as t; t.SCENARIOS['{name}']({seed})\""
-    )
-
-
-def run_scenario(name: str, seed: int) -> None:
-    try:
-        SCENARIOS[name](seed)
-    except AssertionError as error:
-        message = f"{name} failed with seed {seed}: {error}\n{reproduce(name, seed)}"
-        raise AssertionError(message) from error
+RUNNER = SeedScenarios("test_mit_scenarios", "test_mit_scenario", SCENARIOS)
 
 
 CASES = [
@@ -730,18 +716,11 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "seed"), CASES)
 def test_mit_scenario(name: str, seed: int) -> None:
-    run_scenario(name, seed)
+    RUNNER.run(name, seed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_mit_scenario_sweep(name: str) -> None:
     """Many seeds per scenario; the message lists every failing seed."""
-    failures = []
-    for seed in SWEEP[name]:
-        try:
-            SCENARIOS[name](seed)
-        except AssertionError as error:
-            first_line = str(error).splitlines()[0]
-            failures.append(f"seed {seed}: {first_line}\n  {reproduce(name, seed)}")
-    assert not failures, f"{name} failed for {len(failures)} seeds:\n" + "\n".join(failures)
+    RUNNER.sweep(name, SWEEP[name])

@@ -377,8 +377,9 @@ def test_disk_storage_keeps_term_and_vote_in_one_write() -> None:
     assert disk.writes == 1
 
 
-def test_the_gallery_holds_the_five_bugs_each_a_storage_handler_with_its_story() -> None:
+def test_the_gallery_holds_the_six_bugs_each_a_storage_handler_with_its_story() -> None:
     assert sorted(GALLERY) == [
+        "CompactsBeforeSnapshot",
         "ForgetsVote",
         "IgnoresTruncate",
         "MemoryLog",

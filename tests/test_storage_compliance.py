@@ -12,17 +12,21 @@ import pytest
 from test_storage_api import correct_function_storage
 
 import luminous_edu as le
-from luminous_edu.storage import AFTER_CRASH, CHECK_NAMES, GALLERY, LIVE
+from luminous_edu.storage import AFTER_CRASH, CHECK_NAMES, GALLERY, LIVE, SNAPSHOT_CHECK_NAMES
 from luminous_edu.storage.builtin import entry_key, read_log
+
+# A handler with save_snapshot and compact_log also gets the snapshot checks.
+ALL_NAMES = CHECK_NAMES + SNAPSHOT_CHECK_NAMES
 
 # ------------------------------------------------------ correct handlers
 
 
-def assert_all_passed(report: le.StorageReport) -> None:
+def assert_all_passed(report: le.StorageReport, snapshots: bool = True) -> None:
     assert report.passed, str(report)
     assert report.failures == []
+    names = ALL_NAMES if snapshots else CHECK_NAMES
     assert [(r.name, r.phase) for r in report.results] == [
-        (name, phase) for name in CHECK_NAMES for phase in (LIVE, AFTER_CRASH)
+        (name, phase) for name in names for phase in (LIVE, AFTER_CRASH)
     ]
     assert all(r.passed and r.message == "" for r in report.results)
 
@@ -32,7 +36,27 @@ def test_disk_storage_passes_every_check() -> None:
 
 
 def test_a_correct_function_storage_passes_every_check() -> None:
-    assert_all_passed(le.check_storage(correct_function_storage()))
+    # Written without save_snapshot and compact_log: not asked about snapshots.
+    assert_all_passed(le.check_storage(correct_function_storage()), snapshots=False)
+
+
+def test_snapshot_checks_run_for_handlers_that_know_snapshots() -> None:
+    class OldLoad(le.DiskStorage):
+        """Rewrites load_state as written before compaction: inherits save_snapshot."""
+
+        def load_state(self) -> le.StoredState:
+            state = super().load_state()
+            return le.StoredState(state.current_term, state.voted_for, state.entries)
+
+    assert_all_passed(le.check_storage(OldLoad), snapshots=False)
+    forced = le.check_storage(OldLoad, snapshots=True)
+    assert {f.name for f in forced.failures} == {
+        "snapshot saved, log compacted",
+        "installed snapshot replaces the log",
+        "snapshot durable before compaction",
+    }
+    with pytest.raises(TypeError, match="snapshots="):
+        le.check_storage(le.DiskStorage, snapshots="yes")  # type: ignore[arg-type]
 
 
 def test_json_lines_storage_passes_every_check(tmp_path: Path) -> None:
@@ -105,6 +129,15 @@ GALLERY_EXPECTATIONS: dict[str, tuple[set[tuple[str, str]], set[tuple[str, str]]
         },
         {("entries saved and read back in order", LIVE), ("TruncateLog bounds", LIVE)},
     ),
+    "CompactsBeforeSnapshot": (
+        {
+            ("snapshot saved, log compacted", LIVE),
+            ("snapshot durable before compaction", LIVE),
+            ("snapshot durable before compaction", AFTER_CRASH),
+        },
+        {(name, phase) for name in CHECK_NAMES for phase in (LIVE, AFTER_CRASH)}
+        | {("installed snapshot replaces the log", LIVE)},
+    ),
     "TermAfterVote": (
         {("term and vote saved together", AFTER_CRASH)},
         {(name, phase) for name in CHECK_NAMES for phase in (LIVE, AFTER_CRASH)}
@@ -159,7 +192,7 @@ def test_volatile_storage_passes_live_and_fails_after_a_crash() -> None:
     report = le.check_storage(le.VolatileStorage)
     assert all(r.passed for r in report.results if r.phase == LIVE), str(report)
     failed = {f.name for f in report.failures}
-    assert failed == set(CHECK_NAMES) - {"fresh-disk defaults"}
+    assert failed == set(ALL_NAMES) - {"fresh-disk defaults"}
     assert all(f.phase == AFTER_CRASH for f in report.failures)
 
 
@@ -200,7 +233,8 @@ class LosesLateEntries(le.DiskStorage):
 
     def load_state(self) -> le.StoredState:
         state = super().load_state()
-        return le.StoredState(state.current_term, state.voted_for, list(state.entries)[:12])
+        entries = list(state.entries)[:12]
+        return le.StoredState(state.current_term, state.voted_for, entries, state.snapshot)
 
 
 def test_only_the_random_comparison_catches_a_bug_the_scripts_miss() -> None:
@@ -451,5 +485,5 @@ def test_the_report_renders_as_an_html_table_for_notebooks() -> None:
 
 def test_a_passing_report_says_all_passed() -> None:
     report = le.check_storage(le.DiskStorage)
-    assert "18 of 18 checks passed, all passed" in str(report)
+    assert "24 of 24 checks passed, all passed" in str(report)
     assert "✗" not in str(report) + report._repr_html_()

@@ -19,21 +19,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..core import Entry, SaveHardState, SaveLog, TruncateLog
+from ..core import CompactLog, Entry, SaveHardState, SaveLog, SaveSnapshot, TruncateLog
 from .violation import Violation
 
 DURABILITY = "Durability"
 
 
 class DurableState:
-    """What one server's storage handler acknowledged, in this incarnation."""
+    """What one server's storage handler acknowledged, in this incarnation.
 
-    __slots__ = ("acked", "current_term", "interrupted", "terms", "voted_for", "warned")
+    With log compaction (§7) that is a snapshot (its last index and term) and the
+    terms of the entries stored after ``base``, the index through which the log was
+    compacted: ``terms[k]`` is the term of entry ``base + k + 1``.
+    """
 
-    def __init__(self, current_term: int, voted_for: int | None, entries: Sequence[Entry]) -> None:
+    __slots__ = (
+        "acked",
+        "base",
+        "current_term",
+        "interrupted",
+        "snapshot",
+        "terms",
+        "voted_for",
+        "warned",
+    )
+
+    def __init__(
+        self,
+        current_term: int,
+        voted_for: int | None,
+        entries: Sequence[Entry],
+        snapshot: Any = None,
+    ) -> None:
         self.current_term = current_term
         self.voted_for = voted_for
-        self.terms: list[int] = [e.term for e in entries]  # terms[k] is entry k + 1's term
+        # (last_index, last_term) of the last snapshot saved, or None
+        self.snapshot: tuple[int, int] | None = (
+            None if snapshot is None else (snapshot.last_index, snapshot.last_term)
+        )
+        self.base = 0 if snapshot is None else snapshot.last_index
+        self.terms: list[int] = [e.term for e in entries]
         self.acked = 0  # highest index acknowledged to a leader
         self.warned: set[str] = set()  # send-time findings already reported
         # A storage message cut short by a power loss: the Disk may hold its effect,
@@ -42,6 +67,8 @@ class DurableState:
 
     def clone(self) -> DurableState:
         twin = DurableState(self.current_term, self.voted_for, ())
+        twin.snapshot = self.snapshot
+        twin.base = self.base
         twin.terms = list(self.terms)
         twin.acked = self.acked
         twin.warned = set(self.warned)
@@ -51,20 +78,26 @@ class DurableState:
     def handled(self, message: Any) -> None:
         """The handler carried out ``message`` without raising."""
         kind = type(message)
+        terms = self.terms
         if kind is SaveLog:
-            terms = self.terms
-            if message.index == len(terms) + 1:
+            position = message.index - self.base - 1
+            if position == len(terms):
                 terms.append(message.term)
-            elif message.index <= len(terms):
-                terms[message.index - 1] = message.term
-            else:  # a gap: the core never asks for one, but record it faithfully
-                terms.extend([0] * (message.index - len(terms) - 1))
+            elif 0 <= position < len(terms):
+                terms[position] = message.term
+            elif position > len(terms):  # a gap: the core never asks for one
+                terms.extend([0] * (position - len(terms)))
                 terms.append(message.term)
         elif kind is SaveHardState:
             self.current_term = message.current_term
             self.voted_for = message.voted_for
         elif kind is TruncateLog:
-            del self.terms[message.from_index - 1 :]
+            del terms[max(message.from_index - self.base - 1, 0) :]
+        elif kind is SaveSnapshot:
+            self.snapshot = (message.last_index, message.last_term)
+        elif kind is CompactLog and message.through_index > self.base:
+            del terms[: message.through_index - self.base]
+            self.base = message.through_index
 
     def recovered(
         self,
@@ -73,71 +106,113 @@ class DurableState:
         current_term: int,
         voted_for: int | None,
         entries: Sequence[Entry],
+        snapshot: Any = None,
     ) -> list[Violation]:
-        """Compare what a restarted server recovered with what was durable."""
-        found: list[Violation] = []
-
-        def report(detail: str) -> None:
-            found.append(Violation(DURABILITY, step, f"S{server_id} {detail}"))
-
+        """Compare what a restarted server recovered (``entries`` follow ``snapshot``)
+        with what was durable."""
+        recovered = None if snapshot is None else (snapshot.last_index, snapshot.last_term)
         interrupted, self.interrupted = self.interrupted, None
+        hard = self._hard_state_findings(current_term, voted_for)
+        log = self._log_findings(recovered, entries)
         if interrupted is not None:
             # Accept the state after the interrupted message wherever it matches.
             after = self.clone()
             after.handled(interrupted)
-            if (current_term, voted_for) == (after.current_term, after.voted_for):
-                self.current_term, self.voted_for = current_term, voted_for
-            recovered_terms = [e.term for e in entries]
-            if recovered_terms == after.terms or (
-                type(interrupted) is TruncateLog
-                and recovered_terms == self.terms[: len(recovered_terms)]
-                and len(recovered_terms) >= len(after.terms)
-            ):
-                self.terms = recovered_terms
+            if hard:
+                hard = min(hard, after._hard_state_findings(current_term, voted_for), key=len)
+            if log:
+                log = min(log, after._log_findings(recovered, entries), key=len)
+            if log and type(interrupted) is TruncateLog:
+                # Deleting entry by entry, a crash may stop anywhere in between.
+                got = [e.term for e in entries]
+                if len(after.terms) <= len(got) and got == self.terms[: len(got)]:
+                    log = []
+        return [Violation(DURABILITY, step, f"S{server_id} {d}") for d in hard + log]
 
+    def lost_snapshot(self, step: int, server_id: int, snapshot: Any) -> list[Violation]:
+        """For a restart that failed: was an acknowledged snapshot lost?"""
+        recovered = None if snapshot is None else (snapshot.last_index, snapshot.last_term)
+        saved = self.snapshot
+        if saved is None or (recovered is not None and recovered[0] >= saved[0]):
+            return []
+        return [Violation(DURABILITY, step, f"S{server_id} {self._snapshot_lost(recovered)}")]
+
+    def _snapshot_lost(self, recovered: tuple[int, int] | None) -> str:
+        saved = self.snapshot
+        assert saved is not None
+        got = (
+            "no snapshot"
+            if recovered is None
+            else f"a snapshot through index {recovered[0]} (term {recovered[1]})"
+        )
+        return (
+            f"recovered {got}, but its snapshot through index {saved[0]} (term "
+            f"{saved[1]}) had been saved: save_snapshot must be durable when it "
+            "returns, and compact_log must never delete entries whose snapshot is "
+            "not on the disk"
+        )
+
+    def _hard_state_findings(self, current_term: int, voted_for: int | None) -> list[str]:
         if current_term < self.current_term:
-            report(
+            return [
                 f"recovered term {current_term}, but term {self.current_term} had been saved: "
                 "a server must never go back to an older term (Figure 2: currentTerm is "
                 "persistent)"
-            )
-        elif current_term == self.current_term and voted_for != self.voted_for:
+            ]
+        if current_term == self.current_term and voted_for != self.voted_for:
             if self.voted_for is None:
-                report(
+                return [
                     f"recovered voted_for=S{voted_for} in term {current_term}, but it cast no "
                     f"vote in term {current_term}: a vote stored apart from its term can end "
                     "up in the wrong term (save both in one write)"
-                )
-            else:
-                report(
-                    f"recovered voted_for={'None' if voted_for is None else f'S{voted_for}'} "
-                    f"in term {current_term}, but it voted for S{self.voted_for}: after a "
-                    "crash it could vote twice in one term (Figure 2: votedFor is persistent)"
-                )
-        elif current_term > self.current_term:
-            report(
+                ]
+            return [
+                f"recovered voted_for={'None' if voted_for is None else f'S{voted_for}'} "
+                f"in term {current_term}, but it voted for S{self.voted_for}: after a "
+                "crash it could vote twice in one term (Figure 2: votedFor is persistent)"
+            ]
+        if current_term > self.current_term:
+            return [
                 f"recovered term {current_term}, but only term {self.current_term} was ever saved"
-            )
+            ]
+        return []
 
-        terms = self.terms
-        for index, term in enumerate(terms, start=1):
-            if index > len(entries) or entries[index - 1].term != term:
+    def _log_findings(
+        self, recovered: tuple[int, int] | None, entries: Sequence[Entry]
+    ) -> list[str]:
+        saved = self.snapshot
+        if recovered != saved:
+            if saved is None or (recovered is not None and recovered[0] > saved[0]):
+                assert recovered is not None
+                return [
+                    f"recovered a snapshot through index {recovered[0]} (term {recovered[1]}), "
+                    "but no such snapshot was saved"
+                    + ("" if saved is None else f" (the last one ends at index {saved[0]})")
+                ]
+            return [self._snapshot_lost(recovered)]
+        first = entries[0].index if entries else (0 if recovered is None else recovered[0]) + 1
+        terms, base = self.terms, self.base
+        for index in range(max(base, first - 1) + 1, base + len(terms) + 1):
+            term = terms[index - base - 1]
+            position = index - first
+            if position >= len(entries) or entries[position].term != term:
                 got = (
                     f"{len(entries)} entries"
-                    if index > len(entries)
-                    else f"entry {index} with term {entries[index - 1].term}"
+                    if position >= len(entries)
+                    else f"entry {index} with term {entries[position].term}"
                 )
+                if recovered is not None and position >= len(entries):
+                    got = f"entries through index {first + len(entries) - 1}"
                 how = "acknowledged to the leader" if index <= self.acked else "saved"
-                report(f"recovered {got}, but entry {index} (term {term}) was {how}")
-                break
-        else:
-            if len(entries) > len(terms):
-                extra = entries[len(terms)]
-                report(
-                    f"recovered entry {extra.index} (term {extra.term}), which had been "
-                    "deleted by TruncateLog or was never saved"
-                )
-        return found
+                return [f"recovered {got}, but entry {index} (term {term}) was {how}"]
+        last = base + len(terms)
+        if entries and entries[-1].index > last:
+            extra = entries[max(last + 1 - first, 0)]
+            return [
+                f"recovered entry {extra.index} (term {extra.term}), which had been "
+                "deleted by TruncateLog or was never saved"
+            ]
+        return []
 
     def sending(
         self, step: int, server_id: int, message: Any, unsynced: Sequence[str]

@@ -20,6 +20,13 @@ None of the five depends on the configuration: at most one leader per term, what
 configurations the servers use (membership changes, §6, must not break that). Servers
 added later are registered with ``add_server``; removed servers stay checked, since
 what they committed or applied stays committed or applied.
+
+With log compaction (§7) a server's log starts after its snapshot, but the digests
+here still cover every index: compacting a log changes no digest. A server that
+installs a snapshot, or restarts from one, gets the digests of the committed prefix
+through the snapshot's last index (a snapshot holds only committed entries), and the
+entries after it chain on from there, so Log Matching and Leader Completeness keep
+comparing whole logs.
 """
 
 from __future__ import annotations
@@ -99,18 +106,36 @@ class SafetyChecker:
     # ------------------------------------------------------------ observing
 
     def restarted(self, step: int, server: Server) -> list[Violation]:
-        """A server came back with the log its storage recovered."""
-        self.prefix[server.id] = [0]
-        self.commit[server.id] = 0
+        """A server came back with the log its storage recovered (after its snapshot,
+        if it has one)."""
+        sid = server.id
+        self.prefix[sid] = self._snapshot_prefix(sid, server.log.snapshot_index, server)
+        self.commit[sid] = server.commit_index
         found: list[Violation] = []
-        self._extend(step, server, 1, found)
+        self._extend(step, server, server.log.snapshot_index + 1, found)
         return found
+
+    def _snapshot_prefix(self, sid: int, last: int, server: Server) -> list[int]:
+        """Digests through index ``last`` for a log compacted through ``last``."""
+        if last < len(self.committed):
+            return self.committed[: last + 1]
+        own = self.prefix.get(sid, [0])
+        if last < len(own):
+            return own[: last + 1]
+        # Nothing known about these entries (a snapshot from before this checker
+        # started): stand-ins that depend only on the snapshot's last index and term.
+        term = server.log.snapshot_term
+        return own + [hash(("snapshot", i, last, term)) for i in range(len(own), last + 1)]
 
     def observe(self, step: int, server: Server, out: Output) -> list[Violation]:
         found: list[Violation] = []
         sid = server.id
         changed = out.log_changed_from
-        if changed is not None:
+        if out.restore is not None:  # installed a snapshot (Figure 13)
+            last = out.restore.last_index
+            self.prefix[sid] = self._snapshot_prefix(sid, last, server)
+            self._extend(step, server, last + 1, found)
+        elif changed is not None:
             old_last = len(self.prefix[sid]) - 1
             if server.role is Role.LEADER and not out.became_leader and changed <= old_last:
                 self._report(
@@ -245,12 +270,17 @@ def scan(
     current_leaders: dict[int, int],
     applied: dict[int, list[Entry]],
     key: Callable[[Any], Any] = data_key,
+    snapshot_index: dict[int, int] | None = None,
 ) -> list[Violation]:
     """A from-scratch check of the current state, for when incremental checks were
-    off (and to cross-check them in tests). ``leaders`` maps each term to every server
-    that led it; ``current_leaders`` maps live leaders to their term; ``applied`` holds
-    every entry each server has ever applied. Leader Append-Only needs the history of
-    each step, so only the incremental checker can see it."""
+    off (and to cross-check them in tests). ``logs`` hold each server's entries (after
+    its snapshot, if compacted: ``snapshot_index`` gives where each log was compacted
+    through); ``leaders`` maps each term to every server that led it;
+    ``current_leaders`` maps live leaders to their term; ``applied`` holds every entry
+    each server has ever applied (an entry's term may be None where it is no longer
+    known). Leader Append-Only needs the history of each step, and entries inside
+    snapshots are gone, so only the incremental checker sees those."""
+    compacted = snapshot_index or {}
     found: list[Violation] = []
     for term, led in sorted(leaders.items()):
         if len(led) > 1:
@@ -261,8 +291,14 @@ def scan(
     ids = sorted(logs)
     for n, a in enumerate(ids):
         for b in ids[n + 1 :]:
+            log_a, log_b = logs[a], logs[b]
+            if not log_a or not log_b:
+                continue
+            start = max(log_a[0].index, log_b[0].index)  # compare where both hold entries
             first_diff = None
-            for ea, eb in zip(logs[a], logs[b], strict=False):
+            for ea, eb in zip(
+                log_a[start - log_a[0].index :], log_b[start - log_b[0].index :], strict=False
+            ):
                 if first_diff is None and (ea.term != eb.term or key(ea.data) != key(eb.data)):
                     first_diff = ea.index
                 if first_diff is not None and ea.term == eb.term:
@@ -277,9 +313,16 @@ def scan(
                     break
     for leader, term in sorted(current_leaders.items()):
         mine = {(e.index, e.term, key(e.data)) for e in logs[leader]}
+        in_snapshot = compacted.get(leader, 0)  # committed entries, not checkable here
         for sid in ids:
-            for entry in logs[sid][: commit_index[sid]]:
-                if entry.term < term and (entry.index, entry.term, key(entry.data)) not in mine:
+            for entry in logs[sid]:
+                if entry.index > commit_index[sid]:
+                    break
+                if (
+                    entry.term < term
+                    and entry.index > in_snapshot
+                    and (entry.index, entry.term, key(entry.data)) not in mine
+                ):
                     found.append(
                         Violation(
                             LEADER_COMPLETENESS,
@@ -289,12 +332,12 @@ def scan(
                         )
                     )
                     break
-    seen: dict[int, tuple[int, Any, int]] = {}
+    seen: dict[int, tuple[int | None, Any, int]] = {}
     for sid in ids:
         for entry in applied.get(sid, ()):
-            mark = (entry.term, key(entry.data))
             other = seen.setdefault(entry.index, (entry.term, key(entry.data), sid))
-            if (other[0], other[1]) != mark:
+            same_term = other[0] is None or entry.term is None or other[0] == entry.term
+            if not same_term or other[1] != key(entry.data):
                 found.append(
                     Violation(
                         STATE_MACHINE_SAFETY,

@@ -6,9 +6,24 @@ chance reach a server only as inputs from the world around it (``luminous_edu.si
 
 from .log import Entry, RaftLog, looks_like_marker, noop_data
 from .membership import Configuration
-from .messages import AppendEntries, AppendEntriesReply, RequestVote, RequestVoteReply
+from .messages import (
+    AppendEntries,
+    AppendEntriesReply,
+    InstallSnapshot,
+    InstallSnapshotReply,
+    RequestVote,
+    RequestVoteReply,
+)
 from .output import Output
-from .persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
+from .persistence import (
+    CompactLog,
+    LoadState,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 from .rules import RULES, Rule
 from .server import MAX_ENTRIES_PER_MESSAGE, ProposalOutcome, Role, Server
 
@@ -17,8 +32,11 @@ __all__ = [
     "RULES",
     "AppendEntries",
     "AppendEntriesReply",
+    "CompactLog",
     "Configuration",
     "Entry",
+    "InstallSnapshot",
+    "InstallSnapshotReply",
     "LoadState",
     "Output",
     "ProposalOutcome",
@@ -29,6 +47,7 @@ __all__ = [
     "Rule",
     "SaveHardState",
     "SaveLog",
+    "SaveSnapshot",
     "Server",
     "StoredState",
     "TruncateLog",

@@ -3,8 +3,9 @@
 Figure 2 calls it ``log[]``: "log entries; each entry contains command for state
 machine, and term when entry was received by leader (first index is 1)". Indexes are
 1-based. The structure keeps an offset (``snapshot_index`` / ``snapshot_term``) so that
-log compaction (§7) can later drop a prefix without renumbering anything; until then
-the offset is 0.
+log compaction (§7) drops a prefix without renumbering anything: after
+``compact_through(n, t)`` the entries through index n are gone, ``term_at(n)`` is t
+(the snapshot's "last included term"), and ``entries[0]`` is entry n + 1.
 
 Entries are immutable and the core never mutates their ``data``, so a log can share
 entry objects with the messages that carried them and with checkpoints.
@@ -128,6 +129,14 @@ class RaftLog:
     def truncate_from(self, index: int) -> None:
         """Delete the entry at ``index`` and every entry after it."""
         del self.entries[index - self.snapshot_index - 1 :]
+
+    def compact_through(self, index: int, term: int) -> None:
+        """Log compaction (§7): drop every entry through ``index``, which a snapshot
+        now stands for; ``term`` is the term of the entry at ``index``. Entries after
+        ``index`` stay. If the log ends before ``index`` it becomes empty."""
+        del self.entries[: max(index - self.snapshot_index, 0)]
+        self.snapshot_index = index
+        self.snapshot_term = term
 
     def first_index_of_term_at(self, index: int) -> int:
         """The first index of the run of entries that share the term at ``index``."""

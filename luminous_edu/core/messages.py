@@ -97,9 +97,55 @@ class AppendEntriesReply(NamedTuple):
     read_round: int = 0  # Not in Figure 2: the request's read_round, echoed
 
 
-typed_equality(RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply, TimeoutNow)
+class InstallSnapshot(NamedTuple):
+    """Invoked by leader to send chunks of a snapshot to a follower. Leaders always
+    send chunks in order (§7, Figure 13).
 
-Message = RequestVote | RequestVoteReply | AppendEntries | AppendEntriesReply | TimeoutNow
+    Here a snapshot always travels whole, in one chunk: ``offset`` is 0 and ``done``
+    is true. A leader sends one when a follower needs entries it has already compacted
+    away (``next_index`` at or before the leader's ``snapshot_index``).
+    """
+
+    term: int  # leader's term
+    leader_id: int  # so follower can redirect clients
+    last_included_index: int  # the snapshot replaces all entries up through this index
+    last_included_term: int  # term of last_included_index
+    offset: int  # byte offset where chunk is positioned in the snapshot file (always 0)
+    data: Any  # raw bytes of the snapshot chunk (here: the state machine's snapshot value)
+    done: bool  # true if this is the last chunk (always true)
+    # Not a field of Figure 13's RPC, but part of the snapshot (§7): "the latest
+    # configuration as of the last included index".
+    config: Any = None
+
+
+class InstallSnapshotReply(NamedTuple):
+    """The result of an InstallSnapshot RPC (Figure 13)."""
+
+    term: int  # currentTerm, for leader to update itself
+    # Not in Figure 13: the last index known to match the leader's log (the snapshot's
+    # last included index), so the leader can update matchIndex and nextIndex.
+    match_index: int = 0
+
+
+typed_equality(
+    RequestVote,
+    RequestVoteReply,
+    AppendEntries,
+    AppendEntriesReply,
+    TimeoutNow,
+    InstallSnapshot,
+    InstallSnapshotReply,
+)
+
+Message = (
+    RequestVote
+    | RequestVoteReply
+    | AppendEntries
+    | AppendEntriesReply
+    | TimeoutNow
+    | InstallSnapshot
+    | InstallSnapshotReply
+)
 
 
 def message_name(message: object) -> str:

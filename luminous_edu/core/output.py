@@ -28,7 +28,9 @@ class Output:
         "heartbeat_timer",
         "log_changed_from",
         "reads",
+        "restore",
         "sends",
+        "snapshot_due",
         "storage",
         "trace",
     )
@@ -43,6 +45,11 @@ class Output:
         self.log_changed_from: int | None = None  # lowest index appended or removed
         self.became_leader = False
         self.reads: list[tuple[int, int]] | None = None  # (read id, read index) now ready
+        # Log compaction (§7): the server wants a snapshot of its state machine now
+        # (the world calls ``take_snapshot`` with it), or installed one a leader sent
+        # (the world restores its state machine from ``restore.data``).
+        self.snapshot_due = False
+        self.restore: Any = None  # the SaveSnapshot installed, if any
 
     def note_log_change(self, index: int) -> None:
         if self.log_changed_from is None or index < self.log_changed_from:

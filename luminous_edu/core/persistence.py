@@ -54,6 +54,36 @@ class TruncateLog(NamedTuple):
     from_index: int
 
 
+class SaveSnapshot(NamedTuple):
+    """Make this snapshot durable (log compaction, §7), replacing any older one.
+
+    A snapshot stands for every log entry through ``last_index``: ``data`` is the
+    state machine's state after applying them (a codec value, stored exactly as
+    given), ``last_term`` the term of entry ``last_index`` (Figure 13: "the snapshot
+    replaces all entries up through and including this index"), and ``config`` the
+    cluster configuration as of that entry (a plain dict, ``{"voters": [1, 2, 3]}``).
+    Durable when the call returns: the ``CompactLog`` that follows deletes the
+    entries the snapshot replaces, and a follower acknowledges an installed snapshot
+    right after.
+    """
+
+    last_index: int
+    last_term: int
+    data: Any
+    config: Any
+
+
+class CompactLog(NamedTuple):
+    """Delete every stored entry with index <= ``through_index`` (inclusive bound).
+
+    Always sent after the ``SaveSnapshot`` that covers those entries has returned, so
+    the entries are never the only copy. Durable when the call returns (a handler that
+    deletes too much, or keeps entries, is found on restart).
+    """
+
+    through_index: int
+
+
 class LoadState(NamedTuple):
     """Sent once when a server (re)starts: return a ``StoredState`` with everything
     that was made durable."""
@@ -64,14 +94,19 @@ class StoredState:
     """What ``load_state`` returns: the durable state a server recovers from.
 
     ``entries`` are ``Entry(index, term, data)`` values (or plain ``(index, term,
-    data)`` tuples) in index order, starting at index 1, with no gaps.
+    data)`` tuples) in index order, with no gaps, starting at index 1. With log
+    compaction, ``snapshot`` is the last ``SaveSnapshot`` saved (or None) and entries
+    start at ``snapshot.last_index + 1``; entries a crash left behind at or before
+    ``snapshot.last_index`` (a ``CompactLog`` not yet carried out) are tolerated and
+    dropped when the server recovers.
     """
 
     current_term: int = 0
     voted_for: int | None = None
     entries: Sequence[Any] = field(default_factory=tuple)
+    snapshot: SaveSnapshot | None = None
 
 
-typed_equality(SaveHardState, SaveLog, TruncateLog, LoadState)
+typed_equality(SaveHardState, SaveLog, TruncateLog, SaveSnapshot, CompactLog, LoadState)
 
-StorageMessage = SaveHardState | SaveLog | TruncateLog | LoadState
+StorageMessage = SaveHardState | SaveLog | TruncateLog | SaveSnapshot | CompactLog | LoadState

@@ -294,4 +294,53 @@ RULES: dict[str, Rule] = {
     "APPLY": Rule(
         "ApplyEntries", "S{0} applies entries {1}..{2} to its state machine, in order (§5.3)"
     ),
+    "BOOT.snapshot": Rule(
+        "Restart",
+        "S{0} recovers its snapshot through index {1}: its state machine starts from the "
+        "snapshot, and entries through {1} count as committed and applied (§7)",
+    ),
+    "SNAP": Rule(
+        "Snapshot",
+        "S{0} writes a snapshot of its state machine through index {1} (term {2}) to stable "
+        "storage, then discards its log up to that point (§7)",
+    ),
+    "IS.send": Rule(
+        "InstallSnapshot",
+        "S{0} sends its snapshot through index {2} (term {3}) to S{1}, which needs entries "
+        "S{0} has already compacted away (§7, Figure 13)",
+    ),
+    "IS.1": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} refuses a snapshot from S{1}: S{1}'s term {2} is older than its own term {3} "
+        "(Figure 13: reply immediately if term < currentTerm)",
+    ),
+    "IS.stale": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} ignores S{1}'s snapshot through index {2}: it has already committed through "
+        "index {3} (§7)",
+    ),
+    "IS.6": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} saves S{1}'s snapshot through index {2} and keeps its entries after it (up "
+        "to {3}): its entry {2} has the snapshot's last included term (Figure 13, rule 6)",
+    ),
+    "IS.7": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} saves S{1}'s snapshot through index {2} (term {3}) and discards its entire "
+        "log (Figure 13, rule 7)",
+    ),
+    "IS.8": Rule(
+        "HandleInstallSnapshotRequest",
+        "S{0} resets its state machine from the snapshot and loads its configuration: "
+        "entries through {1} are applied (Figure 13, rule 8)",
+    ),
+    "ISR.stale": Rule(
+        "HandleInstallSnapshotResponse",
+        "S{0} ignores an InstallSnapshot reply from S{1} for term {2}: it is not leader of "
+        "that term",
+    ),
+    "ISR": Rule(
+        "HandleInstallSnapshotResponse",
+        "S{0} learns that S{1} installed its snapshot: S{1} matches through index {2} (§7)",
+    ),
 }

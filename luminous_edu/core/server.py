@@ -10,6 +10,8 @@ inputs and gets back an ``Output`` of effects to carry out:
 - ``election_timeout()`` when its election timer fires;
 - ``heartbeat_timeout()`` when its heartbeat timer fires (leaders only);
 - ``propose(data)`` for a client request;
+- ``take_snapshot(data)`` with its state machine's snapshot, when an output asked for
+  one (``Output.snapshot_due``; log compaction, §7);
 - beyond Figure 2: ``read``, ``transfer_leadership`` and ``change_membership``.
 
 Membership (§6, thesis chapter 4): the configuration is the latest ``"config"`` entry
@@ -39,12 +41,21 @@ from .membership import Configuration, config_entry_data, parse_config
 from .messages import (
     AppendEntries,
     AppendEntriesReply,
+    InstallSnapshot,
+    InstallSnapshotReply,
     RequestVote,
     RequestVoteReply,
     TimeoutNow,
 )
 from .output import RESET, START, STOP, Output
-from .persistence import SaveHardState, SaveLog, StoredState, TruncateLog
+from .persistence import (
+    CompactLog,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 
 # Not in Figure 2: flow control. At most this many entries travel in one AppendEntries.
 MAX_ENTRIES_PER_MESSAGE = 256
@@ -98,9 +109,13 @@ class Server:
         election_timeout_ms: tuple[int, int] = (150, 300),
         joint_consensus: bool = False,
         single_change_bug: bool = False,
+        snapshot_threshold: int | None = None,
         lease_ms: int | None = None,
     ) -> None:
         self.id = server_id
+        # Not in Figure 2: log compaction (§7). Snapshot once this many applied entries
+        # lie past the last snapshot; None never compacts.
+        self.snapshot_threshold = snapshot_threshold
         # Not in Figure 2: whether a new leader appends a no-op entry (§8).
         self.leader_noop = leader_noop
         # Not in Figure 2: the extensions of Ongaro's thesis, each switchable. Time
@@ -143,10 +158,23 @@ class Server:
         self.current_term: int = stored.current_term
         self.voted_for: int | None = stored.voted_for
         self.log = RaftLog(stored.entries)
+        # Not in Figure 2: the last snapshot (§7), a SaveSnapshot; entries through its
+        # last_index are in it rather than in the log.
+        self.snapshot: SaveSnapshot | None = stored.snapshot
 
         # Volatile state on all servers
         self.commit_index = 0
         self.last_applied = 0
+        if stored.snapshot is not None:
+            # "The snapshot replaces all entries up through and including" last_index;
+            # they were committed and applied, and the world restores the state
+            # machine from the snapshot before this server takes its first input.
+            snap = stored.snapshot
+            self.log = RaftLog(stored.entries, snap.last_index, snap.last_term)
+            self.commit_index = self.last_applied = snap.last_index
+            # The configuration as of the snapshot: in force before the log's entries.
+            self.bootstrap_config = Configuration.from_data(snap.config)
+            self.reconfigured = self.bootstrap_config != Configuration.of(voters)
         self.role = Role.FOLLOWER
         # Not in Figure 2: who this server believes leads, for client redirects.
         self.leader_id: int | None = None
@@ -174,6 +202,14 @@ class Server:
         self.config = self.bootstrap_config
         self._use_latest_config()
 
+    @property
+    def snapshot_index(self) -> int:
+        return self.log.snapshot_index
+
+    @property
+    def snapshot_term(self) -> int:
+        return self.log.snapshot_term
+
     def clone(self) -> Server:
         twin = object.__new__(Server)
         twin.__dict__.update(self.__dict__)
@@ -196,6 +232,8 @@ class Server:
     def boot(self) -> Output:
         out = self._begin()
         out.trace.append(("BOOT", (self.id, self.current_term, len(self.log))))
+        if self.snapshot is not None:
+            out.trace.append(("BOOT.snapshot", (self.id, self.log.snapshot_index)))
         out.election_timer = RESET
         return self._finish()
 
@@ -342,6 +380,29 @@ class Server:
             self._advance_commit_index()
         return ProposalOutcome(True, entry.index, entry.term, self.id), self._finish()
 
+    def take_snapshot(self, data: Any, now: int = 0) -> Output:
+        """Log compaction (§7): "the entire current system state is written to a
+        snapshot on stable storage, then the entire log up to that point is
+        discarded". ``data`` is the state machine's snapshot after applying every
+        entry through ``last_applied``. The snapshot is saved (``SaveSnapshot``)
+        before the entries it replaces are deleted (``CompactLog``)."""
+        out = self._begin()
+        self.now = now
+        index = self.last_applied
+        if index <= self.log.snapshot_index:
+            return self._finish()  # nothing new to compact
+        term = self.log.term_at(index)
+        assert term is not None, "applied entries are in the log"
+        config = self.config_data(through_index=index)
+        snap = SaveSnapshot(last_index=index, last_term=term, data=data, config=config)
+        out.storage.append(snap)
+        out.storage.append(CompactLog(through_index=index))
+        self.log.compact_through(index, term)
+        self.restore_config(config)  # configuration entries through index are compacted
+        self.snapshot = snap
+        out.trace.append(("SNAP", (self.id, index, term)))
+        return self._finish()
+
     # ---------------------------------------------------------- RequestVote RPC
 
     def _ignores(self, m: RequestVote) -> bool:
@@ -476,30 +537,46 @@ class Server:
 
     # -------------------------------------------------------- AppendEntries RPC
 
-    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
+    def _refuses_leader(self, m: AppendEntries | InstallSnapshot, rule: str) -> bool:
+        """The start of both leader RPCs: True (traced with ``rule``) if ``m`` is from
+        an older term, which is refused: [AE.1] "Reply false if term < currentTerm"
+        (§5.1), [IS.1] "Reply immediately if term < currentTerm" (Figure 13). Else
+        ``m.leader_id`` is the leader of this term: "If AppendEntries RPC received
+        from new leader: convert to follower" (§5.2), and the election timer resets."""
         out = self._out
-        log = self.log
         if m.term < self.current_term:
-            # [AE.1] "Reply false if term < currentTerm" (§5.1)
-            out.trace.append(("AE.1", (self.id, m.leader_id, m.term, self.current_term)))
-            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
-            return
+            out.trace.append((rule, (self.id, m.leader_id, m.term, self.current_term)))
+            return True
         if self.role is Role.LEADER:
             # Cannot happen while Election Safety holds; say so rather than obey.
             out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
-            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
-            return
+            return True
         if self.role is Role.CANDIDATE or self.role is Role.PRECANDIDATE:
-            # "If AppendEntries RPC received from new leader: convert to follower" (§5.2)
             out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
             self.role = Role.FOLLOWER
             self.votes_granted = set()
         self.leader_id = m.leader_id
         self.last_leader_contact = self.now
         out.election_timer = RESET
+        return False
+
+    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
+        out = self._out
+        log = self.log
+        if self._refuses_leader(m, "AE.1"):
+            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
+            return
 
         prev = m.prev_log_index
-        if log.term_at(prev) != m.prev_log_term:  # log.matches(), inlined: hot
+        prev_term = m.prev_log_term
+        entries = m.entries
+        if prev < log.snapshot_index:
+            # Not in Figure 2: the request starts inside this server's snapshot (a
+            # late message). Entries through snapshot_index are committed, so they
+            # match the leader's; only those after the snapshot need checking.
+            entries = entries[log.snapshot_index - prev :]
+            prev, prev_term = log.snapshot_index, log.snapshot_term
+        if log.term_at(prev) != prev_term:  # log.matches(), inlined: hot
             # [AE.2] "Reply false if log doesn't contain an entry at prevLogIndex whose
             # term matches prevLogTerm" (§5.3), with the hint that lets the leader skip
             # a whole term per round trip (end of §5.3; not in Figure 2).
@@ -509,9 +586,7 @@ class Server:
             else:
                 conflict_term = log.term_at(prev)
                 conflict_index = log.first_index_of_term_at(prev)
-            out.trace.append(
-                ("AE.2", (self.id, m.leader_id, prev, m.prev_log_term, conflict_index))
-            )
+            out.trace.append(("AE.2", (self.id, m.leader_id, prev, prev_term, conflict_index)))
             reply = AppendEntriesReply(
                 term=self.current_term,
                 success=False,
@@ -522,7 +597,6 @@ class Server:
             out.sends.append((source, reply))
             return
 
-        entries = m.entries
         index = prev
         for position, entry in enumerate(entries):
             index += 1
@@ -642,12 +716,77 @@ class Server:
         out.trace.append(("AER.fail", (self.id, source, before, target)))
         self._send_append_entries(source)
 
+    # ------------------------------------------------------ InstallSnapshot RPC
+
+    def _handle_install_snapshot(self, source: int, m: InstallSnapshot) -> None:
+        out = self._out
+        if self._refuses_leader(m, "IS.1"):
+            out.sends.append((source, InstallSnapshotReply(term=self.current_term)))
+            return
+        last = m.last_included_index
+        # (Figure 13 rules 2-4 create, write and finish a snapshot file chunk by
+        # chunk; here the snapshot arrives whole, in one chunk with offset 0.)
+        if last <= self.commit_index:
+            # Not in Figure 13: a stale or duplicated snapshot. The committed prefix
+            # through `last` is in this log or its snapshot already (Log Matching).
+            out.trace.append(("IS.stale", (self.id, m.leader_id, last, self.commit_index)))
+            out.sends.append(
+                (source, InstallSnapshotReply(term=self.current_term, match_index=last))
+            )
+            return
+        log = self.log
+        # [IS.5] "Save snapshot file, discard any existing or partial snapshot with a
+        # smaller index"
+        snap = SaveSnapshot(
+            last_index=last, last_term=m.last_included_term, data=m.data, config=m.config
+        )
+        out.storage.append(snap)
+        self.snapshot = snap
+        if log.term_at(last) == m.last_included_term:
+            # [IS.6] "If existing log entry has same index and term as snapshot's last
+            # included entry, retain log entries following it and reply"
+            out.trace.append(("IS.6", (self.id, m.leader_id, last, log.last_index)))
+            out.storage.append(CompactLog(through_index=last))
+        else:
+            # [IS.7] "Discard the entire log"
+            out.trace.append(("IS.7", (self.id, m.leader_id, last, m.last_included_term)))
+            out.storage.append(CompactLog(through_index=last))
+            if log.last_index > last:
+                out.storage.append(TruncateLog(from_index=last + 1))
+                log.truncate_from(last + 1)
+        log.compact_through(last, m.last_included_term)
+        out.note_log_change(last + 1)
+        # [IS.8] "Reset state machine using snapshot contents (and load snapshot's
+        # cluster configuration)"
+        # (A snapshot without a configuration keeps the one in force; either way the
+        # configuration entries it replaced no longer count.)
+        self.restore_config(self.config_data() if m.config is None else m.config)
+        self.commit_index = last
+        self.last_applied = last
+        out.restore = snap
+        out.trace.append(("IS.8", (self.id, last)))
+        out.sends.append((source, InstallSnapshotReply(term=self.current_term, match_index=last)))
+
+    def _handle_install_snapshot_reply(self, source: int, m: InstallSnapshotReply) -> None:
+        if self.role is not Role.LEADER or m.term != self.current_term:
+            self._out.trace.append(("ISR.stale", (self.id, source, m.term)))
+            return
+        self._out.trace.append(("ISR", (self.id, source, m.match_index)))
+        # A follower that installed the snapshot matches the leader through its last
+        # included index: the same as a successful AppendEntries reply (§5.3).
+        self._handle_append_entries_reply(
+            source,
+            AppendEntriesReply(term=m.term, success=True, match_index=m.match_index),
+        )
+
     _HANDLERS: ClassVar[dict[type, Callable[[Server, int, Any], None]]] = {
         TimeoutNow: _handle_timeout_now,
         RequestVote: _handle_request_vote,
         RequestVoteReply: _handle_request_vote_reply,
         AppendEntries: _handle_append_entries,
         AppendEntriesReply: _handle_append_entries_reply,
+        InstallSnapshot: _handle_install_snapshot,
+        InstallSnapshotReply: _handle_install_snapshot_reply,
     }
 
     # ------------------------------------------------------------ transitions
@@ -1103,6 +1242,12 @@ class Server:
     def _send_append_entries(self, peer: int, heartbeat_only: bool = False) -> None:
         log = self.log
         next_index = self.next_index[peer]
+        if next_index <= log.snapshot_index:
+            # The entries this follower needs next were compacted away (§7): send the
+            # snapshot instead, unless one is in flight to it already.
+            if not heartbeat_only or peer not in self.inflight:
+                self._send_install_snapshot(peer)
+            return
         prev = next_index - 1
         entries = (
             () if heartbeat_only else log.slice(next_index, next_index + MAX_ENTRIES_PER_MESSAGE)
@@ -1119,6 +1264,30 @@ class Server:
         if entries:
             self.inflight[peer] = (entries[-1].index, self.heartbeat_round)
         self._out.sends.append((peer, message))
+
+    def _send_install_snapshot(self, peer: int) -> None:
+        # "the leader uses a new RPC called InstallSnapshot to send snapshots to
+        # followers that are too far behind" (§7). Flow control treats it as a batch
+        # in flight, through the snapshot's last included index.
+        snap = self.snapshot
+        assert snap is not None and snap.last_index == self.log.snapshot_index
+        self.inflight[peer] = (snap.last_index, self.heartbeat_round)
+        self._out.trace.append(("IS.send", (self.id, peer, snap.last_index, snap.last_term)))
+        self._out.sends.append(
+            (
+                peer,
+                InstallSnapshot(
+                    term=self.current_term,
+                    leader_id=self.id,
+                    last_included_index=snap.last_index,
+                    last_included_term=snap.last_term,
+                    offset=0,
+                    data=snap.data,
+                    done=True,
+                    config=snap.config,
+                ),
+            )
+        )
 
     def _advance_commit_index(self) -> None:
         # "If there exists an N such that N > commitIndex, a majority of matchIndex[i]
@@ -1152,6 +1321,9 @@ class Server:
         self._out.applies.extend(log.slice(first, self.commit_index + 1))
         self._out.trace.append(("APPLY", (self.id, first, self.commit_index)))
         self.last_applied = self.commit_index
+        threshold = self.snapshot_threshold
+        if threshold is not None and self.last_applied - log.snapshot_index >= threshold:
+            self._out.snapshot_due = True  # the world answers with take_snapshot()
         if self.reads:
             self._serve_reads()
 

@@ -31,20 +31,26 @@ from ..check.durability import DurableState
 from ..check.violation import LINEARIZABLE_READS
 from ..core import (
     AppendEntriesReply,
+    CompactLog,
+    Entry,
+    InstallSnapshotReply,
     LoadState,
     Output,
     RequestVoteReply,
     Role,
+    SaveSnapshot,
     Server,
     StoredState,
     looks_like_marker,
 )
-from ..core.log import MARKER_KEY, check_entries, stable_repr
+from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
 from ..core.output import RESET, START, STOP
 from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
 from ..storage.disk import PowerLoss, check_fault_mode
+from ..storage.handler import missing_compaction_methods
+from ..storage.stored import StoredStateError, validate_stored_state
 from .events import DELIVER, ELECTION_TIMEOUT, HEARTBEAT, Event
 from .narration import RawEvent, Trace
 from .network import Network
@@ -200,6 +206,7 @@ class Cluster:
         check_quorum: bool = False,
         membership: str = "single",
         single_change_bug: bool = False,
+        snapshot_threshold: int | None = None,
         lease_reads: bool = False,
         clock_drift_bound: float = 1.0,
     ) -> None:
@@ -276,6 +283,30 @@ class Cluster:
         # True brings back the bug Ongaro reported in 2015: a new leader may start a
         # membership change before it has committed an entry of its term (thesis §4.1).
         self.single_change_bug = single_change_bug
+        if snapshot_threshold is not None and (
+            type(snapshot_threshold) is not int or snapshot_threshold < 1
+        ):
+            raise LuminousError(
+                f"snapshot_threshold={snapshot_threshold!r}: give the number of applied "
+                "entries (a whole number >= 1) after which a server snapshots its state "
+                "machine and compacts its log, or None never to compact"
+            )
+        if snapshot_threshold is not None:
+            lacking = missing_compaction_methods(storage or DiskStorage)
+            if lacking:
+                label = str(
+                    getattr(storage, "__name__", None)
+                    or getattr(storage, "name", type(storage).__name__)
+                )
+                wanted = " and ".join(f"{m}(msg)" for m in lacking)
+                raise LuminousError(
+                    f"snapshot_threshold={snapshot_threshold}: the servers will save "
+                    f"snapshots and compact their logs (§7), but {label} has no {wanted}. "
+                    "Add them (read le.StorageHandler.save_snapshot? and "
+                    "le.StorageHandler.compact_log?), or leave snapshot_threshold=None."
+                )
+        # Log compaction (§7): snapshot after this many applied entries; None never.
+        self.snapshot_threshold = snapshot_threshold
         self.lease_reads, self.clock_drift_bound = _check_lease(
             lease_reads, clock_drift_bound, check_quorum
         )
@@ -433,7 +464,14 @@ class Cluster:
 
     def applied(self, server_id: int) -> list[tuple[int, Any]]:
         """``(index, data)`` of every command server ``server_id`` applied since its last
-        (re)start, in order (no-op entries are not listed)."""
+        (re)start, in order (no-op entries are not listed).
+
+        With log compaction, only commands applied one by one from log entries are
+        listed: a server that restores its state machine from a snapshot (installed
+        from the leader, or recovered on restart) skips the indexes the snapshot
+        covers, so after a restore the list has a gap there (or starts after the
+        snapshot). ``state_machine(i)`` holds the whole state, and
+        ``servers[i].snapshot_index`` says where the snapshot ends."""
         self._require_server(server_id)
         codec = self._codec
         return [(i, copy_value(codec, d)) for i, d in self._world.applied[server_id]]
@@ -450,14 +488,19 @@ class Cluster:
 
     def disk_stats(self, server_id: int) -> dict[str, int]:
         """Counters of server ``server_id``'s Disk: ``writes`` (writes and deletes),
-        ``syncs``, ``keys`` stored and ``unsynced`` keys; cheap, unlike ``disk(i)``."""
+        ``syncs``, ``keys`` stored and ``unsynced`` keys; with log compaction, the
+        ``snapshots`` its handler saved (``SaveSnapshot``) and the ``compactions`` it
+        carried out (``CompactLog``). Cheap, unlike ``disk(i)``."""
         self._require_server(server_id)
         disk = self._world.disks[server_id]
+        snapshots, compactions = self._world.compactions.get(server_id, (0, 0))
         return {
             "writes": disk.writes,
             "syncs": disk.syncs,
             "keys": len(disk),
             "unsynced": len(disk.unsynced_keys),
+            "snapshots": snapshots,
+            "compactions": compactions,
         }
 
     def pending(self) -> list[Event]:
@@ -476,13 +519,20 @@ class Cluster:
             for i in ids
             if world.alive[i] and world.servers[i].role is Role.LEADER
         }
+        # Each applied entry with its term while the log still holds it (a compacted
+        # entry's term is gone: None). A server whose log lost applied entries (a
+        # buggy handler's restart) is left out, as before.
         applied = {
-            i: [world.servers[i].log.entry(index) for index, _ in world.applied[i]]
+            i: [
+                Entry(index, world.servers[i].log.term_at(index), data)  # type: ignore[arg-type]
+                for index, data in world.applied[i]
+            ]
             for i in ids
             if all(index <= world.servers[i].log.last_index for index, _ in world.applied[i])
         }
         leaders = {t: tuple(sorted(set(ids))) for t, ids in world.leader_terms.items()}
-        found = scan(self._step, logs, commit, leaders, current, applied)
+        compacted = {i: world.servers[i].log.snapshot_index for i in self.ids}
+        found = scan(self._step, logs, commit, leaders, current, applied, snapshot_index=compacted)
         seen = {(v.property, v.detail) for v in self.violations}
         return list(self.violations) + [v for v in found if (v.property, v.detail) not in seen]
 
@@ -1021,6 +1071,7 @@ class Cluster:
             election_timeout_ms=self.election_timeout_ms,
             joint_consensus=self.membership == "joint",
             single_change_bug=self.single_change_bug,
+            snapshot_threshold=self.snapshot_threshold,
             lease_ms=self.lease_ms,
         )
 
@@ -1033,9 +1084,19 @@ class Cluster:
         except Exception as error:
             self._handler_failed(sid, "storage handler", f"its construction {name}(disk)", error)
             return
+        raw: Any = None
         try:
-            stored = _check_stored_state(handler.handle(LoadState()), sid, world.ids)
+            raw = handler.handle(LoadState())
+            stored = _check_stored_state(raw, world.ids)
         except Exception as error:
+            durable = world.durable.get(sid)
+            if durable is not None and world.checker is not None:
+                # What cannot be recovered from may still show an acknowledged
+                # snapshot lost (compacted before it was durable).
+                snapshot = getattr(raw, "snapshot", None)
+                if not isinstance(snapshot, SaveSnapshot):
+                    snapshot = None
+                self._out.violations.extend(durable.lost_snapshot(self._step, sid, snapshot))
             self._handler_failed(sid, "storage handler", LoadState(), error)
             return
         try:
@@ -1043,6 +1104,14 @@ class Cluster:
         except Exception as error:
             self._handler_failed(sid, "state machine", "its construction", error)
             return
+        if stored.snapshot is not None:
+            # Restart from snapshot plus log (§7): the state machine starts from the
+            # snapshot; the log holds only the entries after it.
+            try:
+                machine.restore(copy_value(self._codec, stored.snapshot.data))
+            except Exception as error:
+                self._handler_failed(sid, "state machine", "restore(snapshot)", error)
+                return
         server = self._new_server(sid, stored)
         world.servers[sid] = server
         world.handlers[sid] = handler
@@ -1056,11 +1125,12 @@ class Cluster:
             found = world.checker.restarted(self._step, server)
             entries = server.log.entries
             durable = world.durable.get(sid)
+            snap = stored.snapshot
             if durable is not None:  # a restart: was anything durable lost?
                 found += durable.recovered(
-                    self._step, sid, stored.current_term, stored.voted_for, entries
+                    self._step, sid, stored.current_term, stored.voted_for, entries, snap
                 )
-            world.durable[sid] = DurableState(stored.current_term, stored.voted_for, entries)
+            world.durable[sid] = DurableState(stored.current_term, stored.voted_for, entries, snap)
             self._out.violations.extend(found)
         self._carry_out(sid, server.boot())
 
@@ -1105,6 +1175,10 @@ class Cluster:
                     return
                 if durable is not None:
                     durable.handled(message)
+                kind = type(message)
+                if kind is SaveSnapshot or kind is CompactLog:
+                    counts = world.compactions.setdefault(sid, [0, 0])
+                    counts[kind is CompactLog] += 1
         queue = world.queue
         if out.election_timer is RESET:
             low, high = self.election_timeout_ms
@@ -1124,6 +1198,13 @@ class Cluster:
             self._send(sid, target, message)
         if out.became_leader:
             world.leader_terms.setdefault(server.current_term, []).append(sid)
+        if out.restore is not None:
+            # Figure 13, rule 8: "Reset state machine using snapshot contents"
+            try:
+                world.machines[sid].restore(copy_value(self._codec, out.restore.data))
+            except Exception as error:
+                self._handler_failed(sid, "state machine", "restore(snapshot)", error)
+                return
         if out.applies:
             machine = world.machines[sid]
             applied = world.applied[sid]
@@ -1143,6 +1224,30 @@ class Cluster:
             found = checker.observe(step, server, out)
             if found:
                 self._out.violations.extend(found)
+        if out.snapshot_due:
+            self._take_snapshot(sid)
+
+    def _take_snapshot(self, sid: int) -> None:
+        """Log compaction (§7): the server asked for its state machine's snapshot."""
+        world = self._world
+        try:
+            value = world.machines[sid].snapshot()
+        except Exception as error:
+            self._handler_failed(sid, "state machine", "snapshot()", error)
+            return
+        try:
+            data = copy_value(self._codec, value)
+        except Exception as error:
+            codec = getattr(self._codec, "name", type(self._codec).__name__)
+            problem = DataError(
+                f"snapshot() returned {stable_repr(value)[:80]}, which the {codec} codec "
+                f"cannot carry ({type(error).__name__}: {error}). Return JSON values "
+                "(lists, dicts with string keys, numbers, strings), or build the cluster "
+                "with codec=le.PickleCodec()"
+            )
+            self._handler_failed(sid, "state machine", "snapshot()", problem)
+            return
+        self._carry_out(sid, world.servers[sid].take_snapshot(data, world.now))
 
     def _check_replies(self, sid: int, durable: DurableState, sends: list[tuple[int, Any]]) -> None:
         """Durability at send time: note what is acknowledged, and whether the Disk
@@ -1151,7 +1256,7 @@ class Cluster:
         unsynced = disk.unsynced_keys if disk.faults is not None else []
         for _, message in sends:
             kind = type(message)
-            if kind is AppendEntriesReply and message.success:
+            if (kind is AppendEntriesReply and message.success) or kind is InstallSnapshotReply:
                 durable.acked = max(durable.acked, message.match_index)
             elif kind is not RequestVoteReply:
                 continue
@@ -1393,32 +1498,11 @@ def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool
     return lease_reads, float(drift)
 
 
-def _check_stored_state(stored: Any, sid: int, ids: tuple[int, ...]) -> StoredState:
+def _check_stored_state(stored: Any, ids: tuple[int, ...]) -> StoredState:
     """Validate what ``load_state`` returned, or raise saying what was expected."""
-    if not isinstance(stored, StoredState):
-        raise LuminousError(
-            f"load_state() returned {stored!r}; it must return "
-            "le.StoredState(current_term, voted_for, entries)"
-        )
-    term, vote = stored.current_term, stored.voted_for
-    if type(term) is not int or term < 0:
-        raise LuminousError(
-            f"load_state() returned current_term={term!r}; expected a whole number >= 0"
-        )
-    if vote is not None and (type(vote) is not int or vote not in ids):
-        raise LuminousError(
-            f"load_state() returned voted_for={vote!r}; expected None or a server id in {list(ids)}"
-        )
     try:
         # Terms may decrease: a handler that ignores TruncateLog brings back deleted
         # entries, and the Log Matching check should show it rather than this refusal.
-        entries = check_entries(list(stored.entries), monotonic=False)
-    except (TypeError, ValueError) as error:
-        raise LuminousError(f"load_state() returned bad entries: {error}") from None
-    highest = max((e.term for e in entries), default=0)
-    if highest > term:
-        raise LuminousError(
-            f"load_state() returned an entry of term {highest} but current_term="
-            f"{term}; a server never stores an entry from a term later than its own"
-        )
-    return StoredState(current_term=term, voted_for=vote, entries=entries)
+        return validate_stored_state(stored, ids, monotonic=False)
+    except StoredStateError as error:
+        raise LuminousError(f"load_state() returned {error}") from None

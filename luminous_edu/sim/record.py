@@ -60,6 +60,7 @@ def export_record(cluster: Cluster) -> dict[str, Any]:
             "check_quorum": cluster.check_quorum,
             "membership": cluster.membership,
             "single_change_bug": cluster.single_change_bug,
+            "snapshot_threshold": cluster.snapshot_threshold,
             "lease_reads": cluster.lease_reads,
             "clock_drift_bound": cluster.clock_drift_bound,
             "disk_faults": (
@@ -154,10 +155,11 @@ def load_record(
             check_quorum=config.get("check_quorum", False),
             membership=config.get("membership", "single"),
             single_change_bug=config.get("single_change_bug", False),
+            snapshot_threshold=config.get("snapshot_threshold"),
             lease_reads=config.get("lease_reads", False),
             clock_drift_bound=config.get("clock_drift_bound", 1.0),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, LuminousError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None
     cluster.strict = bool(config.get("strict", False))
     for number, action in enumerate(record["actions"]):

@@ -125,12 +125,66 @@ def term_after_vote(storage: Callable[[Disk], Any]) -> Cluster:
     return c
 
 
+def compacts_before_snapshot(storage: Callable[[Disk], Any]) -> Cluster:
+    """Log compaction every 3 applied entries. A follower learns that entry 3 is
+    committed, applies it and snapshots; its power is cut during that storage call,
+    after three disk operations. Then it restarts and catches up."""
+    c = Cluster(servers=3, seed=6, storage=storage, snapshot_threshold=3)
+    c.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    leader = c.leader
+    assert leader is not None
+    c.propose("a")
+    c.run(200)  # the no-op and "a" are committed and applied everywhere
+    follower = next(i for i in c.ids if i != leader)
+    c.propose("b")
+    c.fire(pending_message(c, leader, follower, "AppendEntries"))
+    c.fire(pending_message(c, follower, leader, "AppendEntriesReply"))  # b commits
+    c.cut_power(follower, after_operations=5)
+    c.run(100)  # the next heartbeat tells the follower that b is committed
+    c.restart(follower)
+    c.run(300)
+    return c
+
+
+def behind_the_snapshot(storage: Callable[[Disk], Any] | None = None) -> Cluster:
+    """For lesson 06: S3 is cut off while S1..S2 commit 12 commands with log
+    compaction every 4 applied entries; when S3 comes back its leader has compacted
+    away the entries S3 needs, so it sends its snapshot (InstallSnapshot, Figure 13).
+    Returns the cluster right after S3 reconnects, before anything is sent."""
+    c = Cluster(servers=3, seed=7, storage=storage, snapshot_threshold=4)
+    c.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    behind = next(i for i in sorted(c.ids, reverse=True) if i != c.leader)
+    c.disconnect(behind)
+    for k in range(12):
+        c.propose(f"x{k}")
+        c.run(30)
+    c.connect(behind)
+    return c
+
+
+def restart_from_snapshot(storage: Callable[[Disk], Any] | None = None) -> Cluster:
+    """For lesson 06: with log compaction every 4 applied entries, 10 commands commit;
+    then every server crashes. Returns the cluster with all servers down: restart
+    them (``for i in c.ids: c.restart(i)``) and each recovers its snapshot plus the
+    entries after it."""
+    c = Cluster(servers=3, seed=8, storage=storage, snapshot_threshold=4)
+    c.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    for k in range(10):
+        c.propose(f"x{k}")
+        c.run(30)
+    c.run(200)
+    for sid in c.ids:
+        c.crash(sid)
+    return c
+
+
 SCENARIOS: dict[str, Callable[[Callable[[Disk], Any]], Cluster]] = {
     "ForgetsVote": forgets_vote,
     "MemoryLog": memory_log,
     "IgnoresTruncate": ignores_truncate,
     "NeverSyncs": never_syncs,
     "TermAfterVote": term_after_vote,
+    "CompactsBeforeSnapshot": compacts_before_snapshot,
 }
 
 

@@ -40,6 +40,8 @@ class World:
         # ReadIndex reads: read id -> (index, value, error) once answered
         self.read_results: dict[int, tuple[int, Any, str | None]] = {}
         self.next_read_id = 1
+        # Log compaction: [snapshots saved, compactions] per server, for disk_stats
+        self.compactions: dict[int, list[int]] = {}
         # read id -> the highest commit index of any running server when it was asked
         self.read_floors: dict[int, int] = {}
 
@@ -64,5 +66,6 @@ class World:
         twin.durable = {i: d.clone() for i, d in self.durable.items()}
         twin.read_results = dict(self.read_results)
         twin.next_read_id = self.next_read_id
+        twin.compactions = {i: list(c) for i, c in self.compactions.items()}
         twin.read_floors = dict(self.read_floors)
         return twin

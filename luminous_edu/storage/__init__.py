@@ -2,10 +2,18 @@
 implement, the simulated Disk, codecs for entry data, the built-in handlers, the
 compliance checks for a handler, and a gallery of buggy handlers for lessons."""
 
-from ..core.persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
+from ..core.persistence import (
+    CompactLog,
+    LoadState,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 from .builtin import DiskStorage, VolatileStorage
 from .codec import Codec, JsonCodec, PickleCodec, copy_value
-from .compliance import CHECK_NAMES, check_storage
+from .compliance import CHECK_NAMES, SNAPSHOT_CHECK_NAMES, check_storage
 from .disk import FAULT_MODES, Disk, DiskTable, PowerLoss
 from .errors import StorageError, TornWriteError
 from .functions import FunctionStorage
@@ -13,6 +21,7 @@ from .gallery import GALLERY
 from .handler import StorageHandler
 from .jsonlines import JsonLinesStorage
 from .report import AFTER_CRASH, LIVE, CheckResult, StorageReport
+from .stored import StoredStateError, validate_stored_state
 
 __all__ = [
     "AFTER_CRASH",
@@ -20,8 +29,10 @@ __all__ = [
     "FAULT_MODES",
     "GALLERY",
     "LIVE",
+    "SNAPSHOT_CHECK_NAMES",
     "CheckResult",
     "Codec",
+    "CompactLog",
     "Disk",
     "DiskStorage",
     "DiskTable",
@@ -33,13 +44,16 @@ __all__ = [
     "PowerLoss",
     "SaveHardState",
     "SaveLog",
+    "SaveSnapshot",
     "StorageError",
     "StorageHandler",
     "StorageReport",
     "StoredState",
+    "StoredStateError",
     "TornWriteError",
     "TruncateLog",
     "VolatileStorage",
     "check_storage",
     "copy_value",
+    "validate_stored_state",
 ]

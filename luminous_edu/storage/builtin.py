@@ -12,7 +12,14 @@ import copy
 from typing import Any
 
 from ..core.log import Entry
-from ..core.persistence import SaveHardState, SaveLog, StoredState, TruncateLog
+from ..core.persistence import (
+    CompactLog,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 from .disk import Disk
 from .handler import StorageHandler
 
@@ -35,12 +42,20 @@ def read_log(disk: Disk) -> list[Entry]:
     return entries
 
 
+def read_snapshot(disk: Disk) -> SaveSnapshot | None:
+    """The snapshot stored under ``"snapshot"``, or None."""
+    stored = disk.read("snapshot")
+    return None if stored is None else SaveSnapshot(*stored)
+
+
 class DiskStorage(StorageHandler):
     """A correct handler, and the default: every message written and synced at once.
 
     Layout on the Disk: ``"hard_state"`` holds ``(current_term, voted_for)`` in one
     write, so a crash can never separate a vote from its term; ``"log/0000000007"``
-    holds entry 7 as ``(term, data)``. Keys sort in index order.
+    holds entry 7 as ``(term, data)``. Keys sort in index order. With log compaction,
+    ``"snapshot"`` holds ``(last_index, last_term, data, config)``, written and synced
+    before the entries it replaces are deleted.
     """
 
     def save_hard_state(self, msg: SaveHardState) -> None:
@@ -58,9 +73,20 @@ class DiskStorage(StorageHandler):
                 self.disk.delete(key)
         self.disk.sync()
 
+    def save_snapshot(self, msg: SaveSnapshot) -> None:
+        self.disk.write("snapshot", (msg.last_index, msg.last_term, msg.data, msg.config))
+        self.disk.sync()
+
+    def compact_log(self, msg: CompactLog) -> None:
+        last = entry_key(msg.through_index)
+        for key in self.disk.keys():
+            if key.startswith(LOG_PREFIX) and key <= last:
+                self.disk.delete(key)
+        self.disk.sync()
+
     def load_state(self) -> StoredState:
         current_term, voted_for = self.disk.read("hard_state", (0, None))
-        return StoredState(current_term, voted_for, read_log(self.disk))
+        return StoredState(current_term, voted_for, read_log(self.disk), read_snapshot(self.disk))
 
 
 class VolatileStorage(StorageHandler):
@@ -78,6 +104,7 @@ class VolatileStorage(StorageHandler):
         self.current_term = 0
         self.voted_for: int | None = None
         self.log: dict[int, tuple[int, Any]] = {}  # index -> (term, data)
+        self.snapshot: SaveSnapshot | None = None
 
     def save_hard_state(self, msg: SaveHardState) -> None:
         self.current_term, self.voted_for = msg.current_term, msg.voted_for
@@ -90,9 +117,16 @@ class VolatileStorage(StorageHandler):
         for index in [i for i in self.log if i >= msg.from_index]:
             del self.log[index]
 
+    def save_snapshot(self, msg: SaveSnapshot) -> None:
+        self.snapshot = copy.deepcopy(msg)
+
+    def compact_log(self, msg: CompactLog) -> None:
+        for index in [i for i in self.log if i <= msg.through_index]:
+            del self.log[index]
+
     def load_state(self) -> StoredState:
         entries = [
             Entry(index, term, copy.deepcopy(data))
             for index, (term, data) in sorted(self.log.items())
         ]
-        return StoredState(self.current_term, self.voted_for, entries)
+        return StoredState(self.current_term, self.voted_for, entries, copy.deepcopy(self.snapshot))

@@ -23,17 +23,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.log import check_entries, noop_data
-from ..core.persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
+from ..core.log import noop_data
+from ..core.persistence import (
+    CompactLog,
+    LoadState,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    TruncateLog,
+)
 from .builtin import DiskStorage
 from .disk import Disk, PowerLoss
 from .errors import TornWriteError
+from .handler import handles_snapshots
 from .render import shorten
 from .report import AFTER_CRASH, LIVE, PHASES, CheckResult, StorageReport
+from .stored import StoredStateError, validate_stored_state
 
 Factory = Callable[[Disk], Any]
-# What load_state returned, checked: (current_term, voted_for, [(index, term, data)]).
-State = tuple[int, int | None, list[tuple[int, int, Any]]]
+# What load_state returned, checked: (current_term, voted_for, [(index, term, data)],
+# snapshot), the snapshot as (last_index, last_term, data, config) or None; entries
+# follow the snapshot.
+State = tuple[int, int | None, list[tuple[int, int, Any]], Any]
 
 PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 CRASH_FAULTS = "unsynced"  # the fault mode of the after-crash phase
@@ -45,6 +56,8 @@ METHODS = {
     SaveHardState: "save_hard_state",
     SaveLog: "save_log",
     TruncateLog: "truncate_log",
+    SaveSnapshot: "save_snapshot",
+    CompactLog: "compact_log",
     LoadState: "load_state",
 }
 CRASH_HINT = (
@@ -54,14 +67,21 @@ CRASH_HINT = (
 )
 
 
-def check_storage(storage: Factory, *, seed: int = 0) -> StorageReport:
+def check_storage(
+    storage: Factory, *, seed: int = 0, snapshots: bool | None = None
+) -> StorageReport:
     """Run the compliance checks on a storage handler and return a report.
 
     ``storage`` is what you would pass to ``le.Cluster(storage=...)``: a handler class
     built as ``MyStorage(disk)``, a ``le.FunctionStorage``, or
     ``le.JsonLinesStorage.in_directory(path)`` (give it an empty directory). ``seed``
     decides the random comparison with ``DiskStorage``; a failure names the seed that
-    reproduces it. The checks call ``load_state()`` more than once on one handler, so
+    reproduces it. ``snapshots=True`` adds the log-compaction checks
+    (``SNAPSHOT_CHECK_NAMES``: ``save_snapshot``, ``compact_log`` and the snapshot in
+    ``load_state``, with a power cut at every point of saving a snapshot and
+    compacting the log); by default they run when the handler defines
+    ``save_snapshot`` and ``compact_log`` alongside its ``load_state``. The checks
+    call ``load_state()`` more than once on one handler, so
     it must only read, never change what is stored.
 
     ``report.passed`` is True when every check passed; ``report.failures`` lists the
@@ -82,13 +102,18 @@ def check_storage(storage: Factory, *, seed: int = 0) -> StorageReport:
         )
     if type(seed) is not int:
         raise TypeError(f"seed={seed!r}: the seed must be a whole number")
+    if snapshots not in (None, True, False):
+        raise TypeError(f"snapshots={snapshots!r}: give True, False or None (decide for me)")
     run = _Run(storage, label, seed)
     try:
         run.trial(LIVE, start=False)
     except _Fail as failure:
         return StorageReport(label, seed, [CheckResult("builds", LIVE, False, str(failure))])
     results: list[CheckResult] = []
-    for check in CHECKS:
+    if snapshots is None:
+        snapshots = handles_snapshots(storage)
+    checks = CHECKS + SNAPSHOT_CHECKS if snapshots else CHECKS
+    for check in checks:
         for phase in PHASES:
             message = _run_check(check, run, phase)
             results.append(CheckResult(check.name, phase, not message, message))
@@ -238,31 +263,18 @@ class _Trial:
     def checked(self, result: Any) -> State:
         """``result`` as a ``State``, or a failure saying what was expected."""
         start = _sentence(f"{self.history()}, {self.loaded()} returned")
-        if not isinstance(result, StoredState):
-            raise _Fail(
-                f"{start} {shorten(repr(result))} ({type(result).__name__}); load_state "
-                "must return le.StoredState(current_term, voted_for, entries)."
-            )
-        term, vote = result.current_term, result.voted_for
-        if type(term) is not int or term < 0:
-            raise _Fail(
-                f"{start} current_term={shorten(repr(term))}; expected a whole number >= 0 "
-                "(0 on a fresh disk), the current_term of the last SaveHardState."
-            )
-        if vote is not None and (type(vote) is not int or vote < 1):
-            raise _Fail(
-                f"{start} voted_for={shorten(repr(vote))}; expected None or a server id "
-                "(a whole number >= 1), the voted_for of the last SaveHardState."
-            )
         try:
-            raw_entries = list(result.entries)
-            entries = check_entries(raw_entries)
-        except (TypeError, ValueError) as error:
+            stored = validate_stored_state(result)
+        except StoredStateError as error:
+            if not str(error).startswith("entries"):
+                raise _Fail(f"{start} {error}.") from None
             raise _Fail(
-                f"{start} entries that are not a log: {error}.{_sort_hint(result.entries)} "
-                f"{self.hint}".rstrip()
+                f"{start} {error}.{_sort_hint(result.entries)} {self.hint}".rstrip()
             ) from None
-        return term, vote, [(e.index, e.term, e.data) for e in entries]
+        entries = [(e.index, e.term, e.data) for e in stored.entries]
+        snap = stored.snapshot
+        snapshot = None if snap is None else tuple(snap)
+        return stored.current_term, stored.voted_for, entries, snapshot
 
     def compare(self, got: State, expected: State) -> None:
         difference = _difference(got, expected)
@@ -323,6 +335,7 @@ class _Model:
         self.current_term = 0
         self.voted_for: int | None = None
         self.log: dict[int, tuple[int, Any]] = {}
+        self.snapshot: tuple[int, int, Any, Any] | None = None
 
     def apply(self, message: Any) -> None:
         kind = type(message)
@@ -333,10 +346,22 @@ class _Model:
         elif kind is TruncateLog:
             for index in [i for i in self.log if i >= message.from_index]:
                 del self.log[index]
+        elif kind is SaveSnapshot:
+            self.snapshot = copy.deepcopy(tuple(message))
+        elif kind is CompactLog:
+            for index in [i for i in self.log if i <= message.through_index]:
+                del self.log[index]
 
     def state(self) -> State:
+        """As a server recovers it: entries after the snapshot (Figure 13's rules 6
+        and 7 drop the ones it covers)."""
         entries = [(i, term, data) for i, (term, data) in sorted(self.log.items())]
-        return self.current_term, self.voted_for, entries
+        if self.snapshot is not None:
+            last, last_term = self.snapshot[0], self.snapshot[1]
+            at = self.log.get(last)
+            entries = [] if at is not None and at[0] != last_term else entries
+            entries = [e for e in entries if e[0] > last]
+        return self.current_term, self.voted_for, entries, self.snapshot
 
 
 LOAD = object()  # in a script: check what load_state returns here
@@ -477,36 +502,58 @@ def _term_and_vote(run: _Run, phase: str) -> None:
         _power_cut_in_save_hard_state(run, faults)
 
 
+def _cut_power_during(
+    run: _Run,
+    faults: str | None,
+    setup: Sequence[Any],
+    during: Sequence[Any],
+    operations: int,
+    hint: str = "",
+) -> tuple[_Trial, bool, Any] | None:
+    """A trial that handles ``setup``, then ``during`` with the power cut after
+    ``operations`` disk operations, and restarts. Returns (trial, whether the power
+    was cut, the message it was cut in), or None when a torn value keeps the handler
+    from starting (safe: the server stays down)."""
+    trial = run.trial(AFTER_CRASH, faults=faults, hint=hint)
+    for message in setup:
+        trial.send(message)
+    trial.disk.cut_power_after(operations)
+    current = during[0]
+    try:
+        for current in during:
+            trial.handler.handle(current)
+    except PowerLoss:
+        pass
+    except Exception as error:
+        raise _Fail(trial.raised(current, error), error) from None
+    cut = trial.disk.power_cut
+    trial.disk.power_on()
+    try:
+        trial.restart(crash=not cut)  # a cut has crashed the disk already
+    except _Fail as failure:
+        if cut and isinstance(failure.cause, TornWriteError):
+            return None
+        raise
+    return trial, cut, current
+
+
 def _power_cut_in_save_hard_state(run: _Run, faults: str | None) -> None:
     """Cut the power inside one save_hard_state, after each of its disk operations in
     turn: a restarted server must find the old pair or the new one, never a mix."""
     before = SaveHardState(current_term=4, voted_for=1)
     during = SaveHardState(current_term=5, voted_for=3)
     for operations in range(MAX_OPERATIONS_PER_CALL):
-        trial = run.trial(AFTER_CRASH, faults=faults)
-        trial.send(before)
-        trial.disk.cut_power_after(operations)
-        try:
-            trial.handler.handle(during)
-        except PowerLoss:
-            pass
-        except Exception as error:
-            raise _Fail(trial.raised(during, error), error) from None
-        cut = trial.disk.power_cut
-        trial.disk.power_on()
+        done = _cut_power_during(run, faults, [before], [during], operations)
+        if done is None:
+            continue
+        trial, cut, _ = done
         where = (
             f"The power was cut in the middle of save_hard_state({describe(during)}), "
             f"{_after_operations(operations)}, with disk faults={faults!r}"
             if cut
             else f"After save_hard_state({describe(during)}) and a crash (disk faults={faults!r})"
         )
-        try:
-            trial.restart(crash=not cut)  # a cut has crashed the disk already
-        except _Fail as failure:
-            if cut and isinstance(failure.cause, TornWriteError):
-                continue  # a torn value: the server cannot restart, which is safe
-            raise
-        got_term, got_vote, _ = trial.started
+        got_term, got_vote = trial.started[:2]
         pair = (got_term, got_vote)
         allowed = [(4, 1), (5, 3)] if cut else [(5, 3)]
         if pair in allowed:
@@ -705,6 +752,127 @@ class _RaftLikeMessages:
         return rng.choice(choices)()
 
 
+def _snapshot_and_compaction(run: _Run, phase: str) -> None:
+    terms = [1, 1, 2, 2, 2, 2]
+    saves = [SaveLog(term=t, index=i, data=f"e{i}") for i, t in enumerate(terms, 1)]
+    config = {"voters": [1, 2, 3]}
+    script = [
+        SaveHardState(current_term=2, voted_for=None),
+        *saves,
+        SaveSnapshot(last_index=3, last_term=2, data=["e1", "e2", "e3"], config=config),
+        LOAD,
+        CompactLog(through_index=3),
+        LOAD,
+        SaveLog(term=2, index=7, data="e7"),
+        LOAD,
+        SaveSnapshot(last_index=5, last_term=2, data={"applied": [1, 2, 3, 4, 5]}, config=config),
+        CompactLog(through_index=5),
+        LOAD,
+        TruncateLog(from_index=7),
+        LOAD,
+    ]
+    hint = (
+        "save_snapshot must store msg.last_index, msg.last_term, msg.data and msg.config, "
+        "replacing the snapshot before; compact_log(through_index=n) deletes every entry "
+        "with index <= n and keeps the rest; load_state returns the last snapshot as "
+        "StoredState(current_term, voted_for, entries, le.SaveSnapshot(...))."
+    )
+    _play(run, phase, script, hint)
+
+
+def _installed_snapshot(run: _Run, phase: str) -> None:
+    config = {"voters": [1, 2, 3]}
+    script = [
+        SaveHardState(current_term=3, voted_for=None),
+        *(SaveLog(term=1, index=i, data=f"old{i}") for i in (1, 2, 3)),
+        # A follower installs a leader's snapshot that its log disagrees with, and
+        # discards its log (Figure 13, rule 7).
+        SaveSnapshot(last_index=6, last_term=3, data=["s"], config=config),
+        CompactLog(through_index=6),
+        LOAD,
+        SaveLog(term=3, index=7, data="new7"),
+        LOAD,
+    ]
+    hint = (
+        "A snapshot may reach past the last stored entry (a follower installing its "
+        "leader's snapshot): compact_log then deletes the whole log, and the entries "
+        "saved next continue after the snapshot's last_index."
+    )
+    _play(run, phase, script, hint)
+
+
+def _snapshot_before_compaction(run: _Run, phase: str) -> None:
+    """Live: the snapshot is there as soon as save_snapshot returns. After crash: a
+    power cut at every point of SaveSnapshot then CompactLog leaves either nothing
+    changed or the snapshot there; never entries gone without it."""
+    if phase == LIVE:
+        script = [
+            SaveHardState(current_term=1, voted_for=None),
+            *(SaveLog(term=1, index=i, data=f"e{i}") for i in (1, 2, 3, 4)),
+            SaveSnapshot(last_index=3, last_term=1, data=["e1"], config={"voters": [1, 2]}),
+            LOAD,
+            CompactLog(through_index=3),
+            LOAD,
+        ]
+        hint = (
+            "The server deletes entries (compact_log) right after save_snapshot returns: "
+            "store the snapshot in save_snapshot itself, not later."
+        )
+        _play(run, phase, script, hint)
+        return
+    _power_cut_in_compaction(run, None)
+    _power_cut_in_compaction(run, CRASH_FAULTS)
+
+
+def _power_cut_in_compaction(run: _Run, faults: str | None) -> None:
+    config = {"voters": [1, 2, 3]}
+    setup = [
+        SaveHardState(current_term=1, voted_for=None),
+        *(SaveLog(term=1, index=i, data=f"e{i}") for i in (1, 2, 3, 4)),
+    ]
+    snapshot = SaveSnapshot(last_index=3, last_term=1, data=["e1", "e2", "e3"], config=config)
+    compact = CompactLog(through_index=3)
+    before = _Model()
+    for message in setup:
+        before.apply(message)
+    after = _Model()
+    for message in (*setup, snapshot, compact):
+        after.apply(message)
+    hint = (
+        "Make the snapshot durable in save_snapshot (write it, then call disk.sync()) "
+        "before returning: compact_log may delete entries only once the snapshot "
+        "covering them is on the disk."
+    )
+    for operations in range(2 * MAX_OPERATIONS_PER_CALL):
+        done = _cut_power_during(run, faults, setup, [snapshot, compact], operations, hint)
+        if done is None:
+            continue
+        trial, cut, current = done
+        got = trial.started
+        allowed = [before.state(), after.state()] if cut else [after.state()]
+        if any(not _difference(got, state) for state in allowed):
+            if cut:
+                continue
+            return
+        where = (
+            f"The power was cut in the middle of {METHODS[type(current)]}("
+            f"{describe(current)}), {_after_operations(operations)}, with disk "
+            f"faults={faults!r}"
+            if cut
+            else f"After save_snapshot and compact_log and a crash (disk faults={faults!r})"
+        )
+        raise _Fail(
+            f"{where}; after a restart load_state() returned {_summary(got)}: "
+            f"{_difference(got, after.state())}. That is neither the state before "
+            "(entries 1..4, no snapshot) nor the state after (a snapshot through index 3 "
+            f"and entry 4). {hint}"
+        )
+    raise _Fail(
+        f"save_snapshot and compact_log together took more than "
+        f"{2 * MAX_OPERATIONS_PER_CALL} disk operations."
+    )
+
+
 @dataclass(frozen=True)
 class _Check:
     name: str
@@ -723,6 +891,14 @@ CHECKS = (
     _Check("random comparison with DiskStorage", _random_comparison),
 )
 CHECK_NAMES = tuple(check.name for check in CHECKS)
+# Run only on handlers that can compact (save_snapshot and compact_log): a handler
+# written for a cluster without snapshot_threshold is not asked about snapshots.
+SNAPSHOT_CHECKS = (
+    _Check("snapshot saved, log compacted", _snapshot_and_compaction),
+    _Check("installed snapshot replaces the log", _installed_snapshot),
+    _Check("snapshot durable before compaction", _snapshot_before_compaction),
+)
+SNAPSHOT_CHECK_NAMES = tuple(check.name for check in SNAPSHOT_CHECKS)
 
 
 # ------------------------------------------------------------------ wording
@@ -742,13 +918,15 @@ def _label(factory: Any) -> str:
 
 
 def _summary(state: State) -> str:
-    term, vote, entries = state
+    term, vote, entries, snapshot = state
     if not entries:
         log = "no entries"
     elif len(entries) == 1:
-        log = "entry 1"
+        log = f"entry {entries[0][0]}"
     else:
-        log = f"entries 1..{len(entries)}"
+        log = f"entries {entries[0][0]}..{entries[-1][0]}"
+    if snapshot is not None:
+        log = f"a snapshot through index {snapshot[0]} (term {snapshot[1]}) and {log}"
     return f"current_term={term}, voted_for={vote} and {log}"
 
 
@@ -758,6 +936,21 @@ def _difference(got: State, expected: State) -> str:
         return f"current_term should be {expected[0]}"
     if got[1] != expected[1]:
         return f"voted_for should be {expected[1]}"
+    if got[3] != expected[3] or not _same(got[3], expected[3]):
+        if expected[3] is None:
+            return "there should be no snapshot: none was saved"
+        last, term, data, config = expected[3]
+        if got[3] is None:
+            return (
+                f"the snapshot through index {last} (term {term}) saved by SaveSnapshot is "
+                "missing; return it as StoredState(..., snapshot=le.SaveSnapshot(last_index, "
+                "last_term, data, config))"
+            )
+        return (
+            f"the snapshot should be SaveSnapshot(last_index={last}, last_term={term}, "
+            f"data={shorten(repr(data))}, config={shorten(repr(config))}), the last one "
+            "saved, stored exactly as given"
+        )
     got_log, expected_log = got[2], expected[2]
     for (index, term, data), (_, want_term, want_data) in zip(got_log, expected_log, strict=False):
         if term != want_term:

@@ -29,7 +29,14 @@ import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..core.persistence import SaveHardState, SaveLog, StoredState, TruncateLog
+from ..core.persistence import (
+    CompactLog,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 from .disk import Disk
 from .handler import StorageHandler
 
@@ -41,7 +48,11 @@ PARAMETERS = {
     "save_log": "disk, msg",
     "truncate_log": "disk, msg",
     "load_state": "disk",
+    # Needed only with log compaction on (Cluster(snapshot_threshold=N)):
+    "save_snapshot": "disk, msg",
+    "compact_log": "disk, msg",
 }
+COMPACTION = ("save_snapshot", "compact_log")
 
 
 class FunctionStorage:
@@ -61,7 +72,16 @@ class FunctionStorage:
       (inclusive), then ``disk.sync()``;
     - ``load_state(disk)``: return ``le.StoredState(current_term, voted_for,
       entries)``, entries in index order from 1; ``StoredState(0, None, [])`` on a
-      fresh disk.
+      fresh disk (with a snapshot saved: ``StoredState(current_term, voted_for,
+      entries, snapshot)``).
+
+    With log compaction on (``le.Cluster(snapshot_threshold=N)``), two more:
+
+    - ``save_snapshot(disk, msg)``: store ``msg.last_index``, ``msg.last_term``,
+      ``msg.data`` and ``msg.config``, replacing the snapshot before, then
+      ``disk.sync()``; ``load_state`` returns it as ``le.SaveSnapshot(...)``;
+    - ``compact_log(disk, msg)``: delete every entry with index <=
+      ``msg.through_index`` (the snapshot has them), then ``disk.sync()``.
 
     ``store(disk)`` builds a handler (a ``StorageHandler``) over ``disk``, so ``store``
     goes wherever a handler class goes: ``le.Cluster(storage=store)``,
@@ -75,6 +95,8 @@ class FunctionStorage:
         save_log: Callable[[Disk, SaveLog], Any] | None = None,
         truncate_log: Callable[[Disk, TruncateLog], Any] | None = None,
         load_state: Callable[[Disk], StoredState] | None = None,
+        save_snapshot: Callable[[Disk, SaveSnapshot], Any] | None = None,
+        compact_log: Callable[[Disk, CompactLog], Any] | None = None,
         name: str = "FunctionStorage",
     ) -> None:
         self.name = name
@@ -84,6 +106,8 @@ class FunctionStorage:
             "save_log": save_log,
             "truncate_log": truncate_log,
             "load_state": load_state,
+            "save_snapshot": save_snapshot,
+            "compact_log": compact_log,
         }
         for role, function in given.items():
             if function is not None:
@@ -108,9 +132,22 @@ class FunctionStorage:
         ``StoredState``."""
         return self._register("load_state", function)
 
-    def missing(self) -> list[str]:
-        """The functions not registered yet."""
-        return [role for role in PARAMETERS if role not in self.functions]
+    def save_snapshot(self, function: F) -> F:
+        """Register ``function(disk, msg)`` to handle ``SaveSnapshot`` (log compaction)."""
+        return self._register("save_snapshot", function)
+
+    def compact_log(self, function: F) -> F:
+        """Register ``function(disk, msg)`` to handle ``CompactLog`` (log compaction)."""
+        return self._register("compact_log", function)
+
+    def missing(self, compaction: bool = False) -> list[str]:
+        """The functions not registered yet; the two of log compaction only if
+        ``compaction``."""
+        return [
+            role
+            for role in PARAMETERS
+            if role not in self.functions and (compaction or role not in COMPACTION)
+        ]
 
     def __call__(self, disk: Disk) -> FunctionHandler:
         """Build a handler over ``disk``; raises if a function is missing."""
@@ -131,6 +168,7 @@ class FunctionStorage:
             if role in self.functions
             else f"{role}=<missing>"
             for role in PARAMETERS
+            if role in self.functions or role not in COMPACTION
         ]
         return f"{self.name}({', '.join(parts)})"
 
@@ -176,6 +214,22 @@ class FunctionHandler(StorageHandler):
 
     def load_state(self) -> StoredState:
         return self.functions["load_state"](self.disk)  # type: ignore[no-any-return]
+
+    def save_snapshot(self, msg: SaveSnapshot) -> None:
+        self._compaction("save_snapshot")(self.disk, msg)
+
+    def compact_log(self, msg: CompactLog) -> None:
+        self._compaction("compact_log")(self.disk, msg)
+
+    def _compaction(self, role: str) -> Callable[..., Any]:
+        function = self.functions.get(role)
+        if function is None:
+            raise NotImplementedError(
+                f"{self.store.name} has no {role}({PARAMETERS[role]}): the cluster compacts "
+                f"its logs (snapshot_threshold), so write one and register it with "
+                f"`@store.{role}`"
+            )
+        return function
 
     def __repr__(self) -> str:
         return f"<{self.store.name} handler on {self.disk.name}>"

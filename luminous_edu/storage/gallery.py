@@ -7,8 +7,15 @@ catch it, or plug it into a cluster and watch what the bug does to Raft.
 
 from __future__ import annotations
 
-from ..core.persistence import SaveHardState, SaveLog, StoredState, TruncateLog
-from .builtin import DiskStorage, entry_key, read_log
+from ..core.persistence import (
+    CompactLog,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
+from .builtin import DiskStorage, entry_key, read_log, read_snapshot
 from .disk import Disk
 
 
@@ -32,7 +39,9 @@ class ForgetsVote(DiskStorage):
 
     def load_state(self) -> StoredState:
         current_term, _ = self.disk.read("hard_state", (0, None))
-        return StoredState(current_term, self.voted_for, read_log(self.disk))
+        return StoredState(
+            current_term, self.voted_for, read_log(self.disk), read_snapshot(self.disk)
+        )
 
 
 class MemoryLog(DiskStorage):
@@ -56,10 +65,14 @@ class MemoryLog(DiskStorage):
         for index in [i for i in self.log if i >= msg.from_index]:
             del self.log[index]
 
+    def compact_log(self, msg: CompactLog) -> None:
+        for index in [i for i in self.log if i <= msg.through_index]:
+            del self.log[index]
+
     def load_state(self) -> StoredState:
         current_term, voted_for = self.disk.read("hard_state", (0, None))
         entries = [(m.index, m.term, m.data) for _, m in sorted(self.log.items())]
-        return StoredState(current_term, voted_for, entries)
+        return StoredState(current_term, voted_for, entries, read_snapshot(self.disk))
 
 
 class IgnoresTruncate(DiskStorage):
@@ -119,7 +132,34 @@ class TermAfterVote(DiskStorage):
     def load_state(self) -> StoredState:
         current_term = self.disk.read("current_term", 0)
         voted_for = self.disk.read("voted_for", None)
-        return StoredState(current_term, voted_for, read_log(self.disk))
+        return StoredState(current_term, voted_for, read_log(self.disk), read_snapshot(self.disk))
+
+
+class CompactsBeforeSnapshot(DiskStorage):
+    """Bug: deletes the compacted entries before the snapshot that replaces them is on
+    the disk.
+
+    ``save_snapshot`` only remembers the snapshot; ``compact_log`` deletes the entries,
+    syncs, and only then writes the snapshot. §7: "the entire current system state
+    is written to a snapshot on stable storage, then the entire log up to that point
+    is discarded" — in that order. Live, and after any crash *between* calls, all is
+    well. A power cut inside ``compact_log``, after the deletes and before the
+    snapshot is written, leaves neither: committed entries this server acknowledged
+    are gone for good.
+    """
+
+    def __init__(self, disk: Disk) -> None:
+        super().__init__(disk)
+        self.pending: SaveSnapshot | None = None
+
+    def save_snapshot(self, msg: SaveSnapshot) -> None:
+        self.pending = msg  # the bug: not on the disk yet
+
+    def compact_log(self, msg: CompactLog) -> None:
+        super().compact_log(msg)  # deletes the entries and syncs
+        if self.pending is not None:  # the snapshot, too late
+            super().save_snapshot(self.pending)
+            self.pending = None
 
 
 GALLERY: dict[str, type[DiskStorage]] = {
@@ -128,4 +168,5 @@ GALLERY: dict[str, type[DiskStorage]] = {
     "IgnoresTruncate": IgnoresTruncate,
     "NeverSyncs": NeverSyncs,
     "TermAfterVote": TermAfterVote,
+    "CompactsBeforeSnapshot": CompactsBeforeSnapshot,
 }

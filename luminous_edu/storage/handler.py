@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.persistence import LoadState, SaveHardState, SaveLog, StoredState, TruncateLog
+from ..core.persistence import (
+    CompactLog,
+    LoadState,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 from .disk import Disk
 
-MESSAGE_TYPES = (SaveHardState, SaveLog, TruncateLog, LoadState)
+MESSAGE_TYPES = (SaveHardState, SaveLog, TruncateLog, SaveSnapshot, CompactLog, LoadState)
+
+# The methods a handler needs only when the cluster compacts its logs (§7).
+COMPACTION_METHODS = ("save_snapshot", "compact_log")
 
 
 class StorageHandler:
@@ -27,6 +38,11 @@ class StorageHandler:
         SaveLog(term, index, data)             -> save_log(msg)
         TruncateLog(from_index)                -> truncate_log(msg)
         LoadState()                            -> load_state(), once per (re)start
+
+    With log compaction on (``le.Cluster(snapshot_threshold=N)``), two more::
+
+        SaveSnapshot(last_index, last_term, data, config) -> save_snapshot(msg)
+        CompactLog(through_index)                         -> compact_log(msg)
 
     The cluster builds one handler per server as ``MyStorage(disk)``, and a new one
     over the same Disk when the server restarts. Three rules:
@@ -82,10 +98,16 @@ class StorageHandler:
             return self.truncate_log(message)
         if kind is LoadState:
             return self.load_state()
+        if kind is SaveSnapshot:
+            return self.save_snapshot(message)
+        if kind is CompactLog:
+            return self.compact_log(message)
         raise TypeError(
             f"{type(self).__name__}.handle() got {message!r} ({kind.__name__}), which is "
             "not a storage message; it takes le.SaveHardState(current_term, voted_for), "
-            "le.SaveLog(term, index, data), le.TruncateLog(from_index) or le.LoadState()"
+            "le.SaveLog(term, index, data), le.TruncateLog(from_index), "
+            "le.SaveSnapshot(last_index, last_term, data, config), "
+            "le.CompactLog(through_index) or le.LoadState()"
         )
 
     def save_hard_state(self, msg: SaveHardState) -> None:
@@ -144,6 +166,48 @@ class StorageHandler:
             "deletes every entry with index >= msg.from_index from self.disk and syncs"
         )
 
+    def save_snapshot(self, msg: SaveSnapshot) -> None:
+        """Store this snapshot, replacing the one stored before (only with
+        ``le.Cluster(snapshot_threshold=N)``: log compaction, §7).
+
+        ``msg.data`` is the state machine's state after applying every entry through
+        ``msg.last_index``; ``msg.last_term`` is the term of that entry; ``msg.config``
+        the configuration (a dict such as ``{"voters": [1, 2, 3]}``). Keep all four
+        fields exactly as given, and give them back from ``load_state()`` as
+        ``StoredState(..., snapshot=le.SaveSnapshot(last_index, last_term, data,
+        config))``.
+
+        Durable when this returns: right after, the server sends ``CompactLog`` to
+        delete the entries this snapshot replaces, and a follower that installed a
+        leader's snapshot tells the leader it has it. If the snapshot is not on the
+        disk by then, a crash loses committed entries for good. Write it, then
+        ``sync()``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no save_snapshot(self, msg): with log compaction "
+            "on (snapshot_threshold) write one that stores msg.last_index, msg.last_term, "
+            "msg.data and msg.config on self.disk and syncs"
+        )
+
+    def compact_log(self, msg: CompactLog) -> None:
+        """Delete every stored entry whose index is ``<= msg.through_index`` (only with
+        log compaction on).
+
+        The bound is inclusive: ``CompactLog(through_index=5)`` deletes entries 1 to 5
+        and keeps 6 onwards. The server sends it only after ``save_snapshot`` has
+        returned for a snapshot through that index, so the entries are safe in the
+        snapshot. Never delete entries before their snapshot is durable.
+
+        Durable when this returns. ``load_state()`` then returns the entries after
+        ``through_index`` only (entries a crash left at or before the snapshot's last
+        index are tolerated: the server drops them when it recovers).
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no compact_log(self, msg): with log compaction "
+            "on (snapshot_threshold) write one that deletes every entry with index <= "
+            "msg.through_index from self.disk and syncs"
+        )
+
     def load_state(self) -> StoredState:
         """Return everything made durable, as ``le.StoredState(current_term,
         voted_for, entries)``.
@@ -152,7 +216,10 @@ class StorageHandler:
         same Disk, before any other message. ``entries`` is a list of
         ``le.Entry(index, term, data)`` (or ``(index, term, data)`` tuples) in index
         order, starting at 1, with no gaps. On a fresh, empty disk return
-        ``le.StoredState(0, None, [])``. Build new objects from ``self.disk``: the
+        ``le.StoredState(0, None, [])``. With log compaction, also return the last
+        snapshot saved: ``le.StoredState(current_term, voted_for, entries,
+        snapshot)``, entries then starting at ``snapshot.last_index + 1``. Build new
+        objects from ``self.disk``: the
         server may keep what you return. Only read, never change what is stored:
         ``le.check_storage`` asks more than once.
         """
@@ -160,3 +227,39 @@ class StorageHandler:
             f"{type(self).__name__} has no load_state(self): write one that reads "
             "self.disk and returns le.StoredState(current_term, voted_for, entries)"
         )
+
+
+def missing_compaction_methods(storage: Any) -> list[str]:
+    """The compaction methods (``save_snapshot``, ``compact_log``) that the handler
+    class or ``FunctionStorage`` ``storage`` lacks; [] if it has both or cannot tell
+    (a handler of its own kind, with its own ``handle``)."""
+    missing = getattr(storage, "missing", None)
+    if callable(missing) and not isinstance(storage, type):
+        return [name for name in missing(compaction=True) if name in COMPACTION_METHODS]
+    if isinstance(storage, type) and issubclass(storage, StorageHandler):
+        if storage.handle is not StorageHandler.handle:
+            return []
+        return [
+            name
+            for name in COMPACTION_METHODS
+            if getattr(storage, name) is getattr(StorageHandler, name)
+        ]
+    return []
+
+
+def handles_snapshots(storage: Any) -> bool:
+    """Whether ``check_storage`` should ask ``storage`` about snapshots: it has both
+    compaction methods, and, for a handler class, they are defined where its
+    ``load_state`` is or below, so that ``load_state`` can know about snapshots. (A
+    subclass of ``DiskStorage`` that rewrites only ``load_state``, written before
+    compaction existed, inherits ``save_snapshot`` but returns no snapshot.)"""
+    if missing_compaction_methods(storage):
+        return False
+    if not (isinstance(storage, type) and issubclass(storage, StorageHandler)):
+        return True
+    loader = _defined_in(storage, "load_state")
+    return all(issubclass(_defined_in(storage, m), loader) for m in COMPACTION_METHODS)
+
+
+def _defined_in(cls: type, name: str) -> type:
+    return next(k for k in cls.__mro__ if name in vars(k))

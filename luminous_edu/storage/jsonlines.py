@@ -7,6 +7,8 @@ the physical disk (``os.fsync``) before the call returns, for example::
     {"message": "SaveHardState", "current_term": 2, "voted_for": 1}
     {"message": "SaveLog", "term": 2, "index": 1, "data": "x=1"}
     {"message": "TruncateLog", "from_index": 1}
+    {"message": "SaveSnapshot", "last_index": 5, "last_term": 2, "data": [...], "config": {...}}
+    {"message": "CompactLog", "through_index": 5}
 
 ``load_state`` replays the lines from the top. This is a write-ahead log, the way many
 real databases keep their state: appending is the only write, so a crash can at worst
@@ -21,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from ..core.log import Entry
-from ..core.persistence import SaveHardState, SaveLog, StoredState, TruncateLog
+from ..core.persistence import (
+    CompactLog,
+    SaveHardState,
+    SaveLog,
+    SaveSnapshot,
+    StoredState,
+    TruncateLog,
+)
 from .disk import Disk
 from .errors import StorageError
 from .handler import StorageHandler
@@ -47,8 +56,8 @@ class JsonLinesStorage(StorageHandler):
       the simulated Disk, and what ``fsync`` made durable survives a crash.
     - Entry data must be JSON values (the default codec's): anything JSON would change
       (tuples, dicts with non-string keys) raises ``StorageError``.
-    - The file only grows; a real system would start a new file from a snapshot now
-      and then (§7).
+    - The file only grows, even with log compaction: ``CompactLog`` is one more line.
+      A real system would start a new file from the snapshot now and then (§7).
     """
 
     #: Real files cannot be rewound: the cluster refuses rewind and seek.
@@ -91,9 +100,26 @@ class JsonLinesStorage(StorageHandler):
     def truncate_log(self, msg: TruncateLog) -> None:
         self._append({"message": "TruncateLog", "from_index": msg.from_index})
 
+    def save_snapshot(self, msg: SaveSnapshot) -> None:
+        _check_json_exact(msg.data)
+        _check_json_exact(msg.config)
+        self._append(
+            {
+                "message": "SaveSnapshot",
+                "last_index": msg.last_index,
+                "last_term": msg.last_term,
+                "data": msg.data,
+                "config": msg.config,
+            }
+        )
+
+    def compact_log(self, msg: CompactLog) -> None:
+        self._append({"message": "CompactLog", "through_index": msg.through_index})
+
     def load_state(self) -> StoredState:
         """Replay the file from the top: later lines win, as they did when written."""
         current_term, voted_for = 0, None
+        snapshot = None
         log: dict[int, tuple[int, Any]] = {}  # index -> (term, data)
         for number, record in self._records():
             kind = record.get("message") if type(record) is dict else None
@@ -104,10 +130,17 @@ class JsonLinesStorage(StorageHandler):
             elif kind == "TruncateLog":
                 for index in [i for i in log if i >= record["from_index"]]:
                     del log[index]
+            elif kind == "SaveSnapshot":
+                snapshot = SaveSnapshot(
+                    record["last_index"], record["last_term"], record["data"], record["config"]
+                )
+            elif kind == "CompactLog":
+                for index in [i for i in log if i <= record["through_index"]]:
+                    del log[index]
             else:
                 raise StorageError(f"line {number} of {self.path} is not a storage message")
         entries = [Entry(index, term, data) for index, (term, data) in sorted(log.items())]
-        return StoredState(current_term, voted_for, entries)
+        return StoredState(current_term, voted_for, entries, snapshot)
 
     # --------------------------------------------------------------- files
 
