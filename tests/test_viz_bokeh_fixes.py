@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from bokeh.document.events import (
     ColumnDataChangedEvent,
     ColumnsPatchedEvent,
     ColumnsStreamedEvent,
+    ModelChangedEvent,
 )
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
@@ -24,7 +26,13 @@ from ipywidgets import Widget
 from jupyter_bokeh import __version__ as jupyter_bokeh_version
 from jupyter_bokeh.widgets import BokehModel
 
-from luminous_edu.viz.bokeh_fixes import LiveBokehModel, is_echo, load_bokehjs
+from luminous_edu.viz.bokeh_fixes import (
+    RENDER_TAG,
+    LiveBokehModel,
+    is_echo,
+    load_bokehjs,
+    render_number,
+)
 
 
 def build(cls: type) -> tuple[BokehModel, ColumnDataSource]:
@@ -174,3 +182,77 @@ def test_a_batch_sends_one_patch_doc_whatever_the_number_of_changes() -> None:
     assert widget.messages_sent - before == 3 and widget.patches_sent == patches + 1
     source.patch({"x": [(0, 9)]})  # outside a batch: one patch per event, as before
     assert widget.messages_sent - before == 6 and widget.patches_sent == patches + 2
+
+
+def browser_applied(widget: LiveBokehModel, number: int) -> dict[str, object]:
+    """What BokehJS echoes after applying a batch tagged ``render <number>``."""
+    layout = widget._model
+    event = ModelChangedEvent(layout.document, layout, "tags", [f"{RENDER_TAG}{number}"])
+    content = dict(Serializer(references=set(layout.document.models)).encode(event))
+    content["event"] = "jsevent"
+    return content
+
+
+def test_with_track_renders_each_batch_is_numbered_and_its_echo_acknowledges_it() -> None:
+    widget, source = build(LiveBokehModel)
+    widget.track_renders = True
+    with widget.batch():
+        source.patch({"x": [(0, 7)]})
+    with widget.batch():
+        source.patch({"x": [(1, 8)]})
+    # The tag travels in the same PATCH-DOC: still one per batch.
+    assert widget.patches_sent == 2
+    assert widget._model.tags == [f"{RENDER_TAG}2"]
+    assert widget.in_flight == 2 and not widget.heard_from_browser
+
+    widget._sync_model(widget, browser_applied(widget, 1), [])
+    assert widget.in_flight == 1 and widget.heard_from_browser
+    assert widget._model.tags == [f"{RENDER_TAG}2"]  # an ack is not applied back
+    widget._sync_model(widget, browser_applied(widget, 2), [])
+    widget._sync_model(widget, browser_applied(widget, 1), [])  # a late one: no going back
+    assert widget.in_flight == 0
+
+
+def test_without_track_renders_nothing_is_tagged() -> None:
+    widget, source = build(LiveBokehModel)
+    with widget.batch():
+        source.patch({"x": [(0, 7)]})
+    with widget.batch():  # an empty batch sends nothing, tracked or not
+        pass
+    assert widget._model.tags == [] and widget.render_sent == 0 and widget.in_flight == 0
+
+
+def test_resync_forgets_what_a_silent_browser_owes() -> None:
+    widget, source = build(LiveBokehModel)
+    widget.track_renders = True
+    widget.heard_from_browser = True
+    with widget.batch():
+        source.patch({"x": [(0, 7)]})
+    widget.resync()
+    assert widget.in_flight == 0 and not widget.heard_from_browser
+
+
+def test_only_the_layouts_render_tag_counts_as_an_acknowledgement() -> None:
+    widget, source = build(LiveBokehModel)
+    layout_id = widget._model.id
+    tagged = {"kind": "ModelChanged", "model": {"id": layout_id}, "attr": "tags"}
+    assert render_number({**tagged, "new": [f"{RENDER_TAG}12"]}, layout_id) == 12
+    assert render_number({**tagged, "new": ["render x"]}, layout_id) is None
+    assert render_number({**tagged, "new": ["other", "tags"]}, layout_id) is None
+    assert render_number({**tagged, "attr": "name", "new": [f"{RENDER_TAG}1"]}, layout_id) is None
+    other = {**tagged, "model": {"id": source.id}, "new": [f"{RENDER_TAG}1"]}
+    assert render_number(other, layout_id) is None
+
+
+def test_the_browser_still_echoes_right_after_applying_a_patch() -> None:
+    """The render acknowledgement relies on jupyter_bokeh's view replaying, right after
+    ``apply_json_patch``, the document events it held while applying (its echo)."""
+    import jupyter_bokeh
+
+    static = Path(jupyter_bokeh.__file__).parent / "labextension" / "static"
+    code = "".join(p.read_text(errors="replace") for p in static.glob("*.js"))
+    patch = code[code.index("_consume_patch(") :]
+    patch = patch[: patch.index("class ")]
+    applied = patch.index("apply_json_patch(")
+    assert "this._pending_events" in patch[applied:]
+    assert "this._change_event(" in patch[applied:]

@@ -65,7 +65,7 @@ def test_the_stable_names(dashboard: Dashboard) -> None:
     assert isinstance(dashboard, widgets.Box)
     for name in ("Step", "Back", "Run", "Reset"):
         button(dashboard, name)
-    for name in ("servers", "log", "messages", "terms", "commits", "spacetime"):
+    for name in ("servers", "timers", "log", "messages", "terms", "commits", "spacetime"):
         assert isinstance(source(dashboard, name), ColumnDataSource)
     assert "step 0" in status(dashboard) and "t=0 ms" in status(dashboard)
     assert len(rows(dashboard, "servers")) == 5
@@ -158,6 +158,45 @@ def test_a_step_sends_patches_and_streams_not_replacements(dashboard: Dashboard)
     assert sent["ColumnDataChangedEvent"] == 0
     button(dashboard, "Back").click()  # a history jump: whole replacements
     assert sent["ColumnDataChangedEvent"] == len(dashboard.sources)
+
+
+def test_a_step_that_only_passes_time_leaves_the_servers_source_alone(
+    dashboard: Dashboard,
+) -> None:
+    """The draining election timers have a source of their own: a heartbeat step moves
+    the timer bars and leaves the servers' row (seven glyphs, text among them) as is."""
+    cluster = dashboard.cluster
+    cluster.run_until(lambda c: c.leader is not None, 5000)
+    cluster.run(100)
+    dashboard.refresh()
+    button(dashboard, "Step").click()  # the update after a refresh replaces everything
+    patched: Counter[str] = Counter()
+    send = dashboard._send
+
+    def spy(name: str, update: vm.Update) -> None:
+        if not update.empty:
+            patched[name] += 1
+        send(name, update)
+
+    dashboard._send = spy  # type: ignore[method-assign]
+    try:
+        quiet = 0
+        for _ in range(40):
+            before = rows(dashboard, "servers")
+            timers_before = rows(dashboard, "timers")
+            patched.clear()
+            button(dashboard, "Step").click()
+            if rows(dashboard, "servers") == before:
+                assert patched["servers"] == 0
+                if rows(dashboard, "timers") != timers_before:
+                    quiet += 1
+                    assert patched["timers"] == 1
+    finally:
+        del dashboard._send
+    assert quiet >= 5, "expected heartbeat steps that only move the timers"
+    for row in rows(dashboard, "timers"):
+        truth = vm.timer_rows(cluster)[row["id"]]
+        assert row == truth
 
 
 def test_per_step_cost_does_not_grow_with_the_log(dashboard: Dashboard) -> None:
@@ -275,6 +314,104 @@ def test_run_and_pause_in_an_event_loop(dashboard: Dashboard) -> None:
     assert dashboard.run_button.description == "Run"
     assert dashboard.cluster.now > 0
     assert dashboard.cluster.now <= 200 * 0.3 + 60  # speed 200 virtual ms per second
+
+
+def play_for(dashboard: Dashboard, seconds: float, browser: Any = None) -> list[float]:
+    """Run for ``seconds`` (with ``browser``, a coroutine acting as the page, beside it);
+    returns the real seconds each tick folded."""
+    folded: list[float] = []
+    tick = dashboard.tick
+
+    def counting_tick(elapsed: float) -> int:
+        folded.append(elapsed)
+        return tick(elapsed)
+
+    async def play() -> None:
+        helper = asyncio.ensure_future(browser()) if browser else None
+        dashboard.on_run()
+        await asyncio.sleep(seconds)
+        dashboard.pause()
+        if helper is not None:
+            helper.cancel()
+
+    dashboard.tick = counting_tick  # type: ignore[method-assign]
+    try:
+        asyncio.run(play())
+    finally:
+        del dashboard.tick
+    return folded
+
+
+def test_run_without_a_browser_view_keeps_its_beat(dashboard: Dashboard) -> None:
+    assert dashboard.bokeh is not None and not dashboard.bokeh.heard_from_browser
+    folded = play_for(dashboard, 0.5)
+    # 25 updates per second at most, and nothing to wait for: about 12 in 0.5 s (fewer
+    # on a loaded machine, but more than the window a waiting loop would stop at).
+    assert 3 <= len(folded) <= 14
+
+
+def test_run_waits_for_the_browser_to_acknowledge_updates(dashboard: Dashboard) -> None:
+    """Backpressure: a browser that applies an update every 0.15 s gets about that many,
+    at most MAX_UPDATES_IN_FLIGHT ahead of it, each folding more simulated time."""
+    from luminous_edu.viz.dashboard import MAX_UPDATES_IN_FLIGHT
+
+    bokeh = dashboard.bokeh
+    assert bokeh is not None
+    acks = []
+
+    async def slow_browser() -> None:
+        while True:
+            await asyncio.sleep(0.15)
+            if bokeh.render_sent > bokeh.render_applied:
+                number = bokeh.render_applied + 1
+                acks.append(number)
+                bokeh._sync_model(bokeh, applied_echo(dashboard, number), [])
+
+    bokeh.heard_from_browser = True
+    try:
+        folded = play_for(dashboard, 0.9, slow_browser)
+    finally:
+        bokeh.resync()
+    assert bokeh.track_renders is False  # Pause stops tagging
+    # Without waiting: ~22 updates. With it: the acks, plus the window ahead of them.
+    assert len(folded) <= len(acks) + MAX_UPDATES_IN_FLIGHT
+    assert len(folded) <= 10
+    # Simulated time is not lost: later updates fold more than one beat of real time.
+    assert max(folded[MAX_UPDATES_IN_FLIGHT:]) > 0.1
+
+
+def test_run_stops_waiting_for_a_browser_that_went_silent(
+    dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luminous_edu.viz import dashboard as module
+
+    monkeypatch.setattr(module, "BROWSER_TIMEOUT_S", 0.2)
+    bokeh = dashboard.bokeh
+    assert bokeh is not None
+    bokeh.heard_from_browser = True  # a view was there, then the notebook was closed
+    try:
+        folded = play_for(dashboard, 0.8)
+    finally:
+        bokeh.resync()
+    assert not bokeh.heard_from_browser
+    # Waiting on, it would stop at MAX_UPDATES_IN_FLIGHT (2) until the 2 s default
+    # timeout; after the 0.2 s one it keeps its beat again (about 15 updates).
+    assert len(folded) >= 3
+
+
+def applied_echo(dashboard: Dashboard, number: int) -> dict[str, Any]:
+    """The message BokehJS sends after applying the batch tagged ``render <number>``."""
+    from luminous_edu.viz.bokeh_fixes import RENDER_TAG
+
+    assert dashboard.bokeh is not None
+    layout = dashboard.bokeh._model
+    return {
+        "event": "jsevent",
+        "kind": "ModelChanged",
+        "model": {"id": layout.id},
+        "attr": "tags",
+        "new": [f"{RENDER_TAG}{number}"],
+    }
 
 
 def test_tick_folds_many_steps_into_one_update(dashboard: Dashboard) -> None:

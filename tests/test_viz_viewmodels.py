@@ -46,7 +46,10 @@ def test_server_rows_of_a_fresh_cluster() -> None:
     )
     assert first["alive"] and first["connected"] and first["group"] == -1
     # Every follower's election timer is running: between 150/300 and 1 of the longest.
-    assert all(0.5 <= r["timer"] <= 1.0 for r in rows.values())
+    timers = vm.timer_rows(cluster)
+    assert list(timers) == [1, 2, 3] and set(timers[1]) == set(vm.TIMER_COLUMNS)
+    assert all(0.5 <= r["timer"] <= 1.0 for r in timers.values())
+    assert timers[1]["timer_y"] == first["timer_y"]  # the bar over its grey track
     assert first["votes"] == 0 and first["votes_text"] == ""
 
 
@@ -55,7 +58,7 @@ def test_server_rows_show_roles_votes_and_crashes() -> None:
     leader = cluster.leader
     assert leader is not None
     rows = vm.server_rows(cluster)
-    assert rows[leader]["role"] == "leader" and rows[leader]["timer"] == 0.0
+    assert rows[leader]["role"] == "leader" and vm.timer_rows(cluster)[leader]["timer"] == 0.0
     other = next(i for i in rows if i != leader)
     cluster.crash(other)
     rows = vm.server_rows(cluster)

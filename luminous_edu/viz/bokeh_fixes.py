@@ -37,6 +37,19 @@ eight data sources cost 24 messages and as many browser renders. Inside
 ``LiveBokehModel.batch()`` the events are collected and sent as one PATCH-DOC (BokehJS
 applies a multi-event patch at once, as from a bokeh server), whatever the count.
 
+Render acknowledgement (backpressure). The echo of trap 1 has a use: BokehJS sends it
+right after applying a PATCH-DOC, in the same task. With ``track_renders`` on, every
+batch also sets the layout's ``tags`` to ``["render N"]`` (N counts the batches); the
+echo of that change says exactly which update the browser has applied, whatever the
+echoes of other events do (not every event is echoed, and echoes of an older batch can
+arrive late). ``in_flight`` counts the batches sent and not yet acknowledged. The
+dashboard's Run loop keeps it small (a window of a few updates, to cover the round
+trip), so that a slow browser gets fewer, fuller updates instead of a backlog it would
+show seconds late.
+``heard_from_browser`` is False until some view has sent anything: with no view (plain
+Python, a closed notebook) there is nothing to wait for; ``resync()`` forgets what the
+browser still owes after it stopped answering.
+
 Both (1) and (2) override private methods of ``jupyter_bokeh.BokehModel``; the package
 is pinned to a tested range in pyproject.toml and ``tests/test_viz_bokeh_fixes.py``
 fails if an upgrade changes what these overrides rely on.
@@ -56,6 +69,9 @@ from jupyter_bokeh.widgets import BokehModel
 #: Events from the browser that only ever echo changes made in Python.
 ECHOED_KINDS = frozenset({"ColumnsStreamed", "ColumnsPatched", "ColumnDataChanged"})
 
+#: The layout's tag that numbers a batch, for the render acknowledgement.
+RENDER_TAG = "render "
+
 _loaded = False
 
 
@@ -69,10 +85,33 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
     bytes_sent = 0
     echoes_ignored = 0
 
+    #: Tag each batch so that the browser's echo acknowledges it (see the docstring).
+    track_renders = False
+    render_sent = 0  # the number of the latest tagged batch
+    render_applied = 0  # the latest one a browser view acknowledged
+    #: True once a view has sent anything: a browser is drawing this widget.
+    heard_from_browser = False
+
+    @property
+    def in_flight(self) -> int:
+        """Tagged batches sent that no browser view has acknowledged yet."""
+        return self.render_sent - self.render_applied
+
+    def resync(self) -> None:
+        """Forget what the browser still owes (after it stopped answering)."""
+        self.render_applied = self.render_sent
+        self.heard_from_browser = False
+
     def _sync_model(self, model: Any, content: dict[str, Any], buffers: list[Any]) -> None:
-        if content.get("event", "") == "jsevent" and is_echo(content):
-            self.echoes_ignored += 1
-            return
+        if content.get("event", "") == "jsevent":
+            self.heard_from_browser = True
+            applied = render_number(content, self._model.id)
+            if applied is not None:
+                self.render_applied = max(self.render_applied, applied)
+                return
+            if is_echo(content):
+                self.echoes_ignored += 1
+                return
         super()._sync_model(model, content, buffers)
 
     #: True once the document changed after the snapshot in ``render_bundle`` was taken.
@@ -101,6 +140,9 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         try:
             yield
         finally:
+            if self._batch and self.track_renders:
+                self.render_sent += 1
+                self._model.tags = [f"{RENDER_TAG}{self.render_sent}"]  # joins the batch
             events, self._batch = self._batch, None
             if events:
                 self._send_patch(events)
@@ -136,6 +178,21 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         for buffer in buffers or ():
             self.bytes_sent += len(buffer)
         super().send(content, buffers)
+
+
+def render_number(content: dict[str, Any], layout_id: str) -> int | None:
+    """N if this serialized BokehJS event is the echo of a batch's ``render N`` tag."""
+    if content.get("kind") != "ModelChanged" or content.get("attr") != "tags":
+        return None
+    model = content.get("model")
+    if not isinstance(model, dict) or model.get("id") != layout_id:
+        return None
+    new = content.get("new")
+    if isinstance(new, list) and len(new) == 1 and isinstance(new[0], str):
+        text = new[0]
+        if text.startswith(RENDER_TAG) and text[len(RENDER_TAG) :].isdigit():
+            return int(text[len(RENDER_TAG) :])
+    return None
 
 
 def is_echo(content: dict[str, Any]) -> bool:

@@ -7,6 +7,10 @@ after a history jump (Back, the time slider, Reset, a click on a safety failure)
 replacement. A control that fails (crash a crashed server, a bad partition, ...) shows
 its error in the widget; it never raises into the notebook.
 
+Run is an asyncio task in the kernel: at most ``max_updates_per_second`` updates, and
+no more than ``MAX_UPDATES_IN_FLIGHT`` that the browser has not acknowledged yet (see
+``bokeh_fixes``); each update folds the simulated time of the real time since the last.
+
 If you drive the cluster from Python while a dashboard shows it, call
 ``dashboard.refresh()`` to bring the picture up to date.
 """
@@ -32,6 +36,10 @@ if TYPE_CHECKING:
     from ..sim import Cluster
 
 MAX_UPDATES_PER_SECOND = 25
+#: How long Run waits for the browser to acknowledge an update before it stops waiting.
+BROWSER_TIMEOUT_S = 2.0
+#: Run sends a new update only while fewer than this many await the browser's ack.
+MAX_UPDATES_IN_FLIGHT = 2
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -81,6 +89,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.sources: dict[str, ColumnDataSource] = self.plots.sources
         self.mirrors = {
             "servers": vm.Mirror(vm.SERVER_COLUMNS, {}),
+            "timers": vm.Mirror(vm.TIMER_COLUMNS, {}),
             "links": vm.Mirror(vm.LINK_COLUMNS, {}),
             "messages": vm.Mirror(vm.MESSAGE_COLUMNS, vm.MESSAGE_BLANK),
             "log": vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK),
@@ -284,20 +293,27 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             return
         self._running = True
         self.run_button.description = "Pause"
+        if self.bokeh is not None:
+            self.bokeh.track_renders = True
+            self.bokeh.render_applied = self.bokeh.render_sent
         self._task = loop.create_task(self._run_loop())
 
     def pause(self) -> None:
         self._running = False
         self.run_button.description = "Run"
+        if self.bokeh is not None:
+            self.bokeh.track_renders = False
         task, self._task = self._task, None
         if task is not None and not task.done():
             task.cancel()
 
     async def _run_loop(self) -> None:
-        """One screen update per ``1 / max_updates_per_second`` s, on a fixed beat: the
-        time an update takes comes out of the wait, not on top of it. When updates fall
-        behind, the next one folds more simulated time instead of piling up, and the
-        loop still yields to the kernel (clicks, comm messages) between updates."""
+        """At most one screen update per ``1 / max_updates_per_second`` s, on a fixed
+        beat: the time an update takes comes out of the wait, not on top of it. Before
+        each update the loop also waits until the browser has applied the previous one
+        (backpressure, see ``_wait_for_browser``): a slow browser gets fewer updates,
+        each folding more simulated time, rather than a backlog that it would show late.
+        The loop yields to the kernel (clicks, comm messages) all the while."""
         interval = 1 / self.max_updates_per_second
         last = time.monotonic()
         beat = last
@@ -308,6 +324,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
                 if wait < 0:  # behind the beat: start a new one, do not catch up
                     beat, wait = time.monotonic(), 0.0
                 await asyncio.sleep(wait)
+                await self._wait_for_browser()
                 if not self._running:
                     break
                 now = time.monotonic()
@@ -321,6 +338,20 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             self._notice(f"Run stopped: {type(error).__name__}: {error}", error=True)
             self._running = False
             self.run_button.description = "Run"
+
+    async def _wait_for_browser(self) -> None:
+        """Wait until the browser has applied the latest update (it acknowledges it, see
+        ``bokeh_fixes``). With no browser view, or one that stopped answering for
+        ``BROWSER_TIMEOUT_S``, do not wait (until a view is heard from again)."""
+        bokeh = self.bokeh
+        if bokeh is None or not bokeh.heard_from_browser:
+            return
+        deadline = time.monotonic() + BROWSER_TIMEOUT_S
+        while self._running and bokeh.in_flight >= MAX_UPDATES_IN_FLIGHT:
+            if time.monotonic() >= deadline:
+                bokeh.resync()
+                return
+            await asyncio.sleep(0.004)
 
     def tick(self, seconds: float) -> int:
         """One Run update: play ``seconds`` of real time at the chosen speed, then
@@ -446,7 +477,8 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.commits.reset(cluster)
         self.storage.reset(cluster)
         tables: dict[str, Mapping[Any, vm.Row]] = {
-            "servers": vm.server_rows(cluster, pending),
+            "servers": vm.server_rows(cluster),
+            "timers": vm.timer_rows(cluster, pending),
             "links": vm.link_rows(cluster),
             "log": self.log_tracker.reset(cluster),
             "markers": vm.marker_rows(cluster),
@@ -469,7 +501,8 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         log_rows, log_gone = self.log_tracker.changes(cluster, events)
         self.storage.fold(events)
         m = self.mirrors
-        self._send("servers", m["servers"].sync(vm.server_rows(cluster, pending)))
+        self._send("servers", m["servers"].sync(vm.server_rows(cluster)))
+        self._send("timers", m["timers"].sync(vm.timer_rows(cluster, pending)))
         self._send("links", m["links"].sync(vm.link_rows(cluster)))
         self._send("log", m["log"].update(log_rows, log_gone))
         self._send("markers", m["markers"].sync(vm.marker_rows(cluster)))

@@ -90,6 +90,7 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
     n = len(server_ids)
     sources = {
         "servers": empty_source("servers", vm.SERVER_COLUMNS),
+        "timers": empty_source("timers", vm.TIMER_COLUMNS),
         "links": empty_source("links", vm.LINK_COLUMNS),
         "messages": empty_source("messages", vm.MESSAGE_COLUMNS),
         "log": empty_source("log", vm.LOG_COLUMNS),
@@ -165,7 +166,7 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         "timer_y",
         width="timer_width",
         height=0.07,
-        source=sources["servers"],
+        source=sources["timers"],
         fill_color="#444444",
         line_alpha=0,
     )

@@ -67,9 +67,6 @@ SERVER_COLUMNS = (
     "connected",
     "group",
     "line_colour",
-    "timer",
-    "timer_x",
-    "timer_width",
     "timer_y",
     "votes",
     "votes_text",
@@ -77,6 +74,10 @@ SERVER_COLUMNS = (
     "commit_index",
     "last_index",
 )
+#: The election timers, apart from the servers: they drain at every step, while the rest
+#: of a server's row (drawn by seven glyphs, text among them) changes rarely. In a source
+#: of their own, a step redraws one bar glyph instead of recomputing all eight.
+TIMER_COLUMNS = ("id", "timer", "timer_x", "timer_width", "timer_y")
 LOG_COLUMNS = (
     "server",
     "index",
@@ -236,21 +237,16 @@ def group_of(groups: Sequence[Sequence[int]], sid: int) -> int:
     return -1
 
 
-def server_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, Row]:
-    """One row per server, by id: its place on the ring, role, term, timer, votes."""
+def server_rows(cluster: Cluster) -> dict[int, Row]:
+    """One row per server, by id: its place on the ring, role, term, votes (its election
+    timer is in ``timer_rows``)."""
     disconnected = cluster.disconnected
     groups = cluster.partition_groups
-    timers = election_timers(cluster, pending)
-    longest = max(1, cluster.election_timeout_ms[1])
-    now = cluster.now
     rows: dict[int, Row] = {}
     for sid, (x, y) in positions(cluster).items():
         view = cluster.servers[sid]
         alive = view.alive
         role = str(view.role) if alive else "down"
-        due = timers.get(sid)
-        timer = 0.0 if due is None or not alive else min(1.0, max(0.0, (due - now) / longest))
-        timer = round(timer, 4)
         votes = sorted(view.votes_granted) if alive else []
         connected = sid not in disconnected
         rows[sid] = {
@@ -266,15 +262,39 @@ def server_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dic
             "connected": connected,
             "group": group_of(groups, sid),
             "line_colour": "#000000" if connected else GREY,
-            "timer": timer,
-            "timer_x": round(x - 0.25 + 0.25 * timer, 6),
-            "timer_width": round(0.5 * timer, 6),
-            "timer_y": round(y - 0.38, 6),
+            "timer_y": timer_y(y),
             "votes": len(votes),
             "votes_text": ("votes " + " ".join(f"S{v}" for v in votes)) if votes else "",
             "voted_for": "" if view.voted_for is None else f"S{view.voted_for}",
             "commit_index": view.commit_index,
             "last_index": view.last_log_index,
+        }
+    return rows
+
+
+def timer_y(y: float) -> float:
+    """Where a server's election timer bar sits, below the server drawn at ``y``."""
+    return round(y - 0.38, 6)
+
+
+def timer_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, Row]:
+    """One row per server, by id: the share of the longest election timeout its running
+    timer has left (0 when none runs, as for a leader or a crashed server), as a bar."""
+    timers = election_timers(cluster, pending)
+    longest = max(1, cluster.election_timeout_ms[1])
+    now = cluster.now
+    rows: dict[int, Row] = {}
+    for sid, (x, y) in positions(cluster).items():
+        due = timers.get(sid)
+        alive = cluster.servers[sid].alive
+        timer = 0.0 if due is None or not alive else min(1.0, max(0.0, (due - now) / longest))
+        timer = round(timer, 4)
+        rows[sid] = {
+            "id": sid,
+            "timer": timer,
+            "timer_x": round(x - 0.25 + 0.25 * timer, 6),
+            "timer_width": round(0.5 * timer, 6),
+            "timer_y": timer_y(y),
         }
     return rows
 
