@@ -8,6 +8,8 @@ Measures, for 5 servers on one core:
   10 ms, without checks and with the Figure 3 checks after every event; the same with
   log compaction on (``snapshot_threshold=SNAPSHOT_THRESHOLD``);
 - the same on an idle cluster (heartbeats only);
+- both workloads with every switch beyond Figure 2 on at once (``EVERYTHING_ON``:
+  compaction, joint-consensus membership, PreVote, CheckQuorum, lease reads);
 - PySyncObj's job: 3 servers replicate 20,000 proposals until all applied them (and
   the same with log compaction on);
 - the time to rewind to random steps of a 100,000-step run, and that run's peak memory.
@@ -25,6 +27,7 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,16 +36,26 @@ import luminous_edu as le
 SNAPSHOT_THRESHOLD = 100  # applied entries between two snapshots, when compaction is on
 
 
-def busy_cluster(checks: bool, seed: int = 1, snapshot_threshold: int | None = None) -> le.Cluster:
-    cluster = le.Cluster(servers=5, seed=seed, checks=checks, snapshot_threshold=snapshot_threshold)
+#: Every switch beyond Figure 2 at once (issue 6: the targets must hold with them on).
+EVERYTHING_ON: dict[str, Any] = {
+    "snapshot_threshold": SNAPSHOT_THRESHOLD,
+    "membership": "joint",
+    "prevote": True,
+    "check_quorum": True,
+    "lease_reads": True,
+}
+
+
+def busy_cluster(checks: bool, seed: int = 1, **options: Any) -> le.Cluster:
+    cluster = le.Cluster(servers=5, seed=seed, checks=checks, **options)
     cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
     return cluster
 
 
 def events_per_second(
-    checks: bool, steps: int, propose_every_ms: int | None, snapshot_threshold: int | None = None
+    checks: bool, steps: int, propose_every_ms: int | None, **options: Any
 ) -> float:
-    cluster = busy_cluster(checks, snapshot_threshold=snapshot_threshold)
+    cluster = busy_cluster(checks, **options)
     gc.collect()
     start_steps = cluster.step_count
     started = time.process_time()
@@ -113,17 +126,21 @@ def main() -> None:
 
     print(f"luminous_edu {le.__version__}, Python {sys.version.split()[0]}")
     print("\n# Delivered events per second, 5 servers, one core (best of", repeats, "runs)")
-    for label, every in (("proposing every 10 ms", 10), ("idle (heartbeats only)", None)):
+    workloads: list[tuple[str, int | None, dict[str, Any]]] = [
+        ("proposing every 10 ms", 10, {}),
+        ("idle (heartbeats only)", None, {}),
+        (f"compacting every {SNAPSHOT_THRESHOLD}", 10, {"snapshot_threshold": SNAPSHOT_THRESHOLD}),
+        ("everything on, proposing", 10, EVERYTHING_ON),
+        ("everything on, idle", None, EVERYTHING_ON),
+    ]
+    for label, every, options in workloads:
         for checks in (False, True):
-            rate = best(repeats, lambda c=checks, e=every: events_per_second(c, steps // 2, e))
-            print(f"  {label:<24} checks={'on ' if checks else 'off'}  {rate:>10,.0f} events/s")
-    label = f"compacting every {SNAPSHOT_THRESHOLD}"
-    for checks in (False, True):
-        rate = best(
-            repeats,
-            lambda c=checks: events_per_second(c, steps // 2, 10, SNAPSHOT_THRESHOLD),
-        )
-        print(f"  {label:<24} checks={'on ' if checks else 'off'}  {rate:>10,.0f} events/s")
+            rate = best(
+                repeats,
+                lambda c=checks, e=every, o=options: events_per_second(c, steps // 2, e, **o),
+            )
+            print(f"  {label:<26} checks={'on ' if checks else 'off'}  {rate:>10,.0f} events/s")
+    print("  (everything on: " + ", ".join(f"{k}={v!r}" for k, v in EVERYTHING_ON.items()) + ")")
 
     print(f"\n# PySyncObj's job: 3 servers replicate {proposals:,} proposals until all applied")
     ops, total = replicate(proposals)

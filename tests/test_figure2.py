@@ -573,6 +573,25 @@ def test_leader_next_index_never_below_match_index_plus_one():
     assert out.sends[0][1].prev_log_index == 4
 
 
+def test_leader_does_not_resend_at_once_a_failure_below_what_was_acknowledged():
+    """matchIndex "increases monotonically" (Figure 2), so once nextIndex is back at
+    matchIndex + 1 a failure reply there cannot be answered by backing off: the reply is
+    older than the acknowledgement, or the follower lost entries it had made durable (a
+    storage bug). Resending at once would fail again at once, a storm of messages; the
+    heartbeats retry instead. Not in Figure 2."""
+    server = leader(4, terms=(1, 1, 2, 2, 3))
+    server.handle(2, AppendEntriesReply(term=4, success=True, match_index=5))
+    assert (server.match_index[2], server.next_index[2]) == (5, 6)
+
+    out = server.handle(2, AppendEntriesReply(term=4, success=False, conflict_index=1))
+
+    assert (server.match_index[2], server.next_index[2]) == (5, 6)
+    assert out.sends == []
+    assert out.trace == [("AER.behind", (1, 2, 5))]
+    again = server.heartbeat_timeout()
+    assert [peer for peer, _ in again.sends].count(2) == 1
+
+
 def test_leader_commits_entry_of_its_term_stored_on_majority():
     """Rules for Servers, Leaders: "If there exists an N such that N > commitIndex, a
     majority of matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N"

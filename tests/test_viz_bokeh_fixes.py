@@ -256,3 +256,75 @@ def test_the_browser_still_echoes_right_after_applying_a_patch() -> None:
     applied = patch.index("apply_json_patch(")
     assert "this._pending_events" in patch[applied:]
     assert "this._change_event(" in patch[applied:]
+
+
+# ------------------------------------------- changes made while a view was being built
+
+
+def layout_report(widget: LiveBokehModel) -> dict[str, object]:
+    """What BokehJS sends once a plot is laid out (PlotView._after_layout's setv)."""
+    plot = widget._model
+    event = ModelChangedEvent(plot.document, plot, "inner_width", 512)
+    content = dict(Serializer(references=set(plot.document.models)).encode(event))
+    content["event"] = "jsevent"
+    return content
+
+
+def sent_events(widget: LiveBokehModel, action: object) -> list[dict[str, object]]:
+    """The document events of the PATCH-DOCs ``action()`` makes the widget send."""
+    payloads: list[object] = []
+    original = widget.send
+
+    def record(content: object, buffers: object = None) -> None:
+        if isinstance(content, dict):
+            payloads.append(content.get("payload"))
+        original(content, buffers)
+
+    widget.send = record  # type: ignore[method-assign]
+    try:
+        action()  # type: ignore[operator]
+    finally:
+        del widget.send
+    events: list[dict[str, object]] = []
+    for payload in payloads:
+        if isinstance(payload, str) and '"events"' in payload:
+            events.extend(json.loads(payload)["events"])
+    return events
+
+
+def test_a_view_built_while_the_data_changed_gets_the_data_again() -> None:
+    widget, source = build(LiveBokehModel)
+    # A view that renders from the first snapshot and lays out: nothing was missed.
+    assert sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), [])) == []
+    source.data = {"x": [5, 6, 7]}  # sent while (say) the view's renderers are built
+    events = sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), []))
+    assert [(e["kind"], e["model"]["id"]) for e in events] == [("ColumnDataChanged", source.id)]
+    assert events[0]["data"]["entries"] == [["x", [5, 6, 7]]]
+    assert widget.views_resynced == 1 and widget._model.inner_width == 512
+    # Once is enough, until the data change again.
+    assert sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), [])) == []
+    source.patch({"x": [(0, 9)]})
+    assert (
+        len(sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), []))) == 1
+    )
+    # A view built from a fresh snapshot missed nothing.
+    source.patch({"x": [(0, 4)]})
+    widget.get_state()
+    assert sent_events(widget, lambda: widget._sync_model(widget, layout_report(widget), [])) == []
+    assert widget.views_resynced == 2
+
+
+def test_bokehjs_still_builds_renderer_views_before_connecting_their_signals() -> None:
+    """Why the resync is needed, read in BokehJS: ``build_views`` awaits each view's
+    ``lazy_initialize`` and only then connects the signals of all of them; a plot
+    reports its size (``inner_width``) after layout; a ModelChanged equal to the
+    document's value changes nothing, a ColumnDataChanged always does."""
+    import bokeh
+
+    js = (Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.js").read_text()
+    build_views = js[js.index("async function build_views(") :]
+    build_views = build_views[: build_views.index("function remove_views(")]
+    assert build_views.index("await _build_view(") < build_views.index("view.connect_signals()")
+    assert "inner_width: Math.round(this.frame.bbox.width)" in js
+    changed = js[js.index('case "ColumnDataChanged": {') :]
+    assert "check_eq: false" in changed[: changed.index("break;")]

@@ -84,9 +84,14 @@ def test_cluster_show_is_the_dashboard_and_projector_mode_is_larger(
     assert int(shown.sizes.large[:-2]) > int(dashboard.sizes.large[:-2])
 
 
-def test_attach_refuses_another_size(dashboard: Dashboard) -> None:
-    with pytest.raises(ValueError, match="build a new one"):
-        dashboard.attach(le.Cluster(servers=3))
+def test_attach_another_size_builds_new_plots(dashboard: Dashboard) -> None:
+    old = dashboard.bokeh
+    dashboard.attach(le.Cluster(servers=3, seed=2))
+    assert dashboard.ids == [1, 2, 3] and dashboard.bokeh is not old
+    assert dashboard.bokeh in dashboard.children and old not in dashboard.children
+    assert [r["name"] for r in rows(dashboard, "servers")] == ["S1", "S2", "S3"]
+    with pytest.raises(TypeError, match=r"needs a le\.Cluster"):
+        dashboard.attach("not a cluster")  # type: ignore[arg-type]
 
 
 def test_step_moves_the_cluster_and_the_sources(dashboard: Dashboard) -> None:
@@ -171,14 +176,14 @@ def test_a_step_that_only_passes_time_leaves_the_servers_source_alone(
     dashboard.refresh()
     button(dashboard, "Step").click()  # the update after a refresh replaces everything
     patched: Counter[str] = Counter()
-    send = dashboard._send
+    send = dashboard._send_update
 
     def spy(name: str, update: vm.Update) -> None:
         if not update.empty:
             patched[name] += 1
         send(name, update)
 
-    dashboard._send = spy  # type: ignore[method-assign]
+    dashboard._send_update = spy  # type: ignore[method-assign]
     try:
         quiet = 0
         for _ in range(40):
@@ -192,7 +197,7 @@ def test_a_step_that_only_passes_time_leaves_the_servers_source_alone(
                     quiet += 1
                     assert patched["timers"] == 1
     finally:
-        del dashboard._send
+        del dashboard._send_update
     assert quiet >= 5, "expected heartbeat steps that only move the timers"
     for row in rows(dashboard, "timers"):
         truth = vm.timer_rows(cluster)[row["id"]]
@@ -443,3 +448,175 @@ def test_a_safety_failure_offers_to_go_to_its_step(dashboard: Dashboard) -> None
     assert go.description == f"go to step {first}"
     go.click()
     assert cluster.step_count == first and f"step {first}" in status(dashboard)
+
+
+# ------------------------------------------------------------ membership changes
+
+
+def shown_ids(dashboard: Dashboard) -> dict[str, list[int]]:
+    """The servers each view and control shows."""
+    plots = dashboard.plots.layout
+    log_figure = plots.children[0].children[1]
+    return {
+        "servers": sorted(r["id"] for r in rows(dashboard, "servers")),
+        "log rows": sorted(log_figure.yaxis.ticker.ticks),
+        "storage": sorted({r["server"] for r in rows(dashboard, "storage")}),
+        "terms": sorted({r["server"] for r in rows(dashboard, "terms")}),
+        "controls": sorted({sid for sid, _ in dashboard.server_buttons}),
+        "client": sorted(v for _, v in dashboard.request_server.options if v),
+    }
+
+
+@pytest.fixture
+def small(shared: Dashboard) -> Dashboard:
+    """The shared dashboard on a 3-server cluster whose leader has committed in its
+    term (so it may change the configuration, thesis §4.1)."""
+    cluster = le.Cluster(servers=3, seed=1)
+    assert cluster.run_until(lambda c: c.leader == 1, 5000)
+    cluster.run(300)
+    shared.attach(cluster)
+    shared.tabs.selected_index = 4
+    return shared
+
+
+def test_a_server_that_joins_appears_in_every_view(small: Dashboard) -> None:
+    cluster = small.cluster
+    before = small.bokeh
+    small.new_id.value = 4
+    button(small, "Add server").click()
+    assert small.last_notice == "Add S4: started."
+    assert small.ids == [1, 2, 3, 4] and small.updates["rebuild"] >= 1
+    # A new BokehModel replaced the old one, which was closed, not re-rendered.
+    assert small.bokeh is not before and before._closed and before not in small.children
+    assert all(ids == [1, 2, 3, 4] for ids in shown_ids(small).values()), shown_ids(small)
+    assert cluster.run_until(lambda c: c.config is not None and 4 in c.config.voters, 5000)
+    small.refresh()
+    button(small, "Step").click()
+    assert {r["id"]: r["role_text"] for r in rows(small, "servers")}[4] == "follower"
+    log = {(r["server"], r["index"]) for r in rows(small, "log") if r["line_alpha"] > 0}
+    assert {(4, e.index) for e in cluster.servers[4].log} <= log
+
+
+def test_a_rewind_to_before_the_join_takes_the_server_away(small: Dashboard) -> None:
+    cluster = small.cluster
+    joined_at = cluster.step_count
+    small.new_id.value = 4
+    button(small, "Add learner").click()
+    assert small.last_notice == "Add S4 as a learner: started."
+    for _ in range(5):
+        button(small, "Step").click()
+    assert {r["id"]: r["role_text"] for r in rows(small, "servers")}[4] == "follower · learner"
+    small.seek(joined_at - 1)
+    assert small.last_notice == ""
+    assert list(cluster.servers) == [1, 2, 3]
+    assert all(ids == [1, 2, 3] for ids in shown_ids(small).values()), shown_ids(small)
+    # Forward again through the recorded join: S4 comes back, step by step.
+    for _ in range(3):
+        button(small, "Step").click()
+    assert small.last_notice == "" and small.ids == list(cluster.servers) == [1, 2, 3, 4]
+    assert shown_ids(small)["servers"] == [1, 2, 3, 4]
+
+
+def test_a_refused_change_says_why(small: Dashboard) -> None:
+    steps = small.cluster.step_count
+    small.server_buttons[(2, "promote")].click()
+    assert small.last_notice.startswith("Promote S2: refused: ")
+    assert "S2" in small.last_notice[len("Promote S2: refused: ") :]
+    small.new_id.value = 0  # the box keeps ids in range: 0 becomes 1
+    button(small, "Add server").click()
+    assert small.last_notice == "Add S1: refused: S1 is already a voter."
+    assert small.ids == [1, 2, 3] and small.cluster.step_count == steps
+
+
+def test_remove_shows_the_server_removed(small: Dashboard) -> None:
+    small.server_buttons[(3, "remove_server")].click()
+    assert small.last_notice == "Remove S3: started."
+    small.cluster.run(500)
+    small.refresh()
+    member = {r["id"]: (r["member"], r["fill_alpha"]) for r in rows(small, "servers")}
+    assert member == {1: ("voter", 1.0), 2: ("voter", 1.0), 3: ("removed", 0.35)}
+    assert "configuration {S1, S2}" in status(small)
+    assert "{S1, S2}" in small.config_label.value
+
+
+# ------------------------------------------------------- transfer, reads, legend
+
+
+def test_transfer_here_sends_timeout_now(small: Dashboard) -> None:
+    cluster = small.cluster
+    small.server_buttons[(3, "transfer_leadership")].click()
+    assert small.last_notice == "Transfer leadership to S3: started."
+    for _ in range(200):
+        button(small, "Step").click()
+        timeout_now = [r for r in rows(small, "messages") if r["kind"] == "TimeoutNow"]
+        if timeout_now:
+            break
+    assert timeout_now and timeout_now[0]["short"] == "TimeoutNow"
+    assert timeout_now[0]["colour"] == "#D55E00"
+    assert cluster.run_until(lambda c: c.leader == 3, 2000)
+    small.server_buttons[(3, "transfer_leadership")].click()
+    assert small.last_notice.startswith("Transfer leadership to S3: refused: ")
+
+
+def test_read_button_reads_through_the_leader(small: Dashboard) -> None:
+    cluster = small.cluster
+    small.request.value = "y=2"
+    button(small, "Propose").click()
+    button(small, "Read").click()
+    assert "confirming it still leads" in small.read_status.value
+    assert cluster.run_until(lambda c: small.reads[-1].done, 2000)
+    small.refresh()
+    assert "&#x27;y=2&#x27;" in small.read_status.value
+    small.request_server.value = 2
+    button(small, "Read").click()
+    assert "Read not accepted" in small.last_notice and "S1" in small.last_notice
+
+
+def test_the_legend_names_every_message(dashboard: Dashboard) -> None:
+    legend = [w for w in find(dashboard, widgets.HTML) if "Messages:" in w.value]
+    assert len(legend) == 1
+    for label in ("RV", "pre-RV", "pre-RV reply", "TimeoutNow", "IS", "AE reply"):
+        assert f"<b>{label}</b>" in legend[0].value
+
+
+def test_a_server_that_joins_during_run_keeps_runs_backpressure(small: Dashboard) -> None:
+    seen: dict[str, Any] = {}
+
+    async def page() -> None:  # watches the dashboard while Run plays
+        while True:
+            await asyncio.sleep(0.02)
+            if small.ids == [1, 2, 3, 4] and "tracking" not in seen:
+                seen["tracking"] = small.bokeh.track_renders
+
+    small.cluster.add_server(4)  # from code: the next Run update shows it
+    play_for(small, 0.3, page)
+    assert seen == {"tracking": True}
+    assert small.bokeh.track_renders is False  # paused
+    assert shown_ids(small)["servers"] == [1, 2, 3, 4]
+
+
+# ------------------------------------------------------------ log compaction (§7)
+
+
+def test_compaction_and_install_snapshot_step_by_step(shared: Dashboard) -> None:
+    from luminous_edu.sim.scenarios import behind_the_snapshot
+
+    shared.attach(behind_the_snapshot())
+    cluster = shared.cluster
+    labels: set[str] = set()
+    for _ in range(120):
+        button(shared, "Step").click()
+        labels |= {r["short"] for r in rows(shared, "messages") if r["alpha"] > 0}
+        labels |= {r["label"] for r in rows(shared, "spacetime") if r["alpha"] > 0}
+    assert {"IS", "IS reply"} <= labels
+    behind = max(s for s in cluster.servers if s != cluster.leader)
+    assert any(e.rule == "IS.8" and e.args[0] == behind for e in cluster.trace)
+    cells = sorted((r["server"], r["index"]) for r in rows(shared, "log") if r["line_alpha"] > 0)
+    assert cells == sorted((s, e.index) for s in cluster.servers for e in cluster.servers[s].log)
+    blocks = {r["server"]: r["text"] for r in rows(shared, "snapshots") if r["alpha"] > 0}
+    assert blocks == {
+        s: f"snapshot through {v.snapshot_index} (term {v.snapshot_term})"
+        for s, v in cluster.servers.items()
+        if v.snapshot_index
+    }
+    assert behind in blocks

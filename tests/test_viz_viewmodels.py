@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import NamedTuple
+
+import pytest
 
 import luminous_edu as le
+from luminous_edu.core.membership import Configuration
+from luminous_edu.sim.scenarios import behind_the_snapshot
+from luminous_edu.viz import palette
 from luminous_edu.viz import viewmodels as vm
 
 
@@ -270,6 +276,13 @@ def test_log_tracker_touches_only_what_changed() -> None:
     assert len(upserts) == 3  # appended on the followers, committed everywhere
 
 
+def live_cells(mirror: vm.Mirror) -> dict[tuple[int, int], vm.Row]:
+    """The log cells a mirror holds (blank, reusable slots left out), by (server, index)."""
+    table = mirror.table()
+    rows = (dict(zip(vm.LOG_COLUMNS, v, strict=True)) for v in zip(*table.values(), strict=True))
+    return {(r["server"], r["index"]): r for r in rows if r["line_alpha"] > 0}
+
+
 def test_incremental_log_equals_a_full_rebuild() -> None:
     """Over a run with crashes and a partition, patching the mirror step by step ends
     with the same cells as building it from scratch."""
@@ -289,15 +302,7 @@ def test_incremental_log_equals_a_full_rebuild() -> None:
         events = cluster.trace[seen:]
         seen = len(cluster.trace)
         mirror.update(*tracker.changes(cluster, events))
-    live = {
-        (r["server"], r["index"]): r
-        for r in (
-            dict(zip(vm.LOG_COLUMNS, v, strict=True))
-            for v in zip(*mirror.table().values(), strict=True)
-        )
-        if r["line_alpha"] > 0
-    }
-    assert live == vm.log_rows(cluster)
+    assert live_cells(mirror) == vm.log_rows(cluster)
 
 
 def test_storage_counts_follow_the_trace() -> None:
@@ -322,3 +327,237 @@ def test_storage_counts_follow_the_trace() -> None:
     assert again.counts == counts.counts
     if not hasattr(cluster, "disk_stats"):
         assert rows[(leader, "writes")]["text"] == "n/a"
+
+
+# ------------------------------------------------- PreVote, transfer, membership
+
+
+def deliveries(cluster: le.Cluster, kind: str) -> list[le.Event]:
+    return [
+        e for e in cluster.pending() if e.kind == "deliver" and type(e.message).__name__ == kind
+    ]
+
+
+def test_pre_votes_are_labelled_pre_rv_not_rv() -> None:
+    # Thesis §9.6: a pre-candidate asks whether it could win before raising its term.
+    cluster = le.Cluster(servers=5, seed=3, prevote=True)
+    cluster.timeout(2)
+    assert cluster.servers[2].role is le.Role.PRECANDIDATE
+    requests = vm.message_rows(cluster)
+    assert {r["short"] for r in requests.values()} == {"pre-RV"}
+    assert {r["colour"] for r in requests.values()} == {palette.MESSAGE_COLOURS["pre-RV"]}
+    assert cluster.run_until(lambda c: deliveries(c, "RequestVoteReply"), 1000)
+    replies = [r for r in vm.message_rows(cluster).values() if r["kind"] == "RequestVoteReply"]
+    assert replies and all(r["short"].startswith("pre-RV reply ") for r in replies)
+    assert {r["colour"] for r in replies} == {palette.MESSAGE_COLOURS["pre-RV reply"]}
+    flights = vm.Flights()
+    flights.reset(cluster, cluster.pending())
+    labels = {a["kind"]: a["label"] for a in flights.arrows.values()} | {
+        a["kind"]: a["label"] for a in flights.flying.values()
+    }
+    assert labels["RequestVoteReply"] == "pre-RV reply"
+
+
+def test_a_real_vote_is_still_rv_after_the_pre_vote() -> None:
+    cluster = le.Cluster(servers=5, seed=3, prevote=True)
+    cluster.timeout(2)
+    assert cluster.run_until(lambda c: c.servers[2].role is le.Role.CANDIDATE, 1000)
+    votes = [r for r in vm.message_rows(cluster).values() if r["kind"] == "RequestVote"]
+    assert votes and {r["short"] for r in votes} == {"RV"}
+    assert {r["colour"] for r in votes} == {palette.MESSAGE_COLOURS["RV"]}
+
+
+def test_a_pre_candidate_shows_its_pre_votes() -> None:
+    # Five servers: a pre-candidate with two pre-votes (its own and one more) still
+    # needs a third, so it stays a pre-candidate and the ring shows both.
+    cluster = le.Cluster(servers=5, seed=3, prevote=True)
+    cluster.timeout(2)
+    assert vm.server_rows(cluster)[2]["votes_text"] == "votes S2"
+    assert cluster.run_until(lambda c: len(c.servers[2].votes_granted) == 2, 1000)
+    row = vm.server_rows(cluster)[2]
+    assert row["role"] == "precandidate"
+    granted = sorted(cluster.servers[2].votes_granted)
+    assert row["votes"] == 2 and row["votes_text"] == "votes " + " ".join(f"S{v}" for v in granted)
+
+
+def test_timeout_now_has_its_own_colour_and_label() -> None:
+    cluster = elected(servers=3, seed=1)
+    cluster.run(200)
+    leader = cluster.leader
+    assert leader is not None
+    target = next(i for i in cluster.servers if i != leader)
+    assert cluster.transfer_leadership(to=target).accepted
+    assert cluster.run_until(lambda c: deliveries(c, "TimeoutNow"), 1000)
+    (row,) = [r for r in vm.message_rows(cluster).values() if r["kind"] == "TimeoutNow"]
+    assert row["short"] == "TimeoutNow" and row["target"] == target
+    assert row["colour"] == palette.MESSAGE_COLOURS["TimeoutNow"] == palette.VERMILLION
+
+
+def test_every_message_label_has_its_own_colour_in_the_legend() -> None:
+    labels = [label for label, _ in palette.MESSAGE_MEANINGS]
+    assert set(labels) == set(palette.MESSAGE_COLOURS)
+    colours = [palette.message_colour(label) for label in labels]
+    assert len(set(colours)) == len(colours) and palette.GREY not in colours
+    assert set(vm.SHORT_NAMES.values()) <= set(labels)
+
+
+class Bulky(NamedTuple):
+    """A message with a long field (as a snapshot's ``data`` can be)."""
+
+    term: int
+    data: list[int]
+
+
+def test_long_message_fields_are_shortened_for_hovering() -> None:
+    text = vm.message_fields(Bulky(term=3, data=list(range(1000))))
+    term, data = text.removeprefix("Bulky(").removesuffix(")").split(", ", 1)
+    assert term == "term=3"
+    assert data.startswith("data=[0, 1, 2") and data.endswith("…")
+    assert len(data) == len("data=") + vm.FIELD_WIDTH
+    assert vm.message_fields(Bulky(term=1, data=[7])) == "Bulky(term=1, data=[7])"
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (None, {1: "", 4: ""}),
+        (Configuration.of([1, 2, 3]), {1: "voter", 3: "voter", 4: "removed"}),
+        (Configuration.of([1, 2, 3], learners=[4]), {1: "voter", 4: "learner", 5: "removed"}),
+        (
+            Configuration.of([1, 2, 4], old_voters=[1, 2, 3]),
+            {1: "C_old,new", 3: "C_old only", 4: "C_new only", 5: "removed"},
+        ),
+    ],
+)
+def test_membership_words(config: Configuration | None, expected: dict[int, str]) -> None:
+    assert {sid: vm.membership(config, sid) for sid in expected} == expected
+
+
+def test_role_text_adds_membership_unless_a_plain_voter() -> None:
+    assert vm.role_text("leader", "voter") == "leader"
+    assert vm.role_text("follower", "") == "follower"
+    assert vm.role_text("follower", "learner") == "follower · learner"
+    assert vm.role_text("leader", "C_old,new") == "leader · C_old,new"
+
+
+def committed_leader(membership: str = "single") -> le.Cluster:
+    cluster = le.Cluster(servers=3, seed=1, membership=membership)
+    assert cluster.run_until(lambda c: c.leader is not None, 5000)
+    cluster.run(300)  # the leader's no-op commits: it may change the configuration
+    return cluster
+
+
+def test_a_learner_and_a_removed_server_on_the_ring_and_in_the_status() -> None:
+    cluster = committed_leader()
+    assert cluster.add_learner(4).accepted
+    rows = vm.server_rows(cluster)
+    assert list(rows) == [1, 2, 3, 4]
+    assert rows[4]["member"] == "learner" and rows[4]["role_text"] == "follower · learner"
+    assert "learners {S4}" in vm.status_text(cluster)
+    cluster.run(500)
+    assert cluster.remove_server(3).accepted
+    cluster.run(500)
+    rows = vm.server_rows(cluster)
+    assert rows[3]["member"] == "removed" and rows[3]["fill_alpha"] == 0.35
+    assert rows[1]["fill_alpha"] == 1.0 and "S3" not in vm.status_text(cluster).split("·")[-1]
+    assert rows[3]["config_text"].startswith("S3's configuration: ")
+
+
+def test_joint_consensus_shows_c_old_new() -> None:
+    cluster = committed_leader(membership="joint")
+    assert cluster.add_server(4).accepted
+    seen: set[str] = set()
+    for _ in range(5000):
+        cluster.step()
+        config = cluster.config
+        if config is not None and config.joint:
+            rows = vm.server_rows(cluster)
+            seen = {rows[1]["member"], rows[4]["member"]}
+            assert "C_old {S1, S2, S3} + C_new {S1, S2, S3, S4}" in vm.status_text(cluster)
+            break
+    assert seen == {"C_old,new", "C_new only"}
+
+
+def test_a_fresh_cluster_status_names_no_configuration() -> None:
+    assert "configuration" not in vm.status_text(le.Cluster(servers=3, seed=1))
+
+
+def test_a_joining_server_line_starts_at_its_join() -> None:
+    cluster = committed_leader()
+    cluster.run(200)
+    joined_at = cluster.now
+    assert cluster.add_server(4).accepted
+    cluster.run(400)
+    for what in ("term", "commit"):
+        timeline = vm.Timeline(what)
+        timeline.reset(cluster)
+        periods = [r for r in timeline.rows.values() if r["server"] == 4]
+        assert min(r["x0"] for r in periods) == joined_at, what
+        assert max(r["x1"] for r in periods) == cluster.now
+        assert min(r["x0"] for r in timeline.rows.values() if r["server"] == 1) == 0
+
+
+# ------------------------------------------------------------ log compaction (§7)
+
+
+def installing_snapshot() -> le.Cluster:
+    """Lesson 06's situation: S3 comes back behind the leader's snapshot; run until the
+    leader's InstallSnapshot is in flight."""
+    cluster = behind_the_snapshot()
+    assert cluster.run_until(lambda c: deliveries(c, "InstallSnapshot"), 2000)
+    return cluster
+
+
+def test_a_snapshot_is_one_block_not_missing_cells() -> None:
+    cluster = behind_the_snapshot()
+    snapshots = vm.snapshot_rows(cluster)
+    assert sorted(snapshots) == [s for s in cluster.servers if cluster.servers[s].snapshot_index]
+    for sid, row in snapshots.items():
+        view = cluster.servers[sid]
+        through = view.snapshot_index
+        assert row["text"] == f"snapshot through {through} (term {view.snapshot_term})"
+        # The block spans indexes 1..through: from 0.5 to through + 0.5.
+        assert row["x"] - row["width"] / 2 == 0.5 and row["end"] == through + 0.5
+        cells = sorted(index for s, index in vm.log_rows(cluster) if s == sid)
+        assert cells == [e.index for e in view.log] and all(i > through for i in cells)
+    assert set(vm.SNAPSHOT_BLANK) == set(vm.SNAPSHOT_COLUMNS)
+
+
+def test_install_snapshot_has_its_own_label_colour_and_short_fields() -> None:
+    cluster = installing_snapshot()
+    (row,) = [r for r in vm.message_rows(cluster).values() if r["kind"] == "InstallSnapshot"]
+    assert row["short"] == "IS" and row["colour"] == palette.MESSAGE_COLOURS["IS"]
+    assert "data=[" in row["fields"] and "…" in row["fields"]
+    flights = vm.Flights()
+    flights.reset(cluster, cluster.pending())
+    assert {a["label"] for a in flights.flying.values() if a["kind"] == "InstallSnapshot"} == {"IS"}
+    assert cluster.run_until(lambda c: deliveries(c, "InstallSnapshotReply"), 1000)
+    replies = [r for r in vm.message_rows(cluster).values() if r["kind"] == "InstallSnapshotReply"]
+    assert replies and replies[0]["short"] == "IS reply"
+
+
+def test_incremental_log_equals_a_full_rebuild_across_compaction_and_installs() -> None:
+    """Cells compacted away or covered by an installed snapshot leave the mirror as the
+    snapshot grows; patching step by step ends where a rebuild from scratch does."""
+    cluster = behind_the_snapshot()
+    tracker = vm.LogTracker()
+    mirror = vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK)
+    mirror.full(tracker.reset(cluster))
+    seen = len(cluster.trace)
+    for n in range(80):
+        if n % 8 == 0 and cluster.leader is not None:
+            cluster.propose(f"y{n}")
+        cluster.run(15)
+        events = cluster.trace[seen:]
+        seen = len(cluster.trace)
+        mirror.update(*tracker.changes(cluster, events))
+    assert any(e.rule == "IS.8" for e in cluster.trace)
+    assert live_cells(mirror) == vm.log_rows(cluster)
+    # The commit line of the server that installed the snapshot jumps at IS.8.
+    (install,) = [e for e in cluster.trace if e.rule == "IS.8"]
+    timeline = vm.Timeline("commit")
+    timeline.reset(cluster)
+    starts = {
+        (r["x0"], r["value"]) for r in timeline.rows.values() if r["server"] == install.args[0]
+    }
+    assert (install.time, install.args[1]) in starts

@@ -126,6 +126,13 @@ RULES: dict[str, Rule] = {
         "S{0} learns that S{1} matches its log through index {2}: match_index[S{1}]={3}, "
         "next_index[S{1}]={4} (§5.3)",
     ),
+    "AER.behind": Rule(
+        "HandleAppendEntriesResponse",
+        "S{0} gets a 'log does not match' reply from S{1}, but S{1} already acknowledged "
+        "entries through index {2}: either the reply is older than that acknowledgement "
+        "(reordered or duplicated), or S{1} lost entries it had made durable (a storage "
+        "bug). match_index never goes back; the next heartbeats retry (§5.3)",
+    ),
     "AER.fail": Rule(
         "HandleAppendEntriesResponse",
         "S{0} learns that S{1}'s log does not match: next_index[S{1}] goes back from {2} to "

@@ -702,16 +702,24 @@ class Server:
             if source == self.transfer_target:
                 self._continue_transfer()
             return
+        before = self.next_index[source]
+        floor = self.match_index[source] + 1
+        if before <= floor:
+            # A failure below what the follower already acknowledged: the reply is older
+            # than that acknowledgement (reordered or duplicated), or the follower lost
+            # entries it had made durable (a storage bug). match_index never goes back,
+            # so resending now would only fail again: let the heartbeats retry.
+            out.trace.append(("AER.behind", (self.id, source, floor - 1)))
+            return
         self.inflight.pop(source, None)
         # "If AppendEntries fails because of log inconsistency: decrement nextIndex and
         # retry" (§5.3), skipping the follower's whole conflicting term at once.
-        before = self.next_index[source]
         if m.conflict_term is None:
             target = m.conflict_index
         else:
             last = self.log.last_index_of_term(m.conflict_term)
             target = m.conflict_index if last is None else last + 1
-        target = max(min(target, before - 1), self.match_index[source] + 1, 1)
+        target = max(min(target, before - 1), floor)
         self.next_index[source] = target
         out.trace.append(("AER.fail", (self.id, source, before, target)))
         self._send_append_entries(source)

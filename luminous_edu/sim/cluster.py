@@ -1090,9 +1090,10 @@ class Cluster:
             stored = _check_stored_state(raw, world.ids)
         except Exception as error:
             durable = world.durable.get(sid)
-            if durable is not None and world.checker is not None:
-                # What cannot be recovered from may still show an acknowledged
-                # snapshot lost (compacted before it was durable).
+            if raw is not None and durable is not None and world.checker is not None:
+                # A state that load_state returned but that cannot be recovered from
+                # may still show an acknowledged snapshot lost (compacted before it
+                # was durable). If load_state itself raised, nothing is known.
                 snapshot = getattr(raw, "snapshot", None)
                 if not isinstance(snapshot, SaveSnapshot):
                     snapshot = None

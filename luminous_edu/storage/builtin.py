@@ -21,9 +21,11 @@ from ..core.persistence import (
     TruncateLog,
 )
 from .disk import Disk
+from .errors import TornWriteError
 from .handler import StorageHandler
 
 LOG_PREFIX = "log/"
+SNAPSHOT_PREFIX = "snapshot/"
 
 
 def entry_key(index: int) -> str:
@@ -42,10 +44,27 @@ def read_log(disk: Disk) -> list[Entry]:
     return entries
 
 
+def snapshot_key(last_index: int) -> str:
+    """The Disk key of the snapshot through ``last_index``: ``"snapshot/0000000042"``."""
+    return f"{SNAPSHOT_PREFIX}{last_index:010d}"
+
+
 def read_snapshot(disk: Disk) -> SaveSnapshot | None:
-    """The snapshot stored under ``"snapshot"``, or None."""
-    stored = disk.read("snapshot")
-    return None if stored is None else SaveSnapshot(*stored)
+    """The newest intact snapshot on the disk, or None: the one under a
+    ``snapshot_key`` (or the single key ``"snapshot"``) with the highest last index. A
+    snapshot torn by a crash while it was written was never acknowledged; the one before
+    it is still there."""
+    newest = None
+    for key in disk.keys():
+        if key != "snapshot" and not key.startswith(SNAPSHOT_PREFIX):
+            continue
+        try:
+            stored = disk.read(key)
+        except TornWriteError:
+            continue
+        if stored is not None and (newest is None or stored[0] > newest[0]):
+            newest = stored
+    return None if newest is None else SaveSnapshot(*newest)
 
 
 class DiskStorage(StorageHandler):
@@ -54,8 +73,10 @@ class DiskStorage(StorageHandler):
     Layout on the Disk: ``"hard_state"`` holds ``(current_term, voted_for)`` in one
     write, so a crash can never separate a vote from its term; ``"log/0000000007"``
     holds entry 7 as ``(term, data)``. Keys sort in index order. With log compaction,
-    ``"snapshot"`` holds ``(last_index, last_term, data, config)``, written and synced
-    before the entries it replaces are deleted.
+    ``"snapshot/0000000042"`` holds the snapshot through index 42 as ``(last_index,
+    last_term, data, config)``. Each snapshot goes under a new key and is synced before
+    the one before it, and the entries it replaces, are deleted: a crash while it is
+    written can tear only the new one, never the last snapshot that was acknowledged.
     """
 
     def save_hard_state(self, msg: SaveHardState) -> None:
@@ -74,8 +95,18 @@ class DiskStorage(StorageHandler):
         self.disk.sync()
 
     def save_snapshot(self, msg: SaveSnapshot) -> None:
-        self.disk.write("snapshot", (msg.last_index, msg.last_term, msg.data, msg.config))
+        key = snapshot_key(msg.last_index)
+        self.disk.write(key, (msg.last_index, msg.last_term, msg.data, msg.config))
         self.disk.sync()
+        older = [
+            old
+            for old in self.disk.keys()
+            if (old == "snapshot" or old.startswith(SNAPSHOT_PREFIX)) and old != key
+        ]
+        if older:
+            for old in older:
+                self.disk.delete(old)
+            self.disk.sync()
 
     def compact_log(self, msg: CompactLog) -> None:
         last = entry_key(msg.through_index)

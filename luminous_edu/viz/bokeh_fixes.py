@@ -50,6 +50,25 @@ show seconds late.
 Python, a closed notebook) there is nothing to wait for; ``resync()`` forgets what the
 browser still owes after it stopped answering.
 
+Changes made while a view is still being built (found by the lesson browser test: the
+ring's fill colours and links stayed stale while its text was current). The browser
+view renders with ``add_document_standalone`` without awaiting it, and applies incoming
+PATCH-DOCs to its document at once. BokehJS builds a plot's renderer views one after
+the other (``build_views``: each ``await``s its ``lazy_initialize``, which reads the
+data) and connects their signals only after the last one is built. A data change that
+arrives meanwhile (on 2 cores the dashboard takes seconds to build; "Run All" goes on
+running cells that refresh it) reaches the renderers built after it, but not those
+built before it, which never hear of it: the ring's links and circles (built first)
+kept the old colours, its text (built later, behind font loading) showed the new
+state. The plots report their size once laid out (``inner_width``, ``outer_width``,
+... from ``PlotView._after_layout``), which happens only after the whole document's
+views are built and listening. So when that report comes and the document has changed
+since the snapshot the view was built from, ``LiveBokehModel`` sends the current data
+of every data source once more, in one PATCH-DOC of ``ColumnDataChanged`` events,
+which BokehJS applies even when the data equal what it holds (``views_resynced``
+counts these).
+That also covers what a view dropped because it did not exist yet.
+
 Both (1) and (2) override private methods of ``jupyter_bokeh.BokehModel``; the package
 is pinned to a tested range in pyproject.toml and ``tests/test_viz_bokeh_fixes.py``
 fails if an upgrade changes what these overrides rely on.
@@ -63,6 +82,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from bokeh.core.json_encoder import serialize_json
+from bokeh.document.events import ColumnDataChangedEvent
+from bokeh.models import ColumnDataSource
 from bokeh.protocol import Protocol
 from jupyter_bokeh.widgets import BokehModel
 
@@ -71,6 +92,9 @@ ECHOED_KINDS = frozenset({"ColumnsStreamed", "ColumnsPatched", "ColumnDataChange
 
 #: The layout's tag that numbers a batch, for the render acknowledgement.
 RENDER_TAG = "render "
+
+#: Plot sizes a browser view reports once it has laid the plots out (every view built).
+LAYOUT_REPORTS = frozenset({"inner_width", "inner_height", "outer_width", "outer_height"})
 
 _loaded = False
 
@@ -102,9 +126,14 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         self.render_applied = self.render_sent
         self.heard_from_browser = False
 
+    views_resynced = 0  # data re-sent to views that were built while it changed
+    _sent_since_resync = False
+
     def _sync_model(self, model: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         if content.get("event", "") == "jsevent":
             self.heard_from_browser = True
+            if is_layout_report(content):
+                self._resync_views()
             applied = render_number(content, self._model.id)
             if applied is not None:
                 self.render_applied = max(self.render_applied, applied)
@@ -121,9 +150,29 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
     _batch: list[Any] | None = None  # events held by batch(), in order
     patches_sent = 0  # PATCH-DOC messages sent
 
+    def _resync_views(self) -> None:
+        """A view has laid out its plots, so all its renderers listen now. If the data
+        changed since the snapshot it was built from, some may have missed it: send
+        every data source's current data, once (see the module docstring)."""
+        if not (self.stale and self._sent_since_resync) or self._document is None:
+            return
+        self._sent_since_resync = False
+        self.views_resynced += 1
+        document = self._document
+        # ColumnDataChanged, not ModelChanged: BokehJS ignores a ModelChanged whose value
+        # equals what its document holds already, and here it does (only views missed it).
+        events = [
+            ColumnDataChangedEvent(document, model, "data")
+            for model in sorted(document.models, key=lambda m: m.id)
+            if isinstance(model, ColumnDataSource)
+        ]
+        if events:
+            self._send_patch(events)
+
     def _document_patched(self, event: Any) -> None:
         if event.setter is not self:
             self.stale = True
+            self._sent_since_resync = True
             if self._batch is not None:
                 self._batch.append(event)
                 return
@@ -168,6 +217,16 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
                 state["render_bundle"] = self._snapshot
         return state
 
+    _closed = False
+
+    def close(self) -> None:
+        """Close once: the base class's ``close`` fails when called again (from
+        ``__del__`` after the dashboard closed a model it replaced)."""
+        if self._closed:
+            return
+        self._closed = True
+        super().close()
+
     def send(self, content: Any, buffers: Any = None) -> None:
         self.messages_sent += 1
         payload = content.get("payload") if isinstance(content, dict) else None
@@ -193,6 +252,11 @@ def render_number(content: dict[str, Any], layout_id: str) -> int | None:
         if text.startswith(RENDER_TAG) and text[len(RENDER_TAG) :].isdigit():
             return int(text[len(RENDER_TAG) :])
     return None
+
+
+def is_layout_report(content: dict[str, Any]) -> bool:
+    """Is this BokehJS event a plot reporting its size after laying itself out?"""
+    return content.get("kind") == "ModelChanged" and content.get("attr") in LAYOUT_REPORTS
 
 
 def is_echo(content: dict[str, Any]) -> bool:

@@ -13,6 +13,20 @@ no more than ``MAX_UPDATES_IN_FLIGHT`` that the browser has not acknowledged yet
 
 If you drive the cluster from Python while a dashboard shows it, call
 ``dashboard.refresh()`` to bring the picture up to date.
+
+The servers shown follow ``list(cluster.servers)`` at every update: a server that
+joins (``cluster.add_server``) appears in every view, and one that a rewind takes back
+to before it joined disappears. When the set changes the plots are built anew (a new
+``BokehModel`` in the box, filled before it is shown); the old view is closed, never
+sent a new render bundle (see ``bokeh_fixes``). Each server's membership (voter,
+learner, removed, or its half of C_old,new during joint consensus) is written under
+its role on the ring, and the status line names the configuration after a change.
+
+Messages are labelled as the thesis names them: a pre-vote is ``pre-RV`` (thesis
+§9.6), not ``RV``; TimeoutNow (§3.10) and InstallSnapshot (§7) have their own colours,
+listed in the legend under the plots. A server that has compacted its log shows one
+"snapshot through i (term t)" block (the ``snapshots`` source) where its compacted
+cells were.
 """
 
 from __future__ import annotations
@@ -28,8 +42,10 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 from bokeh.models import ColumnDataSource
 
+from ..sim.cluster import MAX_SERVER_ID
 from . import viewmodels as vm
 from .bokeh_fixes import LiveBokehModel, load_bokehjs
+from .palette import MESSAGE_MEANINGS, message_colour
 from .plots import LOG_WINDOW, TIME_WINDOW_MS, Plots, Sizes, build
 
 if TYPE_CHECKING:
@@ -40,6 +56,48 @@ MAX_UPDATES_PER_SECOND = 25
 BROWSER_TIMEOUT_S = 2.0
 #: Run sends a new update only while fewer than this many await the browser's ack.
 MAX_UPDATES_IN_FLIGHT = 2
+
+#: The controls whose result says whether they started, and how the notice names them.
+CHANGES = {
+    "add_server": "Add S{sid}",
+    "add_learner": "Add S{sid} as a learner",
+    "promote": "Promote S{sid}",
+    "remove_server": "Remove S{sid}",
+    "transfer_leadership": "Transfer leadership to S{sid}",
+}
+
+
+def last_command(state_machine: Any) -> Any:
+    """The Read button's query, on the state machine's ``snapshot()`` (a codec value):
+    the last command applied when the snapshot is a list (the default state machine
+    keeps every applied command), else the whole snapshot."""
+    state = state_machine.snapshot()
+    if isinstance(state, list):
+        return state[-1] if state else None
+    return state
+
+
+def read_text(handle: Any) -> str:
+    """What the Client tab says about a read."""
+    if not handle.accepted:
+        return "the last read was not accepted"
+    if not handle.done:
+        return "reading: the leader is confirming it still leads (a heartbeat round)…"
+    if handle.error:
+        return f"the read's query failed: {handle.error}"
+    return f"read at index {handle.index}: {handle.value!r}"
+
+
+def message_legend(font_size: str) -> str:
+    """The legend of message colours and labels, as HTML."""
+    items = "".join(
+        f"<span style='white-space:nowrap; margin-right:10px'>"
+        f"<span style='display:inline-block; width:10px; height:10px; border-radius:5px; "
+        f"border:1px solid #000; background:{message_colour(label)}'></span> "
+        f"<b>{html.escape(label)}</b> {html.escape(meaning)}</span> "
+        for label, meaning in MESSAGE_MEANINGS
+    )
+    return f"<div style='font-size:{font_size}'>Messages: {items}</div>"
 
 
 def _guarded(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,36 +145,17 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.ids = list(cluster.servers)
         self.plots: Plots = build(self.ids, self.sizes)
         self.sources: dict[str, ColumnDataSource] = self.plots.sources
-        self.mirrors = {
-            "servers": vm.Mirror(vm.SERVER_COLUMNS, {}),
-            "timers": vm.Mirror(vm.TIMER_COLUMNS, {}),
-            "links": vm.Mirror(vm.LINK_COLUMNS, {}),
-            "messages": vm.Mirror(vm.MESSAGE_COLUMNS, vm.MESSAGE_BLANK),
-            "log": vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK),
-            "markers": vm.Mirror(vm.MARKER_COLUMNS, vm.MARKER_BLANK),
-            "terms": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
-            "commits": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
-            "spacetime": vm.Mirror(vm.SPACETIME_COLUMNS, vm.SPACETIME_BLANK),
-            "storage": vm.Mirror(vm.STORAGE_COLUMNS, {}),
-        }
-        self.log_tracker = vm.LogTracker()
-        self.flights = vm.Flights()
-        self.terms = vm.Timeline("term")
-        self.commits = vm.Timeline("commit")
-        self.storage = vm.StorageCounts()
-        self.updates = {"full": 0, "patch": 0, "stream": 0}
+        self._new_trackers()
+        self.updates = {"full": 0, "patch": 0, "stream": 0, "rebuild": 0}
         self._seen = 0  # trace events already shown
         self._step = -1  # the step shown
         self._violations = -1
         self._running = False
         self._task: asyncio.Task[None] | None = None
         self._moving_slider = False
-        self._time_start = 0  # where the fixed ranges are now
-        self._log_start = 0
-        self._term_top = 3.5
-        self._commit_top = 5.5
         self.bokeh: LiveBokehModel | None = None
         self._needs_full = False  # replace, not patch, at the next update
+        self.reads: list[Any] = []  # the Read button's handles, newest last
 
         # Fill the sources before building the widget: the browser's first picture is
         # the model's snapshot at construction, and a view drops patches sent before
@@ -128,18 +167,43 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self._seen = len(cluster.trace)
         self._panels()
 
+    def _new_trackers(self) -> None:
+        """Fresh mirrors, trackers and range positions, for new plots."""
+        self.mirrors = {
+            "servers": vm.Mirror(vm.SERVER_COLUMNS, {}),
+            "timers": vm.Mirror(vm.TIMER_COLUMNS, {}),
+            "links": vm.Mirror(vm.LINK_COLUMNS, {}),
+            "messages": vm.Mirror(vm.MESSAGE_COLUMNS, vm.MESSAGE_BLANK),
+            "log": vm.Mirror(vm.LOG_COLUMNS, vm.LOG_BLANK),
+            "markers": vm.Mirror(vm.MARKER_COLUMNS, vm.MARKER_BLANK),
+            "snapshots": vm.Mirror(vm.SNAPSHOT_COLUMNS, vm.SNAPSHOT_BLANK),
+            "terms": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
+            "commits": vm.Mirror(vm.PERIOD_COLUMNS, vm.PERIOD_BLANK),
+            "spacetime": vm.Mirror(vm.SPACETIME_COLUMNS, vm.SPACETIME_BLANK),
+            "storage": vm.Mirror(vm.STORAGE_COLUMNS, {}),
+        }
+        self.log_tracker = vm.LogTracker()
+        self.flights = vm.Flights()
+        self.terms = vm.Timeline("term")
+        self.commits = vm.Timeline("commit")
+        self.storage = vm.StorageCounts()
+        self._time_start = 0  # where the fixed ranges are now
+        self._log_start = 0
+        self._term_top = 3.5
+        self._commit_top = 5.5
+
     def attach(self, cluster: Cluster) -> None:
-        """Show another cluster with the same server ids (e.g. one loaded from a
-        record) in this dashboard, without building a new one."""
-        if list(cluster.servers) != self.ids:
-            raise ValueError(
-                f"this dashboard shows servers {self.ids}; build a new one for "
-                f"{list(cluster.servers)}"
-            )
+        """Show another cluster (e.g. one loaded from a record) in this dashboard,
+        without building a new one; the plots are rebuilt if its servers differ."""
+        from ..sim import Cluster
+
+        if not isinstance(cluster, Cluster):
+            raise TypeError(f"Dashboard.attach needs a le.Cluster, not {cluster!r}")
         self.pause()
         self.cluster = cluster
         self._violations = -1
         self.flights = vm.Flights()
+        self.reads = []
         self._update(full=True)
 
     # ------------------------------------------------------------ controls
@@ -152,7 +216,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
 
     def _build_controls(self) -> list[Any]:
         normal = self.sizes.normal
-        small_button = widgets.Layout(width="auto")
+        self.read_status = widgets.HTML(value="")
         self.step_button = self._button("Step", self.on_step, tooltip="fire the next event")
         self.back_button = self._button("Back", self.on_back, tooltip="go back one step")
         self.run_button = self._button("Run", self.on_run, tooltip="play / pause")
@@ -170,19 +234,46 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.slider.observe(self._on_slider, names="value")
         self.notice = widgets.HTML(value="")
 
-        # Per server: crash, restart, force a timeout, disconnect / connect.
-        rows = []
+        # Per server: crash, restart, force a timeout, disconnect / connect, hand
+        # leadership over; promote / remove in the Membership tab. Rebuilt when the
+        # set of servers changes (_server_controls).
         self.server_buttons: dict[tuple[int, str], Any] = {}
-        for sid in self.ids:
-            buttons = []
-            for verb in ("crash", "restart", "timeout", "disconnect", "connect"):
-                b = widgets.Button(description=f"{verb} S{sid}", layout=small_button)
-                b.style.font_size = normal
-                b.on_click(functools.partial(self._on_server, verb, sid))
-                self.server_buttons[(sid, verb)] = b
-                buttons.append(b)
-            rows.append(widgets.HBox(buttons))
-        servers_tab = widgets.VBox(rows)
+        servers_tab = widgets.VBox([])
+        self.servers_tab = servers_tab
+
+        self.new_id = widgets.BoundedIntText(
+            value=max(self.ids, default=0) + 1, min=1, max=MAX_SERVER_ID, description="server id",
+            layout=widgets.Layout(width="180px"),
+        )  # fmt: skip
+        self.config_label = widgets.HTML(value="")
+        self.member_rows = widgets.VBox([])
+        membership_tab = widgets.VBox(
+            [
+                self.config_label,
+                widgets.HBox(
+                    [
+                        self.new_id,
+                        self._button(
+                            "Add server",
+                            self.on_add_server,
+                            tooltip=(
+                                "start a new, empty server (or take an existing one) and "
+                                "make it a voter once it has caught up (thesis §4.2.1)"
+                            ),
+                        ),
+                        self._button(
+                            "Add learner",
+                            self.on_add_learner,
+                            tooltip=(
+                                "a learner receives the log but neither votes nor counts "
+                                "for commitment (thesis §4.2.1)"
+                            ),
+                        ),
+                    ]
+                ),
+                self.member_rows,
+            ]
+        )
 
         self.groups = widgets.Text(value="", placeholder="e.g. 1,2 | 3,4,5", description="groups")
         partition = self._button("Partition", self.on_partition)
@@ -208,12 +299,27 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
 
         self.request = widgets.Text(value="x=1", description="command")
         self.request_server = widgets.Dropdown(
-            options=[("the leader", 0)] + [(f"S{sid}", sid) for sid in self.ids],
-            value=0,
-            description="to",
+            options=[("the leader", 0)], value=0, description="to"
         )
-        client_tab = widgets.HBox(
-            [self.request, self.request_server, self._button("Propose", self.on_propose)]
+        client_tab = widgets.VBox(
+            [
+                widgets.HBox(
+                    [self.request, self.request_server, self._button("Propose", self.on_propose)]
+                ),
+                widgets.HBox(
+                    [
+                        self._button(
+                            "Read",
+                            self.on_read,
+                            tooltip=(
+                                "a linearizable read (ReadIndex, thesis §6.4) of the last "
+                                "applied command, sent to the server chosen above"
+                            ),
+                        ),
+                        self.read_status,
+                    ]
+                ),
+            ]
         )
 
         self.pending = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="520px"))
@@ -226,11 +332,14 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
                 widgets.HBox([self.fire_button, self.drop_button]),
             ]
         )
-        tabs = widgets.Tab(children=[servers_tab, network_tab, client_tab, manual_tab])
-        for k, title in enumerate(("Servers", "Network", "Client", "Manual")):
+        tabs = widgets.Tab(
+            children=[servers_tab, network_tab, client_tab, manual_tab, membership_tab]
+        )
+        for k, title in enumerate(("Servers", "Network", "Client", "Manual", "Membership")):
             tabs.set_title(k, title)
         self.tabs = tabs
         tabs.observe(lambda _change: self._refresh_pending(), names="selected_index")
+        self._server_controls()
 
         self.narration = widgets.HTML(value="")
         self.safety = widgets.VBox([])
@@ -250,9 +359,85 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             self.slider,
             self.notice,
             self.bokeh,
+            widgets.HTML(message_legend(self.sizes.small)),
             widgets.HBox([story, side]),
             tabs,
         ]
+
+    def _server_controls(self) -> None:
+        """The controls that name servers, for the servers shown now (``self.ids``)."""
+        normal = self.sizes.normal
+        small_button = widgets.Layout(width="auto")
+
+        def button(verb: str, sid: int, description: str, tooltip: str = "") -> Any:
+            b = widgets.Button(description=description, layout=small_button, tooltip=tooltip)
+            b.style.font_size = normal
+            b.on_click(functools.partial(self._on_server, verb, sid))
+            self.server_buttons[(sid, verb)] = b
+            return b
+
+        self.server_buttons = {}
+        rows, member_rows = [], []
+        for sid in self.ids:
+            buttons = [
+                button(verb, sid, f"{verb} S{sid}")
+                for verb in ("crash", "restart", "timeout", "disconnect", "connect")
+            ]
+            buttons.append(
+                button(
+                    "transfer_leadership",
+                    sid,
+                    f"transfer to S{sid}",
+                    f"the leader brings S{sid} up to date, then sends it TimeoutNow (§3.10)",
+                )
+            )
+            rows.append(widgets.HBox(buttons))
+            member_rows.append(
+                widgets.HBox(
+                    [
+                        button("promote", sid, f"promote S{sid}", "make a learner a voter"),
+                        button(
+                            "remove_server",
+                            sid,
+                            f"remove S{sid}",
+                            "take it out of the "
+                            "configuration (it keeps running until you crash it)",
+                        ),
+                    ]
+                )
+            )
+        self.servers_tab.children = rows
+        self.member_rows.children = member_rows
+        chosen = self.request_server.value
+        self.request_server.options = [("the leader", 0)] + [(f"S{i}", i) for i in self.ids]
+        self.request_server.value = chosen if chosen in self.ids else 0
+
+    def _follow_servers(self) -> bool:
+        """If the cluster's servers are no longer those shown (one joined, or a rewind
+        went back to before it joined), build the plots and the per-server controls
+        anew and return True. The new plots are filled before their ``BokehModel``
+        is built (its first picture), and that model replaces the old one in the box;
+        the old one is closed. Nothing is re-sent to an existing view."""
+        ids = list(self.cluster.servers)
+        if ids == self.ids:
+            return False
+        old = self.bokeh
+        flights = self.flights  # the space-time arrows so far stay (rows are by id)
+        self.ids = ids
+        self.plots = build(ids, self.sizes)
+        self.sources = self.plots.sources
+        self._new_trackers()
+        self.flights = flights
+        self._full()
+        self.bokeh = LiveBokehModel(self.plots.layout)
+        self.bokeh.track_renders = self._running  # Run's backpressure goes on (perf)
+        children: tuple[Any, ...] = tuple(getattr(self, "children", ()))
+        self.children = tuple(self.bokeh if child is old else child for child in children)
+        if old is not None:
+            old.close()
+        self._server_controls()
+        self.updates["rebuild"] += 1
+        return True
 
     # ------------------------------------------------------------ handlers
 
@@ -366,8 +551,42 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
 
     @_guarded
     def _server_action(self, verb: str, sid: int) -> None:
-        getattr(self.cluster, verb)(sid)
+        result = getattr(self.cluster, verb)(sid)
         self._update()
+        if verb in CHANGES:
+            self._report(verb, sid, result)
+
+    def _report(self, verb: str, sid: int, result: Any) -> None:
+        """Say whether a membership change or a transfer started, or why it did not."""
+        what = CHANGES[verb].format(sid=sid)
+        if result.accepted:
+            self._notice(f"{what}: started.")
+        else:
+            self._notice(f"{what}: refused: {result.reason}.", error=True)
+
+    def _new_server_id(self) -> int:
+        value = self.new_id.value
+        if type(value) is not int or not 1 <= value <= MAX_SERVER_ID:
+            raise ValueError(f"server id {value!r}: give a whole number from 1 to {MAX_SERVER_ID}")
+        return value
+
+    @_guarded
+    def on_add_server(self) -> None:
+        self._server_action("add_server", self._new_server_id())
+
+    @_guarded
+    def on_add_learner(self) -> None:
+        self._server_action("add_learner", self._new_server_id())
+
+    @_guarded
+    def on_read(self) -> None:
+        server = self.request_server.value or None
+        handle = self.cluster.read(last_command, server=server)
+        self.reads.append(handle)
+        self._update()
+        if not handle.accepted:
+            hint = f"; try S{handle.leader_hint}" if handle.leader_hint else ""
+            self._notice(f"Read not accepted: only the leader serves reads{hint}.", error=True)
 
     @_guarded
     def on_partition(self) -> None:
@@ -449,10 +668,16 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
 
         Every bokeh change of one update goes to the browser as one PATCH-DOC, and
         the widgets' changes as one state update each (see ``_one_message``)."""
-        if self._needs_full:
-            full, self._needs_full = True, False
         cluster = self.cluster
         trace = cluster.trace
+        if self._follow_servers():
+            # New plots, filled when built: their view is not there yet to take more.
+            self._step, self._seen = cluster.step_count, len(trace)
+            self._needs_full = True
+            self._panels()
+            return
+        if self._needs_full:
+            full, self._needs_full = True, False
         with self._one_message():
             if full or cluster.step_count < self._step or len(trace) < self._seen:
                 self._full()
@@ -482,6 +707,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             "links": vm.link_rows(cluster),
             "log": self.log_tracker.reset(cluster),
             "markers": vm.marker_rows(cluster),
+            "snapshots": vm.snapshot_rows(cluster),
             "messages": vm.message_rows(cluster, pending),
             "terms": self.terms.rows,
             "commits": self.commits.rows,
@@ -501,19 +727,20 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         log_rows, log_gone = self.log_tracker.changes(cluster, events)
         self.storage.fold(events)
         m = self.mirrors
-        self._send("servers", m["servers"].sync(vm.server_rows(cluster)))
-        self._send("timers", m["timers"].sync(vm.timer_rows(cluster, pending)))
-        self._send("links", m["links"].sync(vm.link_rows(cluster)))
-        self._send("log", m["log"].update(log_rows, log_gone))
-        self._send("markers", m["markers"].sync(vm.marker_rows(cluster)))
-        self._send("messages", m["messages"].sync(vm.message_rows(cluster, pending)))
-        self._send("terms", m["terms"].update(self.terms.fold(cluster, events)))
-        self._send("commits", m["commits"].update(self.commits.fold(cluster, events)))
-        self._send("spacetime", m["spacetime"].update(arrows, gone))
-        self._send("storage", m["storage"].sync(self.storage.rows(cluster)))
+        self._send_update("servers", m["servers"].sync(vm.server_rows(cluster)))
+        self._send_update("timers", m["timers"].sync(vm.timer_rows(cluster, pending)))
+        self._send_update("links", m["links"].sync(vm.link_rows(cluster)))
+        self._send_update("log", m["log"].update(log_rows, log_gone))
+        self._send_update("markers", m["markers"].sync(vm.marker_rows(cluster)))
+        self._send_update("snapshots", m["snapshots"].sync(vm.snapshot_rows(cluster)))
+        self._send_update("messages", m["messages"].sync(vm.message_rows(cluster, pending)))
+        self._send_update("terms", m["terms"].update(self.terms.fold(cluster, events)))
+        self._send_update("commits", m["commits"].update(self.commits.fold(cluster, events)))
+        self._send_update("spacetime", m["spacetime"].update(arrows, gone))
+        self._send_update("storage", m["storage"].sync(self.storage.rows(cluster)))
         self._ranges(jump=False)
 
-    def _send(self, name: str, update: vm.Update) -> None:
+    def _send_update(self, name: str, update: vm.Update) -> None:
         source = self.sources[name]
         if update.patches:
             source.patch(update.patches)
@@ -586,6 +813,17 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             self.server_buttons[(sid, "crash")].disabled = not alive
             self.server_buttons[(sid, "restart")].disabled = alive
             self.server_buttons[(sid, "timeout")].disabled = not alive
+        config = cluster.config
+        described = "unknown (every server is down)" if config is None else config.describe()
+        self.config_label.value = (
+            f"<span style='font-size:{self.sizes.normal}'>Configuration (as the leader "
+            f"sees it): <b>{html.escape(described)}</b></span>"
+        )
+        if self.reads:
+            self.read_status.value = (
+                f"<span style='font-size:{self.sizes.normal}'>"
+                f"{html.escape(read_text(self.reads[-1]))}</span>"
+            )
 
     def _safety_rows(self) -> list[Any]:
         rows: list[Any] = []

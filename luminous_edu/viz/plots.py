@@ -87,7 +87,11 @@ def _legend(**options: Any) -> Any:
 
 
 def build(server_ids: list[int], sizes: Sizes) -> Plots:
-    n = len(server_ids)
+    """The figures for servers ``server_ids``. A server's row in the log matrix, the
+    space-time diagram and the storage table is at y = its id, so the rows go up to the
+    highest id (a gap stays where an id was never used). The dashboard builds them anew
+    when the set of servers changes (a server joins, or a rewind takes it away)."""
+    n = max(server_ids, default=1)
     sources = {
         "servers": empty_source("servers", vm.SERVER_COLUMNS),
         "timers": empty_source("timers", vm.TIMER_COLUMNS),
@@ -95,6 +99,7 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         "messages": empty_source("messages", vm.MESSAGE_COLUMNS),
         "log": empty_source("log", vm.LOG_COLUMNS),
         "markers": empty_source("markers", vm.MARKER_COLUMNS),
+        "snapshots": empty_source("snapshots", vm.SNAPSHOT_COLUMNS),
         "terms": empty_source("terms", vm.PERIOD_COLUMNS),
         "commits": empty_source("commits", vm.PERIOD_COLUMNS),
         "spacetime": empty_source("spacetime", vm.SPACETIME_COLUMNS),
@@ -126,19 +131,22 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         line_alpha="alpha",
         line_width="width",
     )
-    ring.circle(
+    # A removed server (no longer in the configuration) is drawn faded.
+    circles = ring.circle(
         "x",
         "y",
         radius=SERVER_RADIUS,
         source=sources["servers"],
         fill_color="colour",
+        fill_alpha="fill_alpha",
         line_color="line_colour",
         line_width=3,
     )
+    ring.add_tools(HoverTool(renderers=[circles], tooltips=[("", "@config_text")]))
     for text, baseline, offset, font, style in (
         ("name", "bottom", -3, sizes.large, "bold"),
         ("term_text", "top", 1, sizes.normal, "normal"),
-        ("role", "top", 15, sizes.small, "normal"),
+        ("role_text", "top", 15, sizes.small, "normal"),
     ):
         ring.text(
             "x",
@@ -240,6 +248,37 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         hatch_pattern="hatch",
         hatch_color="#555555",
         hatch_alpha="line_alpha",
+    )
+    # Log compaction (§7): the indexes a server's snapshot covers, as one block.
+    snapshots = log.rect(
+        "x",
+        "y",
+        width="width",
+        height=0.7,
+        source=sources["snapshots"],
+        fill_color="#EEEEEE",
+        fill_alpha="alpha",
+        line_color="#555555",
+        line_alpha="alpha",
+        line_dash="dashed",
+    )
+    log.text(
+        "end",
+        "y",
+        text="text",
+        source=sources["snapshots"],
+        x_offset=-4,
+        text_align="right",
+        text_baseline="middle",
+        text_font_size=sizes.small,
+        text_font_style="italic",
+        text_alpha="alpha",
+    )
+    log.add_tools(
+        HoverTool(
+            renderers=[snapshots],
+            tooltips=[("", "S@server: @text; its log holds only the entries after it")],
+        )
     )
     for text, offset, style in (("term_text", -8, "bold"), ("label", 7, "normal")):
         log.text(
@@ -390,7 +429,10 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         alpha="alpha",
     )
     space.add_tools(
-        HoverTool(renderers=[arrows], tooltips=[("", "@fields"), ("", "@status, @x0 -> @x1 ms")])
+        HoverTool(
+            renderers=[arrows],
+            tooltips=[("", "@label: @fields"), ("", "@status, @x0 -> @x1 ms")],
+        )
     )
 
     # --- storage activity per server: a small table of counts

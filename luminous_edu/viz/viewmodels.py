@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..check.durability import DURABILITY
 from ..check.violation import FIGURE_3
 from ..core import Role
+from ..core.membership import Configuration
 from .palette import (
     GREY,
     LIGHT_GREY,
@@ -73,6 +74,10 @@ SERVER_COLUMNS = (
     "voted_for",
     "commit_index",
     "last_index",
+    "member",
+    "role_text",
+    "fill_alpha",
+    "config_text",
 )
 #: The election timers, apart from the servers: they drain at every step, while the rest
 #: of a server's row (drawn by seven glyphs, text among them) changes rarely. In a source
@@ -109,6 +114,17 @@ LOG_BLANK: Row = {
     "fill_alpha": 0.0,
     "line_alpha": 0.0,
     "hatch": " ",
+}
+#: Log compaction (§7): one block per server over the indexes its snapshot covers.
+SNAPSHOT_COLUMNS = ("server", "x", "y", "width", "end", "text", "alpha")
+SNAPSHOT_BLANK: Row = {
+    "server": 0,
+    "x": -10.0,
+    "y": -10.0,
+    "width": 0.0,
+    "end": -10.0,
+    "text": "",
+    "alpha": 0.0,
 }
 MARKER_COLUMNS = ("server", "kind", "x", "y", "text", "marker", "colour")
 MARKER_BLANK: Row = {
@@ -176,10 +192,12 @@ SPACETIME_COLUMNS = (
     "colour",
     "alpha",
     "fields",
+    "label",
 )
 SPACETIME_BLANK: Row = {
     "id": 0,
     "kind": "",
+    "label": "",
     "x0": 0,
     "y0": 0.0,
     "x1": 0,
@@ -196,7 +214,13 @@ SHORT_NAMES = {
     "RequestVoteReply": "RV reply",
     "AppendEntries": "AE",
     "AppendEntriesReply": "AE reply",
+    "TimeoutNow": "TimeoutNow",
+    "InstallSnapshot": "IS",
+    "InstallSnapshotReply": "IS reply",
 }
+#: The longest field value shown whole when hovering over a message (a snapshot's
+#: data can be the whole state machine).
+FIELD_WIDTH = 60
 
 
 def to_columns(rows: Iterable[Row], columns: Sequence[str]) -> Columns:
@@ -237,9 +261,42 @@ def group_of(groups: Sequence[Sequence[int]], sid: int) -> int:
     return -1
 
 
+#: Membership words (``membership``): each server's place in the configuration.
+VOTER, LEARNER, REMOVED = "voter", "learner", "removed"
+#: During joint consensus (§6): in both halves, leaving (C_old only), joining (C_new only).
+JOINT_BOTH, JOINT_OLD, JOINT_NEW = "C_old,new", "C_old only", "C_new only"
+
+
+def membership(config: Configuration | None, sid: int) -> str:
+    """Server ``sid``'s place in ``config`` (the cluster's configuration as the leader
+    sees it, ``cluster.config``): ``voter``, ``learner``, ``removed`` (in no part of
+    it), or during joint consensus ``C_old,new`` (a voter in both halves), ``C_old
+    only`` (leaving) or ``C_new only`` (joining). Empty when no server is up to say."""
+    if config is None:
+        return ""
+    if sid in config.learners:
+        return LEARNER
+    if config.old_voters is not None:
+        old, new = sid in config.old_voters, sid in config.voters
+        if old and new:
+            return JOINT_BOTH
+        if old or new:
+            return JOINT_OLD if old else JOINT_NEW
+        return REMOVED
+    return VOTER if sid in config.voters else REMOVED
+
+
+def role_text(role: str, member: str) -> str:
+    """What the ring writes under a server: its role, and its membership unless it is
+    a plain voter (``follower · learner``, ``leader · C_old,new``)."""
+    return role if member in ("", VOTER) else f"{role} · {member}"
+
+
 def server_rows(cluster: Cluster) -> dict[int, Row]:
     """One row per server, by id: its place on the ring, role, term, votes (its election
-    timer is in ``timer_rows``)."""
+    timer is in ``timer_rows``), and membership (``member``: see ``membership``; a
+    removed server is drawn faded)."""
+    config = cluster.config
     disconnected = cluster.disconnected
     groups = cluster.partition_groups
     rows: dict[int, Row] = {}
@@ -249,6 +306,7 @@ def server_rows(cluster: Cluster) -> dict[int, Row]:
         role = str(view.role) if alive else "down"
         votes = sorted(view.votes_granted) if alive else []
         connected = sid not in disconnected
+        member = membership(config, sid)
         rows[sid] = {
             "id": sid,
             "name": f"S{sid}",
@@ -268,6 +326,10 @@ def server_rows(cluster: Cluster) -> dict[int, Row]:
             "voted_for": "" if view.voted_for is None else f"S{view.voted_for}",
             "commit_index": view.commit_index,
             "last_index": view.last_log_index,
+            "member": member,
+            "role_text": role_text(role, member),
+            "fill_alpha": 0.35 if member == REMOVED else 1.0,
+            "config_text": f"S{sid}'s configuration: {view.config.describe()}",
         }
     return rows
 
@@ -375,6 +437,28 @@ def log_rows(cluster: Cluster) -> dict[tuple[int, int], Row]:
     return rows
 
 
+def snapshot_rows(cluster: Cluster) -> dict[int, Row]:
+    """One row per server that has compacted its log (§7): a block over indexes 1 to
+    its ``snapshot_index``, written "snapshot through i (term t)" at its right end, in
+    place of the cells it no longer holds."""
+    rows: dict[int, Row] = {}
+    for sid in cluster.servers:
+        view = cluster.servers[sid]
+        through = view.snapshot_index
+        if through <= 0:
+            continue
+        rows[sid] = {
+            "server": sid,
+            "x": (through + 1) / 2,  # the block spans 0.5 .. through + 0.5
+            "y": float(sid),
+            "width": float(through),
+            "end": through + 0.5,
+            "text": f"snapshot through {through} (term {view.snapshot_term})",
+            "alpha": 1.0,
+        }
+    return rows
+
+
 def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
     """Markers on the log matrix: each server's commit index, and the leader's
     ``next_index`` / ``match_index`` for each follower."""
@@ -426,6 +510,7 @@ class LogTracker:
     def __init__(self) -> None:
         self.last: dict[int, int] = {}
         self.commit: dict[int, int] = {}
+        self.snapshot: dict[int, int] = {}  # snapshot_index: cells at or below are gone
 
     def reset(self, cluster: Cluster) -> dict[tuple[int, int], Row]:
         rows = log_rows(cluster)
@@ -433,6 +518,7 @@ class LogTracker:
             view = cluster.servers[sid]
             self.last[sid] = view.last_log_index
             self.commit[sid] = view.commit_index
+            self.snapshot[sid] = view.snapshot_index
         return rows
 
     def changes(
@@ -473,6 +559,12 @@ class LogTracker:
                 for entry in cluster.servers[sid].entries(lo, hi):
                     upserts[(sid, entry.index)] = log_row(sid, entry, commit)
             removals.extend((sid, index) for index in range(last + 1, old_last + 1))
+            # Compacted (§7) or covered by an installed snapshot: no longer log cells.
+            through, old_through = view.snapshot_index, self.snapshot.get(sid, 0)
+            if through > old_through:
+                gone = range(old_through + 1, min(through, old_last, last) + 1)
+                removals.extend((sid, index) for index in gone)
+            self.snapshot[sid] = through
             self.last[sid], self.commit[sid] = last, commit
         return upserts, removals
 
@@ -490,13 +582,28 @@ def message_fields(message: Any) -> str:
         value = getattr(message, name)
         if name == "entries":
             value = f"{len(value)} entries" if value else "[] (heartbeat)"
-        parts.append(f"{name}={value}")
+        text = f"{value}"
+        if len(text) > FIELD_WIDTH:
+            text = text[: FIELD_WIDTH - 1] + "…"
+        parts.append(f"{name}={text}")
     return f"{type(message).__name__}({', '.join(parts)})"
 
 
-def short_message(message: Any) -> str:
+def message_label(message: Any) -> str:
+    """The message's name as the dashboard writes it (``SHORT_NAMES``), with pre-votes
+    apart from votes: ``pre-RV`` and ``pre-RV reply`` (thesis §9.6)."""
     kind = type(message).__name__
-    text = SHORT_NAMES.get(kind, kind)
+    label = SHORT_NAMES.get(kind, kind)
+    if getattr(message, "pre_vote", False) is True:
+        label = "pre-" + label
+    return label
+
+
+def short_message(message: Any) -> str:
+    """The label written beside a message in flight: its name, the answer of a reply
+    (✓ / ✗) and the number of entries an AppendEntries carries."""
+    kind = type(message).__name__
+    text = message_label(message)
     if kind == "RequestVoteReply":
         text += " ✓" if message.vote_granted else " ✗"
     elif kind == "AppendEntriesReply":
@@ -535,7 +642,7 @@ def message_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> di
             "sent": sent,
             "due": event.due,
             "fields": message_fields(event.message),
-            "colour": message_colour(kind),
+            "colour": message_colour(message_label(event.message)),
             "alpha": 1.0,
         }
     return rows
@@ -598,7 +705,9 @@ class Flights:
             self.stubs += 1
             source, target = event.args[0], event.args[1]
             key = (event.step, -self.stubs)
-            arrow = _arrow(-1, str(event.args[2]), event.time, source, event.time, target)
+            kind = str(event.args[2])
+            label = SHORT_NAMES.get(kind, kind)
+            arrow = _arrow(-1, kind, label, event.time, source, event.time, target)
             arrow.update(status="lost", marker="x", y1=round(source + 0.3 * (target - source), 6))
             arrow["fields"] = f"{event.args[2]} S{source}->S{target}: {event.sentence}"
             self.arrows[key] = arrow
@@ -616,24 +725,26 @@ class Flights:
         self.sent_step[event.id] = step
         kind = type(event.message).__name__
         assert event.source is not None
-        arrow = _arrow(event.id, kind, event.sent, event.source, event.due, event.target)
+        label = message_label(event.message)
+        arrow = _arrow(event.id, kind, label, event.sent, event.source, event.due, event.target)
         arrow["fields"] = message_fields(event.message)
         self.flying[event.id] = arrow
         self.arrows[(step, event.id)] = arrow
         return arrow
 
 
-def _arrow(event_id: int, kind: str, x0: int, y0: int, x1: int, y1: int) -> Row:
+def _arrow(event_id: int, kind: str, label: str, x0: int, y0: int, x1: int, y1: int) -> Row:
     return {
         "id": event_id,
         "kind": kind,
+        "label": label,
         "x0": x0,
         "y0": float(y0),
         "x1": x1,
         "y1": float(y1),
         "status": "flight",
         "marker": "circle",
-        "colour": message_colour(kind),
+        "colour": message_colour(label),
         "alpha": 0.8,
         "fields": "",
     }
@@ -657,7 +768,7 @@ def _find_loss(lost: list[Any], arrow: Row) -> Any:
 
 
 TERM_RULES = {"ET", "ELECT", "TERM", "LEADER", "AE.candidate", "CRASH", "RESTART", "BOOT"}
-COMMIT_RULES = {"COMMIT", "AE.5", "CRASH", "RESTART"}
+COMMIT_RULES = {"COMMIT", "AE.5", "IS.8", "CRASH", "RESTART"}
 
 
 class Timeline:
@@ -676,11 +787,18 @@ class Timeline:
         self.seq = 0
 
     def reset(self, cluster: Cluster) -> None:
-        """Rebuild from the whole trace (a reset, or a jump in history)."""
+        """Rebuild from the whole trace (a reset, or a jump in history). A server that
+        joined later (``add_server``: a JOIN event) starts at its join, not at 0."""
         self.rows, self.open, self.value, self.start_step = {}, {}, {}, {}
+        trace = cluster.trace
+        joined = {e.args[0]: e for e in trace if e.rule == "JOIN"}
         for sid in cluster.servers:
-            self._start(sid, (0, "follower"), 0, 0)
-        self.fold(cluster, cluster.trace)
+            join = joined.get(sid)
+            if join is None:
+                self._start(sid, (0, "follower"), 0, 0)
+            else:
+                self._start(sid, (0, "follower"), join.time, join.step)
+        self.fold(cluster, trace)
 
     def fold(self, cluster: Cluster, events: Iterable[Any]) -> dict[tuple[int, int], Row]:
         """Apply trace ``events``, then close the open periods at ``now``; returns the
@@ -731,6 +849,8 @@ class Timeline:
             return sid, (args[1], "up")
         if rule == "AE.5":
             return sid, (args[2], "up")
+        if rule == "IS.8":  # an installed snapshot: committed through its last index
+            return sid, (args[1], "up")
         if rule == "CRASH":
             return sid, (self.value[sid][0], "down")
         return sid, (0, "up")  # RESTART: the commit index is volatile (Figure 2)
@@ -913,11 +1033,17 @@ def narration(cluster: Cluster, last: int = 8) -> list[Line]:
 
 
 def status_text(cluster: Cluster) -> str:
-    """``step N · t=N ms · leader S3 (term 2)``: the status line."""
+    """``step N · t=N ms · leader S3 (term 2)``: the status line; after a membership
+    change it also names the configuration (``cluster.config``)."""
     leader = cluster.leader
     who = "no leader"
     if leader is not None:
         who = f"leader S{leader} (term {cluster.servers[leader].current_term})"
+    config = cluster.config
+    if config is not None and (
+        config.learners or config.joint or config.voters != tuple(cluster.servers)
+    ):
+        who += f" · configuration {config.describe()}"  # after a membership change
     future = cluster.history_length - cluster.step_count
     tail = f" · {future} steps ahead recorded" if future else ""
     return f"step {cluster.step_count} · t={cluster.now} ms · {who}{tail}"

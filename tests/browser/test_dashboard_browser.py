@@ -4,6 +4,14 @@ A notebook with a dashboard is run top to bottom; ``Step`` is clicked several ti
 ``Back`` once; then the bokeh data sources in the page are compared with the cluster in
 the kernel and with the kernel's own copy of those sources, the browser console must be
 free of errors, and a screenshot is saved to ``tests/artifacts/dashboard.png``.
+
+A third test steps a cluster with log compaction until the leader has sent its
+snapshot to a follower that was behind (``tests/artifacts/dashboard_compaction.png``).
+
+A second test adds a server from the *Membership* tab (the dashboard builds new plots
+for four servers), steps, then goes back in history to before the join (new plots for
+three servers again), comparing page and kernel each time
+(``tests/artifacts/dashboard_membership.png``).
 """
 
 from __future__ import annotations
@@ -22,8 +30,7 @@ pytestmark = pytest.mark.browser
 
 STEPS = 6  # clicks of Step, then one click of Back
 
-NOTEBOOK_CELLS = [
-    """\
+SETUP_CELL = """\
 import json
 
 import luminous_edu as le
@@ -33,11 +40,33 @@ cluster = le.Cluster(servers=5, seed=7)
 cluster.run_until(lambda c: c.leader is not None, 5000)
 for command in ["x=1", "y=2", "z=3"]:
     cluster.propose(command)
-    cluster.run(30)""",
-    """\
+    cluster.run(30)"""
+
+# Three servers whose leader has committed in its term, so it may add a fourth (§4.1).
+MEMBERSHIP_SETUP_CELL = """\
+import json
+
+import luminous_edu as le
+
+cluster = le.Cluster(servers=3, seed=1)
+cluster.run_until(lambda c: c.leader is not None, 5000)
+cluster.propose("x=1")
+cluster.run(300)"""
+
+# Lesson 06's situation: S3 comes back behind the leader's snapshot (§7).
+COMPACTION_SETUP_CELL = """\
+import json
+
+import luminous_edu as le
+from luminous_edu.sim.scenarios import behind_the_snapshot
+
+cluster = behind_the_snapshot()"""
+
+DASHBOARD_CELL = """\
 dash = le.Dashboard(cluster)
-dash""",
-    """\
+dash"""
+
+KERNEL_STATE_CELL = """\
 def plain(values):
     return values.tolist() if hasattr(values, "tolist") else list(values)
 
@@ -63,8 +92,22 @@ def kernel_state():
     }
 
 
-print("KERNEL_STATE " + json.dumps(kernel_state()))""",
-]
+print("KERNEL_STATE " + json.dumps(kernel_state()))"""
+
+# Run All reaches this while the browser is still building the dashboard's view: the
+# change must reach every renderer (it did not reach the ring's circles and links).
+REFRESH_CELL = """\
+import time
+
+cluster.propose("w=4")
+for _ in range(8):  # refreshes spread over the seconds the view takes to build
+    cluster.run(60)
+    dash.refresh()
+    time.sleep(0.25)"""
+
+NOTEBOOK_CELLS = [SETUP_CELL, DASHBOARD_CELL, REFRESH_CELL, KERNEL_STATE_CELL]
+MEMBERSHIP_CELLS = [MEMBERSHIP_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
+COMPACTION_CELLS = [COMPACTION_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
 
 JS_STATUS = r"""
 () => {
@@ -76,6 +119,62 @@ JS_STATUS = r"""
   return null;
 }
 """
+
+
+# What the views draw, against the data their source holds: for every renderer of a
+# named source with no filter, the colours (fill, line) and texts its glyph view holds,
+# read from the view, compared with the columns they come from. A view that missed a
+# change keeps old values here while the document's data is current (the stale ring).
+JS_VIEWS_VS_DATA = r"""
+() => {
+  const docs = window.Bokeh.documents;
+  const doc = docs[docs.length - 1];
+  const hex = (c) => '#' + [24, 16, 8]
+      .map((s) => ((c >>> s) & 255).toString(16).padStart(2, '0')).join('').toUpperCase();
+  const problems = [];
+  let checked = 0;
+  for (const m of doc._all_models.values()) {
+    if (m.type !== 'GlyphRenderer' || !m.data_source.name) continue;
+    if (m.view.filter.type !== 'AllIndices') continue;
+    const view = window.Bokeh.index.find_one(m);
+    if (view == null) { problems.push(`no view for ${m.data_source.name}`); continue; }
+    const data = m.data_source.data instanceof Map
+        ? m.data_source.data : new Map(Object.entries(m.data_source.data));
+    for (const attr of ['fill_color', 'line_color', 'text']) {
+      const prop = m.glyph.properties[attr];
+      const spec = prop == null ? null : prop.get_value();
+      if (spec == null || spec.field == null) continue;
+      const column = Array.from(data.get(spec.field));
+      const held = view.glyph[attr];
+      for (let i = 0; i < column.length; i++) {
+        let shown = held.get(i);
+        let wanted = column[i];
+        if (attr !== 'text') { shown = hex(shown); wanted = String(wanted).toUpperCase(); }
+        checked += 1;
+        if (shown !== wanted) {
+          problems.push(`${m.data_source.name}.${spec.field}[${i}]: view ${shown}, data ${wanted}`);
+          break;
+        }
+      }
+    }
+  }
+  return {checked, problems};
+}
+"""
+
+
+def views_match_data(lab: LabPage, when: str) -> None:
+    """Every renderer view draws the data its source holds (colours and texts)."""
+    deadline = time.monotonic() + 5
+    while True:
+        result = lab.page.evaluate(JS_VIEWS_VS_DATA)
+        if not result["problems"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert result["checked"] > 0, f"{when}: no renderer view checked"
+    assert not result["problems"], f"{when}, views draw stale data:\n" + "\n".join(
+        result["problems"][:12]
+    )
 
 
 def status(lab: LabPage) -> dict[str, Any] | None:
@@ -182,22 +281,30 @@ def page_matches_kernel(lab: LabPage, when: str) -> dict[str, Any]:
     return state
 
 
+def run_all(lab: LabPage, notebook: str) -> Any:
+    """Open ``notebook``, run all its cells, wait for BokehJS; returns the output that
+    holds the dashboard (for screenshots)."""
+    page = lab.page
+    lab.open(notebook)
+    lab.run_all("button.jupyter-button:has-text('Step')")
+    page.wait_for_function(
+        "() => window.Bokeh && window.Bokeh.documents && window.Bokeh.documents.length > 0"
+    )
+    return page.locator(".jp-OutputArea-output").filter(
+        has=page.locator("button.jupyter-button", has_text="Step")
+    )
+
+
 def test_step_and_back_in_a_real_browser(
     lab_page: LabPage, dashboard_notebook: str, artifacts: Path
 ) -> None:
     lab = lab_page
     page = lab.page
-    lab.open(dashboard_notebook)
-    lab.run_all("button.jupyter-button:has-text('Step')")
-    page.wait_for_function(
-        "() => window.Bokeh && window.Bokeh.documents && window.Bokeh.documents.length > 0"
-    )
-    dashboard = page.locator(".jp-OutputArea-output").filter(
-        has=page.locator("button.jupyter-button", has_text="Step")
-    )
+    dashboard = run_all(lab, dashboard_notebook)
     try:
         assert {"servers", "log", "messages", "terms"} <= set(lab.sources())
         start = page_matches_kernel(lab, "after Run All")
+        views_match_data(lab, "after Run All")
         assert start["servers"] and any(s["log"] for s in start["servers"].values())
 
         for i in range(1, STEPS + 1):
@@ -208,10 +315,101 @@ def test_step_and_back_in_a_real_browser(
         lab.button("Back").click()
         wait_for_step(lab, start["step"] + STEPS - 1)
         page_matches_kernel(lab, "after Back")
+        views_match_data(lab, "after Back")
     finally:
         # The dashboard alone, then the whole page: look at them.
         dashboard.first.screenshot(path=str(artifacts / "dashboard.png"))
         page.screenshot(path=str(artifacts / "dashboard_page.png"))
+
+    errors = unexpected_errors(lab.errors)
+    assert not errors, "browser console errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def membership_notebook(lab_server: LabServer) -> str:
+    name = "dashboard_membership_test.ipynb"
+    write_notebook(Path(lab_server.root) / name, MEMBERSHIP_CELLS)
+    return name
+
+
+def wait_for_servers(lab: LabPage, count: int, timeout: float = 30.0) -> None:
+    """Wait until the page's newest ``servers`` source has ``count`` rows."""
+    deadline = time.monotonic() + timeout
+    shown = None
+    while time.monotonic() < deadline:
+        shown = lab.sources().get("servers", {}).get("id")
+        if shown is not None and len(shown) == count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the page never showed {count} servers; last seen ids {shown}")
+
+
+def test_a_server_joins_and_a_rewind_takes_it_away_in_a_real_browser(
+    lab_page: LabPage, membership_notebook: str, artifacts: Path
+) -> None:
+    lab = lab_page
+    page = lab.page
+    dashboard = run_all(lab, membership_notebook)
+    try:
+        start = page_matches_kernel(lab, "after Run All")
+        assert sorted(start["servers"]) == ["1", "2", "3"]
+        # The dashboard's tab (has_text alone would also match the notebook's own tab).
+        page.locator(".lm-TabBar-tab", has_text=re.compile("^Membership$")).first.click()
+        lab.button("Add server").click()  # the id box offers 4, the next free id
+        page.get_by_text("Add S4: started.").wait_for(timeout=30_000)
+        wait_for_servers(lab, 4)
+        joined = page_matches_kernel(lab, "after Add server")
+        views_match_data(lab, "after Add server")
+        assert sorted(joined["servers"]) == ["1", "2", "3", "4"]
+        for i in range(1, STEPS + 1):
+            lab.button("Step").click()
+            wait_for_step(lab, joined["step"] + i)
+        page_matches_kernel(lab, f"after {STEPS} steps with S4")
+        dashboard.first.screenshot(path=str(artifacts / "dashboard_membership.png"))
+
+        lab.button("Reset").click()  # step 0: before the join
+        wait_for_step(lab, 0)
+        wait_for_servers(lab, 3)
+        back = page_matches_kernel(lab, "after Reset to before the join")
+        assert sorted(back["servers"]) == ["1", "2", "3"]
+        views_match_data(lab, "after Reset")
+    finally:
+        page.screenshot(path=str(artifacts / "dashboard_membership_page.png"))
+
+    errors = unexpected_errors(lab.errors)
+    assert not errors, "browser console errors:\n" + "\n".join(errors)
+
+
+@pytest.fixture
+def compaction_notebook(lab_server: LabServer) -> str:
+    name = "dashboard_compaction_test.ipynb"
+    write_notebook(Path(lab_server.root) / name, COMPACTION_CELLS)
+    return name
+
+
+def test_snapshots_and_install_snapshot_in_a_real_browser(
+    lab_page: LabPage, compaction_notebook: str, artifacts: Path
+) -> None:
+    lab = lab_page
+    dashboard = run_all(lab, compaction_notebook)
+    try:
+        start = page_matches_kernel(lab, "after Run All")
+        blocks = lab.sources()["snapshots"]
+        assert sorted(t for t in blocks["text"] if t) == [
+            "snapshot through 12 (term 1)",
+            "snapshot through 12 (term 1)",
+        ], blocks
+        labels: set[str] = set()
+        for i in range(1, 31):
+            lab.button("Step").click()
+            wait_for_step(lab, start["step"] + i)
+            labels |= set(lab.sources()["spacetime"]["label"])
+        assert "IS" in labels, labels
+        page_matches_kernel(lab, "after stepping through InstallSnapshot")
+        views_match_data(lab, "after stepping through InstallSnapshot")
+        assert sum(1 for t in lab.sources()["snapshots"]["text"] if t) == 3
+    finally:
+        dashboard.first.screenshot(path=str(artifacts / "dashboard_compaction.png"))
 
     errors = unexpected_errors(lab.errors)
     assert not errors, "browser console errors:\n" + "\n".join(errors)
