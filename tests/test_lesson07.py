@@ -4,13 +4,11 @@ say what is wrong. tests/test_exercises.py covers both sides of every exercise."
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
-from types import ModuleType
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from solution_modules import SOLUTIONS_DIR, load_solutions_module
 
 import luminous_edu as le
 from luminous_edu import exercises as ex
@@ -21,17 +19,7 @@ from luminous_edu.exercises.lesson07 import (
     learner_cut_off,
 )
 
-
-def _load_solutions() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson07.py"
-    spec = importlib.util.spec_from_file_location("solutions_lesson07", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SOLUTIONS = _load_solutions()
+SOLUTIONS = load_solutions_module(SOLUTIONS_DIR / "lesson07.py")
 server_sets = st.frozensets(st.integers(min_value=1, max_value=8), min_size=1, max_size=7)
 
 
