@@ -69,6 +69,7 @@ from . import (  # noqa: F401
     lesson03,
     lesson04,
     lesson05,
+    lesson06,
     lesson07,
     lesson08,
 )

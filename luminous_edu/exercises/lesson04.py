@@ -64,6 +64,38 @@ def _handler_report(answer: Any, name: str) -> str:
     )
 
 
+def _handler_class(
+    answer: Any, exercise_id: str, name: str, *, not_builtin: str | None = None
+) -> type[StorageHandler]:
+    """``answer`` if it is a handler class (not an object), else ``Wrong``. With
+    ``not_builtin`` (what to do instead), the built-in DiskStorage is refused too."""
+    if not_answered(answer):
+        raise Wrong(f"pass your class itself, e.g. check({exercise_id!r}, {name}).")
+    if not isinstance(answer, type) or not issubclass(answer, StorageHandler):
+        raise Wrong(
+            f"expected a class that subclasses le.StorageHandler, got {_show(answer)}. "
+            f"Pass the class itself ({name}), not an object ({name}(disk))."
+        )
+    if not_builtin is not None and issubclass(answer, DiskStorage):
+        raise Wrong(
+            f"{answer.__name__} is the built-in DiskStorage (or a subclass of it): {not_builtin}."
+        )
+    return answer
+
+
+def _scenario_passes(name: str, handler: type[StorageHandler], power_hint: str) -> None:
+    """Gallery scenario ``name`` with ``handler``: ``Wrong`` on a handler error or any
+    violation."""
+    cluster = bug_scenario(name, handler)
+    if cluster.errors:
+        raise Wrong(
+            f"in the scenario your handler raised: {cluster.errors[0].error!r}",
+            hint=f"run bug_scenario({name!r}, {handler.__name__}) and read cluster.errors.",
+        )
+    if cluster.violations:
+        raise Wrong(f"the power cut still does harm: {cluster.violations[0]}", hint=power_hint)
+
+
 @exercise(
     "04.storage_class",
     "Write MyStorage, a storage handler class (a subclass of le.StorageHandler) that "
@@ -75,18 +107,12 @@ def _handler_report(answer: Any, name: str) -> str:
     section="Figure 2",
 )
 def _check_storage_class(answer: Any) -> str:
-    if not_answered(answer):
-        raise Wrong("pass your class itself, e.g. check('04.storage_class', MyStorage).")
-    if not isinstance(answer, type) or not issubclass(answer, StorageHandler):
-        raise Wrong(
-            f"expected a class that subclasses le.StorageHandler, got {_show(answer)}. "
-            "Pass the class itself (MyStorage), not an object (MyStorage(disk))."
-        )
-    if issubclass(answer, DiskStorage):
-        raise Wrong(
-            f"{answer.__name__} is the built-in DiskStorage (or a subclass of it): write "
-            "your own, starting from class MyStorage(le.StorageHandler)."
-        )
+    answer = _handler_class(
+        answer,
+        "04.storage_class",
+        "MyStorage",
+        not_builtin="write your own, starting from class MyStorage(le.StorageHandler)",
+    )
     summary = _handler_report(answer, answer.__name__)
     return (
         f"{summary}. Your handler keeps Figure 2's persistent state on the Disk and syncs "
@@ -247,22 +273,13 @@ def _check_hidden_without_faults(answer: Any) -> str:
     section="§5.2",
 )
 def _check_fix_term_after_vote(answer: Any) -> str:
-    if not_answered(answer):
-        raise Wrong("pass your class: check('04.fix_term_after_vote', FixedTermAfterVote).")
-    if not isinstance(answer, type) or not issubclass(answer, StorageHandler):
-        raise Wrong(f"expected your handler class, got {_show(answer)}.")
-    cluster = bug_scenario("TermAfterVote", answer)
-    if cluster.errors:
-        raise Wrong(
-            f"in the scenario your handler raised: {cluster.errors[0].error!r}",
-            hint="run bug_scenario('TermAfterVote', FixedTermAfterVote) and read cluster.errors.",
-        )
-    if cluster.violations:
-        raise Wrong(
-            f"the power cut still does harm: {cluster.violations[0]}",
-            hint="a crash can fall between two writes of one call: after it, the disk "
-            "holds the first write only. Make it one write.",
-        )
+    answer = _handler_class(answer, "04.fix_term_after_vote", "FixedTermAfterVote")
+    _scenario_passes(
+        "TermAfterVote",
+        answer,
+        "a crash can fall between two writes of one call: after it, the disk holds the "
+        "first write only. Make it one write.",
+    )
     summary = _handler_report(answer, answer.__name__)
     return (
         f"Fixed: the power cut leaves either the old (term, vote) or the new one, never "
