@@ -108,7 +108,7 @@ def _gallery(ns: dict[str, Any]) -> dict[str, Any]:
 RECORDERS: dict[str, tuple[str, Recorder]] = {
     "plain": ("plain = le.Cluster(", _plain),
     "compacted": ("cluster = le.Cluster(servers=3, seed=2", _compacted),
-    "snapshot_on_disk": ('cluster.disk(1)["snapshot"]', _snapshot_on_disk),
+    "snapshot_on_disk": ("cluster.disk(1)[key]", _snapshot_on_disk),
     "behind": ("behind_board = behind.show()", _behind),
     "caught_up": ("behind.restart(late)", _caught_up),
     "before_restart": ('"06.predict_restart_commit", my_prediction', _before_restart),
