@@ -6,21 +6,19 @@ covered as soon as it is registered (and must then have a solution)."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import json
 import re
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from solution_modules import SOLUTIONS_DIR, load_solutions_module
 
 import luminous_edu as le
 from luminous_edu import exercises as ex
 
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS_DIR = ROOT / "notebooks" / "solutions"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 IDS = sorted(ex.REGISTRY)
 
@@ -28,10 +26,7 @@ IDS = sorted(ex.REGISTRY)
 def load_solutions() -> dict[str, Any]:
     solutions: dict[str, Any] = {}
     for path in sorted(SOLUTIONS_DIR.glob("lesson[0-9][0-9].py")):
-        spec = importlib.util.spec_from_file_location(f"solutions_{path.stem}", path)
-        assert spec is not None and spec.loader is not None
-        module: ModuleType = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load_solutions_module(path)
         for exercise_id, answer in module.SOLUTIONS.items():
             assert exercise_id not in solutions, f"{exercise_id} solved twice"
             assert exercise_id.startswith(path.stem.removeprefix("lesson") + "."), (

@@ -7,13 +7,11 @@ Set up, step, check."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from solution_modules import SOLUTIONS_DIR, load_solutions_module
 
 import luminous_edu as le
 from luminous_edu import exercises as ex
@@ -30,18 +28,7 @@ from luminous_edu.core import (
 from luminous_edu.exercises import lesson08
 from luminous_edu.viz import palette, viewmodels
 
-SOLUTIONS_PATH = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson08.py"
-
-
-def solutions() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("solutions_lesson08", SOLUTIONS_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SOLVED = solutions()
+SOLVED = load_solutions_module(SOLUTIONS_DIR / "lesson08.py")
 DERANDOMIZED = settings(max_examples=200, derandomize=True, database=None, deadline=None)
 
 # ------------------------------------------------- section 1 and 2: rejoining

@@ -62,7 +62,17 @@ true if the simulation changes.
 from __future__ import annotations
 
 # Importing each lesson's module registers its exercises, in lesson order.
-from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson08  # noqa: F401
+from . import (  # noqa: F401
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+)
 from .framework import (
     REGISTRY,
     Answer,

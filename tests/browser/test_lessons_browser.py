@@ -35,6 +35,7 @@ LESSONS = [
     "04_storage_handlers",
     "05_faults_and_partitions",
     "06_log_compaction",
+    "07_membership_changes",
     "08_prevote_and_friends",
     "instructor_guide",
 ]
