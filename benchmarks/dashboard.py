@@ -27,6 +27,10 @@ least 20 screen updates per second with 5 servers.
    cluster. Updates per second alone would reward that flood, so the lag is printed
    too (added with the Run loop's backpressure; it measures nothing the earlier
    version did not do, it only shows it).
+   Beside it, the ceiling of this browser on this machine: the bare one-point plot
+   patched ``MAX_UPDATES_PER_SECOND`` times a second (the Run loop's cap) from an
+   asyncio task in the kernel, frames counted the same way. No dashboard update can be
+   shown more often than a one-point one.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+from luminous_edu.viz.dashboard import MAX_UPDATES_PER_SECOND  # noqa: E402
 
 CLICKS = 50
 RUN_SECONDS = 5.0
@@ -170,6 +176,8 @@ for command in ["x=1", "y=2", "z=3"]:
 dash = le.Dashboard(cluster)
 dash""",
     """\
+import asyncio
+
 import ipywidgets
 from bokeh.models import ColumnDataSource
 from bokeh.plotting import figure
@@ -177,6 +185,7 @@ from jupyter_bokeh.widgets import BokehModel
 
 bare_source = ColumnDataSource({"x": [0], "y": [0]}, name="bare")
 bare_plot = figure(width=200, height=150, x_range=(0, 10), y_range=(0, 10), toolbar_location=None)
+RUN_SECONDS, MAX_UPDATES_PER_SECOND = @RUN@
 bare_plot.scatter("x", "y", source=bare_source, size=10)
 bare_button = ipywidgets.Button(description="Bare")
 bare_count = [0]
@@ -188,7 +197,23 @@ def bare_click(_button):
 
 
 bare_button.on_click(bare_click)
-ipywidgets.VBox([bare_button, BokehModel(bare_plot)])""",
+
+
+async def bare_run(seconds, rate):
+    for k in range(round(seconds * rate)):
+        bare_source.patch({"x": [(0, k % 10)]})
+        await asyncio.sleep(1 / rate)
+
+
+bare_run_button = ipywidgets.Button(description="Bare run")
+bare_run_button.on_click(
+    lambda _button: asyncio.get_running_loop().create_task(
+        bare_run(RUN_SECONDS, MAX_UPDATES_PER_SECOND)
+    )
+)
+ipywidgets.VBox([bare_button, bare_run_button, BokehModel(bare_plot)])""".replace(
+        "@RUN@", f"{RUN_SECONDS}, {MAX_UPDATES_PER_SECOND}"
+    ),
 ]
 
 JS_HOOK = """
@@ -302,6 +327,14 @@ def in_browser() -> None:
                         f" over {RUN_SECONDS:.0f} s (target >= 20); after Pause the page kept"
                         f" changing for {max(later, default=0.0):.0f} ms"
                         f" (watched for {LAG_SECONDS:.0f} s)"
+                    )
+                    page.evaluate(JS_CLICK, "Bare run")
+                    time.sleep(RUN_SECONDS)
+                    bare_frames = {e[2] for e in events(page) if e[0] == "bare"}
+                    print(
+                        f"  ceiling: the bare one-point plot, patched {MAX_UPDATES_PER_SECOND}"
+                        " times a second from an asyncio task in the kernel, reached"
+                        f" {len(bare_frames) / RUN_SECONDS:.1f} screen updates/s"
                     )
                     errors = lab.errors
                     if errors:

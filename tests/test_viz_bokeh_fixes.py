@@ -27,6 +27,7 @@ from jupyter_bokeh import __version__ as jupyter_bokeh_version
 from jupyter_bokeh.widgets import BokehModel
 
 from luminous_edu.viz.bokeh_fixes import (
+    BROWSER_JS,
     RENDER_TAG,
     LiveBokehModel,
     is_echo,
@@ -328,3 +329,71 @@ def test_bokehjs_still_builds_renderer_views_before_connecting_their_signals() -
     assert "inner_width: Math.round(this.frame.bbox.width)" in js
     changed = js[js.index('case "ColumnDataChanged": {') :]
     assert "check_eq: false" in changed[: changed.index("break;")]
+
+
+# ------------------------------------------------- what runs in the browser (BROWSER_JS)
+
+
+def bokeh_js() -> str:
+    import bokeh
+
+    return (Path(bokeh.__file__).parent / "server" / "static" / "js" / "bokeh.js").read_text()
+
+
+def test_the_document_runs_the_browser_code_once_its_views_are_built() -> None:
+    widget, _ = build(LiveBokehModel)
+    document = widget._document
+    assert document is not None
+    callbacks = document.callbacks._js_event_callbacks["document_ready"]
+    assert [c.code for c in callbacks] == [BROWSER_JS]
+    # It is part of what a view renders from, first snapshot and fresh ones alike.
+    assert "luminous_plain_visuals" in json.dumps(widget.render_bundle)
+    widget.stale = True
+    assert "luminous_plain_visuals" in str(widget.get_state()["render_bundle"])
+
+
+def test_a_model_already_in_a_document_gets_the_callback_too() -> None:
+    from bokeh.document import Document
+
+    fig = figure(tools="", toolbar_location=None)
+    document = Document()
+    document.add_root(fig)
+    LiveBokehModel(fig)
+    assert [c.code for c in document.callbacks._js_event_callbacks["document_ready"]] == [
+        BROWSER_JS
+    ]
+
+
+def test_bokehjs_still_looks_up_css_for_every_visual_property() -> None:
+    """What ``BROWSER_JS`` replaces for the dashboard's views: one method of
+    ``VisualProperties``, consulted for every visual property; and what it relies on:
+    a model knows its ``document``, and a document's ``document_ready`` callbacks get
+    the document as ``cb_obj``."""
+    js = bokeh_js()
+    visual = js[js.index("/* core/visuals/visual.js */") :]
+    visual = visual[: visual.index("exports.VisualProperties = VisualProperties;")]
+    assert "_get_css_value(name) {" in visual
+    assert "getComputedStyle(this.obj.el)" in visual
+    assert js.count("_get_css_value(name) {") == 1  # no subclass overrides it
+    assert 'this._get_css_value("line-color")' in js
+    trigger = js[js.index("_trigger_on_event(event) {") :]
+    assert "execute)(callback, this, event)" in trigger[: trigger.index("        on_event(")]
+    assert "new bokeh_events_2.DocumentReady()" in js
+
+
+def test_bokehjs_still_marks_what_it_applies_from_a_patch_as_not_to_sync() -> None:
+    """The echo filter of ``BROWSER_JS`` keeps back events whose ``sync`` is false:
+    BokehJS applies a PATCH-DOC's events with ``sync: false`` and hands every change to
+    the listeners through the document's ``_trigger_on_change``."""
+    js = bokeh_js()
+    apply = js[js.index("_apply_json_patch(patch, buffers") :]
+    apply = apply[: apply.index("set_title(event.title, { sync: false })")]
+    assert "model.setv({ [attr]: value }, { sync: false })" in apply
+    assert "model.setv({ data }, { sync: false, check_eq: false })" in apply
+    assert "model.stream_to(prop, data, rollover, { sync: false })" in apply
+    assert "model.patch_to(prop, patches, { sync: false })" in apply
+    assert "event.sync = sync" in js
+    assert "_trigger_on_change(event) {" in js
+    for kind in ("ColumnsPatched", "ColumnsStreamed", "ColumnDataChanged", "ModelChanged"):
+        assert f'this.kind = "{kind}";' in js
+        assert kind in BROWSER_JS or kind == "ModelChanged"

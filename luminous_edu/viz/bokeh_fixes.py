@@ -69,6 +69,33 @@ which BokehJS applies even when the data equal what it holds (``views_resynced``
 counts these).
 That also covers what a view dropped because it did not exist yet.
 
+Plain visuals (not a trap, a cost found by profiling the browser). BokehJS 3.9 reads
+every visual property (colours, widths, alphas, fonts, ...) of every renderer, axis and
+grid through ``getComputedStyle(el).getPropertyValue("--bk-...")`` before it uses the
+model's value, on every paint, so that a page's CSS can theme a plot (bokeh issue
+#15286). The dashboard defines no ``--bk-*`` variable, yet paid for it: about 1,100
+lookups per Step, and half of each plot's paint time in chromium (a Step's paints,
+measured in the page: 115 ms with the lookups, 68 ms without). ``LiveBokehModel`` gives
+its document a ``document_ready`` callback (``BROWSER_JS``) that marks the document
+and makes ``VisualProperties._get_css_value`` answer "no CSS value" for views of marked
+documents, without a lookup; other bokeh documents in the page still consult their CSS.
+The answer is exactly what the lookup returned for this dashboard, as no stylesheet in
+it sets a ``--bk-*`` variable; a user who wants CSS theming of the dashboard's canvas
+would have to drop the mark.
+
+Echoes stopped at the source (a cost of trap 1). The echo is not free: for every event
+of a PATCH-DOC the view serializes the event, data included, and sends it as its own
+comm message; each message makes the kernel busy, then idle, and JupyterLab redraws its
+kernel status (the favicon too) at each change; the kernel parses the data only to drop
+it. BokehJS marks the events it applies from a patch ``sync: false`` (its own client
+session sends only ``sync`` events back); jupyter_bokeh ignores the mark. The same
+``document_ready`` callback makes the marked document hold back, from its change
+listeners, the events applied from the kernel that only echo: data changes and model
+changes, except the layout's ``tags`` (the render acknowledgement below). What the
+browser itself changes (plot sizes, selections, ranges) still goes to the kernel, and
+``_sync_model`` still drops echoes (for a page whose view was built before the callback
+ran, or one where it cannot run).
+
 Both (1) and (2) override private methods of ``jupyter_bokeh.BokehModel``; the package
 is pinned to a tested range in pyproject.toml and ``tests/test_viz_bokeh_fixes.py``
 fails if an upgrade changes what these overrides rely on.
@@ -82,8 +109,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from bokeh.core.json_encoder import serialize_json
+from bokeh.document import Document
 from bokeh.document.events import ColumnDataChangedEvent
-from bokeh.models import ColumnDataSource
+from bokeh.models import ColumnDataSource, CustomJS, LayoutDOM
 from bokeh.protocol import Protocol
 from jupyter_bokeh.widgets import BokehModel
 
@@ -95,6 +123,36 @@ RENDER_TAG = "render "
 
 #: Plot sizes a browser view reports once it has laid the plots out (every view built).
 LAYOUT_REPORTS = frozenset({"inner_width", "inner_height", "outer_width", "outer_height"})
+
+#: Run in the browser once a view of a LiveBokehModel's document is built (see the
+#: module docstring: "Plain visuals" and "Echoes stopped at the source"). ``cb_obj`` is
+#: that document.
+BROWSER_JS = """
+const visuals = Bokeh.require("core/visuals/visual").VisualProperties.prototype
+if (visuals._get_css_value_with_lookup === undefined) {
+  const lookup = visuals._get_css_value
+  visuals._get_css_value_with_lookup = lookup
+  visuals._get_css_value = function (name) {
+    const document = this.obj.model.document
+    return document != null && document.luminous_plain_visuals === true
+      ? ""
+      : lookup.call(this, name)
+  }
+}
+cb_obj.luminous_plain_visuals = true
+
+if (cb_obj.luminous_trigger_on_change === undefined) {
+  const trigger = cb_obj._trigger_on_change
+  cb_obj.luminous_trigger_on_change = trigger
+  const echoed = new Set(["ColumnsPatched", "ColumnsStreamed", "ColumnDataChanged"])
+  cb_obj._trigger_on_change = function (event) {
+    const echo = echoed.has(event.kind) || (event.kind === "ModelChanged" && event.attr !== "tags")
+    if (!(echo && event.sync === false)) {  // sync false: applied from the kernel's patch
+      trigger.call(this, event)
+    }
+  }
+}
+"""
 
 _loaded = False
 
@@ -108,6 +166,14 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
     messages_sent = 0
     bytes_sent = 0
     echoes_ignored = 0
+
+    def __init__(self, model: LayoutDOM, **kwargs: Any) -> None:
+        document = model.document
+        if document is None:
+            document = Document()
+            document.add_root(model)
+        document.js_on_event("document_ready", CustomJS(code=BROWSER_JS))
+        super().__init__(model, **kwargs)
 
     #: Tag each batch so that the browser's echo acknowledges it (see the docstring).
     track_renders = False

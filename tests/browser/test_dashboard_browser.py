@@ -1,9 +1,11 @@
 """The dashboard in a real browser: JupyterLab, Debian's chromium, Playwright.
 
-A notebook with a dashboard is run top to bottom; ``Step`` is clicked several times and
-``Back`` once; then the bokeh data sources in the page are compared with the cluster in
-the kernel and with the kernel's own copy of those sources, the browser console must be
-free of errors, and a screenshot is saved to ``tests/artifacts/dashboard.png``.
+A notebook with a dashboard is run top to bottom; ``Step`` is clicked several times,
+``Back`` once, then ``Run`` plays for two seconds until ``Pause``; each time the bokeh
+data sources in the page are compared with the cluster in the kernel and with the
+kernel's own copy of those sources. The browser must have acknowledged every update Run
+sent and sent no echo of the kernel's patches back (bokeh_fixes), the browser console
+must be free of errors, and a screenshot is saved to ``tests/artifacts/dashboard.png``.
 
 A third test steps a cluster with log compaction until the leader has sent its
 snapshot to a follower that was behind (``tests/artifacts/dashboard_compaction.png``).
@@ -84,11 +86,17 @@ def kernel_state():
         name: {column: plain(values) for column, values in source.data.items()}
         for name, source in dash.sources.items()
     }
+    bokeh = dash.bokeh
     return {
         "step": cluster.step_count,
         "now": cluster.now,
         "servers": servers,
         "sources": sources,
+        "bokeh": {
+            "echoes_ignored": bokeh.echoes_ignored,
+            "render_sent": bokeh.render_sent,
+            "render_applied": bokeh.render_applied,
+        },
     }
 
 
@@ -117,6 +125,18 @@ JS_STATUS = r"""
     if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.innerText};
   }
   return null;
+}
+"""
+
+
+# The dashboard's document (the one with a source named "servers") carries the mark
+# that its BROWSER_JS callback sets once its views are built (bokeh_fixes).
+JS_DASHBOARD_DOCUMENT_MARKED = r"""
+() => {
+  const docs = [...window.Bokeh.documents].reverse();
+  const doc = docs.find((d) => [...d._all_models.values()].some((m) => m.name === 'servers'));
+  return doc != null && doc.luminous_plain_visuals === true
+      && doc.luminous_trigger_on_change !== undefined;
 }
 """
 
@@ -314,8 +334,22 @@ def test_step_and_back_in_a_real_browser(
 
         lab.button("Back").click()
         wait_for_step(lab, start["step"] + STEPS - 1)
-        page_matches_kernel(lab, "after Back")
+        after_back = page_matches_kernel(lab, "after Back")
         views_match_data(lab, "after Back")
+        # The browser held back the echoes of the kernel's patches (bokeh_fixes).
+        assert after_back["bokeh"]["echoes_ignored"] == start["bokeh"]["echoes_ignored"]
+        assert lab.page.evaluate(JS_DASHBOARD_DOCUMENT_MARKED) is True
+
+        # Run, with its backpressure: the browser acknowledges the updates it applied.
+        lab.button("Run").click()
+        time.sleep(2.0)
+        lab.button("Pause").click()
+        time.sleep(1.0)
+        after_run = page_matches_kernel(lab, "after Run and Pause")
+        assert after_run["step"] > after_back["step"]
+        acks = after_run["bokeh"]
+        assert 0 < acks["render_applied"] == acks["render_sent"], acks
+        views_match_data(lab, "after Run and Pause")
     finally:
         # The dashboard alone, then the whole page: look at them.
         dashboard.first.screenshot(path=str(artifacts / "dashboard.png"))
