@@ -77,8 +77,10 @@ class CompactLog(NamedTuple):
     """Delete every stored entry with index <= ``through_index`` (inclusive bound).
 
     Always sent after the ``SaveSnapshot`` that covers those entries has returned, so
-    the entries are never the only copy. Durable when the call returns (a handler that
-    deletes too much, or keeps entries, is found on restart).
+    the entries are never the only copy. Durable when the call returns. A handler that
+    deletes too much is found on restart (entries after ``through_index`` are missing);
+    entries it leaves at or before ``through_index`` are tolerated, as after a crash
+    before the deletion (``StoredState`` drops them), and only take space.
     """
 
     through_index: int
