@@ -329,6 +329,26 @@ def test_storage_counts_follow_the_trace() -> None:
         assert rows[(leader, "writes")]["text"] == "n/a"
 
 
+def test_storage_counts_show_snapshots_and_compactions() -> None:
+    cluster = le.Cluster(servers=3, seed=2, snapshot_threshold=4)
+    cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    counts = vm.StorageCounts()
+    counts.reset(cluster)
+    assert all(counts.rows(cluster)[(s, "snapshots")]["count"] == 0 for s in cluster.servers)
+    seen = len(cluster.trace)
+    for n in range(10):  # one at a time: a snapshot follows each batch of applies
+        cluster.propose(n)
+        cluster.run(100)
+    counts.fold(cluster.trace[seen:])
+    rows = counts.rows(cluster)
+    for sid in cluster.servers:
+        disk = cluster.disk_stats(sid)
+        assert disk["snapshots"] >= 2 and disk["compactions"] >= 2
+        assert rows[(sid, "snapshots")]["count"] == disk["snapshots"]
+        assert rows[(sid, "compactions")]["text"] == str(disk["compactions"])
+        assert rows[(sid, "snapshots")]["flash"]
+
+
 # ------------------------------------------------- PreVote, transfer, membership
 
 

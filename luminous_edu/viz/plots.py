@@ -453,7 +453,10 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
     store.yaxis.major_label_overrides = {sid: name for sid, name in names.items()}
     store.xaxis.ticker = FixedTicker(ticks=list(range(len(headers))))
     store.xaxis.major_label_overrides = {
-        k: header.replace("Save", "Save\n").replace("Truncate", "Truncate\n").replace(" ", "\n")
+        k: header.replace("Save", "Save\n")
+        .replace("Truncate", "Truncate\n")
+        .replace("Compact", "Compact\n")
+        .replace(" ", "\n")
         for k, (_, header) in enumerate(headers)
     }
     store.xaxis.major_label_text_font_size = sizes.small

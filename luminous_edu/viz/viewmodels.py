@@ -912,6 +912,8 @@ STORAGE_HEADERS = (
     ("hard_state", "SaveHardState"),
     ("save_log", "SaveLog"),
     ("truncate", "TruncateLog"),
+    ("snapshots", "SaveSnapshot"),
+    ("compactions", "CompactLog"),
     ("writes", "disk writes"),
     ("syncs", "disk syncs"),
 )
@@ -920,7 +922,9 @@ HARD_STATE_RULES = frozenset({"ET", "ELECT", "TERM", "RV.2.grant"})
 
 class StorageCounts:
     """Storage requests each server's core made (SaveHardState, SaveLog, TruncateLog),
-    counted from the trace, and its Disk's writes and syncs (``cluster.disk_stats``).
+    counted from the trace; the snapshots its handler saved and the compactions it
+    carried out (SaveSnapshot, CompactLog), and its Disk's writes and syncs, from
+    ``cluster.disk_stats``.
 
     The trace names the rules, not the storage messages, so requests are inferred from
     the rules that emit them (Figure 2 persistence): SaveHardState once per step in
@@ -960,7 +964,8 @@ class StorageCounts:
         for sid in cluster.servers:
             counts: dict[str, int | None] = dict(self.counts[sid])
             disk = cluster.disk_stats(sid)
-            counts["writes"], counts["syncs"] = disk["writes"], disk["syncs"]
+            for what in ("snapshots", "compactions", "writes", "syncs"):
+                counts[what] = disk[what]
             for x, (what, header) in enumerate(STORAGE_HEADERS):
                 count = counts[what]
                 number = -1 if count is None else count
