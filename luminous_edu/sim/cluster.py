@@ -381,11 +381,12 @@ class Cluster:
         """The live leader with the highest term, or None."""
         world = self._world
         best: Server | None = None
+        leader = Role.LEADER  # looked up once: an Enum member lookup is slow in Python 3.11
         for sid in world.ids:
             server = world.servers[sid]
             if (
                 world.alive[sid]
-                and server.role is Role.LEADER
+                and server.role is leader
                 and (best is None or server.current_term > best.current_term)
             ):
                 best = server
