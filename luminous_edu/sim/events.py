@@ -7,8 +7,8 @@ reach the top (lazy deletion).
 
 from __future__ import annotations
 
-import heapq
 import sys
+from heapq import heappop, heappush
 from typing import Any, NamedTuple
 
 DELIVER = "deliver"
@@ -85,7 +85,7 @@ class EventQueue:
         # tuple.__new__ skips the named tuple's Python-level __new__: this is hot.
         event = tuple.__new__(Event, (event_id, due, kind, target, source, message, sent))
         self.live[event_id] = event
-        heapq.heappush(self.heap, (due, event_id))
+        heappush(self.heap, (due, event_id))
         return event
 
     def set_timer(self, target: int, kind: str, due: int, now: int) -> None:
@@ -99,7 +99,7 @@ class EventQueue:
             return
         self.live[event_id] = tuple.__new__(Event, (event_id, due, kind, target, None, None, now))
         if due < self.queued[event_id]:
-            heapq.heappush(self.heap, (due, event_id))
+            heappush(self.heap, (due, event_id))
             self.queued[event_id] = due
 
     def cancel_timer(self, target: int, kind: str) -> None:
@@ -116,10 +116,10 @@ class EventQueue:
             event = live.get(event_id)
             if event is not None and event.due == due:
                 return event
-            heapq.heappop(heap)
+            heappop(heap)
             if event is not None and self.queued.get(event_id) == due:
                 # A timer reset to a later time: its entry moves there.
-                heapq.heappush(heap, (event.due, event_id))
+                heappush(heap, (event.due, event_id))
                 self.queued[event_id] = event.due
         return None
 
@@ -129,12 +129,26 @@ class EventQueue:
 
     def pop_due(self, deadline: int) -> Event | None:
         """Remove and return the next event if it is due by ``deadline``; else None."""
-        event = self.peek()
-        if event is None or event.due > deadline:
-            return None
-        heapq.heappop(self.heap)
-        self._forget(event)
-        return event
+        # peek() and _forget(), inlined: the simulator calls this once per step.
+        heap, live, queued = self.heap, self.live, self.queued
+        while heap:
+            due, event_id = heap[0]
+            event = live.get(event_id)
+            if event is not None and event.due == due:
+                if due > deadline:
+                    return None
+                heappop(heap)
+                del live[event_id]
+                if event.kind != DELIVER:
+                    del self.timers[(event.target, event.kind)]
+                    del queued[event_id]
+                return event
+            heappop(heap)
+            if event is not None and queued.get(event_id) == due:
+                # A timer reset to a later time: its entry moves there.
+                heappush(heap, (event.due, event_id))
+                queued[event_id] = event.due
+        return None
 
     def remove(self, event_id: int) -> Event:
         """Take a pending event out of the queue; KeyError if it is not pending."""
