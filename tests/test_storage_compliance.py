@@ -487,3 +487,19 @@ def test_a_passing_report_says_all_passed() -> None:
     report = le.check_storage(le.DiskStorage)
     assert "24 of 24 checks passed, all passed" in str(report)
     assert "✗" not in str(report) + report._repr_html_()
+
+
+def test_compaction_past_its_bound_is_told_so() -> None:
+    """A compact_log that deletes one entry too many leaves the snapshot in place: the
+    finding names the bound, not only a snapshot saved too late."""
+
+    class OneTooMany(le.DiskStorage):
+        def compact_log(self, msg: le.CompactLog) -> None:
+            super().compact_log(le.CompactLog(msg.through_index + 1))
+
+    report = le.check_storage(OneTooMany)
+    assert not report.passed
+    compaction = [f for f in report.failures if f.name in SNAPSHOT_CHECK_NAMES]
+    assert compaction, str(report)
+    for failure in compaction:
+        assert "index <= n" in failure.message or "index <= through_index" in failure.message

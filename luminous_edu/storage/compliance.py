@@ -816,7 +816,8 @@ def _snapshot_before_compaction(run: _Run, phase: str) -> None:
         ]
         hint = (
             "The server deletes entries (compact_log) right after save_snapshot returns: "
-            "store the snapshot in save_snapshot itself, not later."
+            "store the snapshot in save_snapshot itself, not later; and "
+            "compact_log(through_index=n) deletes only the entries with index <= n."
         )
         _play(run, phase, script, hint)
         return
@@ -841,7 +842,7 @@ def _power_cut_in_compaction(run: _Run, faults: str | None) -> None:
     hint = (
         "Make the snapshot durable in save_snapshot (write it, then call disk.sync()) "
         "before returning: compact_log may delete entries only once the snapshot "
-        "covering them is on the disk."
+        "covering them is on the disk, and only the entries with index <= through_index."
     )
     for operations in range(2 * MAX_OPERATIONS_PER_CALL):
         done = _cut_power_during(run, faults, setup, [snapshot, compact], operations, hint)

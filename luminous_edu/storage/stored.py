@@ -137,7 +137,8 @@ def _first_index(raw: list[Any]) -> int | None:
 
 
 def _gap_hint(raw: list[Any], snapshot: SaveSnapshot | None) -> str:
-    """Why entries might start too late: compaction without a durable snapshot."""
+    """Why entries might start too late: compaction past its bound, or without a
+    durable snapshot (one load cannot tell which)."""
     start = _first_index(raw)
     expected = 1 if snapshot is None else snapshot.last_index + 1
     if start is None or start <= expected:
@@ -149,9 +150,10 @@ def _gap_hint(raw: list[Any], snapshot: SaveSnapshot | None) -> str:
         else (f"Entries {expected}..{start - 1} are")
     )
     return (
-        f". {missing} missing and {where}: that happens when compact_log deletes "
-        "entries before the snapshot covering them is durable (save_snapshot must "
-        "write it and sync before returning)"
+        f". {missing} missing and {where}: that happens when compact_log deletes past "
+        "its bound (CompactLog(through_index=n) deletes entries with index <= n only), "
+        "or deletes entries before the snapshot covering them is durable (save_snapshot "
+        "must write it and sync before returning)"
     )
 
 
