@@ -71,15 +71,19 @@ def test_the_stable_names(dashboard: Dashboard) -> None:
     assert len(rows(dashboard, "servers")) == 5
 
 
+def titled(plots: Any, start: str) -> Any:
+    """The figure of the dashboard whose title starts with ``start``."""
+    from bokeh.models import Plot
+
+    return next(p for p in plots.layout.select({"type": Plot}) if p.title.text.startswith(start))
+
+
 def test_cluster_show_is_the_dashboard_and_projector_mode_is_larger(
     dashboard: Dashboard,
 ) -> None:
     shown = le.Cluster(servers=5, seed=7).show(projector=True)
     assert isinstance(shown, Dashboard) and shown.projector
-    ring, normal_ring = (
-        shown.plots.layout.children[0].children[0],
-        dashboard.plots.layout.children[0].children[0],
-    )
+    ring, normal_ring = (titled(d.plots, "Cluster") for d in (shown, dashboard))
     assert ring.width > normal_ring.width and ring.height > normal_ring.height
     assert int(shown.sizes.large[:-2]) > int(dashboard.sizes.large[:-2])
 
@@ -455,8 +459,7 @@ def test_a_safety_failure_offers_to_go_to_its_step(dashboard: Dashboard) -> None
 
 def shown_ids(dashboard: Dashboard) -> dict[str, list[int]]:
     """The servers each view and control shows."""
-    plots = dashboard.plots.layout
-    log_figure = plots.children[0].children[1]
+    log_figure = titled(dashboard.plots, "Logs")
     return {
         "servers": sorted(r["id"] for r in rows(dashboard, "servers")),
         "log rows": sorted(log_figure.yaxis.ticker.ticks),

@@ -487,5 +487,7 @@ def build(server_ids: list[int], sizes: Sizes) -> Plots:
         )
     )
 
-    layout = column(row(ring, log), row(*timelines), row(space, store))
+    # The ring in a column of its own: in a row, bokeh gives plots the same borders, and
+    # the ring took the log matrix's axis border (89 px) as empty space under its frame.
+    layout = column(row(column(ring), log), row(*timelines), row(space, store))
     return Plots(layout, sources, time_range, log_range, term_range, commit_range)
