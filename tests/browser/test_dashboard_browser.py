@@ -344,11 +344,14 @@ def test_step_and_back_in_a_real_browser(
         lab.button("Run").click()
         time.sleep(2.0)
         lab.button("Pause").click()
-        time.sleep(1.0)
+        deadline = time.monotonic() + 15  # a loaded browser may still be drawing
+        acks = kernel_state(lab)["bokeh"]
+        while acks["render_applied"] != acks["render_sent"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+            acks = kernel_state(lab)["bokeh"]
+        assert 0 < acks["render_applied"] == acks["render_sent"], acks
         after_run = page_matches_kernel(lab, "after Run and Pause")
         assert after_run["step"] > after_back["step"]
-        acks = after_run["bokeh"]
-        assert 0 < acks["render_applied"] == acks["render_sent"], acks
         views_match_data(lab, "after Run and Pause")
     finally:
         # The dashboard alone, then the whole page: look at them.
