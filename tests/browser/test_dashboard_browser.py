@@ -249,11 +249,20 @@ def source_differences(page: dict[str, list[Any]], kernel: dict[str, list[Any]])
     return problems
 
 
+def notebook(lab_server: LabServer, name: str, cells: list[str]) -> str:
+    """Write notebook ``name`` with ``cells`` where the lab server serves it."""
+    write_notebook(Path(lab_server.root) / name, cells)
+    return name
+
+
+def no_console_errors(lab: LabPage) -> None:
+    errors = unexpected_errors(lab.errors)
+    assert not errors, "browser console errors:\n" + "\n".join(errors)
+
+
 @pytest.fixture
 def dashboard_notebook(lab_server: LabServer) -> str:
-    name = "dashboard_browser_test.ipynb"
-    write_notebook(Path(lab_server.root) / name, NOTEBOOK_CELLS)
-    return name
+    return notebook(lab_server, "dashboard_browser_test.ipynb", NOTEBOOK_CELLS)
 
 
 def page_matches_kernel(lab: LabPage, when: str) -> dict[str, Any]:
@@ -358,15 +367,12 @@ def test_step_and_back_in_a_real_browser(
         dashboard.first.screenshot(path=str(artifacts / "dashboard.png"))
         page.screenshot(path=str(artifacts / "dashboard_page.png"))
 
-    errors = unexpected_errors(lab.errors)
-    assert not errors, "browser console errors:\n" + "\n".join(errors)
+    no_console_errors(lab)
 
 
 @pytest.fixture
 def membership_notebook(lab_server: LabServer) -> str:
-    name = "dashboard_membership_test.ipynb"
-    write_notebook(Path(lab_server.root) / name, MEMBERSHIP_CELLS)
-    return name
+    return notebook(lab_server, "dashboard_membership_test.ipynb", MEMBERSHIP_CELLS)
 
 
 def wait_for_servers(lab: LabPage, count: int, timeout: float = 30.0) -> None:
@@ -413,15 +419,12 @@ def test_a_server_joins_and_a_rewind_takes_it_away_in_a_real_browser(
     finally:
         page.screenshot(path=str(artifacts / "dashboard_membership_page.png"))
 
-    errors = unexpected_errors(lab.errors)
-    assert not errors, "browser console errors:\n" + "\n".join(errors)
+    no_console_errors(lab)
 
 
 @pytest.fixture
 def compaction_notebook(lab_server: LabServer) -> str:
-    name = "dashboard_compaction_test.ipynb"
-    write_notebook(Path(lab_server.root) / name, COMPACTION_CELLS)
-    return name
+    return notebook(lab_server, "dashboard_compaction_test.ipynb", COMPACTION_CELLS)
 
 
 def test_snapshots_and_install_snapshot_in_a_real_browser(
@@ -448,5 +451,4 @@ def test_snapshots_and_install_snapshot_in_a_real_browser(
     finally:
         dashboard.first.screenshot(path=str(artifacts / "dashboard_compaction.png"))
 
-    errors = unexpected_errors(lab.errors)
-    assert not errors, "browser console errors:\n" + "\n".join(errors)
+    no_console_errors(lab)
