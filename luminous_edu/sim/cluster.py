@@ -46,6 +46,7 @@ from ..core import (
 from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
 from ..core.output import RESET, START, STOP
+from ..core.server import LEADER
 from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
 from ..storage.disk import PowerLoss, check_fault_mode
@@ -381,12 +382,11 @@ class Cluster:
         """The live leader with the highest term, or None."""
         world = self._world
         best: Server | None = None
-        leader = Role.LEADER  # looked up once: an Enum member lookup is slow in Python 3.11
         for sid in world.ids:
             server = world.servers[sid]
             if (
                 world.alive[sid]
-                and server.role is leader
+                and server.role is LEADER  # the core's plain name: Role.LEADER is slower
                 and (best is None or server.current_term > best.current_term)
             ):
                 best = server
