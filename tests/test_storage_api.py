@@ -373,7 +373,7 @@ def test_volatile_storage_works_while_running_and_forgets_everything_on_restart(
 def test_disk_storage_keeps_term_and_vote_in_one_write() -> None:
     disk = le.Disk()
     le.DiskStorage(disk).handle(le.SaveHardState(current_term=5, voted_for=3))
-    assert disk.contents() == {"hard_state": (5, 3)}
+    assert disk.contents() == {"hard_state/b": (1, 5, 3)}  # (version, term, vote)
     assert disk.writes == 1
 
 

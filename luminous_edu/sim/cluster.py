@@ -1384,7 +1384,9 @@ class Cluster:
         world.now = at
         self._trace(sid, "CRASH", sid)
         self._stop_server(sid)
-        world.disks[sid].crash()
+        disk = world.disks[sid]
+        disk.crash()
+        disk.power_on()  # a power cut armed before the crash dies with it
         return Input("crash", (sid,))
 
     def _do_cut_power(self, sid: int, operations: int, at: int) -> Input:
