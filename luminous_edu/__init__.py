@@ -11,7 +11,7 @@ print(cluster.trace.text(last=10))
 from typing import Any
 
 from . import exercises
-from .check import FIGURE_3, Violation
+from .check import FIGURE_3, Operation, Violation, check_linearizable
 from .core import Configuration, Entry, Role
 from .errors import (
     DataError,
@@ -101,6 +101,7 @@ __all__ = [
     "LuminousError",
     "MembershipResult",
     "Network",
+    "Operation",
     "PickleCodec",
     "ProposalResult",
     "RecordError",
@@ -124,6 +125,7 @@ __all__ = [
     "VolatileStorage",
     "__version__",
     "check_exercise",
+    "check_linearizable",
     "check_storage",
     "exercises",
 ]
