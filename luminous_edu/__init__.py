@@ -20,6 +20,7 @@ from .errors import (
     RecordError,
     UnknownServerError,
 )
+from .kv import BackupError, KVStore
 from .sim import (
     Cluster,
     Event,
@@ -84,6 +85,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FIGURE_3",
+    "BackupError",
     "Cluster",
     "CompactLog",
     "Configuration",
@@ -97,6 +99,7 @@ __all__ = [
     "InvalidActionError",
     "JsonCodec",
     "JsonLinesStorage",
+    "KVStore",
     "LoadState",
     "LuminousError",
     "MembershipResult",

@@ -150,8 +150,8 @@ class LinearizabilityResult:
         if describe_state is not None:
             state = f" (the state is then {describe_state(self._state_after_prefix())})"
         lines.append(
-            f"and after them{state} no order can place {self.describe(failing)}: it must "
-            "come before everything called after it returned, and the model does not "
+            f"and after them{state} nothing can come next: {self.describe(failing)} "
+            "must come before anything called after it returned, and the model does not "
             "allow its output there."
         )
         return "\n".join(lines)
