@@ -35,6 +35,7 @@ class Handle:
         self.op = op
         self.input = input
         self.seq = 0
+        self.shard = 0  # the shard of its key
         self.call_ms: int | None = None
         self.ret_ms: int | None = None
         self.output: dict[str, Any] | None = None

@@ -80,6 +80,7 @@ _OPS: dict[str, type[Any]] = {
     "cas": Cas,
 }
 _NAMES = {kind: name for name, kind in _OPS.items()}
+_FIELDS = {kind: tuple(field.name for field in fields(kind)) for kind in _OPS.values()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ def op_name(op: Any) -> str:
 def _to_json(value: Any) -> Any:
     if type(value) is Command:
         op = value.op
-        given = {field.name: getattr(op, field.name) for field in fields(op)}
+        given = {name: getattr(op, name) for name in _FIELDS[type(op)]}
         return {
             TAG: "command",
             "client": value.client,

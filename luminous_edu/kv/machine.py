@@ -44,7 +44,8 @@ class KVStateMachine:
     ``local_clock`` (a function returning this server's time) decides expiry by it
     instead of by replicated time (unsafe: a teaching switch); ``on_snapshot(state)``
     hears every snapshot taken (the store backs it up); ``initial`` is a state to start
-    from (a restored backup)."""
+    from (a restored backup); ``on_apply()`` hears that a command was applied (the
+    store then looks for the answers its servers owe)."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class KVStateMachine:
         dedup: bool = True,
         local_clock: Callable[[], int] | None = None,
         on_snapshot: Callable[[dict[str, Any]], None] | None = None,
+        on_apply: Callable[[], None] | None = None,
         initial: dict[str, Any] | None = None,
     ) -> None:
         self.data: dict[str, Any] = {}
@@ -65,6 +67,7 @@ class KVStateMachine:
         self.dedup = dedup
         self.local_clock = local_clock
         self.on_snapshot = on_snapshot
+        self.on_apply = on_apply
         self._deadlines: list[tuple[int, str]] = []  # heap of (expiry time, key)
         if initial is not None:
             self.restore(initial)
@@ -87,6 +90,8 @@ class KVStateMachine:
         result = self._execute(data.op, data.stamp_ms)
         self.sessions[data.client] = [data.seq, result]
         self._expire(now)
+        if self.on_apply is not None:
+            self.on_apply()
 
     def now(self) -> int:
         """The time expiry is decided by: the replicated clock, or this server's own
@@ -194,7 +199,10 @@ class KVStateMachine:
         # append stores a new value), so copying the tables is exact; the callbacks
         # belong to the store and are shared, not copied.
         twin = KVStateMachine(
-            dedup=self.dedup, local_clock=self.local_clock, on_snapshot=self.on_snapshot
+            dedup=self.dedup,
+            local_clock=self.local_clock,
+            on_snapshot=self.on_snapshot,
+            on_apply=self.on_apply,
         )
         twin.data = dict(self.data)
         twin.expires = dict(self.expires)

@@ -214,7 +214,11 @@ class KVStore:
         self._lose_replies: dict[str, int] = {}
         self._pending_backups: list[tuple[int, dict[str, Any]]] = []
         self._backed_up = [0] * shards
-        self._waits: list[list[_Wait]] = [[] for _ in range(shards)]
+        # Per shard: the servers that owe answers to writes and to reads, and whether a
+        # command was applied since the store last looked at the writes.
+        self._writes: list[list[_Wait]] = [[] for _ in range(shards)]
+        self._reads: list[list[_Wait]] = [[] for _ in range(shards)]
+        self._applied = [False] * shards
         self._pollers = [partial(self._poll_group, g) for g in range(shards)]
         self.groups: list[Cluster] = []
         for g in range(shards):
@@ -250,10 +254,15 @@ class KVStore:
         initial = self._initial[shard]
         local_clock = partial(self._group_now, shard) if self.expiry_clock == "local" else None
         on_snapshot = partial(self._snapshot_taken, shard)
+        on_apply = partial(self._applied.__setitem__, shard, True)
 
         def make() -> KVStateMachine:
             return KVStateMachine(
-                dedup=self.dedup, local_clock=local_clock, on_snapshot=on_snapshot, initial=initial
+                dedup=self.dedup,
+                local_clock=local_clock,
+                on_snapshot=on_snapshot,
+                on_apply=on_apply,
+                initial=initial,
             )
 
         return make
@@ -397,7 +406,7 @@ class KVStore:
             limit = target
             if self._events and self._events[0][0] < limit:
                 limit = self._events[0][0]
-            if any(self._waits):
+            if any(self._writes) or any(self._reads):
                 # An answer sent during this slice cannot arrive before it ends.
                 limit = min(limit, self._now + self._shortest_delay())
             limit = max(limit, self._now)
@@ -415,7 +424,7 @@ class KVStore:
         ms = limit - group.now
         if ms < 0:
             return  # someone ran this group ahead directly
-        if self._waits[g]:
+        if self._writes[g] or self._reads[g]:
             group.run_until(self._pollers[g], ms)  # looks for answers after every step
         else:
             group.run(ms)
@@ -496,6 +505,7 @@ class KVStore:
     # ------------------------------------------------------ client machinery
 
     def _submit(self, client: KVClient, handle: Handle) -> None:
+        handle.shard = self.shard_of(handle.op.key)
         client.session.queue.append(handle)
         if client.session.current is None:
             self._start_next(client)
@@ -518,7 +528,7 @@ class KVStore:
         session = client.session
         session.attempt += 1
         handle.attempts += 1
-        g = self.shard_of(handle.op.key)
+        g = handle.shard
         if server is None:
             server = session.leader.get(g, self.servers[0])
         session.leader[g] = server
@@ -582,7 +592,7 @@ class KVStore:
 
     def _arrive(self, client: KVClient, handle: Handle, attempt: int, server: int) -> None:
         """``client``'s request reaches ``server``."""
-        g = self.shard_of(handle.op.key)
+        g = handle.shard
         self._run_group(g, self._now)  # after step(), its clock may lag
         group = self.groups[g]
         view = group.servers[server]
@@ -628,7 +638,8 @@ class KVStore:
         if wait.machine is None:  # the server went down taking the request (a power cut)
             self._trace(f"S{wait.server} went down: the answer it owed {wait.client.name} is lost")
             return
-        self._waits[g].append(wait)
+        (self._writes if wait.read is None else self._reads)[g].append(wait)
+        self._applied[g] = True
         self._poll_group(g)  # a one-server group, or a lease read, may be done already
 
     def _redirect(
@@ -654,46 +665,62 @@ class KVStore:
 
     def _poll_group(self, g: int, group: Cluster | None = None) -> bool:
         """Answer every client whose request a server of group ``g`` has now carried out
-        (in the group's time: during ``run`` it runs ahead of the store's clock).
-        Returns False (it serves as a ``run_until`` predicate that never stops)."""
-        waits = self._waits[g]
-        if not waits:
+        (in the group's time: during ``run`` it runs ahead of the store's clock). Writes
+        are looked at only after a command was applied. Returns False (it serves as a
+        ``run_until`` predicate that never stops)."""
+        reads, writes = self._reads[g], self._writes[g]
+        if not reads and not (writes and self._applied[g]):
             return False
         group = group or self.groups[g]
-        now = group.now
-        keep = []
-        for wait in waits:
-            client, handle, attempt, server, _, read = wait
-            machine = group.state_machine(server)
-            if machine is None or machine is not wait.machine:
-                self._trace(f"S{server} went down: the answer it owed {client.name} is lost", now)
-                continue
-            if read is not None:
-                if not read.done:
-                    keep.append(wait)
-                elif read.error is not None:
-                    payload = (handle, attempt, server, ("error", read.error), None)
-                    self._message(client, g, server, "reply", payload, now)
-                else:
-                    self._trace(
-                        f"S{server} confirmed it leads (ReadIndex at index {read.index}) and "
-                        f"answers {client.name}: {read.value!r}",
-                        now,
-                    )
-                    self._answer(client, handle, attempt, g, server, read.value, now)
-                continue
-            session = machine.sessions.get(client.name)
-            if session is None or session[0] < handle.seq:
-                keep.append(wait)
-                continue
-            if session[0] == handle.seq:
-                self._trace(
-                    f"S{server} applied {client.name}'s #{handle.seq} and answers {session[1]!r}",
-                    now,
-                )
-                self._answer(client, handle, attempt, g, server, session[1], now)
-        self._waits[g] = keep
+        if reads:
+            self._reads[g] = [wait for wait in reads if not self._read_done(g, group, wait)]
+        if writes and self._applied[g]:
+            self._applied[g] = False
+            machines = {
+                server: group.state_machine(server) for server in {w.server for w in writes}
+            }
+            self._writes[g] = [
+                wait
+                for wait in writes
+                if not self._write_done(g, group, wait, machines[wait.server])
+            ]
         return False
+
+    def _read_done(self, g: int, group: Cluster, wait: _Wait) -> bool:
+        """Answer the client if the read is done (a read on a server that went down
+        never is; the client's retry timer takes over)."""
+        client, handle, attempt, server, _, read = wait
+        if not read.done:
+            return False
+        if read.error is not None:
+            payload = (handle, attempt, server, ("error", read.error), None)
+            self._message(client, g, server, "reply", payload, group.now)
+            return True
+        self._trace(
+            f"S{server} confirmed it leads (ReadIndex at index {read.index}) and answers "
+            f"{client.name}: {read.value!r}",
+            group.now,
+        )
+        self._answer(client, handle, attempt, g, server, read.value, group.now)
+        return True
+
+    def _write_done(self, g: int, group: Cluster, wait: _Wait, machine: Any) -> bool:
+        """Answer the client if the server has applied its command; forget the request
+        if the server went down since it took it."""
+        client, handle, attempt, server, taken_by, _ = wait
+        if machine is None or machine is not taken_by:
+            self._trace(f"S{server} went down: the answer it owed {client.name} is lost", group.now)
+            return True
+        session = machine.sessions.get(client.name)
+        if session is None or session[0] < handle.seq:
+            return False
+        if session[0] == handle.seq:
+            self._trace(
+                f"S{server} applied {client.name}'s #{handle.seq} and answers {session[1]!r}",
+                group.now,
+            )
+            self._answer(client, handle, attempt, g, server, session[1], group.now)
+        return True
 
     def _reply(
         self,
@@ -708,7 +735,7 @@ class KVStore:
         session = client.session
         if handle is not session.current or handle.done:
             return  # a late or duplicated answer to a request already finished
-        g = self.shard_of(handle.op.key)
+        g = handle.shard
         if answer is None:  # "I do not lead; try hint"
             if attempt != session.attempt:
                 return
@@ -750,7 +777,7 @@ class KVStore:
             self._trace(f"{client.name} gives up on {describe(handle.op)}: {handle.error}")
             self._finish(client, handle)
             return
-        g = self.shard_of(handle.op.key)
+        g = handle.shard
         tried = session.leader.get(g, self.servers[0])
         self._trace(f"{client.name} hears nothing from S{tried}: retries elsewhere")
         self._send(client, handle, self._next_server(tried))
@@ -762,8 +789,10 @@ class KVStore:
 
     def _finish(self, client: KVClient, handle: Handle) -> None:
         handle.done = True
-        g = self.shard_of(handle.op.key)
-        self._waits[g] = [w for w in self._waits[g] if w.handle is not handle]
+        g = handle.shard
+        for waits in (self._writes, self._reads):
+            if any(w.handle is handle for w in waits[g]):
+                waits[g] = [w for w in waits[g] if w.handle is not handle]
         self._start_next(client)
 
     def _next_server(self, server: int) -> int:
