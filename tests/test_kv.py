@@ -14,18 +14,8 @@ import pytest
 
 import luminous_edu as le
 from luminous_edu.kv import Append, Command, KVCodec, Put, shard_of
-
-
-def settle(store: le.KVStore, *handles: object, max_ms: int = 10_000) -> None:
-    assert store.run_until(lambda s: all(h.done for h in handles), max_ms)  # type: ignore[attr-defined]
-
-
-def led(store: le.KVStore, shard: int = 0) -> int:
-    assert store.run_until(lambda s: s.leaders[shard] is not None)
-    leader = store.leaders[shard]
-    assert leader is not None
-    return leader
-
+from luminous_edu.kv.scenarios import elect as led
+from luminous_edu.kv.scenarios import late_replica, lost_reply, settle, stale_read
 
 # ------------------------------------------------------------- the basics
 
@@ -131,21 +121,8 @@ def test_bad_input_is_refused_with_a_sentence() -> None:
 # --------------------------------------------------- sessions (thesis §6.3)
 
 
-def lost_reply_append(dedup: bool) -> tuple[le.KVStore, le.kv.Handle, le.kv.Handle]:
-    store = le.KVStore(servers=3, seed=3, dedup=dedup)
-    a, b = store.client("alice"), store.client("bob")
-    settle(store, a.get("k"))  # alice learns who leads
-    store.lose_next_reply("alice")
-    append = a.append("k", "x")
-    settle(store, append)
-    store.run(300)
-    get = b.get("k")
-    settle(store, get)
-    return store, append, get
-
-
 def test_a_retry_after_a_lost_reply_is_applied_once() -> None:
-    store, append, get = lost_reply_append(dedup=True)
+    store, append, get = lost_reply(dedup=True)
     assert append.attempts >= 2  # the client retried...
     assert get.value == "x"  # ...and the append was applied once
     assert "lost (lose_next_reply)" in store.trace.text()
@@ -158,7 +135,7 @@ def test_a_retry_after_a_lost_reply_is_applied_once() -> None:
 
 
 def test_without_deduplication_the_retry_applies_twice_and_the_checker_sees_it() -> None:
-    store, append, get = lost_reply_append(dedup=False)
+    store, append, get = lost_reply(dedup=False)
     assert append.attempts >= 2 and append.value is None
     assert get.value == "xx"
     result = store.check()
@@ -227,25 +204,6 @@ def test_a_client_that_hears_nothing_gives_up_and_the_outcome_is_unknown() -> No
 # --------------------------------------------- linearizable reads (§6.4)
 
 
-def stale_read(read_mode: str) -> tuple[le.KVStore, le.kv.Handle, int]:
-    """A leader cut off from the others by a partition still believes it leads; the
-    majority elects another and takes a newer write; then a client asks the old one."""
-    store = le.KVStore(servers=5, seed=2, read_mode=read_mode)
-    a, b = store.client("alice"), store.client("bob")
-    first = a.put("x", "1")
-    settle(store, first)
-    store.run(100)
-    old = store.leaders[0]
-    assert old is not None
-    store.partition({old}, set(store.servers) - {old})
-    second = b.put("x", "2")
-    settle(store, second)
-    store.run(50)
-    get = a.get("x")  # alice still believes the old leader leads
-    settle(store, get)
-    return store, get, old
-
-
 def test_a_read_index_read_never_returns_a_stale_value() -> None:
     store, get, old = stale_read("index")
     assert get.value == "2" and get.server != old
@@ -278,28 +236,8 @@ def test_an_expired_key_reads_as_none_even_with_no_write_since() -> None:
     assert store.check().ok
 
 
-def expiry_scenario(clock: str) -> tuple[le.KVStore, int, list[le.kv.Handle]]:
-    """A follower is down while a key with a time to live is put and appended to; it
-    applies both entries long after the key expired, then becomes leader."""
-    store = le.KVStore(servers=5, seed=4, expiry_clock=clock)
-    a, b = store.client("alice"), store.client("bob")
-    leader = led(store)
-    late = max(s for s in store.servers if s != leader)
-    store.crash(late)
-    put = a.put("lock", "alice", ttl_ms=1000)
-    settle(store, put)
-    append = a.append("lock", "!")
-    settle(store, append)
-    seen = b.get("lock")
-    settle(store, seen)
-    store.run(2000)
-    store.restart(late)
-    store.run(500)
-    return store, late, [put, append, seen]
-
-
 def test_a_key_vanishes_at_the_same_log_index_on_every_replica() -> None:
-    store, late, _ = expiry_scenario("replicated")
+    store, late, *_ = late_replica("replicated")
     states = [store.replica(s).state() for s in store.servers]  # type: ignore[union-attr]
     assert all(state == states[late - 1] for state in states)  # the late one too
     assert states[0]["data"] == {"lock": "alice!"}  # no entry since has a later stamp...
@@ -307,8 +245,8 @@ def test_a_key_vanishes_at_the_same_log_index_on_every_replica() -> None:
 
 
 def test_expiry_by_each_servers_own_clock_makes_replicas_diverge() -> None:
-    store, late, handles = expiry_scenario("local")
-    assert handles[2].value == "alice!"
+    store, late, _, _, seen = late_replica("local")
+    assert seen.value == "alice!"
     assert store.contents(late) == {"lock": "!"}  # it applied the put already expired
     assert all(store.contents(s) == {} for s in store.servers if s != late)
     assert store.groups[0].transfer_leadership(to=late).accepted
@@ -321,7 +259,7 @@ def test_expiry_by_each_servers_own_clock_makes_replicas_diverge() -> None:
 
 
 def test_with_replicated_time_the_same_story_is_linearizable() -> None:
-    store, late, _ = expiry_scenario("replicated")
+    store, late, *_ = late_replica("replicated")
     assert store.groups[0].transfer_leadership(to=late).accepted
     store.run(500)
     get = store.client("bob").get("lock")

@@ -13,10 +13,7 @@ import pytest
 
 import luminous_edu as le
 from luminous_edu.kv import BackupError, latest_backups, read_backup
-
-
-def settle(store: le.KVStore, *handles: object, max_ms: int = 20_000) -> None:
-    assert store.run_until(lambda s: all(h.done for h in handles), max_ms)  # type: ignore[attr-defined]
+from luminous_edu.kv.scenarios import settle
 
 
 def filled_store(directory: Path, shards: int = 1) -> le.KVStore:
