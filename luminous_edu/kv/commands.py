@@ -135,7 +135,8 @@ class KVCodec:
 
 
 def check_value(value: Any, what: str) -> Any:
-    """``value`` if it is a JSON value a command can carry unchanged; else DataError."""
+    """A copy of ``value`` if it is a JSON value a command can carry unchanged (the
+    caller may change its own object later); else DataError."""
     try:
         copy = json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as error:
@@ -150,4 +151,4 @@ def check_value(value: Any, what: str) -> Any:
         )
     if type(value) is dict and TAG in value:
         raise DataError(f"{what}: the key {TAG!r} is reserved for the store's commands")
-    return value
+    return copy

@@ -125,6 +125,9 @@ class KVStore:
     Teaching switches, each unsafe: ``read_mode="local"`` (gets skip ReadIndex),
     ``expiry_clock="local"`` (expiry by each server's clock), ``dedup=False`` (retries
     applied again).
+
+    The store drives its groups forward only: rewinding a group (``groups[g].rewind``)
+    does not rewind the store's clients, history or backups.
     """
 
     def __init__(
