@@ -30,7 +30,7 @@ compare-and-set per key, with keys that may expire).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..errors import LuminousError
 
@@ -92,6 +92,32 @@ def _require_dict(operation: Any, what: str, value: Any) -> Mapping[str, Any]:
     return value
 
 
+def _validate(operation: Any, model: str, fields: Mapping[str, tuple[str, ...]]) -> Any:
+    """The input of ``operation`` if it names one of the operations in ``fields`` and
+    has the fields that operation needs (and its output is a dict or None)."""
+    given = _require_dict(operation, "input", operation.input)
+    op = given.get("op")
+    if not isinstance(op, str) or op not in fields:
+        raise LuminousError(
+            f"{operation!r}: a {model} operation is one of {', '.join(fields)}, not {op!r}"
+        )
+    missing = [field for field in fields[op] if field not in given]
+    if missing:
+        raise LuminousError(f"{operation!r}: a {model} {op} needs {', '.join(missing)}")
+    if operation.output is not None:
+        _require_dict(operation, "output", operation.output)
+    return given
+
+
+def _cas_text(arguments: list[Any], output: Any) -> str:
+    result = "?" if output is None else ("ok" if output.get("ok") else "fail")
+    return f"cas({', '.join(_show(a) for a in arguments)}) -> {result}"
+
+
+def _got(output: Any) -> str:
+    return "?" if output is None else _show(output.get("value"))
+
+
 class RegisterModel:
     """One register holding a value, None at first (Porcupine's etcd model).
 
@@ -100,7 +126,12 @@ class RegisterModel:
     register takes ``b`` exactly when it held ``a``."""
 
     name = "register"
-    OPS = ("read", "write", "cas")
+    #: Each operation and the input fields it needs.
+    FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "read": (),
+        "write": ("value",),
+        "cas": ("from", "to"),
+    }
 
     def __init__(self, initial: Any = None) -> None:
         self.initial = freeze(initial)
@@ -109,18 +140,7 @@ class RegisterModel:
         return self.initial
 
     def validate(self, operation: Any) -> None:
-        given = _require_dict(operation, "input", operation.input)
-        op = given.get("op")
-        if op not in self.OPS:
-            raise LuminousError(
-                f"{operation!r}: a register operation is 'read', 'write' or 'cas', not {op!r}"
-            )
-        needed = {"read": (), "write": ("value",), "cas": ("from", "to")}[op]
-        missing = [field for field in needed if field not in given]
-        if missing:
-            raise LuminousError(f"{operation!r}: a register {op} needs {', '.join(missing)}")
-        if operation.output is not None:
-            _require_dict(operation, "output", operation.output)
+        _validate(operation, "register", self.FIELDS)
 
     def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
         op = input["op"]
@@ -136,12 +156,10 @@ class RegisterModel:
     def describe(self, input: Any, output: Any) -> str:
         op = input.get("op")
         if op == "read":
-            got = "?" if output is None else _show(output.get("value"))
-            return f"read() -> {got}"
+            return f"read() -> {_got(output)}"
         if op == "write":
             return f"write({_show(input.get('value'))})"
-        result = "?" if output is None else ("ok" if output.get("ok") else "fail")
-        return f"cas({_show(input.get('from'))}, {_show(input.get('to'))}) -> {result}"
+        return _cas_text([input.get("from"), input.get("to")], output)
 
     def describe_state(self, state: Any) -> str:
         return _show(thaw(state))
@@ -171,7 +189,14 @@ class KVModel:
     keys in ``expiring`` may vanish from the start."""
 
     name = "kv"
-    OPS = ("get", "put", "append", "delete", "cas")
+    #: Each operation and the input fields it needs.
+    FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "get": ("key",),
+        "put": ("key", "value"),
+        "append": ("key", "value"),
+        "delete": ("key",),
+        "cas": ("key", "from", "to"),
+    }
 
     def __init__(
         self, initial: Mapping[str, Any] | None = None, expiring: Iterable[str] = ()
@@ -180,28 +205,11 @@ class KVModel:
         self.expiring = frozenset(expiring)
 
     def validate(self, operation: Any) -> None:
-        given = _require_dict(operation, "input", operation.input)
-        op = given.get("op")
-        if op not in self.OPS:
-            raise LuminousError(
-                f"{operation!r}: a kv operation is one of {', '.join(self.OPS)}, not {op!r}"
-            )
-        needed = {
-            "get": ("key",),
-            "put": ("key", "value"),
-            "append": ("key", "value"),
-            "delete": ("key",),
-            "cas": ("key", "from", "to"),
-        }[op]
-        missing = [field for field in needed if field not in given]
-        if missing:
-            raise LuminousError(f"{operation!r}: a kv {op} needs {', '.join(missing)}")
+        given = _validate(operation, "kv", self.FIELDS)
         try:
             hash(given["key"])
         except TypeError:
             raise LuminousError(f"{operation!r}: a key must be hashable (a string)") from None
-        if operation.output is not None:
-            _require_dict(operation, "output", operation.output)
 
     def partition(self, operations: list[Any]) -> list[tuple[Any, list[Any]]]:
         by_key: dict[Any, list[Any]] = {}
@@ -242,8 +250,7 @@ class KVModel:
     def describe(self, input: Any, output: Any) -> str:
         op, key = input.get("op"), _show(input.get("key"))
         if op == "get":
-            got = "?" if output is None else _show(output.get("value"))
-            return f"get({key}) -> {got}"
+            return f"get({key}) -> {_got(output)}"
         if op == "put":
             ttl = f", ttl_ms={input['ttl_ms']}" if input.get("ttl_ms") is not None else ""
             return f"put({key}, {_show(input.get('value'))}{ttl})"
@@ -252,8 +259,7 @@ class KVModel:
             return f"append({key}, {_show(input.get('value'))}){failed}"
         if op == "delete":
             return f"delete({key})"
-        result = "?" if output is None else ("ok" if output.get("ok") else "fail")
-        return f"cas({key}, {_show(input.get('from'))}, {_show(input.get('to'))}) -> {result}"
+        return _cas_text([input.get("key"), input.get("from"), input.get("to")], output)
 
     def describe_state(self, state: Any) -> str:
         if type(state) is _Possible:
