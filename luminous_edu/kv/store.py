@@ -19,7 +19,7 @@ or finished the read, and if so sends the answer back. Since no answer travels f
 than the shortest delay, no client event can fall inside a slice it was not known at
 the start of, and ``run`` and ``step`` give the same history.
 
-Two teaching switches make the store wrong on purpose, and ``check()`` (the
+Three teaching switches make the store wrong on purpose, and ``check()`` (the
 linearizability checker on the store's own history) catches them:
 ``read_mode="local"`` answers gets from the server's own state machine whenever it
 believes it leads, without ReadIndex, so a deposed leader can serve a stale value;
@@ -241,9 +241,9 @@ class KVStore:
         ``path`` (a ``backup_dir``; or one backup file of a one-shard store). Every
         backup is verified first: a truncated or changed one is refused with
         ``BackupError``. ``options`` are those of ``KVStore`` (servers default to the
-        backed-up store's; give ``backup_dir`` to keep backing up). A client of the
-        old store continues its numbering, so a request it retries against the
-        restored store is still applied once."""
+        backed-up store's; give ``backup_dir`` to keep backing up). The session
+        tables come back too, so a client named as one of the old store's continues
+        its numbering (its new commands are not taken for old ones)."""
         backups = latest_backups(path)
         shards = backups[0].shards
         if options.setdefault("shards", shards) != shards:
