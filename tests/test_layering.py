@@ -1,4 +1,4 @@
-"""The layers import one way only: viz -> sim -> (check | storage) -> core.
+"""The layers import one way only: viz -> kv -> sim -> (check | storage) -> core.
 
 An AST scan of every module under ``luminous_edu/`` (every import statement, also those
 inside functions or ``if TYPE_CHECKING:``, and ``importlib.import_module`` /
@@ -205,6 +205,19 @@ def test_sim_does_not_import_viz() -> None:
     assert violations(in_layer("sim"), allowed) == []
 
 
+def test_kv_builds_on_sim_and_check_and_never_on_viz() -> None:
+    """kv/ is an application on the public Cluster API (DESIGN.md "Layers")."""
+    below = ("core", "storage", "check", "sim", "kv")
+
+    def allowed(name: str) -> bool:
+        if top(name) != ROOT:
+            return top(name) in STDLIB
+        return layer_of(name) in below or name == f"{ROOT}.errors"
+
+    assert in_layer("kv")
+    assert violations(in_layer("kv"), allowed) == []
+
+
 def test_only_viz_imports_notebook_libraries() -> None:
     outside = {m: imps for m, imps in MODULES.items() if not m.startswith(f"{ROOT}.viz")}
 
@@ -218,7 +231,7 @@ def test_nothing_below_viz_imports_viz() -> None:
     below = {
         m: imps
         for m, imps in MODULES.items()
-        if layer_of(m) in ("core", "storage", "check", "sim") or m == f"{ROOT}.errors"
+        if layer_of(m) in ("core", "storage", "check", "sim", "kv") or m == f"{ROOT}.errors"
     }
 
     def allowed(name: str) -> bool:

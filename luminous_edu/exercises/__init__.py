@@ -72,6 +72,7 @@ from . import (  # noqa: F401
     lesson06,
     lesson07,
     lesson08,
+    lesson09,
 )
 from .framework import (
     REGISTRY,

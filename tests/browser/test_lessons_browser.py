@@ -37,6 +37,7 @@ LESSONS = [
     "06_log_compaction",
     "07_membership_changes",
     "08_prevote_and_friends",
+    "09_kv_store",
     "instructor_guide",
 ]
 
