@@ -43,22 +43,31 @@ prediction(
 
 
 def _handler_report(answer: Any, name: str) -> str:
-    """Run check_storage on a student's handler; Wrong with the first failure."""
+    """Run check_storage on a student's handler; Wrong with the first failure to fix."""
     report = check_storage(answer)
     if report.passed:
         return report.summary()
-    first = report.failures[0]
-    unfinished = "NotImplementedError" in first.message
-    if unfinished:
+    failures = report.failures  # root causes first
+    first = failures[0]
+    if "NotImplementedError" in first.message:
         raise Wrong(
             f"{name} is not finished yet: {first.message}",
             hint="replace each `raise NotImplementedError(...)` line with your code, run "
             "the cell, then check again.",
         )
-    failed = sorted({f.name for f in report.failures})
+    phases: dict[str, list[str]] = {}
+    for failure in failures:
+        phases.setdefault(failure.name, []).append(failure.phase)
+    listed = "; ".join(f"{check} ({', '.join(where)})" for check, where in phases.items())
+    same = [f for f in failures if f.cause == first.name]
+    then = (
+        f" The other {len(same)} lose data in a crash for the same reason."
+        if same and len(same) == len(failures) - 1
+        else ""
+    )
     raise Wrong(
-        f"{len(report.failures)} of {len(report.results)} storage checks fail "
-        f"({', '.join(failed)}). The first, '{first.name}' ({first.phase}): {first.message}",
+        f"{len(failures)} of {len(report.results)} storage check runs fail: {listed}. "
+        f"Fix this first, '{first.name}' ({first.phase}): {first.message}{then}",
         hint=f"run le.check_storage({name}) to see every check, fix the first failure, "
         "then check again.",
     )
