@@ -23,6 +23,8 @@ from .errors import (
 from .sim import (
     Cluster,
     Event,
+    GaveUp,
+    GaveUpWarning,
     HandlerError,
     MembershipResult,
     Network,
@@ -93,6 +95,8 @@ __all__ = [
     "Entry",
     "Event",
     "FunctionStorage",
+    "GaveUp",
+    "GaveUpWarning",
     "HandlerError",
     "InvalidActionError",
     "JsonCodec",
