@@ -61,6 +61,8 @@ __version__ = "0.1.0"
 
 #: ``le.check_exercise("01.votes_needed", votes_needed)``: same as ``le.exercises.check``.
 check_exercise = exercises.check
+#: ``le.student_seed("ada@example.edu", course="raft-2026")``: a student's own seed.
+student_seed = exercises.student_seed
 
 
 def _show(self: Cluster, **options: Any) -> Any:
@@ -130,4 +132,5 @@ __all__ = [
     "check_exercise",
     "check_storage",
     "exercises",
+    "student_seed",
 ]

@@ -74,8 +74,10 @@ from . import (  # noqa: F401
     lesson08,
 )
 from .framework import (
+    ATTEMPTS,
     REGISTRY,
     Answer,
+    Attempt,
     Checker,
     Exercise,
     Listing,
@@ -98,12 +100,17 @@ from .framework import (
     not_answered,
     prediction,
     prompt,
+    require,
     reveal,
 )
+from .seeds import REFERENCE_SEEDS, lesson_seed, student_seed
 
 __all__ = [
+    "ATTEMPTS",
+    "REFERENCE_SEEDS",
     "REGISTRY",
     "Answer",
+    "Attempt",
     "Checker",
     "Exercise",
     "Listing",
@@ -121,10 +128,13 @@ __all__ = [
     "function_starter",
     "get",
     "hint",
+    "lesson_seed",
     "listing",
     "need_function",
     "not_answered",
     "prediction",
     "prompt",
+    "require",
     "reveal",
+    "student_seed",
 ]

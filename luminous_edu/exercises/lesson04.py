@@ -29,13 +29,15 @@ from .framework import (
 
 prediction(
     "04.predict_vote_saved",
-    "S2 is about to grant its vote to S1 in term 1. Which storage message does S2's "
-    "handler get before S2's reply leaves? (a) SaveLog; (b) SaveHardState with "
-    "voted_for=1; (c) none: a vote lives in memory only.",
+    "A follower is about to grant its vote to a candidate in term 1. Which storage "
+    "message does the follower's handler get before its reply leaves? (a) SaveLog; (b) "
+    "SaveHardState with voted_for set to the candidate; (c) none: a vote lives in "
+    "memory only.",
     "b",
     "votedFor is persistent state in Figure 2, 'updated on stable storage before "
-    "responding to RPCs'. S2 saves (current_term=1, voted_for=1) first, and only then "
-    "answers: a server that forgot its vote in a crash could vote twice in one term.",
+    "responding to RPCs'. The voter saves (current_term=1, voted_for=the candidate) "
+    "first, and only then answers: a server that forgot its vote in a crash could vote "
+    "twice in one term.",
     normalize=as_choice("a", "b", "c"),
     hint="answer with a letter. Which of Figure 2's persistent fields does a vote change?",
     section="Figure 2, §5.2",
