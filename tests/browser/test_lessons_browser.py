@@ -38,6 +38,7 @@ LESSONS = [
     "07_membership_changes",
     "08_prevote_and_friends",
     "instructor_guide",
+    "instructor_demo",
 ]
 
 RUN_TIMEOUT = 240.0  # seconds for Run All of one lesson, kernel start included
