@@ -274,3 +274,189 @@ def test_the_trace_says_an_appendentries() -> None:
     sentences = [e.sentence for e in cluster.trace]
     assert any(re.search(r"in an AppendEntries(Reply)? from", s) for s in sentences)
     assert not [s for s in sentences if re.search(r"\ba [AEIOU]", s)]
+
+
+# ------------------------------------- checker messages no other test reads
+
+
+def test_a_split_vote_that_one_candidate_wins_is_told_so() -> None:
+    def one_candidate_wins(cluster: le.Cluster) -> None:
+        cluster.timeout(1)
+        cluster.timeout(2)  # two candidates in term 1 ...
+        for target in (3, 4):  # ... but S3 and S4 both hear S1 first
+            request = next(e for e in cluster.pending() if e.source == 1 and e.target == target)
+            cluster.fire(request.id)
+        while messages := [e for e in cluster.pending() if e.kind == "deliver"]:
+            cluster.fire(messages[0].id)
+
+    result = ex.check("01.split_vote", one_candidate_wins)
+    assert not result.passed and "won term 1: the votes did not split" in result.message
+
+
+def test_a_fixed_handler_that_raises_in_the_scenario_is_shown_its_error() -> None:
+    from luminous_edu.storage import GALLERY
+
+    class Raises(GALLERY["TermAfterVote"]):  # type: ignore[misc, valid-type]
+        def save_hard_state(self, msg: le.SaveHardState) -> None:
+            raise KeyError("hard_state")
+
+    result = ex.check("04.fix_term_after_vote", Raises)
+    assert not result.passed and "the check itself failed" not in result.message
+    assert "save_hard_state(SaveHardState(" in result.message
+    assert "raised KeyError: 'hard_state'" in result.message
+
+    class RaisesLater(GALLERY["TermAfterVote"]):  # type: ignore[misc, valid-type]
+        def save_hard_state(self, msg: le.SaveHardState) -> None:
+            if msg.voted_for == 1:  # S2's vote for S1 in the scenario
+                raise KeyError("hard_state")
+            self.disk.write("hard_state", (msg.current_term, msg.voted_for))
+            self.disk.sync()
+
+    result = ex.check("04.fix_term_after_vote", RaisesLater)
+    assert not result.passed and "the check itself failed" not in result.message, result
+
+
+def test_a_function_storage_with_functions_missing_names_them() -> None:
+    store = le.FunctionStorage(name="ListStorage")
+    store.save_log(lambda disk, msg: None)
+    result = ex.check("04.storage_functions", store)
+    assert result.message == "ListStorage has no save_hard_state, truncate_log, load_state yet."
+    assert result.hint and "@store.save_hard_state" in result.hint
+
+
+def test_a_bug_that_shows_without_faults_is_named() -> None:
+    result = ex.check("04.hidden_without_faults", {"MemoryLog"})
+    assert not result.passed
+    assert result.message.startswith("MemoryLog shows even with disk_faults=None")
+    result = ex.check("04.hidden_without_faults", {"NoSuchBug"})
+    assert "'NoSuchBug' is not in the gallery" in result.message
+
+
+@pytest.mark.parametrize(
+    ("split", "words"),
+    [
+        (lambda leader, rest: [{leader}, set(rest)], "has 1 server(s), smaller than it could be"),
+        (lambda leader, rest: [{leader, *rest[:2]}, set(rest[2:])], "too big: it has a majority"),
+        (
+            lambda leader, rest: [{leader, rest[0]}, {rest[1]}, set(rest[2:])],
+            "the other servers are split into 2 groups",
+        ),
+    ],
+)
+def test_isolate_leader_answers_are_told_what_is_wrong(split: Any, words: str) -> None:
+    def isolate_leader(cluster: le.Cluster) -> None:
+        leader = cluster.leader
+        rest = [i for i in cluster.servers if i != leader]
+        cluster.partition(*split(leader, rest))
+
+    result = ex.check("05.isolate_leader", isolate_leader)
+    assert not result.passed and words in result.message, result.message
+    assert result.message.startswith("With 5 servers (leader S")
+
+
+def test_isolate_leader_with_a_majority_that_cannot_elect_is_told_so() -> None:
+    def isolate_and_disconnect(cluster: le.Cluster) -> None:
+        leader = cluster.leader
+        rest = [i for i in cluster.servers if i != leader]
+        group = {leader, *rest[: (len(rest) + 1) // 2 - 1]}
+        cluster.partition(group, set(cluster.servers) - group)
+        cluster.disconnect(max(set(cluster.servers) - group))  # the majority loses one
+
+    result = ex.check("05.isolate_leader", isolate_and_disconnect)
+    assert not result.passed
+    assert "the majority side did not elect a new leader" in result.message
+
+
+def test_all_applied_answers_are_told_what_is_wrong() -> None:
+    result = ex.check("05.all_applied", lambda cluster, commands: "maybe")
+    assert result.message == "all_applied should return True or False."
+    result = ex.check("05.all_applied", lambda cluster, commands: True)
+    assert "returned yes: nothing has been applied yet on a fresh cluster" in result.message
+
+
+def test_a_compacting_handler_that_fails_only_in_a_cluster_is_shown_the_error() -> None:
+    from test_exercises import SOLUTIONS
+
+    class FailsOnACommand(SOLUTIONS["06.storage_compaction"]):  # type: ignore[misc]
+        def save_log(self, msg: le.SaveLog) -> None:
+            if msg.data == "v5":  # a command of the check's cluster, not of check_storage
+                raise le.StorageError("disk full")
+            super().save_log(msg)
+
+    result = ex.check("06.storage_compaction", FailsOnACommand)
+    assert not result.passed
+    assert "with a crash and restart every 4 commands, disk full" in result.message
+    assert result.hint == "run that cluster yourself and read cluster.errors."
+
+
+def test_a_pair_where_none_exists_is_told_to_return_none() -> None:
+    from luminous_edu.exercises.lesson07 import find_disjoint_majorities
+
+    def always_a_pair(old: set[int], new: set[int]) -> Any:
+        return find_disjoint_majorities(old, new) or ({min(old)}, {max(new)})
+
+    result = ex.check("07.disjoint_majorities", always_a_pair)
+    assert not result.passed
+    assert "but every majority of the old configuration overlaps" in result.message
+    assert result.hint and "Return None" in result.hint
+
+
+def test_hand_over_that_returns_no_id_or_the_old_leader_is_told_so() -> None:
+    result = ex.check("08.hand_over", lambda cluster: "the best one")
+    assert "hand_over returned 'the best one': return the id" in result.message
+    result = ex.check("08.hand_over", lambda cluster: cluster.leader)
+    assert "the leader that is leaving" in result.message
+
+
+def test_require_raises_the_checks_sentence_for_an_autograder() -> None:
+    assert ex.require("01.votes_needed", lambda servers: servers // 2 + 1).passed
+    with pytest.raises(AssertionError, match=r"✗ 01.votes_needed: votes_needed\(5\) returned 2"):
+        ex.require("01.votes_needed", lambda servers: servers // 2)
+
+
+# --------------------------------------------- API errors a student can hit
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"leader_noop": "yes"}, "leader_noop='yes': give True or False"),
+        ({"prevote": 1}, "prevote=1: give True or False"),
+        ({"storage": 42}, "storage=42: give a handler class"),
+        ({"state_machine": "list"}, "state_machine='list': give a class with apply"),
+        ({"lease_reads": "on"}, "lease_reads='on': give True or False"),
+    ],
+)
+def test_cluster_options_that_make_no_sense_are_named(options: dict[str, Any], words: str) -> None:
+    with pytest.raises(le.LuminousError, match=re.escape(words)):
+        le.Cluster(servers=3, **options)
+
+
+def test_cut_power_needs_a_number_of_operations() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    with pytest.raises(le.LuminousError, match="after_operations=-1: give a whole number"):
+        cluster.cut_power(1, after_operations=-1)
+
+
+def test_check_storage_wants_a_whole_number_seed() -> None:
+    with pytest.raises(TypeError, match="seed='1': the seed must be a whole number"):
+        le.check_storage(le.DiskStorage, seed="1")  # type: ignore[arg-type]
+
+
+def test_class_kit_arguments_are_told_what_to_give(tmp_path: Any) -> None:
+    from luminous_edu.exercises import nbgrader
+
+    with pytest.raises(le.LuminousError, match="course='': give the course's name"):
+        le.student_seed("ada", course="")
+    with pytest.raises(le.LuminousError, match="points=0: give a whole number of points"):
+        nbgrader.source_notebook({"cells": []}, points=0)
+    with pytest.raises(le.LuminousError, match="not a notebook: it has no list of cells"):
+        nbgrader.source_notebook({})
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{", "utf-8")
+    with pytest.raises(le.LuminousError, match=r"broken\.ipynb: cannot read it as a notebook"):
+        nbgrader.convert([broken], tmp_path / "out")
+    empty = tmp_path / "empty.ipynb"
+    empty.write_text('{"cells": []}', "utf-8")
+    with pytest.raises(le.LuminousError, match=r"empty\.ipynb: this notebook checks no exercise"):
+        nbgrader.convert([empty], tmp_path / "out")

@@ -97,7 +97,16 @@ def _handler_class(
 def _scenario_passes(name: str, handler: type[StorageHandler], power_hint: str) -> None:
     """Gallery scenario ``name`` with ``handler``: ``Wrong`` on a handler error or any
     violation."""
-    cluster = bug_scenario(name, handler)
+    try:
+        cluster = bug_scenario(name, handler)
+    except Exception as error:
+        # The scenario's script cannot go on, most likely because a server stopped: the
+        # handler's own first failure says why, if check_storage finds one.
+        _handler_report(handler, handler.__name__)
+        raise Wrong(
+            f"the scenario could not go on with your handler ({type(error).__name__}: {error}).",
+            hint=f"run bug_scenario({name!r}, {handler.__name__}) and read cluster.errors.",
+        ) from None
     if cluster.errors:
         raise Wrong(
             f"in the scenario your handler raised: {cluster.errors[0].error!r}",

@@ -399,6 +399,8 @@ def _in_a_cluster(handler_class: type[StorageHandler]) -> str:
             cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
         cluster.propose(command)
         cluster.run(30)
+        if cluster.errors:
+            break  # a handler raised and its server stopped: reported below
         if k % 4 == 3:
             victim = 1 + (k // 4) % 3
             cluster.crash(victim)
