@@ -70,19 +70,6 @@ def test_progress_shows_done_tried_and_not_tried() -> None:
     assert len(ex.progress("04").rows) == len(ex.all_exercises("04"))
 
 
-def test_progress_needs_no_notebook_library() -> None:
-    script = (
-        "import sys, luminous_edu as le\n"
-        "le.exercises.check('01.votes_needed', lambda n: n // 2 + 1)\n"
-        "le.exercises.progress()._repr_html_()\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('ipywidgets', 'bokeh', 'IPython', 'jupyter_bokeh')))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
-
-
 # ---------------------------------------------------------------- submission
 
 
