@@ -302,18 +302,31 @@ def test_a_fixed_handler_that_raises_in_the_scenario_is_shown_its_error() -> Non
 
     result = ex.check("04.fix_term_after_vote", Raises)
     assert not result.passed and "the check itself failed" not in result.message
-    assert "save_hard_state(SaveHardState(" in result.message
-    assert "raised KeyError: 'hard_state'" in result.message
+    assert result.message.startswith(
+        "in the scenario your handler raised KeyError: 'hard_state' while handling SaveHardState("
+    )
 
-    class RaisesLater(GALLERY["TermAfterVote"]):  # type: ignore[misc, valid-type]
+    class OnlyInClusters(GALLERY["TermAfterVote"]):  # type: ignore[misc, valid-type]
+        """Passes check_storage, raises on a cluster's disks: the scenario stops."""
+
         def save_hard_state(self, msg: le.SaveHardState) -> None:
-            if msg.voted_for == 1:  # S2's vote for S1 in the scenario
-                raise KeyError("hard_state")
+            if not self.disk.name.startswith("check disk") and msg.voted_for is not None:
+                raise le.StorageError("no votes on this disk")
             self.disk.write("hard_state", (msg.current_term, msg.voted_for))
             self.disk.sync()
 
-    result = ex.check("04.fix_term_after_vote", RaisesLater)
-    assert not result.passed and "the check itself failed" not in result.message, result
+        def load_state(self) -> le.StoredState:
+            term, vote = self.disk.read("hard_state", (0, None))
+            entries = GALLERY["TermAfterVote"].load_state(self).entries
+            return le.StoredState(term, vote, entries)
+
+    assert le.check_storage(OnlyInClusters).passed
+    result = ex.check("04.fix_term_after_vote", OnlyInClusters)
+    assert result.message == (
+        "in the scenario your handler raised StorageError: no votes on this disk while "
+        "handling SaveHardState(current_term=1, voted_for=1); its server stopped, and the "
+        "scenario could not go on."
+    )
 
 
 def test_a_function_storage_with_functions_missing_names_them() -> None:

@@ -97,20 +97,40 @@ def _handler_class(
 def _scenario_passes(name: str, handler: type[StorageHandler], power_hint: str) -> None:
     """Gallery scenario ``name`` with ``handler``: ``Wrong`` on a handler error or any
     violation."""
+    raised: list[tuple[Any, BaseException]] = []
+
+    class Watched(handler):  # type: ignore[valid-type, misc]
+        """The student's handler, noting what it raised (its server then stops)."""
+
+        def handle(self, message: Any) -> Any:
+            try:
+                return super().handle(message)
+            except Exception as error:
+                raised.append((message, error))
+                raise
+
+    Watched.__name__ = Watched.__qualname__ = handler.__name__
+    rerun = f"bug_scenario({name!r}, {handler.__name__})"
     try:
-        cluster = bug_scenario(name, handler)
+        cluster = bug_scenario(name, Watched)
     except Exception as error:
-        # The scenario's script cannot go on, most likely because a server stopped: the
-        # handler's own first failure says why, if check_storage finds one.
-        _handler_report(handler, handler.__name__)
+        # A server stopped, so the scenario's script could not go on (it needs that
+        # server's messages): say what the handler raised, which is why.
+        if raised:
+            message, cause = raised[0]
+            raise Wrong(
+                f"in the scenario your handler raised {type(cause).__name__}: {cause} while "
+                f"handling {message}; its server stopped, and the scenario could not go on.",
+                hint="a handler raises only when storage really cannot do its job.",
+            ) from None
         raise Wrong(
             f"the scenario could not go on with your handler ({type(error).__name__}: {error}).",
-            hint=f"run bug_scenario({name!r}, {handler.__name__}) and read cluster.errors.",
+            hint=f"run {rerun} and read the error.",
         ) from None
     if cluster.errors:
         raise Wrong(
             f"in the scenario your handler raised: {cluster.errors[0].error!r}",
-            hint=f"run bug_scenario({name!r}, {handler.__name__}) and read cluster.errors.",
+            hint=f"run {rerun} and read cluster.errors.",
         )
     if cluster.violations:
         raise Wrong(f"the power cut still does harm: {cluster.violations[0]}", hint=power_hint)
