@@ -239,3 +239,12 @@ def test_the_narrated_run_still_starts_without_a_command() -> None:
     assert done.returncode == 0, done.stderr
     assert "3 servers start as followers (seed 7)" in done.stdout
     assert "0 safety violations" in done.stdout
+
+
+def test_a_signed_file_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    document = {"format": classroom.FORMAT, "exercises": [], "lessons": {}, "runs": {}}
+    document["signature"] = classroom._signature(document, None)
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps(document), "utf-8")
+    with pytest.raises(ex.SubmissionError, match="'exercises' is missing or not a dict"):
+        ex.read_submission(path)
