@@ -476,7 +476,7 @@ def test_class_kit_arguments_are_told_what_to_give(tmp_path: Any) -> None:
 
 
 def test_a_lesson_author_is_told_about_a_bad_exercise_id() -> None:
-    with pytest.raises(ValueError, match="exercise '01.votes_needed' is defined twice"):
+    with pytest.raises(ValueError, match=r"exercise '01\.votes_needed' is defined twice"):
         ex.prediction("01.votes_needed", "again?", "a", "no")
-    with pytest.raises(ValueError, match="must look like '01.name'"):
+    with pytest.raises(ValueError, match=r"must look like '01\.name'"):
         ex.prediction("votes", "no lesson?", "a", "no")
