@@ -24,6 +24,8 @@ from .kv import BackupError, KVStore
 from .sim import (
     Cluster,
     Event,
+    GaveUp,
+    GaveUpWarning,
     HandlerError,
     MembershipResult,
     Network,
@@ -60,6 +62,8 @@ __version__ = "0.1.0"
 
 #: ``le.check_exercise("01.votes_needed", votes_needed)``: same as ``le.exercises.check``.
 check_exercise = exercises.check
+#: ``le.student_seed("ada@example.edu", course="raft-2026")``: a student's own seed.
+student_seed = exercises.student_seed
 
 
 def _show(self: Cluster, **options: Any) -> Any:
@@ -115,6 +119,8 @@ __all__ = [
     "Entry",
     "Event",
     "FunctionStorage",
+    "GaveUp",
+    "GaveUpWarning",
     "HandlerError",
     "InvalidActionError",
     "JsonCodec",
@@ -151,4 +157,5 @@ __all__ = [
     "check_linearizable",
     "check_storage",
     "exercises",
+    "student_seed",
 ]
