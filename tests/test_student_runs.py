@@ -21,7 +21,8 @@ from luminous_edu import exercises as ex
 from luminous_edu.exercises import lesson02, seeds
 
 STUDENTS = ("ada@example.edu", "alan@example.edu")
-# The questions whose answer is a fact of the run (a server id), not of Raft.
+# The questions whose answer is a fact of the run (a server id, how many shards one
+# server led), not of Raft.
 RUN_DEPENDENT = ("00.first_leader", "01.predict_first_candidate", "09.predict_shard_leaders")
 
 
