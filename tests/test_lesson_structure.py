@@ -1,8 +1,9 @@
 """The lessons' structure keeps their promises (issue 14).
 
 - Every lesson takes its seeds from one place: its first code cell chooses
-  ``SEED = le.exercises.lesson_seed("NN")`` and every cluster is built from ``SEED``
-  (except the ready-made scenarios that are the same for everybody).
+  ``SEED = le.exercises.lesson_seed("NN")`` and every cluster, key-value store and
+  ready-made story is built from ``SEED`` (except the ready-made scenarios that are the
+  same for everybody).
 - A prediction comes before anything that reveals it: with "Run All", a dashboard
   shown above a "predict, then run" question must not be brought up to date
   (``refresh``) with the run that answers it.
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import pytest
 from lesson_runner import LESSONS, code_cells
 
 from luminous_edu import exercises as ex
+from luminous_edu.kv import scenarios as kv_scenarios
+from luminous_edu.sim import scenarios as sim_scenarios
 
 # Clusters whose seed is their scenario's own, the same for every student.
 SHARED_SCENARIOS = {
@@ -25,6 +29,15 @@ SHARED_SCENARIOS = {
         "single_change_bug_scenario(bug=False, seed=1)",
     ],
 }
+# The ready-made stories that take a seed: a lesson gives them SEED.
+STORY_BUILDERS = sorted(
+    name
+    for module in (sim_scenarios, kv_scenarios)
+    for name, function in vars(module).items()
+    if inspect.isfunction(function)
+    and function.__module__ == module.__name__
+    and "seed" in inspect.signature(function).parameters
+)
 DRIVING = (
     "run|run_until|step|propose|crash|restart|heal|connect|disconnect|partition|timeout|"
     "fire|drop|transfer_leadership|add_server|remove_server|add_learner|promote|read|rewind|seek"
@@ -51,6 +64,11 @@ def test_every_cluster_is_built_from_the_lessons_seed(path: Path) -> None:
     assert literal == [], f"{path.name} builds a cluster from a fixed seed: {literal}"
     for built in re.findall(r"le\.Cluster\(([^)]*)\)", code):
         assert "seed=SEED" in built, f"{path.name}: le.Cluster({built}) ignores SEED"
+    for kind, built in re.findall(r"le\.(KVStore|KVStore\.restore)\(([^)]*)\)", code):
+        assert "seed=SEED" in built, f"{path.name}: le.{kind}({built}) ignores SEED"
+    for name in STORY_BUILDERS:
+        for given in re.findall(rf"\b{name}\(([^)]*)\)", code):
+            assert "seed=SEED" in given, f"{path.name}: {name}({given}) ignores SEED"
 
 
 def _predictions(cells: list[str]) -> list[tuple[str, int, int]]:

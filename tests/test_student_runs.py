@@ -21,8 +21,9 @@ from luminous_edu import exercises as ex
 from luminous_edu.exercises import lesson02, seeds
 
 STUDENTS = ("ada@example.edu", "alan@example.edu")
-# The questions whose answer is a fact of the run (a server id), not of Raft.
-RUN_DEPENDENT = ("00.first_leader", "01.predict_first_candidate")
+# The questions whose answer is a fact of the run (a server id, how many shards one
+# server led), not of Raft.
+RUN_DEPENDENT = ("00.first_leader", "01.predict_first_candidate", "09.predict_shard_leaders")
 
 
 def solutions_for(lesson: str, seed: int) -> dict[str, Any]:
@@ -50,11 +51,45 @@ def _lonely_term(ns: dict[str, Any]) -> Any:
     return ns["calm"].servers[ns["lonely"]].current_term
 
 
+# Lesson 09's questions name their choices by letter.
+LOST_REPLY_LETTERS = {"x": "a", "xx": "b", None: "c"}
+LATE_REPLICA_LETTERS = {"alice!": "a", None: "b", "!": "c"}
+
+
+def _read_after_retry(ns: dict[str, Any]) -> Any:
+    return LOST_REPLY_LETTERS.get(ns["run"].get.value)
+
+
+def _stale_value(ns: dict[str, Any]) -> Any:
+    return ns["stale"].get.value
+
+
+def _late_replica_holds(ns: dict[str, Any]) -> Any:
+    run = ns["run"]
+    return LATE_REPLICA_LETTERS.get(run.store.contents(run.late).get("lock"))
+
+
+def _restored_k9(ns: dict[str, Any]) -> Any:
+    return ns["gets"][9].value is not None
+
+
+def _shards_led_by_shard_0s_leader(ns: dict[str, Any]) -> Any:
+    leaders = ns["store"].leaders  # as printed before the crash
+    return list(leaders.values()).count(leaders[0])
+
+
 SHOWN: dict[str, dict[str, tuple[str, Any]]] = {
     "00": {"00.first_leader": ("cluster.run_until(lambda c: c.leader is not None)", _leader)},
     "01": {"01.predict_first_candidate": ("cluster.step()", _candidate)},
     "02": {"02.predict_rejections": ("repair.run_until(lambda c: c.servers[down]", _rejections)},
     "08": {"08.predict_prevote_term": ("calm.run(2000)", _lonely_term)},
+    "09": {
+        "09.predict_lost_reply": ("scenarios.lost_reply(seed=SEED)", _read_after_retry),
+        "09.predict_stale_read": ('scenarios.stale_read("local"', _stale_value),
+        "09.predict_late_replica": ('late_replica(expiry_clock="local"', _late_replica_holds),
+        "09.predict_restore": ("restored = le.KVStore.restore(", _restored_k9),
+        "09.predict_shard_leaders": ("scenarios.sharded(", _shards_led_by_shard_0s_leader),
+    },
 }
 
 

@@ -38,6 +38,7 @@ REFERENCE_SEEDS = {
     "06": 2,
     "07": 1,
     "08": 7,
+    "09": 7,
 }
 
 SEED_RANGE = 1_000_000
@@ -82,7 +83,7 @@ def student_seed(student_id: str | None = None, course: str | None = None) -> in
 
 
 def lesson_seed(lesson: str, student_id: str | None = None, course: str | None = None) -> int:
-    """The seed of lesson ``lesson``'s runs (``"00"`` to ``"08"``), the one place a
+    """The seed of lesson ``lesson``'s runs (``"00"`` to ``"09"``), the one place a
     lesson takes its seeds from: ``SEED = le.exercises.lesson_seed("01")``.
 
     Without a student id (argument, or ``$LUMINOUS_EDU_STUDENT``) it is the lesson's
