@@ -28,6 +28,7 @@ from luminous_edu.core import (
     TruncateLog,
 )
 from luminous_edu.core.output import RESET
+from luminous_edu.core.reconfiguration import config_data, restore_config
 
 THREE = (1, 2, 3)
 CONFIG = {"voters": [1, 2, 3]}
@@ -121,10 +122,10 @@ def test_nothing_new_to_snapshot_saves_nothing():
 
 def test_config_data_round_trips_through_restore_config():
     server = follower(1)
-    data = server.config_data()
+    data = config_data(server)
     assert data == {"voters": [1, 2, 3]}
     other = Server(1, (1, 2, 3, 4, 5), StoredState())
-    other.restore_config(data)
+    restore_config(other, data)
     assert (other.voters, other.peers, other.config.quorum_size()) == ((1, 2, 3), (2, 3), 2)
 
 
@@ -177,7 +178,7 @@ def test_install_snapshot_reply_advances_match_and_next_index():
     )
     out = server.handle(2, InstallSnapshotReply(term=2, match_index=4))
     assert server.match_index[2] == 4 and server.next_index[2] == 5
-    assert 2 not in server.inflight
+    assert server.progress[2].in_flight is None
     assert "ISR" in rules(out)
 
 

@@ -23,6 +23,7 @@ from luminous_edu.core import (
     StoredState,
 )
 from luminous_edu.core.membership import Configuration, config_entry_data, parse_config
+from luminous_edu.core.reconfiguration import config_data, restore_config
 from luminous_edu.core.rules import RULES
 from luminous_edu.sim.scenarios import (
     add_server_scenario,
@@ -140,9 +141,9 @@ def test_config_data_and_restore_config_keep_learners_and_joint_configurations()
     server = Server(1, (1, 2, 3), StoredState())
     joint = Configuration.of((1, 2, 4), learners=(5,), old_voters=(1, 2, 3))
     twin = Server(1, (1,), StoredState())
-    twin.restore_config(joint.to_data())
-    assert twin.config == joint and twin.config_data() == joint.to_data()
-    assert server.config_data() == {"voters": [1, 2, 3]}
+    restore_config(twin, joint.to_data())
+    assert twin.config == joint and config_data(twin) == joint.to_data()
+    assert config_data(server) == {"voters": [1, 2, 3]}
 
 
 def test_a_snapshot_keeps_the_configuration_as_of_its_last_index() -> None:
@@ -154,13 +155,13 @@ def test_a_snapshot_keeps_the_configuration_as_of_its_last_index() -> None:
         config_entry(3, 1, (1, 2, 3)),
     ]
     server = Server(1, (1, 2), StoredState(current_term=1, entries=log))
-    assert server.config_data(through_index=2) == {"voters": [1, 2], "learners": [3]}
-    assert server.config_data() == {"voters": [1, 2, 3]}
+    assert config_data(server, through_index=2) == {"voters": [1, 2], "learners": [3]}
+    assert config_data(server) == {"voters": [1, 2, 3]}
     # The log as a restart from a snapshot through index 2 rebuilds it.
     restored = Server(1, (), StoredState(current_term=1))
     restored.log = le.core.RaftLog(log[2:], snapshot_index=2, snapshot_term=1)
     restored.config_indexes = [1, 3]  # index 1 lies inside the snapshot now
-    restored.restore_config(server.config_data(through_index=2))
+    restore_config(restored, config_data(server, through_index=2))
     assert restored.config_indexes == [3] and restored.config == Configuration.of((1, 2, 3))
     restored.handle(2, AppendEntries(2, 2, 2, 1, (Entry(3, 2, "b"),), 0), now=10)
     assert restored.config == Configuration.of((1, 2), learners=(3,))

@@ -12,6 +12,21 @@ from typing import Any
 
 from .log import Entry
 
+
+class ProposalOutcome:
+    """The answer to a client request at one server."""
+
+    __slots__ = ("accepted", "index", "leader_hint", "term")
+
+    def __init__(
+        self, accepted: bool, index: int | None, term: int | None, leader_hint: int | None
+    ) -> None:
+        self.accepted = accepted
+        self.index = index
+        self.term = term
+        self.leader_hint = leader_hint
+
+
 # Timer instructions
 RESET = "reset"
 STOP = "stop"
@@ -50,6 +65,11 @@ class Output:
         # (the world restores its state machine from ``restore.data``).
         self.snapshot_due = False
         self.restore: Any = None  # the SaveSnapshot installed, if any
+
+    def answer_read(self, read_id: int, index: int) -> None:
+        if self.reads is None:
+            self.reads = []
+        self.reads.append((read_id, index))
 
     def note_log_change(self, index: int) -> None:
         if self.log_changed_from is None or index < self.log_changed_from:

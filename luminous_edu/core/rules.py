@@ -7,7 +7,21 @@ vocabulary of raft.tla and RaftScope. The section each sentence cites is the pap
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from .log import stable_repr
+
+
+def short_repr(data: Any) -> str:
+    """A client's command as a trace shows it: at most 40 characters."""
+    text = stable_repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def server_names(ids: Iterable[int]) -> str:
+    """``S1, S3``: servers in id order."""
+    return ", ".join(f"S{i}" for i in sorted(ids))
 
 
 class Rule(NamedTuple):
