@@ -98,7 +98,6 @@ def install_the_snapshot(cluster: le.Cluster) -> None:
     assert cluster.run_until(lambda c: c.servers[1].snapshot_index == 7 or not c.servers[1].alive)
 
 
-@pytest.mark.xfail(strict=True, reason="defect 2: rule 7 truncates after compacting")
 def test_a_power_cut_anywhere_in_rule_7_recovers_a_log_raft_allows() -> None:
     """Figure 13, rule 7 ("Discard the entire log") reaches storage as several messages;
     a power cut after any disk operation of any of them must leave a log that either
@@ -170,7 +169,6 @@ def test_a_single_voter_commits_only_what_its_storage_has_made_durable() -> None
 # ------------------------------- found by the crash-point sweep: DiskStorage.truncate_log
 
 
-@pytest.mark.xfail(strict=True, reason="DiskStorage deletes the lowest entry first")
 def test_a_power_cut_inside_truncate_log_leaves_a_log_without_gaps() -> None:
     """TruncateLog deletes entry by entry; a power cut may stop it anywhere. Deleting
     from the end keeps what is left a log (entries 1..k), which is what the durability

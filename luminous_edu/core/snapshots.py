@@ -117,23 +117,26 @@ def handle(server: Server, source: int, m: InstallSnapshot) -> None:
         server._trace("IS.stale", m.leader_id, last, server.commit_index)
         server._send(source, InstallSnapshotReply(term=server.current_term, match_index=last))
         return
-    # [IS.5] "Save snapshot file, discard any existing or partial snapshot with a
-    # smaller index"
-    snapshot = SaveSnapshot(last_index=last, last_term=last_term, data=m.data, config=m.config)
-    server._out.storage.append(snapshot)
-    server.snapshot = snapshot
     if log.term_at(last) == last_term:
         # [IS.6] "If existing log entry has same index and term as snapshot's last
         # included entry, retain log entries following it and reply"
         server._trace("IS.6", m.leader_id, last, log.last_index)
-        server._out.storage.append(CompactLog(through_index=last))
     else:
-        # [IS.7] "Discard the entire log"
+        # [IS.7] "Discard the entire log". Storage deletes the entries after the
+        # snapshot first: a power cut may stop the deletions anywhere, and until the
+        # snapshot is saved, what is left must still be a log this server may hold (a
+        # prefix of it). Once the snapshot is saved, the entries through its last
+        # index disagree with it and recovery discards them (entries_after_snapshot).
         server._trace("IS.7", m.leader_id, last, last_term)
-        server._out.storage.append(CompactLog(through_index=last))
         if log.last_index > last:
             server._out.storage.append(TruncateLog(from_index=last + 1))
             log.truncate_from(last + 1)
+    # [IS.5] "Save snapshot file, discard any existing or partial snapshot with a
+    # smaller index", then the entries it replaces.
+    snapshot = SaveSnapshot(last_index=last, last_term=last_term, data=m.data, config=m.config)
+    server._out.storage.append(snapshot)
+    server._out.storage.append(CompactLog(through_index=last))
+    server.snapshot = snapshot
     log.compact_through(last, last_term)
     server._out.note_log_change(last + 1)
     # [IS.8] "Reset state machine using snapshot contents (and load snapshot's cluster
