@@ -41,7 +41,6 @@ def partitioned_lease_holder(crash_follower: bool) -> le.Cluster:
     return cluster
 
 
-@pytest.mark.xfail(strict=True, reason="defect 1: a restarted follower votes at once")
 def test_lease_reads_stay_linearizable_when_a_follower_restarts() -> None:
     """Thesis §6.4.1: while the leader holds its lease "no other leader can have been
     elected". S1 acknowledged S3's last heartbeats, then lost the memory of them in a

@@ -79,6 +79,10 @@ def handle_request(server: Server, source: int, m: RequestVote) -> None:
         server._trace("PV.self", m.candidate_id, server.current_term)
     elif check_quorum.heard_from_leader_recently(server):
         server._trace("PV.leader", m.candidate_id, server.leader_id)
+    elif check_quorum.restarted_recently(server):
+        assert server.restarted_at is not None
+        until = server.restarted_at + server.min_election_timeout_ms
+        server._trace("PV.restart", m.candidate_id, until)
     elif not server.log.is_up_to_date(m.last_log_index, m.last_log_term):
         server._trace("PV.log", m.candidate_id)
     else:

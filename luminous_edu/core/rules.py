@@ -215,6 +215,18 @@ RULES: dict[str, Rule] = {
         "S{0} ignores S{1}'s RequestVote: S{0} itself is the leader of term {2}, alive, and "
         "a newer term must not depose it (leader stickiness, thesis §4.2.3)",
     ),
+    "RV.sticky.restart": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} ignores S{1}'s RequestVote: it restarted less than the minimum election "
+        "timeout ago, and just before its crash it may have answered a leader whose "
+        "lease counts on it not to vote; it votes again from t={2} ms (thesis §6.4.1)",
+    ),
+    "PV.restart": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1}: it restarted less than the minimum election "
+        "timeout ago and may have heard from a leader just before its crash; it votes "
+        "again from t={2} ms (thesis §6.4.1, §9.6)",
+    ),
     "CQ": Rule(
         "CheckQuorum",
         "S{0} steps down: servers that answered it within the last {3} ms, itself "

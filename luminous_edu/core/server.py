@@ -120,7 +120,8 @@ class Server:
         self.leader_id: int | None = None  # Not in Figure 2: for client redirects
         self.votes_granted: set[int] = set()  # candidates (and pre-candidates)
         self.last_leader_contact: int | None = None  # when a leader was last heard
-        self.booted_at = 0  # when this incarnation booted
+        # When this server restarted with a term of its own (check_quorum.py).
+        self.restarted_at: int | None = None
 
         # Volatile state on leaders (reinitialized after election): nextIndex[] and
         # matchIndex[], one Progress record per peer (progress.py).
@@ -193,7 +194,8 @@ class Server:
 
     def boot(self, now: int = 0) -> Output:
         self._begin(now)
-        self.booted_at = now
+        if self.current_term > 0:
+            self.restarted_at = now
         self._trace("BOOT", self.current_term, len(self.log))
         if self.snapshot is not None:
             self._trace("BOOT.snapshot", self.log.snapshot_index)

@@ -709,10 +709,15 @@ class Cluster:
 
         With ``Cluster(lease_reads=True)`` a leader that holds a lease answers at once,
         with no round of heartbeats (thesis §6.4.1). The lease lasts ``lease_ms`` from
-        the sending of the last heartbeat round a majority answered. That rests on a clock
-        assumption: no follower's clock runs faster than the leader's by more than
-        ``clock_drift_bound``, so no follower times out and votes for someone else before
-        the leader's lease ends. The simulated clocks are exact; real ones are not.
+        the sending of the last heartbeat round a majority answered. That rests on two
+        rules. Leader stickiness (CheckQuorum): a server that heard from the leader within
+        the minimum election timeout votes for no one. Restarts: a server forgets in a
+        crash when it last heard from the leader, so a server that restarts votes for no
+        one (and refuses pre-votes) for one minimum election timeout after it boots; only
+        a server that recovers term 0, which never heard from any leader, votes at once.
+        And a clock assumption: no follower's clock runs faster than the leader's by more
+        than ``clock_drift_bound``, so no follower times out and votes for someone else
+        before the leader's lease ends. The simulated clocks are exact; real ones are not.
 
         Every completed read is checked against the highest commit index any running
         server had when the read was asked; a read that misses a committed entry is a
