@@ -122,7 +122,6 @@ def test_a_power_cut_anywhere_in_rule_7_recovers_a_log_raft_allows() -> None:
 # ------------------------------------------------------- 3. add_server and a new leader
 
 
-@pytest.mark.xfail(strict=True, reason="defect 3: a new leader forgets the catch-up")
 def test_an_accepted_add_server_survives_a_change_of_leader() -> None:
     """Thesis §4.2.1: add_server catches the new server up, then makes it a voter. The
     learner's configuration entry is committed when the leader crashes; the next leader

@@ -224,17 +224,24 @@ def change(server: Server, change: str, target: int) -> str | None:
         return reason
     config = server.config
     server._trace("CONFIG.start", change, target, config.describe())
-    if change == "add_learner" or (change == "add_server" and target not in config.members):
-        append_config(server, Configuration.of(config.voters, (*config.learners, target)))
-    if change in ("add_server", "promote"):
+    voters, learners, joining = config.voters, config.learners, config.joining
+    if change == "add_learner":
+        append_config(server, Configuration.of(voters, (*learners, target), joining=joining))
+    elif change in ("add_server", "promote"):
+        if target not in config.members:
+            # A new server joins as a learner marked ``joining``: the change is half
+            # done, so whoever leads makes it a voter once it has caught up
+            # (finish_predecessors_change). A learner being promoted changes nothing
+            # until it becomes a voter: if the leader changes first, promote again.
+            learners, joining = (*learners, target), (*joining, target)
+            append_config(server, Configuration.of(voters, learners, joining=joining))
         server.catchup = CatchUp(target, server.log.last_index, server.now)
         caught_up_more(server, target)
-    elif change == "remove_server":
-        if target in config.learners:
-            learners = tuple(i for i in config.learners if i != target)
-            append_config(server, Configuration.of(config.voters, learners))
-        else:
-            change_voters(server, tuple(i for i in config.voters if i != target))
+    elif target in learners:  # remove_server of a learner
+        learners = tuple(i for i in learners if i != target)
+        append_config(server, Configuration.of(voters, learners, joining=joining))
+    else:
+        change_voters(server, tuple(i for i in voters if i != target))
     return None
 
 
@@ -243,9 +250,10 @@ def change_voters(server: Server, voters: tuple[int, ...]) -> None:
     learners = tuple(i for i in config.learners if i not in voters)
     if server.joint_consensus:
         # "the leader first creates the C_old,new configuration entry" (§6)
-        append_config(server, Configuration.of(voters, learners, config.voters))
+        old_voters: tuple[int, ...] | None = config.voters
     else:
-        append_config(server, Configuration.of(voters, learners))
+        old_voters = None
+    append_config(server, Configuration.of(voters, learners, old_voters, config.joining))
 
 
 def append_config(server: Server, config: Configuration) -> None:
@@ -284,6 +292,8 @@ def caught_up_more(server: Server, peer: int) -> None:
         catchup.round_end = None
     if server.config_indexes and server.config_indexes[-1] > server.commit_index:
         return  # the learner's own entry first: one change at a time
+    if not server.single_change_bug and not committed_in_own_term(server):
+        return  # a new leader commits an entry of its term first (thesis §4.1)
     server.catchup = None
     change_voters(server, (*server.config.voters, target))
 
@@ -306,9 +316,16 @@ def committed(server: Server, commit_index: int) -> None:
 
 
 def finish_predecessors_change(server: Server) -> None:
-    """A new leader finishes a joint change a predecessor began (§6)."""
-    if server.config.joint and config_index(server) <= server.commit_index:
+    """A new leader finishes what a predecessor began: the second half of a joint
+    change (§6), and the catch-up of a server that ``add_server`` or ``promote`` is
+    bringing in (it becomes a voter once caught up, as in ``change``)."""
+    config = server.config
+    if config.joint and config_index(server) <= server.commit_index:
         _configuration_committed(server)
+    elif config.joining and server.catchup is None:
+        target = config.joining[0]
+        server._trace("CONFIG.resume", target, config.describe())
+        server.catchup = CatchUp(target, server.log.last_index, server.now)
 
 
 def _configuration_committed(server: Server) -> None:
@@ -316,7 +333,9 @@ def _configuration_committed(server: Server) -> None:
     if config.joint:
         # "Once C_old,new has been committed ... it is now safe for the leader to create
         # a log entry describing C_new" (§6)
-        append_config(server, Configuration.of(config.voters, config.learners))
+        append_config(
+            server, Configuration.of(config.voters, config.learners, None, config.joining)
+        )
     elif server.id not in config.voters:
         # "the leader steps down (returns to follower state) once the C_new entry is
         # committed" (thesis §4.2.2)

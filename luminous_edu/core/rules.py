@@ -302,6 +302,11 @@ RULES: dict[str, Rule] = {
         "S{0} gives up catching up S{1} after {2} rounds: it stays a learner; try "
         "promote({1}) again (thesis §4.2.1)",
     ),
+    "CONFIG.resume": Rule(
+        "CatchUp",
+        "S{0}, the new leader, resumes catching up S{1}, which the configuration {2} "
+        "names as joining: once caught up it becomes a voter (thesis §4.2.1)",
+    ),
     "CONFIG.step_down": Rule(
         "ChangeMembership",
         "S{0} is not in the configuration committed at index {1}: having led the change "
