@@ -145,7 +145,6 @@ def test_an_accepted_add_server_survives_a_change_of_leader() -> None:
 # ------------------------------------------------ 4. a single voter commits alone
 
 
-@pytest.mark.xfail(strict=True, reason="defect 4: commits before its own SaveLog")
 def test_a_single_voter_commits_only_what_its_storage_has_made_durable() -> None:
     """§5.3: an entry is committed "once the leader that created the entry has
     replicated it on a majority of the servers"; for a single voter that is its own

@@ -44,6 +44,7 @@ class Output:
         "log_changed_from",
         "reads",
         "restore",
+        "save_through",
         "sends",
         "snapshot_due",
         "storage",
@@ -65,6 +66,10 @@ class Output:
         # (the world restores its state machine from ``restore.data``).
         self.snapshot_due = False
         self.restore: Any = None  # the SaveSnapshot installed, if any
+        # A leader appended entries through this index: once the storage messages
+        # above are carried out, the world calls ``log_saved(save_through)``, and only
+        # then does the leader's own copy count toward committing them (§5.3).
+        self.save_through: int | None = None
 
     def answer_read(self, read_id: int, index: int) -> None:
         if self.reads is None:

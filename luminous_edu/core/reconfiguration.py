@@ -262,8 +262,6 @@ def append_config(server: Server, config: Configuration) -> None:
     use_latest_config(server, narrate=False)
     server._trace("CONFIG.append", entry.index, config.describe())
     server.replicate()
-    if server.config.has_quorum((server.id,)):
-        server.advance_commit_index()
 
 
 def caught_up_more(server: Server, peer: int) -> None:

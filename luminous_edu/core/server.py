@@ -11,6 +11,8 @@ sends, applies and timer instructions (see output.py). The inputs:
 - ``election_timeout(now)`` and ``heartbeat_timeout(now)`` when a timer fires (the
   world draws the durations: that is where randomized election timeouts come from);
 - ``propose(data, now)`` for a client request;
+- ``log_saved(index, now)`` once the storage messages of an output that asked for it
+  (``Output.save_through``: a leader appended entries) have been carried out;
 - beyond Figure 2: ``read``, ``transfer_leadership``, ``change_membership`` and
   ``take_snapshot``.
 
@@ -281,9 +283,21 @@ class Server:
         entry = self.append_new_entry(data)
         self._trace("PROPOSE", self.current_term, entry.index, short_repr(data))
         self.replicate()
-        if self.config.has_quorum((self.id,)):
-            self.advance_commit_index()
         return ProposalOutcome(True, entry.index, entry.term, self.id), self._finish()
+
+    def log_saved(self, through_index: int, now: int = 0) -> Output:
+        """The storage messages that stored this leader's log through ``through_index``
+        have been carried out. Only now does its own copy count toward a majority: an
+        entry is committed once it is on stable storage at a majority of servers
+        (§5.3), the leader's included, which a power cut during its own SaveLog
+        would lose."""
+        self._begin(now)
+        if self.role is Role.LEADER and through_index > self.saved_index:
+            stored_by_majority = self.majority_index()
+            self.saved_index = through_index
+            if self.majority_index() > stored_by_majority:
+                self.advance_commit_index()
+        return self._finish()
 
     def read(self, read_id: int, now: int = 0) -> tuple[bool, Output]:
         """Not in Figure 2: a linearizable read, by lease or ReadIndex (reads.py)."""
@@ -394,7 +408,6 @@ class Server:
         reconfiguration.finish_predecessors_change(self)
         for peer in self.peers:
             self.send_append_entries(peer)
-        self.advance_commit_index()
 
     # ---------------------------------------------------------- RequestVote RPC
 
@@ -577,7 +590,7 @@ class Server:
         self.log.append(entry)
         self._out.storage.append(SaveLog(term=entry.term, index=entry.index, data=data))
         self._out.note_log_change(entry.index)
-        self.saved_index = entry.index
+        self._out.save_through = entry.index  # the world answers with log_saved()
         return entry
 
     def replicate(self) -> None:

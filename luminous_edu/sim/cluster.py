@@ -1268,6 +1268,10 @@ class Cluster:
             found = checker.observe(step, world.servers[sid], out)
             if found:
                 self._out.violations.extend(found)
+        if out.save_through is not None:
+            # The leader's SaveLog messages above are carried out: only now does its
+            # own copy of the entries count toward a majority (§5.3).
+            self._carry_out(sid, world.servers[sid].log_saved(out.save_through, now))
         if out.snapshot_due:
             self._take_snapshot(sid)
 
