@@ -292,11 +292,12 @@ class Report:
 def sweep(
     chosen: list[Scenario],
     variants: dict[str, dict[str, Any]],
-    sample: float = 1.0,
+    power_cut_share: float = 1.0,
+    restart_share: float = 1.0,
     seed: int = 0,
 ) -> Report:
-    """Play every scenario of ``chosen`` in every variant with every fault (or, with
-    ``sample`` < 1, a random share of the faults, drawn with ``seed``)."""
+    """Play every scenario of ``chosen`` in every variant with every fault, or with a
+    random share of the power cuts and of the crash-restarts (drawn with ``seed``)."""
     report = Report()
     rng = random.Random(seed)
     for scenario in chosen:
@@ -307,10 +308,16 @@ def sweep(
                 continue  # the variant's options do not fit this scenario's cluster
             report.runs += 1
             _note(report, scenario, name, None, base.cluster)
-            faults = [*power_cuts(base), *restarts(base)]
-            for fault in faults:
-                if sample < 1.0 and rng.random() >= sample:
-                    continue
+            chosen_faults = [
+                fault
+                for share, faults in (
+                    (power_cut_share, power_cuts(base)),
+                    (restart_share, restarts(base)),
+                )
+                for fault in faults
+                if share >= 1.0 or (share > 0 and rng.random() < share)
+            ]
+            for fault in chosen_faults:
                 run = play(scenario, variant, fault, events=base.events)
                 report.runs += 1
                 if fault.operations is None:
