@@ -9,6 +9,7 @@ records, rewind and disk_stats. The server under test is S1; messages come from 
 from __future__ import annotations
 
 import pytest
+from test_figure13 import install
 from test_storage_api import correct_function_storage
 
 import luminous_edu as le
@@ -56,19 +57,6 @@ def leader(term: int, terms: tuple[int, ...] = (), threshold: int | None = None)
     assert server.role is Role.LEADER
     server.log_saved(server.log.last_index)  # the world reports its no-op stored
     return server
-
-
-def install(term: int, last: int, last_term: int, data=("state",), leader_id: int = 2):
-    return InstallSnapshot(
-        term=term,
-        leader_id=leader_id,
-        last_included_index=last,
-        last_included_term=last_term,
-        offset=0,
-        data=list(data),
-        done=True,
-        config=CONFIG,
-    )
 
 
 def rules(out) -> list[str]:

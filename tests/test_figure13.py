@@ -55,11 +55,11 @@ def follower(term: int, terms: tuple[int, ...] = (), voters: tuple[int, ...] = (
 
 
 def install(
-    term: int, last: int, last_term: int, data: tuple[str, ...] = ("state",)
+    term: int, last: int, last_term: int, data: tuple[str, ...] = ("state",), leader_id: int = 2
 ) -> InstallSnapshot:
     return InstallSnapshot(
         term=term,
-        leader_id=2,
+        leader_id=leader_id,
         last_included_index=last,
         last_included_term=last_term,
         offset=0,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import check_quorum
-from .messages import AppendEntries, InstallSnapshot, Message, RequestVote, RequestVoteReply
+from .messages import Message, RequestVote, RequestVoteReply
 from .output import RESET
 from .roles import Role
 
@@ -43,29 +43,17 @@ def become_precandidate(server: Server) -> None:
     if server.config.has_quorum(server.votes_granted):
         server.become_candidate("ELECT")
         return
-    request = RequestVote(
-        term=server.current_term + 1,
-        candidate_id=server.id,
-        last_log_index=server.log.last_index,
-        last_log_term=server.log.last_term,
-        pre_vote=True,
-    )
-    for peer in server.vote_peers:
-        server._send(peer, request)
+    server.request_votes(server.current_term + 1, pre_vote=True)
 
 
 def step_precandidate(server: Server, source: int, m: Message) -> None:
-    """A pre-candidate counts pre-votes; a leader of its term makes it a follower."""
-    from .server import step_follower
+    """A pre-candidate counts pre-votes; the rest as a candidate does."""
+    from .server import step_campaigning  # server.py imports this module
 
     if isinstance(m, RequestVoteReply) and m.pre_vote:
         handle_reply(server, source, m)
-    elif isinstance(m, AppendEntries | InstallSnapshot) and m.term == server.current_term:
-        why = ("AE.candidate", (server.id, m.leader_id, m.term, server.role.value))
-        server.become_follower(m.term, why)
-        step_follower(server, source, m)
     else:
-        step_follower(server, source, m)
+        step_campaigning(server, source, m)
 
 
 def handle_request(server: Server, source: int, m: RequestVote) -> None:
@@ -99,9 +87,5 @@ def handle_reply(server: Server, source: int, m: RequestVoteReply) -> None:
         server._trace("PV.refused", source, term)
     elif m.term != term:
         server._trace("PV.stale", source, m.term)
-    else:
-        server.votes_granted.add(source)
-        need = server.config.quorum_size()
-        server._trace("PV.got", source, len(server.votes_granted), need, m.term)
-        if server.config.has_quorum(server.votes_granted):
-            server.become_candidate("ELECT")
+    elif server.count_vote(source, "PV.got", m.term):
+        server.become_candidate("ELECT")

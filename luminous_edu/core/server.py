@@ -372,12 +372,18 @@ class Server:
         if self.config.has_quorum(self.votes_granted):
             self.become_leader()
             return
+        self.request_votes(self.current_term, transfer=by_timeout_now)
+
+    def request_votes(self, term: int, pre_vote: bool = False, transfer: bool = False) -> None:
+        """ "send RequestVote RPCs to all other servers" (§5.2) that vote; one request
+        serves them all."""
         request = RequestVote(
-            term=self.current_term,
+            term=term,
             candidate_id=self.id,
             last_log_index=self.log.last_index,
             last_log_term=self.log.last_term,
-            transfer=by_timeout_now,
+            pre_vote=pre_vote,
+            transfer=transfer,
         )
         for peer in self.vote_peers:
             self._send(peer, request)
@@ -443,13 +449,15 @@ class Server:
             self._trace("RVR.stale", source, m.term)
         elif not m.vote_granted:
             self._trace("RVR.refused", source, self.current_term)
-        else:
-            self.votes_granted.add(source)
-            need = self.config.quorum_size()
-            self._trace("RVR.grant", source, len(self.votes_granted), need, m.term)
-            if self.config.has_quorum(self.votes_granted):
-                # "If votes received from majority of servers: become leader" (§5.2)
-                self.become_leader()
+        elif self.count_vote(source, "RVR.grant", m.term):
+            # "If votes received from majority of servers: become leader" (§5.2)
+            self.become_leader()
+
+    def count_vote(self, source: int, rule: str, term: int) -> bool:
+        """Count ``source``'s vote (or pre-vote) for ``term``: True once a majority."""
+        self.votes_granted.add(source)
+        self._trace(rule, source, len(self.votes_granted), self.config.quorum_size(), term)
+        return self.config.has_quorum(self.votes_granted)
 
     # -------------------------------------------------------- AppendEntries RPC
 
@@ -718,16 +726,20 @@ def step_follower(server: Server, source: int, m: Message) -> None:
 
 
 def step_candidate(server: Server, source: int, m: Message) -> None:
-    """A candidate counts the votes of its term; "If AppendEntries RPC received from new
-    leader: convert to follower" (§5.2)."""
+    """A candidate counts the votes of its term."""
     if isinstance(m, RequestVoteReply) and not m.pre_vote:
         server.handle_request_vote_reply(source, m)
-    elif isinstance(m, AppendEntries | InstallSnapshot) and m.term == server.current_term:
+    else:
+        step_campaigning(server, source, m)
+
+
+def step_campaigning(server: Server, source: int, m: Message) -> None:
+    """Candidates and pre-candidates, but for their votes: "If AppendEntries RPC received
+    from new leader: convert to follower" (§5.2); the rest as a follower."""
+    if isinstance(m, AppendEntries | InstallSnapshot) and m.term == server.current_term:
         why = ("AE.candidate", (server.id, m.leader_id, m.term, server.role.value))
         server.become_follower(m.term, why)
-        step_follower(server, source, m)
-    else:
-        step_follower(server, source, m)
+    step_follower(server, source, m)
 
 
 def step_leader(server: Server, source: int, m: Message) -> None:
