@@ -35,6 +35,11 @@ a named point: ``prevote`` (thesis §9.6: the pre-candidate role and its step fu
 (ReadIndex and leases, §6.4), ``reconfiguration`` (membership changes and catch-up,
 chapter 4) and ``snapshots`` (log compaction, §7 and Figure 13). A leader's knowledge
 of each peer is one ``progress.Progress`` record.
+
+The rules the classic Raft bugs break are each one block here: the vote rule [RV.2]
+and the election restriction (``log.is_up_to_date``) in ``handle_request_vote``, the
+current-term check of ``advance_commit_index``, and the term checks at the top of the
+leader's reply handlers and of ``handle_request_vote_reply`` (stale replies).
 """
 
 from __future__ import annotations
