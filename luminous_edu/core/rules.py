@@ -33,7 +33,7 @@ RULES: dict[str, Rule] = {
     "BOOT": Rule("Restart", "S{0} starts as a follower in term {1} with {2} log entries"),
     "TERM": Rule(
         "UpdateTerm",
-        "S{0} sees term {1} in a {2} from S{3}, newer than its own term {4}: it becomes a "
+        "S{0} sees term {1} in S{3}'s {2}, newer than its own term {4}: it becomes a "
         "follower in term {1} (§5.1)",
     ),
     "ET": Rule(
