@@ -61,6 +61,7 @@ ALL_RULES: dict[str, Rule] = {**RULES, **SIM_RULES}
 
 RawEvent = tuple[int, int, int | None, str, tuple[Any, ...]]
 
+
 class TraceEvent:
     """One thing that happened: at ``step`` and virtual ``time`` (ms), at ``server``
     (None for the network), by ``rule``; ``kind`` is raft.tla's name for it."""
