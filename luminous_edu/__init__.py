@@ -100,6 +100,10 @@ def __getattr__(name: str) -> Any:
         from .viz.dashboard import Dashboard
 
         return Dashboard
+    if name == "TableView":
+        from .viz.table import TableView
+
+        return TableView
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
