@@ -269,10 +269,11 @@ def run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
     if done.returncode == 0:
         return done.stdout
     said = (done.stderr + done.stdout).strip()
-    tail = "\n".join(said.splitlines()[-12:])
-    if NETWORK_TROUBLE.search(said):
+    tail = "\n".join(line for line in said.splitlines()[-8:] if line.strip())
+    trouble = [line.strip() for line in said.splitlines() if NETWORK_TROUBLE.search(line)]
+    if trouble:
         raise MissingRequirement(
-            f"{what}: the package registry cannot be reached (no network?). It said:\n{tail}"
+            f"{what}: the package registry cannot be reached (no network?): {trouble[0]}"
         )
     raise BuildError(f"{what} failed ({' '.join(cmd[:4])} ...):\n{tail}")
 
@@ -310,11 +311,13 @@ def fetch_pyodide(version: str, cache: Path) -> Path:
     tarball.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tarball.parent) as tmp:
         out = run(
-            [npm, "pack", f"pyodide@{version}", "--pack-destination", tmp, "--json"],
+            [npm, "pack", f"pyodide@{version}", "--pack-destination", tmp],
             f"downloading pyodide@{version} from the npm registry",
         )
-        packed = json.loads(out)[0]["filename"]
-        (Path(tmp) / packed).replace(tarball)
+        packed = Path(tmp) / out.strip().splitlines()[-1]  # npm prints the file's name last
+        if not packed.is_file():
+            raise BuildError(f"npm pack pyodide@{version} made no {packed.name}: it said {out!r}")
+        packed.replace(tarball)
     return tarball
 
 
@@ -358,7 +361,7 @@ def pip_download(specs: list[str], python: str, dest: Path) -> None:
             str(dest),
             *specs,
         ],
-        f"downloading {', '.join(specs)} from PyPI",
+        f"downloading {len(specs)} wheels from PyPI ({', '.join(specs[:3])}, ...)",
     )
 
 
