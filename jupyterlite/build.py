@@ -77,6 +77,8 @@ LAB_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-k
 #: worker imports, the WebAssembly interpreter and the standard library).
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
 LOCK = "pyodide-lock.json"
+DOIT_DB = ".jupyterlite.doit.db"
+KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 
 #: What pip and npm print when they cannot reach a registry at all.
 NETWORK_TROUBLE = re.compile(
@@ -424,6 +426,28 @@ def lab_extension(name: str) -> Path:
     )
 
 
+def site_problems(out: Path) -> list[str]:
+    """What is wrong with the built site in ``out``: its settings must load Pyodide and
+    every package from the site itself, never fall back to PyPI, and show no news."""
+    config_file = out / "jupyter-lite.json"
+    if not config_file.exists():
+        return [f"{config_file} is missing"]
+    data = json.loads(config_file.read_text())["jupyter-config-data"]
+    kernel = data.get("litePluginSettings", {}).get(KERNEL_PLUGIN, {})
+    problems = []
+    url = kernel.get("pyodideUrl", "")
+    if not url.startswith("./"):
+        problems.append(f"the kernel loads Pyodide from {url or 'its default CDN'}, not the site")
+    elif not (out / url).is_file() or not (out / url).with_name(LOCK).is_file():
+        problems.append(f"the site has no {url} or no {LOCK} beside it")
+    if kernel.get("disablePyPIFallback") is not True:
+        problems.append("the kernel may fall back to PyPI (disablePyPIFallback is not set)")
+    news = data.get("settingsOverrides", {}).get("@jupyterlab/apputils-extension:notification")
+    if not news or news.get("fetchNews") != "false":
+        problems.append("JupyterLab's news is not turned off")
+    return problems
+
+
 # ---------------------------------------------------------------------------
 # The build
 
@@ -473,6 +497,9 @@ def build(out: Path, cache: Path) -> dict[str, Any]:
     shutil.copy2(HERE / "jupyter-lite.json", work / "jupyter-lite.json")
     if out.exists():
         shutil.rmtree(out)
+    # A fresh output folder needs every task of the build: the record of an earlier
+    # build would skip some (the ones that write the kernel's settings) as done.
+    (work / DOIT_DB).unlink(missing_ok=True)
     with phase(timings, "jupyter lite build"):
         run(
             [
@@ -490,6 +517,9 @@ def build(out: Path, cache: Path) -> dict[str, Any]:
             "jupyter lite build",
             cwd=work,
         )
+    problems = site_problems(out)
+    if problems:
+        raise BuildError("the site was built but is not right:\n- " + "\n- ".join(problems))
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return {
         "versions": versions,

@@ -178,6 +178,31 @@ def test_site_lock_refuses_a_wheel_the_lock_does_not_name(tmp_path: Path) -> Non
         build.site_lock(lock, {"traitlets": wheel}, [])
 
 
+def test_a_built_site_must_load_everything_from_itself(tmp_path: Path) -> None:
+    def site(kernel: dict[str, object]) -> Path:
+        (tmp_path / "static" / "pyodide").mkdir(parents=True, exist_ok=True)
+        for name in ("pyodide.mjs", "pyodide-lock.json"):
+            (tmp_path / "static" / "pyodide" / name).write_text("")
+        news = {"fetchNews": "false", "checkForUpdates": False}
+        data = {
+            "litePluginSettings": {build.KERNEL_PLUGIN: kernel},
+            "settingsOverrides": {"@jupyterlab/apputils-extension:notification": news},
+        }
+        (tmp_path / "jupyter-lite.json").write_text(json.dumps({"jupyter-config-data": data}))
+        return tmp_path
+
+    good = {"pyodideUrl": "./static/pyodide/pyodide.mjs", "disablePyPIFallback": True}
+    assert build.site_problems(site(good)) == []
+    # What an incremental build once left behind: the kernel's settings not written.
+    problems = build.site_problems(site({}))
+    assert "loads Pyodide from its default CDN" in problems[0]
+    assert "fall back to PyPI" in problems[1]
+    folder = site(good)
+    (folder / "static" / "pyodide" / "pyodide-lock.json").unlink()
+    (problem,) = build.site_problems(folder)
+    assert "no ./static/pyodide/pyodide.mjs or no pyodide-lock.json beside it" in problem
+
+
 # ---------------------------------------------------------------- settings and lesson
 
 
