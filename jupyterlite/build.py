@@ -389,9 +389,31 @@ def pypi_wheels(wanted: list[tuple[str, str]], python: str, folder: Path) -> dic
     return {n: have[n, v] for n, v in keys}
 
 
+def source_digest() -> str:
+    """A SHA-256 over what luminous_edu's wheel is built from (the package, and the
+    project files setuptools reads), to rebuild the wheel only when they change."""
+    files = [REPO / "pyproject.toml", REPO / "README.md", REPO / "LICENSE"]
+    files += sorted(
+        p
+        for p in (REPO / "luminous_edu").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(f"{path.relative_to(REPO)}\0".encode())
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
+
+
 def own_wheel(dest: Path) -> Path:
-    """luminous_edu as a wheel, built from this checkout (a fresh one every build)."""
-    for old in dest.glob("luminous_edu-*.whl"):
+    """luminous_edu as a wheel, built by pip from this checkout, or the one an earlier
+    build made from the same sources."""
+    stamp = dest / "sources.sha256"
+    digest = source_digest()
+    wheels = sorted(dest.glob("luminous_edu-*.whl"))
+    if len(wheels) == 1 and stamp.exists() and stamp.read_text() == digest:
+        return wheels[0]
+    for old in wheels:
         old.unlink()
     run(
         [
@@ -410,6 +432,7 @@ def own_wheel(dest: Path) -> Path:
     wheels = sorted(dest.glob("luminous_edu-*.whl"))
     if len(wheels) != 1:
         raise BuildError(f"pip wheel left {len(wheels)} luminous_edu wheels in {dest}")
+    stamp.write_text(digest)
     return wheels[0]
 
 

@@ -111,6 +111,20 @@ def test_without_npm_the_build_stops_with_one_sentence(tmp_path: Path) -> None:
     assert not (tmp_path / "site").exists()
 
 
+def test_the_wheel_is_rebuilt_only_when_its_sources_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "luminous_edu" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "luminous_edu" / "core.py").write_text("x = 1\n")
+    monkeypatch.setattr(build, "REPO", tmp_path)
+    first = build.source_digest()
+    (tmp_path / "luminous_edu" / "__pycache__" / "core.pyc").write_bytes(b"\0")
+    assert build.source_digest() == first
+    (tmp_path / "luminous_edu" / "core.py").write_text("x = 2\n")
+    assert build.source_digest() != first
+
+
 # ---------------------------------------------------------------- the lock file
 
 
