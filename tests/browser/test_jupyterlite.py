@@ -12,6 +12,11 @@ request is aborted and recorded, and there must be none). The lesson
 - ``cluster.show()`` printed the MissingLibraryError naming bokeh and le.TableView;
 - no cell failed and the page logged no error.
 
+A second test runs more of the API (records, check_storage, the KV store and its
+checker, PreVote, CheckQuorum, snapshots and a membership change, an exercise check) in
+the site's own Pyodide under Node.js, loading luminous_edu through the site's lock file,
+and compares what it prints with CPython's output for the same code.
+
 Without chromium, npm or the network the test is skipped, saying what is missing; in CI
 (the ``CI`` environment variable set, as ``.ci/run`` sets it) it fails instead. A
 screenshot goes to ``tests/artifacts/jupyterlite.png``.
@@ -19,8 +24,11 @@ screenshot goes to ``tests/artifacts/jupyterlite.png``.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,3 +153,70 @@ def test_lesson_runs_in_the_browser_as_in_cpython(
     page.page.screenshot(path=str(artifacts / "jupyterlite.png"), full_page=True)
     assert blocked == [], f"the site asked for files outside it: {blocked}"
     assert unexpected_errors(page.errors) == []
+
+
+#: Runs in Pyodide (Node.js) and in CPython; both must print the same line.
+API_TOUR = """\
+import json
+import luminous_edu as le
+
+out = {}
+c = le.Cluster(servers=5, seed=3)
+c.run_until(lambda c: c.leader is not None, 2000)
+for i in range(5):
+    c.propose(f"x={i}")
+    c.run(30)
+c.crash(c.leader)
+c.run(800)
+out["digest"] = c.trace_digest()
+out["record replays"] = le.Cluster.load(json.loads(json.dumps(c.export()))).trace_digest()
+out["check_storage"] = le.check_storage(le.DiskStorage).passed
+store = le.KVStore(servers=3, seed=1)
+client = store.client("a")
+put = client.put("k", "v")
+store.run(500)
+get = client.get("k")
+store.run(500)
+out["kv"] = [put.done, get.value, store.check().ok]
+m = le.Cluster(servers=3, seed=1, snapshot_threshold=4, prevote=True, check_quorum=True)
+m.run_until(lambda c: c.leader is not None, 2000)
+for i in range(10):
+    m.propose(i)
+    m.run(30)
+out["add_server"] = m.add_server(4).accepted
+m.run(1000)
+out["membership digest"] = m.trace_digest()
+out["violations"] = len(c.violations) + len(m.violations)
+out["exercise"] = str(le.exercises.check("00.first_leader", 2))
+print(json.dumps(out, sort_keys=True))
+"""
+
+#: Node.js: load the site's Pyodide, luminous_edu through its lock file, run argv[2].
+NODE_RUNNER = """\
+const [site, code] = process.argv.slice(1);
+const { loadPyodide } = await import(`${site}/static/pyodide/pyodide.mjs`);
+const py = await loadPyodide({ indexURL: `${site}/static/pyodide/` });
+await py.loadPackage("luminous-edu", { messageCallback: () => {} });
+py.runPython(code);
+"""
+
+
+def test_the_api_runs_in_the_sites_pyodide_as_in_cpython(lite_site: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        require("Node.js (node) is not on PATH")
+    in_node = subprocess.run(
+        [node, "--input-type=module", "-e", NODE_RUNNER, str(lite_site), API_TOUR],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert in_node.returncode == 0, in_node.stderr[-3000:]
+    in_cpython = subprocess.run(
+        [sys.executable, "-c", API_TOUR], capture_output=True, text=True, check=True
+    )
+    pyodide, cpython = json.loads(in_node.stdout), json.loads(in_cpython.stdout)
+    assert pyodide == cpython
+    assert pyodide["record replays"] == pyodide["digest"]
+    assert pyodide["kv"] == [True, "v", True] and pyodide["violations"] == 0
