@@ -30,7 +30,6 @@ import argparse
 import gzip
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 from labdriver import JS_KERNEL_IDLE, LabPage, launch_chromium  # noqa: E402
 from litesite import (  # noqa: E402
-    BUILD_SCRIPT,
+    build_site,
     keep_to_site,
     printed_digest,
     run_lesson_in_cpython,
@@ -66,13 +65,7 @@ print(f"SPEED {_time.perf_counter() - _t0:.3f} s, {len(_c.trace)} trace events")
 
 def build(out: Path, cache: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--out", str(out), "--cache", str(cache)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    done = build_site(out, cache, env)
     if done.returncode != 0:
         raise SystemExit(f"build.py failed:\n{done.stdout}\n{done.stderr}")
     phases = next(line for line in done.stdout.splitlines() if line.startswith("built "))

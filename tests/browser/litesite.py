@@ -36,14 +36,17 @@ LESSON = ROOT / "jupyterlite" / "content" / LESSON_NAME
 MISSING_REQUIREMENT = 3
 
 
-def build_site(out: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``python jupyterlite/build.py --out OUT --cache CACHE``."""
+def build_site(
+    out: Path, cache: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python jupyterlite/build.py --out OUT --cache CACHE`` (in ``env``)."""
     return subprocess.run(
         [sys.executable, str(BUILD_SCRIPT), "--out", str(out), "--cache", str(cache)],
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
+        env=env,
     )
 
 
