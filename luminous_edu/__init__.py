@@ -25,6 +25,8 @@ from .kv import BackupError, KVStore
 from .sim import (
     Cluster,
     Event,
+    GaveUp,
+    GaveUpWarning,
     HandlerError,
     MembershipResult,
     Network,
@@ -62,6 +64,8 @@ __version__ = "0.1.0"
 
 #: ``le.check_exercise("01.votes_needed", votes_needed)``: same as ``le.exercises.check``.
 check_exercise = exercises.check
+#: ``le.student_seed("ada@example.edu", course="raft-2026")``: a student's own seed.
+student_seed = exercises.student_seed
 
 
 #: What to use where the dashboard's libraries are missing (in JupyterLite: bokeh).
@@ -133,6 +137,8 @@ __all__ = [
     "Entry",
     "Event",
     "FunctionStorage",
+    "GaveUp",
+    "GaveUpWarning",
     "HandlerError",
     "InvalidActionError",
     "JsonCodec",
@@ -170,4 +176,5 @@ __all__ = [
     "check_linearizable",
     "check_storage",
     "exercises",
+    "student_seed",
 ]

@@ -122,7 +122,7 @@ def test_bad_input_is_refused_with_a_sentence() -> None:
 
 
 def test_a_retry_after_a_lost_reply_is_applied_once() -> None:
-    store, append, get = lost_reply(dedup=True)
+    store, append, get = lost_reply(dedup=True, seed=3)
     assert append.attempts >= 2  # the client retried...
     assert get.value == "x"  # ...and the append was applied once
     assert "lost (lose_next_reply)" in store.trace.text()
@@ -135,7 +135,7 @@ def test_a_retry_after_a_lost_reply_is_applied_once() -> None:
 
 
 def test_without_deduplication_the_retry_applies_twice_and_the_checker_sees_it() -> None:
-    store, append, get = lost_reply(dedup=False)
+    store, append, get = lost_reply(dedup=False, seed=3)
     assert append.attempts >= 2 and append.value is None
     assert get.value == "xx"
     result = store.check()
@@ -205,13 +205,13 @@ def test_a_client_that_hears_nothing_gives_up_and_the_outcome_is_unknown() -> No
 
 
 def test_a_read_index_read_never_returns_a_stale_value() -> None:
-    store, get, old = stale_read("index")
+    store, get, old = stale_read("index", seed=2)
     assert get.value == "2" and get.server != old
     assert store.check().ok
 
 
 def test_a_deposed_leader_answering_reads_locally_is_caught_by_the_checker() -> None:
-    store, get, old = stale_read("local")
+    store, get, old = stale_read("local", seed=2)
     assert get.value == "1" and get.server == old
     result = store.check()
     assert result.ok is False and result.key == "x"
@@ -237,7 +237,7 @@ def test_an_expired_key_reads_as_none_even_with_no_write_since() -> None:
 
 
 def test_a_key_vanishes_at_the_same_log_index_on_every_replica() -> None:
-    store, late, *_ = late_replica("replicated")
+    store, late, *_ = late_replica("replicated", seed=4)
     states = [store.replica(s).state() for s in store.servers]  # type: ignore[union-attr]
     assert all(state == states[late - 1] for state in states)  # the late one too
     assert states[0]["data"] == {"lock": "alice!"}  # no entry since has a later stamp...
@@ -245,7 +245,7 @@ def test_a_key_vanishes_at_the_same_log_index_on_every_replica() -> None:
 
 
 def test_expiry_by_each_servers_own_clock_makes_replicas_diverge() -> None:
-    store, late, _, _, seen = late_replica("local")
+    store, late, _, _, seen = late_replica("local", seed=4)
     assert seen.value == "alice!"
     assert store.contents(late) == {"lock": "!"}  # it applied the put already expired
     assert all(store.contents(s) == {} for s in store.servers if s != late)
@@ -259,7 +259,7 @@ def test_expiry_by_each_servers_own_clock_makes_replicas_diverge() -> None:
 
 
 def test_with_replicated_time_the_same_story_is_linearizable() -> None:
-    store, late, *_ = late_replica("replicated")
+    store, late, *_ = late_replica("replicated", seed=4)
     assert store.groups[0].transfer_leadership(to=late).accepted
     store.run(500)
     get = store.client("bob").get("lock")

@@ -242,11 +242,15 @@ def test_nothing_below_viz_imports_viz() -> None:
 
 def test_importing_the_simulation_loads_no_notebook_library() -> None:
     """At run time too: a fresh interpreter that imports luminous_edu.sim (and runs a
-    few steps) has loaded none of ipywidgets, bokeh, jupyter_bokeh or IPython."""
+    few steps), and checks an exercise and shows the progress table as HTML, has loaded
+    none of ipywidgets, bokeh, jupyter_bokeh or IPython."""
     script = (
         "import sys, luminous_edu.sim as sim\n"
         "c = sim.Cluster(servers=3, seed=1)\n"
         "c.run(500)\n"
+        "import luminous_edu.exercises as ex\n"
+        "ex.check('01.votes_needed', lambda n: n // 2 + 1)\n"
+        "ex.progress()._repr_html_()\n"
         f"names = {sorted(NOTEBOOK_LIBRARIES)!r}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in names))\n"
     )

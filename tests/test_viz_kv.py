@@ -69,7 +69,7 @@ def test_unchecked_and_long_histories() -> None:
 
 
 def test_the_history_view_draws_and_redraws() -> None:
-    run = stale_read("local")
+    run = stale_read("local", seed=2)
     view = run.store.check().show()
     assert isinstance(view, HistoryView) and "luminous-history" in view._dom_classes
     assert "NOT linearizable on key &#x27;x&#x27;" in view.verdict.value

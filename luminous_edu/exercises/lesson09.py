@@ -2,7 +2,9 @@
 expiry, backups, shards) and the linearizability checker.
 
 The predictions compute their answers by running the lesson's own scenarios
-(``luminous_edu.kv.scenarios``), so an answer stays true if the simulation changes."""
+(``luminous_edu.kv.scenarios``) on the lesson's seed (``le.exercises.lesson_seed("09")``,
+each student's own run), so an answer stays true for every run and if the simulation
+changes."""
 
 from __future__ import annotations
 
@@ -34,7 +36,9 @@ prediction(
     "09.predict_lost_reply",
     "The answer to alice's append('k', 'x') is lost, so she sends the same request "
     "again. What does bob's get('k') return afterwards: (a) 'x'; (b) 'xx'; (c) None?",
-    lambda: _letter(lost_reply(dedup=True).get.value, {"x": "a", "xx": "b", None: "c"}),
+    lambda seed: _letter(
+        lost_reply(dedup=True, seed=seed).get.value, {"x": "a", "xx": "b", None: "c"}
+    ),
     "The first append was applied; only its answer was lost. The retry carries the same "
     "client id and sequence number, and every replica remembers, per client, the last "
     "number it applied and its result: 'if it receives a command whose serial number has "
@@ -86,7 +90,7 @@ prediction(
     "With read_mode='local', a leader cut off by a partition still believes it leads "
     "and answers gets from its own state machine. After bob's put('x', '2') went through "
     "the new leader, alice asks the old one. What does her get('x') return: '1' or '2'?",
-    lambda: stale_read("local").get.value,
+    lambda seed: stale_read("local", seed=seed).get.value,
     "The old leader never heard of bob's put: it was committed by the majority side, "
     "under a new leader, in a higher term. Answering from its own state machine, it "
     "returns '1', although put('x', '2') had returned before alice asked: a stale read, "
@@ -103,8 +107,8 @@ prediction(
     "With expiry_clock='local', a replica that was down applies put('lock', 'alice', "
     "ttl_ms=1000) and append('lock', '!') two seconds late, judging expiry by its own "
     "clock. What does it hold for 'lock' then: (a) 'alice!'; (b) nothing; (c) '!'?",
-    lambda: _letter(
-        (run := late_replica("local")).store.contents(run.late).get("lock"),
+    lambda seed: _letter(
+        (run := late_replica("local", seed=seed)).store.contents(run.late).get("lock"),
         {"alice!": "a", None: "b", "!": "c"},
     ),
     "By its clock the key had expired long before it applied the put, so the put left "
@@ -120,10 +124,10 @@ prediction(
 )
 
 
-def _restore_keeps_k9() -> bool:
+def _restore_keeps_k9(seed: int) -> bool:
     with tempfile.TemporaryDirectory() as directory:
-        backed_up(directory)
-        restored = KVStore.restore(directory)
+        backed_up(directory, seed=seed)
+        restored = KVStore.restore(directory, seed=seed)
         get = restored.client("carol").get("k9")
         settle(restored, get)
         return get.value is not None
@@ -145,8 +149,8 @@ prediction(
 )
 
 
-def _shards_losing_their_leader() -> int:
-    store = sharded()
+def _shards_losing_their_leader(seed: int) -> int:
+    store = sharded(seed=seed)
     victim = store.leaders[0]
     return sum(leader == victim for leader in store.leaders.values())
 

@@ -1,11 +1,15 @@
 """Ready-made KV store situations for lesson 09, its exercises and the tests.
 
 Each builder runs a small story in virtual time and returns the store with the handles
-the story is about. The same seed gives the same story every time.
+the story is about. Each takes the ``seed`` its store is built from, with no default:
+lesson 09 passes its ``SEED`` (each student's own run), and every story holds, and
+makes its point, for any seed (``tests/test_lesson09.py`` sweeps them). The same
+seed gives the same story every time.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import LuminousError
@@ -36,7 +40,7 @@ class LostReply(NamedTuple):
     get: Handle
 
 
-def lost_reply(dedup: bool = True, seed: int = 3) -> LostReply:
+def lost_reply(dedup: bool = True, *, seed: int) -> LostReply:
     """3 servers. alice learns who leads (a get), then the answer to her
     ``append('k', 'x')`` is lost; she retries after ``retry_timeout_ms``. 300 ms after
     she hears back, bob gets 'k'."""
@@ -60,7 +64,7 @@ class StaleRead(NamedTuple):
     old_leader: int
 
 
-def stale_read(read_mode: str = "index", seed: int = 2) -> StaleRead:
+def stale_read(read_mode: str = "index", *, seed: int) -> StaleRead:
     """5 servers. alice puts x=1. The leader is cut off from the other four by a
     partition (it goes on believing it leads); they elect another, and bob puts x=2.
     Then alice, who still believes the old leader leads, gets x."""
@@ -87,7 +91,7 @@ class LateReplica(NamedTuple):
     seen: Handle  # bob's get('lock') soon after
 
 
-def late_replica(expiry_clock: str = "replicated", seed: int = 4) -> LateReplica:
+def late_replica(expiry_clock: str = "replicated", *, seed: int) -> LateReplica:
     """5 servers. A follower (the highest-numbered) is down while alice puts 'lock' with
     a time to live of 1 s and appends '!' to it, and bob reads it. Two seconds later the
     follower restarts and applies both entries, long after the key expired."""
@@ -108,7 +112,7 @@ def late_replica(expiry_clock: str = "replicated", seed: int = 4) -> LateReplica
     return LateReplica(store, late, put, append, seen)
 
 
-def backed_up(directory: str, seed: int = 5) -> KVStore:
+def backed_up(directory: str | Path, *, seed: int) -> KVStore:
     """3 servers that snapshot every 5 applied entries, with backups in ``directory``:
     alice puts k0 = 0, ..., k9 = 9, one after the other, and 200 ms pass."""
     store = KVStore(servers=3, seed=seed, backup_dir=directory, snapshot_threshold=5)
@@ -118,7 +122,7 @@ def backed_up(directory: str, seed: int = 5) -> KVStore:
     return store
 
 
-def sharded(seed: int = 7) -> KVStore:
+def sharded(*, seed: int) -> KVStore:
     """5 servers, 3 shards: alice puts twelve keys, k0 ... k11."""
     store = KVStore(servers=5, shards=3, seed=seed)
     alice = store.client("alice")

@@ -428,7 +428,7 @@ class KVStore:
         if ms < 0:
             return  # someone ran this group ahead directly
         if self._writes[g] or self._reads[g]:
-            group.run_until(self._pollers[g], ms)  # looks for answers after every step
+            group.run_until(self._pollers[g], ms, warn=False)  # looks for answers after every step
         else:
             group.run(ms)
 

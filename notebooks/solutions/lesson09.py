@@ -1,8 +1,16 @@
-"""Lesson 09, a key-value store on Raft: reference solutions."""
+"""Lesson 09, a key-value store on Raft: reference solutions.
+
+One answer depends on the lesson's run (how many shards the crashed server led):
+``solutions(seed)`` computes the answers for any seed (a student's own,
+``le.exercises.lesson_seed("09", student_id)``); ``SOLUTIONS`` holds them for the
+reference seed."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import luminous_edu as le
+from luminous_edu.kv import scenarios
 
 
 def decide(last_seq: int | None, seq: int) -> str:
@@ -19,12 +27,25 @@ def step(state: int, input: dict[str, Any], output: Any) -> tuple[bool, int]:
     return output is None or output["value"] == state, state
 
 
-SOLUTIONS: dict[str, Any] = {
-    "09.predict_lost_reply": "a",
-    "09.session_rule": decide,
-    "09.predict_stale_read": "1",
-    "09.predict_late_replica": "c",
-    "09.predict_restore": "no",
-    "09.predict_shard_leaders": 1,
-    "09.counter_model": step,
-}
+def shards_led_by_the_victim(seed: int) -> int:
+    # Each shard elects its own leader; the crash stops the victim in every group, but
+    # only the shards it led must elect again: count them in store.leaders.
+    store = scenarios.sharded(seed=seed)
+    victim = store.leaders[0]
+    return list(store.leaders.values()).count(victim)
+
+
+def solutions(seed: int) -> dict[str, Any]:
+    """The answers on the lesson's run with ``seed`` (a student's own, or the reference)."""
+    return {
+        "09.predict_lost_reply": "a",
+        "09.session_rule": decide,
+        "09.predict_stale_read": "1",
+        "09.predict_late_replica": "c",
+        "09.predict_restore": "no",
+        "09.predict_shard_leaders": shards_led_by_the_victim(seed),
+        "09.counter_model": step,
+    }
+
+
+SOLUTIONS: dict[str, Any] = solutions(le.exercises.REFERENCE_SEEDS["09"])

@@ -39,6 +39,7 @@ LESSONS = [
     "08_prevote_and_friends",
     "09_kv_store",
     "instructor_guide",
+    "instructor_demo",
 ]
 
 RUN_TIMEOUT = 240.0  # seconds for Run All of one lesson, kernel start included
