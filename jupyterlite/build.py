@@ -5,7 +5,7 @@
 The result (``jupyterlite/_output`` unless ``--out`` says otherwise) is a folder of
 static files: JupyterLab and a Python kernel (Pyodide: CPython compiled to WebAssembly)
 that run entirely in the browser, with luminous_edu and ipywidgets in it and the
-lessons in ``jupyterlite/content``. Serve it with any static web server (GitHub Pages,
+lesson in ``jupyterlite/content``. Serve it with any static web server (GitHub Pages,
 ``python -m http.server``); no Jupyter server, no kernel on a machine of ours.
 
 Everything comes from package registries, at build time only:
@@ -59,7 +59,6 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CONTENT = HERE / "content"
-CONFIG_FILES = ("jupyter_lite_config.json", "jupyter-lite.json")
 DEFAULT_OUT = HERE / "_output"
 DEFAULT_CACHE = HERE / ".cache"
 
@@ -236,7 +235,7 @@ def site_lock(
         entry["sha256"] = sha256(wheel)
         entries[key] = entry
     metas = [(wheel, wheel_metadata(wheel)) for wheel in added]
-    served = set(entries) | {meta["name"] for _wheel, meta in metas}
+    served = {canonical(k) for k in entries} | {meta["name"] for _wheel, meta in metas}
     notes = []
     for wheel, meta in metas:
         depends = [r for r in meta["requires"] if r in served]
@@ -389,46 +388,58 @@ def pypi_wheels(wanted: list[tuple[str, str]], python: str, folder: Path) -> dic
     return {n: have[n, v] for n, v in keys}
 
 
-def source_digest() -> str:
-    """A SHA-256 over what luminous_edu's wheel is built from (the package, and the
-    project files setuptools reads), to rebuild the wheel only when they change."""
-    files = [REPO / "pyproject.toml", REPO / "README.md", REPO / "LICENSE"]
+def wheel_sources() -> list[Path]:
+    """What luminous_edu's wheel is built from: the package and the project files
+    setuptools reads."""
+    files = [REPO / name for name in ("pyproject.toml", "README.md", "LICENSE")]
     files += sorted(
         p
         for p in (REPO / "luminous_edu").rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
+    return files
+
+
+def source_digest(files: list[Path]) -> str:
+    """A SHA-256 over these files' paths and contents."""
     digest = hashlib.sha256()
     for path in files:
         digest.update(f"{path.relative_to(REPO)}\0".encode())
-        digest.update(path.read_bytes() if path.exists() else b"")
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
 def own_wheel(dest: Path) -> Path:
-    """luminous_edu as a wheel, built by pip from this checkout, or the one an earlier
-    build made from the same sources."""
+    """luminous_edu as a wheel, built by pip from a clean copy of this checkout's
+    sources (setuptools' ``build/`` folder in the checkout could hold stale modules), or
+    the one an earlier build made from the same sources."""
+    sources = wheel_sources()
+    digest = source_digest(sources)
     stamp = dest / "sources.sha256"
-    digest = source_digest()
     wheels = sorted(dest.glob("luminous_edu-*.whl"))
     if len(wheels) == 1 and stamp.exists() and stamp.read_text() == digest:
         return wheels[0]
     for old in wheels:
         old.unlink()
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--wheel-dir",
-            str(dest),
-            str(REPO),
-        ],
-        "building luminous_edu's wheel",
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in sources:
+            copy = Path(tmp) / path.relative_to(REPO)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--quiet",
+                "--no-deps",
+                "--wheel-dir",
+                str(dest),
+                tmp,
+            ],
+            "building luminous_edu's wheel",
+        )
     wheels = sorted(dest.glob("luminous_edu-*.whl"))
     if len(wheels) != 1:
         raise BuildError(f"pip wheel left {len(wheels)} luminous_edu wheels in {dest}")

@@ -117,12 +117,14 @@ def test_the_wheel_is_rebuilt_only_when_its_sources_change(
     (tmp_path / "luminous_edu" / "__pycache__").mkdir(parents=True)
     (tmp_path / "pyproject.toml").write_text("[project]\n")
     (tmp_path / "luminous_edu" / "core.py").write_text("x = 1\n")
+    (tmp_path / "README.md").write_text("")
+    (tmp_path / "LICENSE").write_text("")
     monkeypatch.setattr(build, "REPO", tmp_path)
-    first = build.source_digest()
+    first = build.source_digest(build.wheel_sources())
     (tmp_path / "luminous_edu" / "__pycache__" / "core.pyc").write_bytes(b"\0")
-    assert build.source_digest() == first
+    assert build.source_digest(build.wheel_sources()) == first
     (tmp_path / "luminous_edu" / "core.py").write_text("x = 2\n")
-    assert build.source_digest() != first
+    assert build.source_digest(build.wheel_sources()) != first
 
 
 # ---------------------------------------------------------------- the lock file
