@@ -12,12 +12,12 @@ number, the newest ``log_columns`` indexes shown. A cell is coloured by its entr
 (and shows the term), solid once the server knows it committed, dashed before; hover
 for the entry's data. Indexes a server has compacted into a snapshot are grey.
 
-Stable names, as the dashboard's: buttons ``Step``, ``Back``, ``Run 100 ms``; a status
-line with ``step N`` and ``t=N ms``; CSS classes ``luminous-tableview`` on the root and
-``luminous-controls``, ``luminous-status``, ``luminous-servers``, ``luminous-narration``
-on its parts. Each server's row carries ``data-server``, ``data-role``, ``data-term``,
-``data-commit`` and ``data-last-index``. If you drive the cluster from code while a view
-shows it, call ``view.refresh()``.
+Stable names, as the dashboard's: buttons ``Step``, ``Back`` and ``Run 100 ms`` (for
+the default ``run_ms``); a status line with ``step N`` and ``t=N ms``; CSS classes
+``luminous-tableview`` on the root and ``luminous-controls``, ``luminous-status``,
+``luminous-servers``, ``luminous-narration`` on its parts. Each server's row carries
+``data-server``, ``data-role``, ``data-term``, ``data-commit`` and ``data-last-index``.
+If you drive the cluster from code while a view shows it, call ``view.refresh()``.
 """
 
 from __future__ import annotations
