@@ -45,6 +45,8 @@ from ..core import (
     StoredState,
     looks_like_marker,
 )
+from ..core.bugs import SINGLE_CHANGE_BEFORE_COMMIT as SINGLE_CHANGE
+from ..core.bugs import check_bugs
 from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
 from ..core.output import RESET, START, STOP
@@ -245,6 +247,7 @@ class Cluster:
         snapshot_threshold: int | None = None,
         lease_reads: bool = False,
         clock_drift_bound: float = 1.0,
+        bugs: Iterable[str] = (),
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
@@ -316,9 +319,13 @@ class Cluster:
         if type(single_change_bug) is not bool:
             raise LuminousError(f"single_change_bug={single_change_bug!r}: give True or False")
         self.membership = membership
-        # True brings back the bug Ongaro reported in 2015: a new leader may start a
-        # membership change before it has committed an entry of its term (thesis §4.1).
-        self.single_change_bug = single_change_bug
+        # The classic bugs switched on, on purpose (core/bugs.py, le.BUGS).
+        # single_change_bug=True is the older name of "single_change_before_commit".
+        try:
+            self.bugs = check_bugs(bugs) | ({SINGLE_CHANGE} if single_change_bug else set())
+        except ValueError as error:
+            raise LuminousError(str(error)) from None
+        self.single_change_bug = SINGLE_CHANGE in self.bugs
         if snapshot_threshold is not None and (
             type(snapshot_threshold) is not int or snapshot_threshold < 1
         ):
@@ -1193,9 +1200,9 @@ class Cluster:
             check_quorum=self.check_quorum,
             election_timeout_ms=self.election_timeout_ms,
             joint_consensus=self.membership == "joint",
-            single_change_bug=self.single_change_bug,
             snapshot_threshold=self.snapshot_threshold,
             lease_ms=self.lease_ms,
+            bugs=self.bugs,
         )
 
     def _start_server(self, sid: int, joining: bool = False) -> None:
