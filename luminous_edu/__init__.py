@@ -21,6 +21,7 @@ from .errors import (
     RecordError,
     UnknownServerError,
 )
+from .explore import BUGS, ExploreResult, explore, labs
 from .kv import BackupError, KVStore
 from .sim import (
     Cluster,
@@ -126,6 +127,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BUGS",
     "FIGURE_3",
     "BackupError",
     "Cluster",
@@ -136,6 +138,7 @@ __all__ = [
     "DiskStorage",
     "Entry",
     "Event",
+    "ExploreResult",
     "FunctionStorage",
     "GaveUp",
     "GaveUpWarning",
@@ -176,5 +179,7 @@ __all__ = [
     "check_linearizable",
     "check_storage",
     "exercises",
+    "explore",
+    "labs",
     "student_seed",
 ]
