@@ -8,6 +8,7 @@ cluster.run(100)
 print(cluster.trace.text(last=10))
 """
 
+import sys
 from typing import Any
 
 from . import exercises
@@ -22,6 +23,7 @@ from .errors import (
     UnknownServerError,
 )
 from .explore import BUGS, ExploreResult, explore, labs
+from .explore import search as _search
 from .kv import BackupError, KVStore
 from .sim import (
     Cluster,
@@ -105,8 +107,21 @@ def _show_result(self: LinearizabilityResult, **options: Any) -> Any:
     return HistoryView(result=self, **options)
 
 
+def _explore_display() -> Any:
+    """``le.explore``'s progress display: a bar in a Jupyter kernel, else nothing (and
+    no notebook library imported)."""
+    if "ipykernel" not in sys.modules:
+        return None
+    try:
+        from .viz.explorer import notebook_progress
+    except ImportError:  # a kernel without ipywidgets: the result says it all
+        return None
+    return notebook_progress()
+
+
 # The dashboard lives in viz/, the only layer that may import notebook libraries, and
 # is imported on first use: ``import luminous_edu`` stays free of bokeh and ipywidgets.
+_search.DISPLAY = _explore_display
 Cluster.show = _show  # type: ignore[attr-defined]
 KVStore.show = _show_store  # type: ignore[attr-defined]
 LinearizabilityResult.show = _show_result  # type: ignore[attr-defined]

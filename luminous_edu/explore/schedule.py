@@ -4,10 +4,12 @@ A schedule is a list of *choices*, small tuples that say what to do next in word
 that survive when other choices are taken out (the shrinker takes choices out):
 
 - ``("step",)``: let the next scheduled event happen (``cluster.step()``);
-- ``("deliver", source, target, kind, term, k)``: deliver a message in flight now,
-  ahead of its turn (``cluster.fire``): the ``k``-th pending ``kind`` message of
-  ``term`` (None: of any term) from ``source`` to ``target``, by age (the last one if
-  there are fewer);
+- ``("next", choice)``: the delivery or timer ``choice`` names: a step if it is the
+  next scheduled event, else fired at once (what the shrinker makes of a ``step``);
+- ``("deliver", source, target, kind, key, k)``: deliver a message in flight now,
+  ahead of its turn (``cluster.fire``): the ``k``-th pending ``kind`` message from
+  ``source`` to ``target`` (by age; the last one if there are fewer) whose term is
+  ``key`` (a number), or whose content but its term is ``key`` (a string);
 - ``("drop", source, target, kind, term, k)``: lose that message (``cluster.drop``);
 - ``("timer", server, kind)``: fire a server's election or heartbeat timer now;
 - ``("propose", server, value)``, ``("read", server)``: a client's command or
@@ -32,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from ..core import Role
+from ..errors import LuminousError
 from ..sim import Cluster, Event
 
 Choice = tuple[Any, ...]
@@ -57,20 +60,13 @@ class Call(NamedTuple):
 
 
 def message_choice(
-    kind: str, event: Event, pending: Sequence[Event], with_term: bool = True
+    kind: str, event: Event, pending: Sequence[Event], by_content: bool = False
 ) -> Choice:
-    """The ``deliver`` or ``drop`` choice naming pending message ``event`` (by its term
-    too, or, ``with_term=False``, by its age among the messages of any term)."""
-    term = _term(event) if with_term else None
-    twins = _twins(pending, event.source, event.target, type(event.message).__name__, term)
-    return (
-        kind,
-        event.source,
-        event.target,
-        type(event.message).__name__,
-        term,
-        twins.index(event),
-    )
+    """The ``deliver`` or ``drop`` choice naming pending message ``event``: by its term,
+    or (``by_content``) by what it says but its term."""
+    key: int | str = _content(event) if by_content else _term(event)
+    twins = _twins(pending, event.source, event.target, type(event.message).__name__, key)
+    return (kind, event.source, event.target, type(event.message).__name__, key, twins.index(event))
 
 
 def _term(event: Event) -> int:
@@ -78,26 +74,39 @@ def _term(event: Event) -> int:
     return term
 
 
+def _content(event: Event) -> str:
+    """What a message says, but its term (a named tuple's other fields)."""
+    message = event.message
+    return repr(tuple(v for f, v in zip(message._fields, message, strict=True) if f != "term"))
+
+
 def _twins(
-    pending: Iterable[Event], source: int | None, target: int, kind: str, term: int | None
+    pending: Iterable[Event], source: int | None, target: int, kind: str, key: int | str
 ) -> list[Event]:
-    """Pending messages of ``kind`` (and ``term``, unless None) from ``source`` to
-    ``target``, oldest first."""
-    return sorted(
-        (
-            e
-            for e in pending
-            if e.kind == "deliver"
-            and e.source == source
-            and e.target == target
-            and type(e.message).__name__ == kind
-            and (term is None or _term(e) == term)
-        ),
-        key=lambda e: e.id,
+    """Pending messages of ``kind`` from ``source`` to ``target`` whose term (``key`` a
+    number) or content (``key`` a string) is ``key``, oldest first."""
+    same = (
+        e
+        for e in pending
+        if e.kind == "deliver"
+        and e.source == source
+        and e.target == target
+        and type(e.message).__name__ == kind
     )
+    if isinstance(key, str):
+        candidates = sorted(same, key=lambda e: e.id)
+        return [e for e in candidates if _content(e) == key] or candidates
+    return sorted((e for e in same if _term(e) == key), key=lambda e: e.id)
 
 
-def find_message(cluster: Cluster, choice: Choice) -> Event | None:
+def find_event(cluster: Cluster, choice: Choice) -> Event | None:
+    """The pending event a ``deliver``, ``drop`` or ``timer`` choice names, or None."""
+    if choice[0] == "timer":
+        _, owner, timer = choice
+        for event in cluster.pending():
+            if event.kind == timer and event.target == owner:
+                return event
+        return None
     _, source, target, kind, term, k = choice
     twins = _twins(cluster.pending(), source, target, kind, term)
     if not twins:
@@ -109,7 +118,12 @@ def find_message(cluster: Cluster, choice: Choice) -> Event | None:
 def apply(cluster: Cluster, choice: Choice) -> Call | None:
     """Carry out ``choice``; the call made, or None if it did not fit (skipped)."""
     before = cluster.step_count
-    call = _apply(cluster, choice)
+    try:
+        call = _apply(cluster, choice)
+    except LuminousError:
+        # The cluster refused it before changing anything (a server a shrunk schedule
+        # no longer adds, say): it does not fit.
+        return None
     if call is None or cluster.step_count == before:
         return None
     return call
@@ -121,23 +135,30 @@ def _apply(c: Cluster, choice: Choice) -> Call | None:
     if kind == "step":
         event = c.step()
         return None if event is None else Call("step", "", str(event.describe()))  # type: ignore[union-attr]
-    if kind in ("deliver", "drop"):
-        found = find_message(c, choice)
-        if found is None:
+    if kind == "next":
+        event = find_event(c, choice[1])
+        if event is None:
             return None
-        if kind == "deliver":
-            c.fire(found.id)
-            return Call("fire", str(found.id), f"deliver {found.describe()}")
-        c.drop(found.id)
-        return Call("drop", str(found.id), f"lose {found.describe()}")
-    if kind == "timer":
-        _, owner, timer = choice
-        for event in c.pending():
-            if event.kind == timer and event.target == owner:
-                c.fire(event.id)
-                return Call("fire", str(event.id), event.describe())
-        return None
+        if event == c.pending()[0]:  # its turn: step to it, the clock moving on
+            c.step()
+            return Call("step", "", event.describe())
+        c.fire(event.id)
+        return Call("fire", str(event.id), event.describe())
+    if kind in ("deliver", "timer"):
+        event = find_event(c, choice)
+        if event is None:
+            return None
+        c.fire(event.id)
+        return Call("fire", str(event.id), event.describe())
+    if kind == "drop":
+        event = find_event(c, choice)
+        if event is None:
+            return None
+        c.drop(event.id)
+        return Call("drop", str(event.id), f"lose {event.describe()}")
     sid: int = choice[1] if len(choice) > 1 else 0
+    if kind in ("propose", "read", "crash", "restart", "cut_power") and sid not in c.ids:
+        return None
     if kind == "propose":
         if not servers[sid].alive or servers[sid].role is not Role.LEADER:
             return None
@@ -165,6 +186,8 @@ def _apply(c: Cluster, choice: Choice) -> Call | None:
         return Call("cut_power", f"{sid}, after_operations={choice[2]}")
     if kind == "partition":
         groups = choice[1]
+        if any(sid not in c.ids for group in groups for sid in group):
+            return None
         if tuple(map(tuple, groups)) == c.partition_groups:
             return None
         c.partition(*[set(g) for g in groups])
@@ -191,14 +214,14 @@ def _set(group: Iterable[int]) -> str:
 
 def named(cluster: Cluster, choice: Choice) -> Choice:
     """``choice`` in words that depend less on what came before: a ``step`` becomes
-    the delivery or timer it would fire (which then fires at once, without moving the
-    clock), and a message is named by its age alone, not its term (taking out an
-    election timeout changes the terms of the messages after it)."""
+    ``("next", event)``, the delivery or timer it fires (stepped to if it is still
+    next, fired at once if not), and a message is named by its age alone, not its term
+    (taking out an election timeout changes the terms of the messages after it)."""
     if choice[0] in ("deliver", "drop"):
-        found = find_message(cluster, choice)
+        found = find_event(cluster, choice)
         if found is None:
             return choice
-        return message_choice(choice[0], found, cluster.pending(), with_term=False)
+        return message_choice(choice[0], found, cluster.pending(), by_content=True)
     if choice[0] != "step":
         return choice
     pending = cluster.pending()
@@ -206,8 +229,8 @@ def named(cluster: Cluster, choice: Choice) -> Choice:
         return choice
     event = pending[0]
     if event.kind == "deliver":
-        return message_choice("deliver", event, pending, with_term=False)
-    return ("timer", event.target, event.kind)
+        return ("next", message_choice("deliver", event, pending, by_content=True))
+    return ("next", ("timer", event.target, event.kind))
 
 
 def replay(

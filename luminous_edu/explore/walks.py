@@ -37,14 +37,15 @@ KINDS: dict[str, float] = {
     "restart": 1.0,
     "partition": 0.6,
     "heal": 0.8,
-    "duplicate": 0.3,
+    "duplicate": 0.3,  # every message sent in the next few choices arrives twice
 }
 #: Membership changes, for the walks of clusters that allow them.
 MEMBERSHIP_KINDS: dict[str, float] = {
     "add_learner": 0.6,
     "promote": 0.6,
-    "remove_server": 0.6,
+    "remove_server": 1.0,
 }
+ALWAYS = ("step", "deliver", *MEMBERSHIP_KINDS)
 MIN_LENGTH, MAX_LENGTH = 20, 160
 
 
@@ -57,9 +58,10 @@ class Mix:
             kinds |= MEMBERSHIP_KINDS
         self.weights: dict[str, float] = {}
         for kind, most in kinds.items():
-            # The event-order kinds are always there; each other kind is in half the
-            # mixes, with a weight drawn up to its most.
-            if kind in ("step", "deliver") or rng.random() < 0.5:
+            # The event-order kinds, and membership changes where they are asked for,
+            # are always there; each other kind is in half the mixes, with a weight
+            # drawn up to its most.
+            if kind in ALWAYS or rng.random() < 0.5:
                 self.weights[kind] = most * rng.random()
         self.length = rng.randint(MIN_LENGTH, MAX_LENGTH)
 
@@ -73,17 +75,24 @@ class RandomWalk:
         self.mix = Mix(rng, membership)
         self.length = self.mix.length
         self.proposed = 0
+        self.duplicating = 0  # choices left before duplication is switched off again
         self.views: dict[int, ServerView] = {}
         # Server ids a membership change may add: the next unused ones.
         self.spare = tuple(range(max(self.servers) + 1, max(self.servers) + 3))
 
     def choose(self, cluster: Cluster) -> Choice | None:
+        if self.duplicating and self.duplication_ends():
+            return ("duplicate", 0.0)
         now = Now(cluster, self.views)
         kinds = self.possible(now)
         if not kinds:
             return None
         kind = self.rng.choices(kinds, [self.mix.weights[k] for k in kinds])[0]
         return self.make(kind, now)
+
+    def duplication_ends(self) -> bool:
+        self.duplicating -= 1
+        return not self.duplicating
 
     def possible(self, now: Now) -> list[str]:
         """The kinds of the mix that can happen now."""
@@ -97,7 +106,7 @@ class RandomWalk:
             "restart": bool(now.down),
             "heal": now.partitioned,
             "partition": True,
-            "duplicate": True,
+            "duplicate": not self.duplicating,
         }
         leading = bool(now.leaders)
         return [kind for kind in self.mix.weights if able.get(kind, leading)]
@@ -141,7 +150,11 @@ class RandomWalk:
         if kind == "heal":
             return ("heal",)
         if kind == "duplicate":
-            return ("duplicate", rng.choice((0.0, 0.5)))
+            # Rate 1 for a few choices, then 0: exactly the messages sent meanwhile are
+            # duplicated, whatever the network's random draws (a shrunk schedule keeps
+            # them). Longer, and copies of copies would swamp the network.
+            self.duplicating = rng.randint(1, 3) + 1
+            return ("duplicate", 1.0)
         raise ValueError(kind)
 
 
@@ -185,6 +198,8 @@ class PCTWalk(RandomWalk):
 
     def choose(self, cluster: Cluster) -> Choice | None:
         self.taken += 1
+        if self.duplicating and self.duplication_ends():
+            return ("duplicate", 0.0)
         now = Now(cluster, self.views)
         if self.rng.random() < self.other_rate:
             kinds = [k for k in self.possible(now) if k not in ("step", "deliver")]
