@@ -411,8 +411,8 @@ RULES: dict[str, Rule] = {
     "BUG.commit_past_last_new": Rule(
         "HandleAppendEntriesRequest",
         "BUG commit_past_last_new: S{0} advances its commit index to {2}, past index {1}, "
-        'the last entry S{3} sent. The paper: "set commitIndex = min(leaderCommit, index '
-        'of last new entry)" (§5.3)',
+        "the last one S{3}'s AppendEntries vouched for. The paper: \"set commitIndex = "
+        'min(leaderCommit, index of last new entry)" (§5.3)',
     ),
     "BUG.stale_replies": Rule(
         "HandleResponse",
