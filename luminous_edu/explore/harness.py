@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import bisect
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from ..core import Role
@@ -442,12 +442,19 @@ class Harness:
                 )
         c = self.cluster
         if c.violations:
-            self.fail(f"Figure 3 violations: {[str(x) for x in c.violations]}")
+            self.fail(f"safety violations: {_some(c.violations)}")
         found = c.check()
         if found:
-            self.fail(f"Figure 3 violations on a full rescan: {[str(x) for x in found]}")
+            self.fail(f"Figure 3 violations on a full rescan: {_some(found)}")
         if c.errors:
-            self.fail(f"handler errors: {[str(e) for e in c.errors]}")
+            self.fail(f"handler errors: {_some(c.errors)}")
+
+
+def _some(found: Sequence[Any], shown: int = 3) -> str:
+    """The first few of ``found`` (violations or errors), and how many more."""
+    text = "; ".join(str(x).splitlines()[0] for x in found[:shown])
+    more = len(found) - shown
+    return f"{text}; and {more} more" if more > 0 else text
 
 
 def _contains(ordered: list[int], item: int) -> bool:

@@ -921,7 +921,7 @@ class LabReport:
         lines = [self.summary()]
         for test in self.tests:
             mark = "PASS" if test.passed else "FAIL"
-            why = "" if test.passed else ": " + (test.message or "").splitlines()[0]
+            why = "" if test.passed else ": " + _first_line(test.message or "")
             lines.append(f"  {mark} {test.name}{why}")
         return "\n".join(lines)
 
@@ -929,7 +929,7 @@ class LabReport:
         badges = []
         for test in self.tests:
             colour, mark = ("#1b5e20", "&#10003;") if test.passed else ("#b00020", "&#10007;")
-            why = "passed" if test.passed else (test.message or "").splitlines()[0]
+            why = "passed" if test.passed else _first_line(test.message or "")
             title = escape(f"{why} ({test.virtual_ms / 1000:.1f} s virtual)", quote=True)
             badges.append(
                 f'<span class="luminous-lab-badge" title="{title}" style="display:inline-block;'
@@ -937,7 +937,7 @@ class LabReport:
                 f'background:{colour};font-family:monospace">{mark} {escape(test.name)}</span>'
             )
         failed = "".join(
-            f"<li><b>{escape(name)}</b>: {escape(message.splitlines()[0])}</li>"
+            f"<li><b>{escape(name)}</b>: {escape(_first_line(message))}</li>"
             for name, message in self.failures.items()
         )
         details = (
@@ -994,6 +994,12 @@ def _check_names(names: list[str]) -> None:
             f"no 6.5840 test is called {', '.join(map(repr, unknown))}; the tests are "
             f"{', '.join(TESTS)}"
         )
+
+
+def _first_line(message: str, most: int = 240) -> str:
+    """A failure in a line: its first line, cut at ``most`` characters."""
+    line = message.splitlines()[0] if message else ""
+    return line if len(line) <= most else line[: most - 3] + "..."
 
 
 def _name(storage: Any) -> str:

@@ -153,7 +153,7 @@ def explore(
     if found is not None:
         result = _shrunk(result, found, max_shrink_tests, report)
     if report is not None:
-        report(_progress(result, "done", budget, str(result.summary())))
+        report(_progress(result, "done", budget, _outcome(result)))
     return result
 
 
@@ -368,6 +368,15 @@ def _keep(prefixes: list[Prefix], number: int, prefix: Prefix) -> None:
         prefixes.append(prefix)
     else:
         prefixes[number % KEPT] = prefix
+
+
+def _outcome(result: ExploreResult) -> str:
+    if result.violation is None:
+        return "Done: no violation found."
+    return (
+        f"Done: {result.violation.property} broken; the schedule shrunk from {result.steps} "
+        f"to {result.shrunk_steps} steps."
+    )
 
 
 def _best(
