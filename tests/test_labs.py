@@ -107,28 +107,12 @@ def test_a_replayed_test_is_the_same_run(green: labs.LabReport) -> None:
 
 def test_a_handler_without_log_compaction_fails_the_snapshot_tests_saying_why() -> None:
     class NoCompaction(le.StorageHandler):
-        def save_hard_state(self, msg: le.SaveHardState) -> None:
-            self.disk.write("hard", [msg.current_term, msg.voted_for])
-            self.disk.sync()
+        """A handler written before log compaction: DiskStorage's first four methods."""
 
-        def save_log(self, msg: le.SaveLog) -> None:
-            self.disk.write(f"log/{msg.index:08d}", [msg.term, msg.data])
-            self.disk.sync()
-
-        def truncate_log(self, msg: le.TruncateLog) -> None:
-            for key in self.disk.keys():
-                if key.startswith("log/") and int(key[4:]) >= msg.from_index:
-                    self.disk.delete(key)
-            self.disk.sync()
-
-        def load_state(self) -> le.StoredState:
-            term, vote = self.disk.read("hard", [0, None])
-            entries = [
-                (int(key[4:]), *self.disk.read(key))
-                for key in self.disk.keys()
-                if key[:4] == "log/"
-            ]
-            return le.StoredState(term, vote, entries)
+        save_hard_state = le.DiskStorage.save_hard_state
+        save_log = le.DiskStorage.save_log
+        truncate_log = le.DiskStorage.truncate_log
+        load_state = le.DiskStorage.load_state
 
     report = le.labs.run(storage=NoCompaction, tests=["BasicAgree3B", "SnapshotBasic3D"])
     assert report.results == {"BasicAgree3B": True, "SnapshotBasic3D": False}

@@ -25,7 +25,7 @@ from ..core import Role
 from ..sim import Cluster
 from .result import SearchStats
 from .schedule import Choice, apply, message_choice
-from .search import Budget, Progress, Workers
+from .search import Budget, Progress, Workers, progress_of
 from .setup import Setup
 
 MAX_PROPOSALS = 2
@@ -143,17 +143,7 @@ def breadth_first(
                     f"Level {level + 1} of {depth}: {len(seen):,} distinct states, "
                     f"{len(next_frontier):,} new."
                 )
-                report(
-                    Progress(
-                        "bfs",
-                        "searching",
-                        stats.schedules,
-                        stats.events,
-                        stats.elapsed_s,
-                        budget.fraction(stats.events),
-                        best,
-                    )
-                )
+                report(progress_of("bfs", "searching", stats, budget, best))
             if stopped or not next_frontier:
                 break
             frontier = next_frontier

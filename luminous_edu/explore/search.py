@@ -153,7 +153,7 @@ def explore(
     if found is not None:
         result = _shrunk(result, found, max_shrink_tests, report)
     if report is not None:
-        report(_progress(result, "done", budget, _outcome(result)))
+        report(progress_of(strategy, "done", result.stats, budget, _outcome(result), result))
     return result
 
 
@@ -342,17 +342,8 @@ def _walks(
                 done = done or found is not None or budget.out_of_time()
                 if report is not None and (done or stats.elapsed_s - last_report >= 0.25):
                     last_report = stats.elapsed_s
-                    report(
-                        Progress(
-                            strategy,
-                            "searching",
-                            stats.schedules,
-                            stats.events,
-                            stats.elapsed_s,
-                            budget.fraction(stats.events),
-                            _best(setup, stats, rules, found),
-                        )
-                    )
+                    best = _best(setup, stats, rules, found)
+                    report(progress_of(strategy, "searching", stats, budget, best))
                 if done:
                     break
             if done:
@@ -412,9 +403,8 @@ def _shrunk(
         return None
 
     if report is not None:
-        report(
-            _progress(result, "shrinking", None, f"Found {broken}; shrinking {len(choices)} steps.")
-        )
+        best = f"Found {broken}; shrinking {len(choices)} steps."
+        report(progress_of(result.strategy, "shrinking", result.stats, None, best))
     shrunk = list(choices)
     named = _named(setup, cluster_seed, shrunk)
     if named != shrunk:
@@ -509,15 +499,16 @@ def _reporter(progress: Any) -> Callable[[Progress], None] | None:
     )
 
 
-def _progress(result: ExploreResult, phase: str, budget: Budget | None, best: str) -> Progress:
-    stats = result.stats
+def progress_of(
+    strategy: str,
+    phase: str,
+    stats: SearchStats,
+    budget: Budget | None,
+    best: str,
+    result: ExploreResult | None = None,
+) -> Progress:
+    """A ``Progress`` for the display, from a search's numbers so far."""
+    fraction = 1.0 if budget is None else budget.fraction(stats.events)
     return Progress(
-        result.strategy,
-        phase,
-        stats.schedules,
-        stats.events,
-        stats.elapsed_s,
-        1.0 if budget is None else budget.fraction(stats.events),
-        best,
-        result if phase == "done" else None,
+        strategy, phase, stats.schedules, stats.events, stats.elapsed_s, fraction, best, result
     )
