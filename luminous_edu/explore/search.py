@@ -455,7 +455,7 @@ class Workers:
             try:
                 method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
                 self.pool = multiprocessing.get_context(method).Pool(self.processes)
-            except (OSError, ValueError, ImportError):
+            except (OSError, ValueError, ImportError, NotImplementedError):
                 self.pool = None  # no processes here (a browser, a sandbox): run inline
         return self
 
