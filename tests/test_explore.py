@@ -98,6 +98,14 @@ def test_results_are_the_same_on_any_number_of_processes() -> None:
     assert two.stats.processes == 2
 
 
+def test_a_handler_defined_in_a_function_is_explored_in_this_process() -> None:
+    class Mine(le.DiskStorage):  # no worker process could import it by name
+        pass
+
+    result = le.explore(storage=Mine, seed=SEED, budget_steps=5_000, processes=2, progress=False)
+    assert not result.found and result.stats.processes == 1
+
+
 def test_the_same_seed_and_budget_give_the_same_result_and_another_seed_another() -> None:
     first = search(bugs={"commit_past_last_new"}, seed=3, budget_steps=50_000)
     again = search(bugs={"commit_past_last_new"}, seed=3, budget_steps=50_000)

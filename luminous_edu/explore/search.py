@@ -37,6 +37,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import pickle
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -141,6 +142,8 @@ def explore(
         raise LuminousError(f"bfs_depth={bfs_depth!r}: give a whole number from 1 to 40")
     report = _reporter(progress)
     processes = processes or os.cpu_count() or 1
+    if processes > 1 and not _picklable(setup):
+        processes = 1  # a storage handler defined in a function: no worker can rebuild it
     budget = Budget(budget_s, budget_steps)
     if strategy == "bfs":
         from .bfs import breadth_first
@@ -439,6 +442,15 @@ def _named(setup: Setup, cluster_seed: int, choices: Sequence[Choice]) -> list[C
 
 
 # --------------------------------------------------------------- processes
+
+
+def _picklable(setup: Setup) -> bool:
+    """Can worker processes be given ``setup`` (classes are sent by name)?"""
+    try:
+        pickle.dumps(setup)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
 
 
 class Workers:
