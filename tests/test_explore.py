@@ -14,7 +14,8 @@ import pytest
 
 import luminous_edu as le
 from luminous_edu.explore.schedule import apply, find_event, named
-from luminous_edu.explore.search import Progress
+from luminous_edu.explore.search import Progress, run_schedule
+from luminous_edu.explore.setup import Setup
 from luminous_edu.storage.gallery import GALLERY
 
 #: The mutation score's fixed seed and budget: about what 10 s give on 2 cores here.
@@ -201,9 +202,34 @@ def test_a_step_is_named_by_the_event_it_fires_and_replays_the_same() -> None:
     for _ in range(40):
         choice = named(b, ("step",))
         assert choice[0] == "next" and find_event(b, choice[1]) == b.pending()[0]
+        assert choice[2] is True
         apply(a, ("step",))
         apply(b, choice)
     assert same_run(a, b) and a.now == b.now
+
+
+def test_with_lease_reads_no_timer_fires_before_its_time() -> None:
+    """A lease is safe only while no election timer fires early (thesis §6.4.1): the
+    walks then fire timers only in their turn, and so do the shrunk schedules."""
+    cluster = le.Cluster(servers=3, seed=4, check_quorum=True, lease_reads=True)
+    late = max((e for e in cluster.pending() if e.kind != "deliver"), key=lambda e: e.due)
+    timer = ("timer", late.target, late.kind)
+    assert apply(cluster, ("next", timer, False)) is None and cluster.step_count == 0
+    assert apply(cluster, ("next", timer, True)) is not None  # where early firing is fine
+    setup = Setup(3, frozenset(), {"check_quorum": True, "lease_reads": True})
+    assert setup.early_timers is False and Setup(3, frozenset()).early_timers is True
+    kinds = set()
+    for number in range(30):
+        applied = run_schedule(setup, "random", SEED, number, ())[2]
+        kinds |= {choice[0] for choice in applied}
+    assert "timer" not in kinds and {"step", "deliver"} <= kinds
+    fresh = setup.build(4)
+    assert named(fresh, ("step",), setup.early_timers) == ("next", timer_of(fresh), False)
+
+
+def timer_of(cluster: le.Cluster) -> tuple[str, int, str]:
+    first = cluster.pending()[0]
+    return ("timer", first.target, first.kind)
 
 
 def test_a_choice_that_does_not_fit_is_skipped_and_changes_nothing() -> None:

@@ -4,8 +4,9 @@ A schedule is a list of *choices*, small tuples that say what to do next in word
 that survive when other choices are taken out (the shrinker takes choices out):
 
 - ``("step",)``: let the next scheduled event happen (``cluster.step()``);
-- ``("next", choice)``: the delivery or timer ``choice`` names: a step if it is the
-  next scheduled event, else fired at once (what the shrinker makes of a ``step``);
+- ``("next", choice, early)``: the delivery or timer ``choice`` names: a step if it is
+  the next scheduled event, else fired at once (a timer only if ``early``); what the
+  shrinker makes of a ``step``;
 - ``("deliver", source, target, kind, key, k)``: deliver a message in flight now,
   ahead of its turn (``cluster.fire``): the ``k``-th pending ``kind`` message from
   ``source`` to ``target`` (by age; the last one if there are fewer) whose term is
@@ -142,6 +143,8 @@ def _apply(c: Cluster, choice: Choice) -> Call | None:
         if event == c.pending()[0]:  # its turn: step to it, the clock moving on
             c.step()
             return Call("step", "", event.describe())
+        if event.kind != "deliver" and not choice[2]:
+            return None  # this timer may fire only in its turn (leases count on it)
         c.fire(event.id)
         return Call("fire", str(event.id), event.describe())
     if kind in ("deliver", "timer"):
@@ -212,11 +215,12 @@ def _set(group: Iterable[int]) -> str:
     return "{" + ", ".join(str(i) for i in group) + "}"
 
 
-def named(cluster: Cluster, choice: Choice) -> Choice:
+def named(cluster: Cluster, choice: Choice, early_timers: bool = True) -> Choice:
     """``choice`` in words that depend less on what came before: a ``step`` becomes
-    ``("next", event)``, the delivery or timer it fires (stepped to if it is still
-    next, fired at once if not), and a message is named by its age alone, not its term
-    (taking out an election timeout changes the terms of the messages after it)."""
+    ``("next", event, early_timers)``, the delivery or timer it fires (stepped to if it
+    is still next; otherwise fired at once, a timer only if ``early_timers``), and a
+    message is named by its age alone, not its term (taking out an election timeout
+    changes the terms of the messages after it)."""
     if choice[0] in ("deliver", "drop"):
         found = find_event(cluster, choice)
         if found is None:
@@ -229,8 +233,8 @@ def named(cluster: Cluster, choice: Choice) -> Choice:
         return choice
     event = pending[0]
     if event.kind == "deliver":
-        return ("next", message_choice("deliver", event, pending, by_content=True))
-    return ("next", ("timer", event.target, event.kind))
+        return ("next", message_choice("deliver", event, pending, by_content=True), True)
+    return ("next", ("timer", event.target, event.kind), early_timers)
 
 
 def replay(

@@ -246,7 +246,7 @@ def run_schedule(
     else:
         cluster_seed = rng.randrange(SEED_RANGE)
         cluster, applied = setup.build(cluster_seed), []
-    walk = WALKS[strategy](rng, cluster.ids, setup.membership_changes)
+    walk = WALKS[strategy](rng, cluster.ids, setup.membership_changes, setup.early_timers)
     broken = None
     for _ in range(walk.length):
         choice = walk.choose(cluster)
@@ -435,7 +435,7 @@ def _named(setup: Setup, cluster_seed: int, choices: Sequence[Choice]) -> list[C
     cluster = setup.build(cluster_seed)
     result = []
     for choice in choices:
-        name = named(cluster, choice)
+        name = named(cluster, choice, setup.early_timers)
         if apply(cluster, choice) is not None:
             result.append(name)
     return result

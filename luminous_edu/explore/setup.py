@@ -23,6 +23,12 @@ class Setup:
     options: Mapping[str, Any] = field(default_factory=dict)
     membership_changes: bool = False
 
+    @property
+    def early_timers(self) -> bool:
+        """May a timer fire before its time? Not with lease reads, whose safety rests on
+        timers keeping time (thesis §6.4.1); elsewhere Raft's safety never does."""
+        return not self.options.get("lease_reads", False)
+
     def build(self, seed: int) -> Cluster:
         """A new cluster of this setup, from cluster seed ``seed``."""
         return Cluster(servers=self.servers, seed=seed, bugs=self.bugs, **self.options)

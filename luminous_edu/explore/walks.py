@@ -52,7 +52,7 @@ MIN_LENGTH, MAX_LENGTH = 20, 160
 class Mix:
     """A walk's own mix: the weight of each kind of choice (0: never) and its length."""
 
-    def __init__(self, rng: random.Random, membership: bool) -> None:
+    def __init__(self, rng: random.Random, membership: bool, early_timers: bool = True) -> None:
         kinds = dict(KINDS)
         if membership:
             kinds |= MEMBERSHIP_KINDS
@@ -64,15 +64,25 @@ class Mix:
             if kind in ALWAYS or rng.random() < 0.5:
                 self.weights[kind] = most * rng.random()
         self.length = rng.randint(MIN_LENGTH, MAX_LENGTH)
+        if not early_timers:
+            # Lease reads count on no election timer firing before its time (thesis
+            # §6.4.1): timers then fire only in their turn, as time passes.
+            self.weights.pop("timer", None)
 
 
 class RandomWalk:
     """Chooses each next choice at random from its mix."""
 
-    def __init__(self, rng: random.Random, servers: Sequence[int], membership: bool) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        servers: Sequence[int],
+        membership: bool,
+        early_timers: bool = True,
+    ) -> None:
         self.rng = rng
         self.servers = tuple(servers)
-        self.mix = Mix(rng, membership)
+        self.mix = Mix(rng, membership, early_timers)
         self.length = self.mix.length
         self.proposed = 0
         self.duplicating = 0  # choices left before duplication is switched off again
@@ -183,9 +193,14 @@ class PCTWalk(RandomWalk):
     as the mix says, like faults and client requests."""
 
     def __init__(
-        self, rng: random.Random, servers: Sequence[int], membership: bool, depth: int = 3
+        self,
+        rng: random.Random,
+        servers: Sequence[int],
+        membership: bool,
+        early_timers: bool = True,
+        depth: int = 3,
     ) -> None:
-        super().__init__(rng, servers, membership)
+        super().__init__(rng, servers, membership, early_timers)
         self.priority: dict[tuple[int | None, int], float] = {}
         points = range(1, self.length)
         self.change_points = set(rng.sample(points, min(depth - 1, len(points))))
