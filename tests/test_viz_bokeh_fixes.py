@@ -31,7 +31,6 @@ from luminous_edu.viz.bokeh_fixes import (
     RENDER_TAG,
     LiveBokehModel,
     is_echo,
-    load_bokehjs,
     render_number,
 )
 
@@ -151,13 +150,6 @@ def test_what_is_sent_is_counted() -> None:
     source.patch({"x": [(0, 7)]})
     assert widget.messages_sent >= 3
     assert widget.bytes_sent > 0
-
-
-def test_bokehjs_is_loaded_inline_only_in_a_kernel() -> None:
-    assert load_bokehjs() is False  # plain Python: nothing to load into
-    from bokeh.resources import INLINE
-
-    assert INLINE.mode == "inline"
 
 
 def test_the_base_class_sends_one_patch_doc_per_event_as_three_messages() -> None:

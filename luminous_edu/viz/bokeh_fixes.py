@@ -26,10 +26,9 @@ Measured with jupyter_bokeh 4.1.0 (``widgets.py``), bokeh 3.9 and ipywidgets 8.1
    re-render that starts while the previous one is still building fails in BokehJS
    ("configuration is missing"), so that is not done.
 3. BokehJS loading race. With bokeh's default CDN resources, "Run All" can render the
-   widget before BokehJS has loaded ("Could not create a view for model id").
-   ``load_bokehjs()`` calls ``output_notebook(resources=INLINE)`` once per kernel: the
-   script is in the output itself, so there is no race (the price: ~8 MB in a saved
-   output, so notebooks are committed without outputs).
+   widget before BokehJS has loaded ("Could not create a view for model id"); inline
+   resources weigh ~8 MB per output. ``bokehjs`` loads it once per page from the
+   Jupyter server instead, synchronously, before each dashboard's widget.
 
 Batching (not a trap, a cost): the base class sends every document event as its own
 PATCH-DOC, three comm messages each (header, metadata, content), so an update touching
@@ -153,8 +152,6 @@ if (cb_obj.luminous_trigger_on_change === undefined) {
   }
 }
 """
-
-_loaded = False
 
 
 class LiveBokehModel(BokehModel):  # type: ignore[misc]
@@ -331,26 +328,3 @@ def is_echo(content: dict[str, Any]) -> bool:
     if kind in ECHOED_KINDS:
         return True
     return kind == "ModelChanged" and content.get("attr") == "data"
-
-
-def in_kernel() -> bool:
-    """True inside a running IPython kernel (a notebook), False in plain Python."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def load_bokehjs(force: bool = False) -> bool:
-    """Put BokehJS inline in the notebook output, once per kernel; True if it did."""
-    global _loaded
-    if (_loaded and not force) or not in_kernel():
-        return False
-    from bokeh.io import output_notebook
-    from bokeh.resources import INLINE
-
-    output_notebook(resources=INLINE, hide_banner=True)
-    _loaded = True
-    return True

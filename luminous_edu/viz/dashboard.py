@@ -43,8 +43,9 @@ import ipywidgets as widgets
 from bokeh.models import ColumnDataSource
 
 from ..sim.cluster import MAX_SERVER_ID
+from . import bokehjs
 from . import viewmodels as vm
-from .bokeh_fixes import LiveBokehModel, load_bokehjs
+from .bokeh_fixes import LiveBokehModel
 from .palette import MESSAGE_MEANINGS, message_colour
 from .plots import LOG_WINDOW, TIME_WINDOW_MS, Plots, Sizes, build
 
@@ -137,7 +138,6 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
 
         if not isinstance(cluster, Cluster):
             raise TypeError(f"Dashboard needs a le.Cluster, not {cluster!r}")
-        load_bokehjs(force=True)
         self.cluster = cluster
         self.projector = projector
         self.max_updates_per_second = max_updates_per_second
@@ -166,6 +166,13 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self._step = cluster.step_count
         self._seen = len(cluster.trace)
         self._panels()
+
+    def _ipython_display_(self) -> None:
+        """Display BokehJS's loader (see ``bokehjs``), then the dashboard."""
+        from IPython.display import display
+
+        bokehjs.display_loader()
+        display(self._repr_mimebundle_(), raw=True)  # type: ignore[no-untyped-call]
 
     def _new_trackers(self) -> None:
         """Fresh mirrors, trackers and range positions, for new plots."""

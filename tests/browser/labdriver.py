@@ -133,20 +133,22 @@ def _alive(pid: int) -> bool:
 class LabServer:
     """A JupyterLab server on 127.0.0.1 serving ``root``; ``work`` holds its private dirs."""
 
-    def __init__(self, root: Path, work: Path, port: int = 0) -> None:
+    def __init__(self, root: Path, work: Path, port: int = 0, base_url: str = "/") -> None:
         self.root = root
         self.work = work
         self.port = port
+        #: The server's base URL, as on a JupyterHub (``/user/<name>/``): "/" or "/a/b/".
+        self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = work / "jupyterlab.log"
         self._known_pids: set[int] = set()
 
     @property
-    def base_url(self) -> str:
+    def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+        return f"{self.origin}{self.base_url}{path.lstrip('/')}"
 
     def start(self, timeout: float = 90.0) -> LabServer:
         dirs = {
@@ -189,6 +191,7 @@ class LabServer:
                 "--ServerApp.password=",
                 "--ServerApp.disable_check_xsrf=True",
                 f"--ServerApp.root_dir={self.root}",
+                f"--ServerApp.base_url={self.base_url}",
                 f"--LabApp.app_settings_dir={dirs['app-settings']}",
                 f"--LabApp.user_settings_dir={dirs['user-settings']}",
                 f"--LabApp.workspaces_dir={dirs['workspaces']}",
