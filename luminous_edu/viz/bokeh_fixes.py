@@ -90,8 +90,11 @@ it. BokehJS marks the events it applies from a patch ``sync: false`` (its own cl
 session sends only ``sync`` events back); jupyter_bokeh ignores the mark. The same
 ``document_ready`` callback makes the marked document hold back, from its change
 listeners, the events applied from the kernel that only echo: data changes and model
-changes, except the layout's ``tags`` (the render acknowledgement below). What the
-browser itself changes (plot sizes, selections, ranges) still goes to the kernel, and
+changes, except the layout's ``tags`` (the render acknowledgement below). The data
+sources the browser fills itself (tagged ``BROWSER_OWNED``: the ring's moving messages
+and timers, ``plots.MOTION_JS``, set up to 60 times a second) are held back whatever the
+change. What the browser itself changes otherwise (plot sizes, selections, ranges)
+still goes to the kernel, and
 ``_sync_model`` still drops echoes (for a page whose view was built before the callback
 ran, or one where it cannot run).
 
@@ -120,6 +123,10 @@ ECHOED_KINDS = frozenset({"ColumnsStreamed", "ColumnsPatched", "ColumnDataChange
 #: The layout's tag that numbers a batch, for the render acknowledgement.
 RENDER_TAG = "render "
 
+#: The tag of data sources that the browser fills itself (the ring's motion): their
+#: changes are held back in the browser and never re-sent by ``_resync_views``.
+BROWSER_OWNED = "luminous-browser"
+
 #: Plot sizes a browser view reports once it has laid the plots out (every view built).
 LAYOUT_REPORTS = frozenset({"inner_width", "inner_height", "outer_width", "outer_height"})
 
@@ -144,14 +151,25 @@ if (cb_obj.luminous_trigger_on_change === undefined) {
   const trigger = cb_obj._trigger_on_change
   cb_obj.luminous_trigger_on_change = trigger
   const echoed = new Set(["ColumnsPatched", "ColumnsStreamed", "ColumnDataChanged"])
+  const owned = (model) => model != null && Array.isArray(model.tags)
+      && model.tags.includes("@OWNED@")
   cb_obj._trigger_on_change = function (event) {
     const echo = echoed.has(event.kind) || (event.kind === "ModelChanged" && event.attr !== "tags")
+    if (owned(event.model)) {
+      return  // the browser's own data (the ring's motion): never the kernel's business
+    }
     if (!(echo && event.sync === false)) {  // sync false: applied from the kernel's patch
-      trigger.call(this, event)
+      try {
+        trigger.call(this, event)
+      } catch (error) {
+        // The widget's comm is closed: the kernel restarted or shut down, and the views
+        // still report their sizes as the page relays them out. Nobody is listening.
+        if (!(error instanceof Error && error.message === "Cannot send")) throw error
+      }
     }
   }
 }
-"""
+""".replace("@OWNED@", BROWSER_OWNED)
 
 
 class LiveBokehModel(BokehModel):  # type: ignore[misc]
@@ -227,7 +245,7 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         events = [
             ColumnDataChangedEvent(document, model, "data")
             for model in sorted(document.models, key=lambda m: m.id)
-            if isinstance(model, ColumnDataSource)
+            if isinstance(model, ColumnDataSource) and BROWSER_OWNED not in model.tags
         ]
         if events:
             self._send_patch(events)
