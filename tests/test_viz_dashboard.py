@@ -60,7 +60,12 @@ def status(dashboard: Dashboard) -> str:
 
 @pytest.fixture(scope="module")
 def shared() -> Dashboard:
-    return le.Dashboard(le.Cluster(servers=5, seed=7))
+    """One dashboard for many tests, every tab's controls built (as if each was opened
+    once; the tests press their buttons from Python)."""
+    board = le.Dashboard(le.Cluster(servers=5, seed=7))
+    for name in board.panels:
+        board._ensure_panel(name)
+    return board
 
 
 @pytest.fixture
@@ -104,6 +109,10 @@ def test_panels_are_chosen_and_their_plots_built_when_first_opened() -> None:
     assert [board.tabs.get_title(k) for k in range(3)] == ["Safety", "Space-time", "Manual"]
     assert list(board.views) == ["ring", "log"]  # the Safety tab is open: no more plots
     assert "terms" not in board.sources
+    # The other tabs' controls are built when first opened, not before.
+    assert board._built == {"safety"} and board.panel_boxes["manual"].children == ()
+    open_panel(board, "manual")
+    assert board._built == {"safety", "manual"} and board.pending.options
     for _ in range(30):
         board.on_step()
     open_panel(board, "spacetime")

@@ -339,6 +339,10 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             model = LiveBokehModel(self.views[name].root)
             model.add_class(f"luminous-{name}")
             model.track_renders = self._running
+            if name == "ring":
+                model.layout = widgets.Layout(width=f"{self.sizes.ring + 4}px", flex="0 0 auto")
+            elif name == "log":  # the rest of the width
+                model.layout = widgets.Layout(flex="1 1 300px", min_width="260px")
             if name == "log":
                 log = self.views["log"].figures["log"]
                 log.on_change("inner_width", self._on_log_width)
@@ -348,22 +352,24 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
                 self._replace(old, model)
 
     def _replace(self, old: Any, new: Any) -> None:
-        """Put widget ``new`` where ``old`` is shown, and close ``old``."""
-        for box in (getattr(self, "picture", None), *getattr(self, "panel_boxes", {}).values()):
+        """Put widget ``new`` where ``old`` is shown, then close ``old``."""
+        for box in (self.picture, *self.panel_boxes.values()):
             if box is not None and old in box.children:
                 box.children = tuple(new if child is old else child for child in box.children)
         old.close()
 
     def _place_models(self) -> None:
-        """Put the built views' widgets in their places (ring and log, the open tab)."""
-        ring, log = self.models["ring"], self.models["log"]
-        ring.layout = widgets.Layout(width=f"{self.sizes.ring + 4}px", flex="0 0 auto")
-        log.layout = widgets.Layout(flex="1 1 300px", min_width="260px")
-        self.picture.children = (ring, log)
+        """Put the first views' widgets in their places (ring and log, the open tab)."""
+        self.picture.children = (self.models["ring"], self.models["log"])
         for name in PLOT_PANELS:
             if name in self.models and name in self.panel_boxes:
-                box = self.panel_boxes[name]
-                box.children = (*box.children[:1], self.models[name])
+                self._place_panel_model(name)
+
+    def _place_panel_model(self, name: str) -> None:
+        """Tab ``name`` shows its bokeh widget (under the axis controls of a time view)."""
+        box = self.panel_boxes[name]
+        keep = box.children[:1] if name in TIME_VIEWS else ()
+        box.children = (*keep, self.models[name])
 
     def _follow_servers(self) -> bool:
         """If the cluster's servers are no longer those shown (one joined, or a rewind
@@ -378,8 +384,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         built = list(self.views)
         self.views = {}
         self._step, self._seen = self.cluster.step_count, len(self.cluster.trace)
-        self._build_views(built)
-        self._place_models()
+        self._build_views(built)  # the new widgets take the old ones' places
         self._server_controls()
         self.updates["rebuild"] += 1
         return True
@@ -462,11 +467,13 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.narration = widgets.HTML(value="")
         self.narration.add_class("luminous-narration")
 
-        self.panel_boxes: dict[str, Any] = {}
-        makers = {
+        # The tabs' contents are built when a tab is first opened (``_ensure_panel``):
+        # most of a dashboard's widgets are there, and a saved notebook keeps the state
+        # of every widget built (lesson 04 shows seven dashboards).
+        self._makers: dict[str, Callable[[], list[Any]]] = {
             "timelines": self._time_panel,
             "spacetime": self._time_panel,
-            "storage": lambda _name: widgets.VBox([]),
+            "storage": list,
             "safety": self._safety_panel,
             "servers": self._servers_panel,
             "network": self._network_panel,
@@ -474,68 +481,70 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             "manual": self._manual_panel,
             "membership": self._membership_panel,
         }
-        self._axis_controls()
-        self.servers_tab = widgets.VBox([])
-        self.member_rows = widgets.VBox([])
-        self.safety = widgets.VBox([])
-        self.config_label = widgets.HTML(value="")
-        self.read_status = widgets.HTML(value="")
-        self.request_server = widgets.Dropdown(
-            options=[("the leader", 0)], value=0, description="to"
-        )
-        self.pending = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="100%"))
-        for name in self.panels:
-            self.panel_boxes[name] = makers[name](name)
+        self._built: set[str] = set()
+        self.server_buttons: dict[tuple[int, str], Any] = {}
+        self.panel_boxes = {name: widgets.VBox([]) for name in self.panels}
         self.tabs = widgets.Tab(
             children=[self.panel_boxes[name] for name in self.panels],
             titles=[TITLES[name] for name in self.panels],
         )
         self.tabs.observe(self._on_tab, names="selected_index")
-        self._server_controls()
+        if self.open_panel is not None:
+            self._ensure_panel(self.open_panel)
         style = widgets.HTML(STYLE, layout=widgets.Layout(height="0px", margin="0px"))
         children = [style, controls, status_row, self.picture, self.narration]
         if self.panels:
             children.append(self.tabs)
         return children
 
-    def _axis_controls(self) -> None:
-        """The x axis of the timelines and the space-time diagram (``timeaxis``), one set
-        of controls shown in both panels."""
-        self.axis_choice = widgets.Dropdown(
-            options=list(AXES), value="auto", description="x axis",
-            tooltip="auto: steps when the virtual time stands still (manual scheduling)",
-            layout=widgets.Layout(width="auto"),
-        )  # fmt: skip
-        self.window_choice = widgets.Dropdown(
-            options=[(label, k) for k, (label, _ms, _steps) in enumerate(WINDOWS)],
-            value=0, description="window", layout=widgets.Layout(width="auto"),
-        )  # fmt: skip
-        self.pin = widgets.ToggleButton(
-            value=False, description="pin", tooltip="keep the window where it is while "
-            "the cluster moves on (a jump elsewhere still brings it along)",
-        )  # fmt: skip
-        for control in (self.axis_choice, self.window_choice, self.pin):
-            control.observe(lambda _change: self._on_axis(), names="value")
-        self.axis_row = widgets.HBox([self.axis_choice, self.window_choice, self.pin])
+    def _ensure_panel(self, name: str) -> None:
+        """Build the contents of tab ``name`` if they are not built yet."""
+        if name in self._built:
+            return
+        self._built.add(name)
+        self.panel_boxes[name].children = self._makers[name]()
+        if name in ("servers", "membership", "client"):
+            self._server_controls()
 
-    def _time_panel(self, _name: str) -> Any:
-        return widgets.VBox([self.axis_row])
+    def _time_panel(self) -> list[Any]:
+        """The x axis of the timelines and the space-time diagram (``timeaxis``): one set
+        of controls, shown in both panels."""
+        if not hasattr(self, "axis_row"):
+            self.axis_choice = widgets.Dropdown(
+                options=list(AXES), value=self.axis.axis, description="x axis",
+                tooltip="auto: steps when the virtual time stands still (manual scheduling)",
+                layout=widgets.Layout(width="auto"),
+            )  # fmt: skip
+            self.window_choice = widgets.Dropdown(
+                options=[(label, k) for k, (label, _ms, _steps) in enumerate(WINDOWS)],
+                value=self.axis.window, description="window",
+                layout=widgets.Layout(width="auto"),
+            )  # fmt: skip
+            self.pin = widgets.ToggleButton(
+                value=self.axis.pinned, description="pin", tooltip="keep the window where "
+                "it is while the cluster moves on (a jump elsewhere still brings it along)",
+            )  # fmt: skip
+            for control in (self.axis_choice, self.window_choice, self.pin):
+                control.observe(lambda _change: self._on_axis(), names="value")
+            self.axis_row = widgets.HBox([self.axis_choice, self.window_choice, self.pin])
+        return [self.axis_row]
 
-    def _safety_panel(self, _name: str) -> Any:
-        return widgets.VBox(
-            [
-                widgets.HTML(
-                    "The five properties of the paper's Figure 3, and Durability, checked "
-                    "after every step; a failure offers to go to its step."
-                ),
-                self.safety,
-            ]
-        )
+    def _safety_panel(self) -> list[Any]:
+        self._violations = len(self.cluster.violations)
+        self.safety = widgets.VBox(self._safety_rows())
+        return [
+            widgets.HTML(
+                "The five properties of the paper's Figure 3, and Durability, checked after "
+                "every step; a failure offers to go to its step."
+            ),
+            self.safety,
+        ]
 
-    def _servers_panel(self, _name: str) -> Any:
-        return widgets.VBox([self._notice_box("servers"), self.servers_tab])
+    def _servers_panel(self) -> list[Any]:
+        self.servers_tab = widgets.VBox([])
+        return [self._notice_box("servers"), self.servers_tab]
 
-    def _network_panel(self, _name: str) -> Any:
+    def _network_panel(self) -> list[Any]:
         self.groups = widgets.Text(value="", placeholder="e.g. 1,2 | 3,4,5", description="groups")
         network = self.cluster.network
         self.delay = widgets.IntRangeSlider(
@@ -547,61 +556,62 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.duplicate_rate = widgets.FloatSlider(
             value=network.duplicate_rate, min=0, max=1, step=0.05, description="duplicate"
         )
-        return widgets.VBox(
-            [
-                widgets.HBox(
-                    [
-                        self.groups,
-                        self._button("Partition", self.on_partition),
-                        self._button("Heal", self.on_heal),
-                    ]
-                ),
-                widgets.HBox(
-                    [
-                        self.delay,
-                        self.drop_rate,
-                        self.duplicate_rate,
-                        self._button("Apply network", self.on_network),
-                    ],
-                    layout=widgets.Layout(flex_flow="row wrap"),
-                ),
-                self._notice_box("network"),
-            ]
-        )
+        return [
+            widgets.HBox(
+                [
+                    self.groups,
+                    self._button("Partition", self.on_partition),
+                    self._button("Heal", self.on_heal),
+                ]
+            ),
+            widgets.HBox(
+                [
+                    self.delay,
+                    self.drop_rate,
+                    self.duplicate_rate,
+                    self._button("Apply network", self.on_network),
+                ],
+                layout=widgets.Layout(flex_flow="row wrap"),
+            ),
+            self._notice_box("network"),
+        ]
 
-    def _client_panel(self, _name: str) -> Any:
+    def _client_panel(self) -> list[Any]:
         self.request = widgets.Text(value="x=1", description="command")
+        self.request_server = widgets.Dropdown(
+            options=[("the leader", 0)], value=0, description="to"
+        )
+        self.read_status = widgets.HTML(value="")
         read = self._button(
             "Read",
             self.on_read,
             tooltip="a linearizable read (ReadIndex, thesis §6.4) of the last applied "
             "command, sent to the server chosen above",
         )
-        return widgets.VBox(
-            [
-                widgets.HBox(
-                    [self.request, self.request_server, self._button("Propose", self.on_propose)]
-                ),
-                widgets.HBox([read, self.read_status]),
-                self._notice_box("client"),
-            ]
-        )
+        return [
+            widgets.HBox(
+                [self.request, self.request_server, self._button("Propose", self.on_propose)]
+            ),
+            widgets.HBox([read, self.read_status]),
+            self._notice_box("client"),
+        ]
 
-    def _manual_panel(self, _name: str) -> Any:
+    def _manual_panel(self) -> list[Any]:
+        self.pending = widgets.Select(options=[], rows=8, layout=widgets.Layout(width="100%"))
         self.fire_button = self._button("Fire", self.on_fire, tooltip="fire this event now")
         self.drop_button = self._button("Drop", self.on_drop, tooltip="lose this message")
-        return widgets.VBox(
-            [
-                widgets.HTML("Pending events, in the order they would fire. Pick one:"),
-                self.pending,
-                widgets.HBox(
-                    [self.fire_button, self.drop_button, self._notice_box("manual")],
-                    layout=widgets.Layout(align_items="center"),
-                ),
-            ]
-        )
+        return [
+            widgets.HTML("Pending events, in the order they would fire. Pick one:"),
+            self.pending,
+            widgets.HBox(
+                [self.fire_button, self.drop_button, self._notice_box("manual")],
+                layout=widgets.Layout(align_items="center"),
+            ),
+        ]
 
-    def _membership_panel(self, _name: str) -> Any:
+    def _membership_panel(self) -> list[Any]:
+        self.config_label = widgets.HTML(value="")
+        self.member_rows = widgets.VBox([])
         self.new_id = widgets.BoundedIntText(
             value=max(self.ids, default=0) + 1, min=1, max=MAX_SERVER_ID, description="server id",
             layout=widgets.Layout(width="auto"),
@@ -618,18 +628,17 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             tooltip="a learner receives the log but neither votes nor counts for "
             "commitment (thesis §4.2.1)",
         )
-        return widgets.VBox(
-            [
-                self.config_label,
-                widgets.HBox([self.new_id, add, learner]),
-                self._notice_box("membership"),
-                self.member_rows,
-            ]
-        )
+        return [
+            self.config_label,
+            widgets.HBox([self.new_id, add, learner]),
+            self._notice_box("membership"),
+            self.member_rows,
+        ]
 
     def _server_controls(self) -> None:
-        """The controls that name servers, for the servers shown now (``self.ids``)."""
-        small_button = widgets.Layout(width="auto")
+        """The controls that name servers, for the servers shown now (``self.ids``), in
+        the tabs built so far."""
+        small_button = widgets.Layout(width="auto")  # one layout for all of them
 
         def button(verb: str, sid: int, description: str, tooltip: str = "") -> Any:
             b = widgets.Button(description=description, layout=small_button, tooltip=tooltip)
@@ -637,23 +646,27 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
             self.server_buttons[(sid, verb)] = b
             return b
 
-        self.server_buttons: dict[tuple[int, str], Any] = {}
-        rows, member_rows = [], []
-        for sid in self.ids:
-            buttons = [
-                button(verb, sid, f"{verb} S{sid}")
-                for verb in ("crash", "restart", "timeout", "disconnect", "connect")
-            ]
-            buttons.append(
-                button(
-                    "transfer_leadership",
-                    sid,
-                    f"transfer to S{sid}",
-                    f"the leader brings S{sid} up to date, then sends it TimeoutNow (§3.10)",
+        self.server_buttons = {}
+        if "servers" in self._built:
+            rows = []
+            for sid in self.ids:
+                buttons = [
+                    button(verb, sid, f"{verb} S{sid}")
+                    for verb in ("crash", "restart", "timeout", "disconnect", "connect")
+                ]
+                buttons.append(
+                    button(
+                        "transfer_leadership",
+                        sid,
+                        f"transfer to S{sid}",
+                        f"the leader brings S{sid} up to date, then sends it TimeoutNow "
+                        "(§3.10)",
+                    )
                 )
-            )
-            rows.append(widgets.HBox(buttons, layout=widgets.Layout(flex_flow="row wrap")))
-            member_rows.append(
+                rows.append(widgets.HBox(buttons, layout=widgets.Layout(flex_flow="row wrap")))
+            self.servers_tab.children = rows
+        if "membership" in self._built:
+            self.member_rows.children = [
                 widgets.HBox(
                     [
                         button("promote", sid, f"promote S{sid}", "make a learner a voter"),
@@ -666,12 +679,13 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
                         ),
                     ]
                 )
-            )
-        self.servers_tab.children = rows
-        self.member_rows.children = member_rows
-        chosen = self.request_server.value
-        self.request_server.options = [("the leader", 0)] + [(f"S{i}", i) for i in self.ids]
-        self.request_server.value = chosen if chosen in self.ids else 0
+                for sid in self.ids
+            ]
+        if "client" in self._built:
+            chosen = self.request_server.value
+            self.request_server.options = [("the leader", 0)] + [(f"S{i}", i) for i in self.ids]
+            self.request_server.value = chosen if chosen in self.ids else 0
+        self._panels_widgets()
 
     # ------------------------------------------------------------ handlers
 
@@ -925,18 +939,20 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self._guard("main", self._show_panel)
 
     def _show_panel(self) -> None:
-        """The open tab's bokeh view, built or brought up to date; its other controls."""
+        """The open tab's contents, built or brought up to date."""
         name = self.open_panel
+        if name is None:
+            return
+        self._ensure_panel(name)
         if name in PLOT_PANELS:
             if name not in self.views:
                 self._build_views([name])
-                box = self.panel_boxes[name]
-                box.children = (*box.children[: 1 if name in TIME_VIEWS else 0], self.models[name])
+                self._place_panel_model(name)
             elif name in self._stale:
                 self._stale.discard(name)
                 with self._one_message():
                     self._fill([name], jump=True)
-        self._refresh_pending()
+        self._panels_widgets()
 
     def _on_axis(self) -> None:
         self.axis.axis = self.axis_choice.value
@@ -1186,22 +1202,30 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         blank = "<div class='luminous-line'>&nbsp;</div>"
         lines = [blank] * (sizes.narration_lines - len(lines)) + lines
         self.narration.value = f"<div style='font-size:{sizes.normal}'>{''.join(lines)}</div>"
+        self._panels_widgets()
+
+    def _panels_widgets(self) -> None:
+        """The widgets of the tabs built so far: safety, pending events, the buttons of
+        the servers that are up or down, the configuration, the last read."""
+        cluster = self.cluster
         count = len(cluster.violations)
-        if count != self._violations:
+        if "safety" in self._built and count != self._violations:
             self._violations = count
             self.safety.children = self._safety_rows()
         self._refresh_pending()
         for sid in self.ids:
             alive = cluster.servers[sid].alive
-            self.server_buttons[(sid, "crash")].disabled = not alive
-            self.server_buttons[(sid, "restart")].disabled = alive
-            self.server_buttons[(sid, "timeout")].disabled = not alive
-        config = cluster.config
-        described = "unknown (every server is down)" if config is None else config.describe()
-        self.config_label.value = (
-            f"Configuration (as the leader sees it): <b>{html.escape(described)}</b>"
-        )
-        if self.reads:
+            for verb, off in (("crash", not alive), ("restart", alive), ("timeout", not alive)):
+                button = self.server_buttons.get((sid, verb))
+                if button is not None:
+                    button.disabled = off
+        if "membership" in self._built:
+            config = cluster.config
+            described = "unknown (every server is down)" if config is None else config.describe()
+            self.config_label.value = (
+                f"Configuration (as the leader sees it): <b>{html.escape(described)}</b>"
+            )
+        if "client" in self._built and self.reads:
             self.read_status.value = html.escape(read_text(self.reads[-1]))
 
     def _safety_rows(self) -> list[Any]:
@@ -1229,7 +1253,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self.seek(step)
 
     def _refresh_pending(self) -> None:
-        if self.open_panel != "manual":  # the Manual tab is hidden: save the work
+        if self.open_panel != "manual" or "manual" not in self._built:  # hidden: no work
             return
         events = self.cluster.pending()
         self.pending.options = [(f"#{e.id} t={e.due}: {e.describe()}", e.id) for e in events]
