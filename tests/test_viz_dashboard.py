@@ -523,11 +523,10 @@ def applied_echo(dashboard: Dashboard, number: int) -> dict[str, Any]:
     from luminous_edu.viz.bokeh_fixes import RENDER_TAG
 
     assert dashboard.bokeh is not None
-    layout = dashboard.bokeh._model
     return {
         "event": "jsevent",
         "kind": "ModelChanged",
-        "model": {"id": layout.id},
+        "model": {"id": dashboard.bokeh.ack.id},
         "attr": "tags",
         "new": [f"{RENDER_TAG}{number}"],
     }

@@ -38,8 +38,10 @@ applies a multi-event patch at once, as from a bokeh server), whatever the count
 
 Render acknowledgement (backpressure). The echo of trap 1 has a use: BokehJS sends it
 right after applying a PATCH-DOC, in the same task. With ``track_renders`` on, every
-batch also sets the layout's ``tags`` to ``["render N"]`` (N counts the batches); the
-echo of that change says exactly which update the browser has applied, whatever the
+batch also sets the ``tags`` of a model that nothing draws (``ack``, a ``CustomJS``
+named in the layout's tags, so that it is in the document) to ``["render N"]`` (N
+counts the batches; on the layout itself, each change made BokehJS repaint the whole
+plot); the echo of that change says exactly which update the browser has applied, whatever the
 echoes of other events do (not every event is echoed, and echoes of an older batch can
 arrive late). ``in_flight`` counts the batches sent and not yet acknowledged. The
 dashboard's Run loop keeps it small (a window of a few updates, to cover the round
@@ -90,7 +92,7 @@ it. BokehJS marks the events it applies from a patch ``sync: false`` (its own cl
 session sends only ``sync`` events back); jupyter_bokeh ignores the mark. The same
 ``document_ready`` callback makes the marked document hold back, from its change
 listeners, the events applied from the kernel that only echo: data changes and model
-changes, except the layout's ``tags`` (the render acknowledgement below). The data
+changes, except ``tags`` (the render acknowledgement below). The data
 sources the browser fills itself (tagged ``BROWSER_OWNED``: the ring's moving messages
 and timers, ``plots.MOTION_JS``, set up to 60 times a second) are held back whatever the
 change. What the browser itself changes otherwise (plot sizes, selections, ranges)
@@ -183,6 +185,10 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
     echoes_ignored = 0
 
     def __init__(self, model: LayoutDOM, **kwargs: Any) -> None:
+        # The render acknowledgement's tag lives on a model of its own that nothing
+        # draws: on the layout, each tag change made BokehJS repaint the whole plot.
+        self.ack = CustomJS(code="", tags=[])
+        model.tags = [*model.tags, self.ack]
         document = model.document
         if document is None:
             document = Document()
@@ -215,7 +221,7 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
             self.heard_from_browser = True
             if is_layout_report(content):
                 self._resync_views()
-            applied = render_number(content, self._model.id)
+            applied = render_number(content, self.ack.id)
             if applied is not None:
                 self.render_applied = max(self.render_applied, applied)
                 return
@@ -272,7 +278,7 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         finally:
             if self._batch and self.track_renders:
                 self.render_sent += 1
-                self._model.tags = [f"{RENDER_TAG}{self.render_sent}"]  # joins the batch
+                self.ack.tags = [f"{RENDER_TAG}{self.render_sent}"]  # joins the batch
             events, self._batch = self._batch, None
             if events:
                 self._send_patch(events)
@@ -320,12 +326,13 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         super().send(content, buffers)
 
 
-def render_number(content: dict[str, Any], layout_id: str) -> int | None:
-    """N if this serialized BokehJS event is the echo of a batch's ``render N`` tag."""
+def render_number(content: dict[str, Any], ack_id: str) -> int | None:
+    """N if this serialized BokehJS event is the echo of a batch's ``render N`` tag
+    (on the model whose id is ``ack_id``)."""
     if content.get("kind") != "ModelChanged" or content.get("attr") != "tags":
         return None
     model = content.get("model")
-    if not isinstance(model, dict) or model.get("id") != layout_id:
+    if not isinstance(model, dict) or model.get("id") != ack_id:
         return None
     new = content.get("new")
     if isinstance(new, list) and len(new) == 1 and isinstance(new[0], str):

@@ -659,8 +659,7 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
                         "transfer_leadership",
                         sid,
                         f"transfer to S{sid}",
-                        f"the leader brings S{sid} up to date, then sends it TimeoutNow "
-                        "(§3.10)",
+                        f"the leader brings S{sid} up to date, then sends it TimeoutNow (§3.10)",
                     )
                 )
                 rows.append(widgets.HBox(buttons, layout=widgets.Layout(flex_flow="row wrap")))

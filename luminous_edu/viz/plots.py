@@ -28,6 +28,13 @@ every animation frame:
   no virtual time (manual scheduling);
 - after a jump (Back, the slider, Reset, ``refresh()``) it shows the new state at once.
 
+Levels. BokehJS paints a plot on two canvases: everything on the "primary" one, and the
+renderers of level "overlay" on a second one above it; a change to an overlay renderer
+repaints only that canvas. What moves at every frame or changes at most steps is drawn
+there (the ring's dots and timer arcs, the log's cells and marks, the timelines' lines,
+the space-time arrows, the cursors), so that the axes, legends and titles are not drawn
+again each time.
+
 The callback starts from the document's ``document_ready`` event (JUPYTER_NOTES.md,
 "Motion in the browser") and runs a ``requestAnimationFrame`` loop that does nothing
 while nothing moves, and stops once the ring's view has left the page.
@@ -612,6 +619,7 @@ def build_log(server_ids: list[int], sizes: Sizes) -> View:
         line_alpha="line_alpha",
         line_dash="line_dash",
         line_width="line_width",
+        level="overlay",  # the logs change often, the axes and legend rarely
     )
     # Log compaction (§7): the indexes a server's snapshot covers, as one block.
     snapshots = log.rect(
@@ -625,6 +633,7 @@ def build_log(server_ids: list[int], sizes: Sizes) -> View:
         line_color="#555555",
         line_alpha="alpha",
         line_dash="dotted",
+        level="overlay",
     )
     log.text(
         "end",
@@ -637,6 +646,7 @@ def build_log(server_ids: list[int], sizes: Sizes) -> View:
         text_font_size=sizes.small,
         text_font_style="italic",
         text_alpha="alpha",
+        level="overlay",
     )
     log.add_tools(
         HoverTool(
@@ -657,6 +667,7 @@ def build_log(server_ids: list[int], sizes: Sizes) -> View:
             text_font_style=style,
             text_color="text_colour",
             text_alpha="line_alpha",
+            level="overlay",
         )
     items: list[tuple[str, Any]] = []
     marks: list[Any] = []
@@ -676,6 +687,7 @@ def build_log(server_ids: list[int], sizes: Sizes) -> View:
             view=CDSView(filter=GroupFilter(column_name="kind", group=kind)),
             fill_color="colour",
             line_color="colour",
+            level="overlay",
         )
         marks.append(mark)
         items.append((label, mark))
@@ -706,6 +718,7 @@ def _cursor(fig: Any, name: str) -> Span:
         line_dash="dashed",
         line_width=1,
         name=name,
+        level="overlay",  # it moves at every step: drawn on the canvas of what moves
     )
     fig.add_layout(span)
     return span
@@ -752,6 +765,7 @@ def build_timelines(server_ids: list[int], sizes: Sizes) -> View:
             line_color="colour",
             line_width="width",
             line_alpha="alpha",
+            level="overlay",  # redrawn at every step: its own canvas (see MOTION_JS)
         )
         view.x_fields += [(lines.glyph, "x0", "x0", "s0"), (lines.glyph, "x1", "x1", "s1")]
         names: Any = {"field": "name"}  # one legend item per server, from the data
@@ -800,6 +814,7 @@ def build_spacetime(server_ids: list[int], sizes: Sizes) -> View:
         line_color="colour",
         line_alpha="alpha",
         line_width=2,
+        level="overlay",  # redrawn at every step: its own canvas
     )
     ends = space.scatter(
         "x1",
@@ -810,6 +825,7 @@ def build_spacetime(server_ids: list[int], sizes: Sizes) -> View:
         fill_color="colour",
         line_color="colour",
         alpha="alpha",
+        level="overlay",
     )
     space.add_tools(
         HoverTool(
