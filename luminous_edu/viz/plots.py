@@ -65,7 +65,7 @@ from bokeh.plotting import figure
 from . import flights
 from . import viewmodels as vm
 from .bokeh_fixes import BROWSER_OWNED
-from .palette import GREY, LIGHT_GREY, MESSAGE_KINDS, MESSAGE_SHAPES, VERMILLION
+from .palette import BLUE, GREY, LIGHT_GREY, MESSAGE_KINDS, MESSAGE_SHAPES, VERMILLION
 
 #: Log indexes shown before the browser has said how wide the log matrix is.
 LOG_WINDOW = 12
@@ -671,26 +671,33 @@ def build_log(server_ids: list[int], sizes: Sizes) -> View:
         )
     items: list[tuple[str, Any]] = []
     marks: list[Any] = []
-    for kind, label, marker, size, angle in (
-        ("commit", "committed up to here", "dash", 26, math.pi / 2),
-        ("next", "leader sends next", "inverted_triangle", 9, 0.0),
-        ("match", "leader knows it holds up to here", "triangle", 9, 0.0),
+    # The legend draws its samples from renderers of its own, one point out of sight.
+    legend_source = ColumnDataSource(data={"x": [-99.0], "y": [-99.0]})
+    for kind, label, marker, size, angle, colour in (
+        ("commit", "committed up to here", "dash", 26, math.pi / 2, "#000000"),
+        ("next", "leader sends next", "inverted_triangle", 9, 0.0, VERMILLION),
+        ("match", "leader knows it holds up to here", "triangle", 9, 0.0, BLUE),
     ):
-        mark = log.scatter(
-            "x",
-            "y",
-            marker=marker,
-            size=sizes.px(size),
-            angle=angle,
-            line_width=3 if kind == "commit" else 1,
-            source=sources["markers"],
-            view=CDSView(filter=GroupFilter(column_name="kind", group=kind)),
-            fill_color="colour",
-            line_color="colour",
-            level="overlay",
+        look: dict[str, Any] = {
+            "marker": marker,
+            "size": sizes.px(size),
+            "angle": angle,
+            "line_width": 3 if kind == "commit" else 1,
+        }
+        marks.append(
+            log.scatter(
+                "x",
+                "y",
+                source=sources["markers"],
+                view=CDSView(filter=GroupFilter(column_name="kind", group=kind)),
+                fill_color="colour",
+                line_color="colour",
+                level="overlay",
+                **look,
+            )
         )
-        marks.append(mark)
-        items.append((label, mark))
+        sample = log.scatter("x", "y", source=legend_source, color=colour, **look)
+        items.append((label, sample))
     log.add_layout(_legend(items, sizes, orientation="horizontal", ncols=2), "below")
     log.add_tools(
         HoverTool(

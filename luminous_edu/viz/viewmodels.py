@@ -34,6 +34,7 @@ from ..core import Role
 from ..core.membership import Configuration
 from .palette import (
     BLACK,
+    BLUE,
     GREY,
     LIGHT_GREY,
     ROLE_COLOURS,
@@ -500,7 +501,7 @@ def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
                 "y": round(follower - 0.5, 6),
                 "text": f"next_index[S{follower}]={nxt}",
                 "marker": "inverted_triangle",
-                "colour": "#D55E00",
+                "colour": VERMILLION,
             }
         for follower, match in sorted(view.match_index.items()):
             rows[(follower, "match")] = {
@@ -510,7 +511,7 @@ def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
                 "y": round(follower + 0.5, 6),
                 "text": f"match_index[S{follower}]={match}",
                 "marker": "triangle",
-                "colour": "#0072B2",
+                "colour": BLUE,
             }
     return rows
 

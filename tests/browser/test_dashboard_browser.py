@@ -237,6 +237,17 @@ def views_match_data(lab: LabPage, when: str) -> None:
     )
 
 
+def at_rest(lab: LabPage, now: int, timeout: float = 5.0) -> dict[str, Any]:
+    """Wait until the ring's animation rests at virtual time ``now``; its state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        motion: dict[str, Any] = lab.page.evaluate(JS_MOTION)
+        if not motion["running"] and motion["shown"] == now:
+            return motion
+        assert time.monotonic() < deadline, f"the ring never came to rest at t={now}: {motion}"
+        time.sleep(0.1)
+
+
 def status(lab: LabPage) -> dict[str, Any] | None:
     result: dict[str, Any] | None = lab.page.evaluate(JS_STATUS)
     return result
@@ -459,10 +470,15 @@ def test_step_back_and_run_in_a_real_browser(
         views_match_data(lab, "after Run All")
         assert start["servers"] and any(s["log"] for s in start["servers"].values())
 
+        before = page.evaluate(JS_MOTION)
         for i in range(1, STEPS + 1):
             lab.button("Step").click()
             wait_for_step(lab, start["step"] + i)
-        page_matches_kernel(lab, f"after {STEPS} clicks of Step")
+        stepped = page_matches_kernel(lab, f"after {STEPS} clicks of Step")
+        # Each Step glides into place (plots.STEP_MS), then the ring rests at the
+        # kernel's time.
+        glided = at_rest(lab, stepped["now"])
+        assert glided["frames"] - before["frames"] >= 2 * STEPS, (before, glided)
 
         lab.button("Back").click()
         wait_for_step(lab, start["step"] + STEPS - 1)
@@ -490,8 +506,7 @@ def test_step_back_and_run_in_a_real_browser(
         assert after_run["step"] > after_back["step"]
         views_match_data(lab, "after Run and Pause")
         # The ring's own clock came to rest at the kernel's time.
-        motion = page.evaluate(JS_MOTION)
-        assert not motion["running"] and motion["shown"] == after_run["now"], motion
+        at_rest(lab, after_run["now"])
     finally:
         # The dashboard alone, then the whole page: look at them.
         dashboard.first.screenshot(path=str(artifacts / "dashboard.png"))
