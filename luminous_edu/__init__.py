@@ -11,7 +11,7 @@ print(cluster.trace.text(last=10))
 from typing import Any
 
 from . import exercises
-from .check import FIGURE_3, Violation
+from .check import FIGURE_3, LinearizabilityResult, Operation, Violation, check_linearizable
 from .core import Configuration, Entry, Role
 from .errors import (
     DataError,
@@ -20,9 +20,12 @@ from .errors import (
     RecordError,
     UnknownServerError,
 )
+from .kv import BackupError, KVStore
 from .sim import (
     Cluster,
     Event,
+    GaveUp,
+    GaveUpWarning,
     HandlerError,
     MembershipResult,
     Network,
@@ -59,6 +62,8 @@ __version__ = "0.1.0"
 
 #: ``le.check_exercise("01.votes_needed", votes_needed)``: same as ``le.exercises.check``.
 check_exercise = exercises.check
+#: ``le.student_seed("ada@example.edu", course="raft-2026")``: a student's own seed.
+student_seed = exercises.student_seed
 
 
 def _show(self: Cluster, **options: Any) -> Any:
@@ -69,9 +74,29 @@ def _show(self: Cluster, **options: Any) -> Any:
     return Dashboard(self, **options)
 
 
+def _show_store(self: KVStore, shard: int | None = None, **options: Any) -> Any:
+    """Show this store: its groups' dashboards side by side (or shard ``shard``'s alone)
+    and the history of its clients' operations with the checker's verdict. Same as
+    ``luminous_edu.viz.kv.KVView(store, shard=shard, **options)``."""
+    from .viz.kv import KVView
+
+    return KVView(self, shard=shard, **options)
+
+
+def _show_result(self: LinearizabilityResult, **options: Any) -> Any:
+    """Draw the history this result checked, Porcupine's way: a lane per client, each
+    operation a bar, the order found, and the operation no order can place in red.
+    Same as ``luminous_edu.viz.history.HistoryView(result=result, **options)``."""
+    from .viz.history import HistoryView
+
+    return HistoryView(result=self, **options)
+
+
 # The dashboard lives in viz/, the only layer that may import notebook libraries, and
 # is imported on first use: ``import luminous_edu`` stays free of bokeh and ipywidgets.
 Cluster.show = _show  # type: ignore[attr-defined]
+KVStore.show = _show_store  # type: ignore[attr-defined]
+LinearizabilityResult.show = _show_result  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str) -> Any:
@@ -84,6 +109,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FIGURE_3",
+    "BackupError",
     "Cluster",
     "CompactLog",
     "Configuration",
@@ -93,14 +119,18 @@ __all__ = [
     "Entry",
     "Event",
     "FunctionStorage",
+    "GaveUp",
+    "GaveUpWarning",
     "HandlerError",
     "InvalidActionError",
     "JsonCodec",
     "JsonLinesStorage",
+    "KVStore",
     "LoadState",
     "LuminousError",
     "MembershipResult",
     "Network",
+    "Operation",
     "PickleCodec",
     "ProposalResult",
     "RecordError",
@@ -124,6 +154,8 @@ __all__ = [
     "VolatileStorage",
     "__version__",
     "check_exercise",
+    "check_linearizable",
     "check_storage",
     "exercises",
+    "student_seed",
 ]

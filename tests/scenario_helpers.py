@@ -183,7 +183,7 @@ class Harness:
             self._tick()
             return predicate()
 
-        return self.cluster.run_until(check, max_ms)
+        return bool(self.cluster.run_until(check, max_ms, warn=False))
 
     def sleep(self, ms: int) -> None:
         """Let ``ms`` of virtual time pass, with background clients running."""

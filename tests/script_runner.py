@@ -206,7 +206,7 @@ class Runner:
         known, or every running server applied through INDEX; say when."""
         c = self.c
         if what == "leader":
-            done = c.run_until(lambda c: c.leader is not None, max_ms=max_ms)
+            done = c.run_until(lambda c: c.leader is not None, max_ms=max_ms, warn=False)
             summary = f"S{c.leader} leads term {c.servers[c.leader].current_term}" if done else ""
         elif what == "applied" and len(args) == 1:
             index = int(args[0])
@@ -215,6 +215,7 @@ class Runner:
                     c.servers[i].last_applied >= index for i in c.servers if c.servers[i].alive
                 ),
                 max_ms=max_ms,
+                warn=False,
             )
             summary = f"every running server applied through {index}" if done else ""
         else:

@@ -206,9 +206,12 @@ def test_fire_or_drop_an_event_that_is_not_pending(s: SimpleNamespace) -> None:
     pending_ids = {e.id for e in c.pending()}
     gone = min(pending_ids) - 1  # ids are never reused: this one fired or was dropped
     assert gone not in pending_ids
-    for bad in (gone, 0, -1, max(pending_ids) + 1, 10**9, "1", None, 1.5):
+    for bad in (gone, 0, -1, max(pending_ids) + 1, 10**9):
         refused(s, le.InvalidActionError, ["not pending"], lambda b=bad: c.fire(b))
         refused(s, le.InvalidActionError, ["not pending"], lambda b=bad: c.drop(b))
+    for bad in ("1", None, 1.5):
+        refused(s, le.InvalidActionError, ["give an event id"], lambda b=bad: c.fire(b))
+        refused(s, le.InvalidActionError, ["give an event id"], lambda b=bad: c.drop(b))
 
 
 def test_drop_a_timer(s: SimpleNamespace) -> None:

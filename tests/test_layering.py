@@ -1,4 +1,4 @@
-"""The layers import one way only: viz -> sim -> (check | storage) -> core.
+"""The layers import one way only: viz -> kv -> sim -> (check | storage) -> core.
 
 An AST scan of every module under ``luminous_edu/`` (every import statement, also those
 inside functions or ``if TYPE_CHECKING:``, and ``importlib.import_module`` /
@@ -205,6 +205,19 @@ def test_sim_does_not_import_viz() -> None:
     assert violations(in_layer("sim"), allowed) == []
 
 
+def test_kv_builds_on_sim_and_check_and_never_on_viz() -> None:
+    """kv/ is an application on the public Cluster API (DESIGN.md "Layers")."""
+    below = ("core", "storage", "check", "sim", "kv")
+
+    def allowed(name: str) -> bool:
+        if top(name) != ROOT:
+            return top(name) in STDLIB
+        return layer_of(name) in below or name == f"{ROOT}.errors"
+
+    assert in_layer("kv")
+    assert violations(in_layer("kv"), allowed) == []
+
+
 def test_only_viz_imports_notebook_libraries() -> None:
     outside = {m: imps for m, imps in MODULES.items() if not m.startswith(f"{ROOT}.viz")}
 
@@ -218,7 +231,7 @@ def test_nothing_below_viz_imports_viz() -> None:
     below = {
         m: imps
         for m, imps in MODULES.items()
-        if layer_of(m) in ("core", "storage", "check", "sim") or m == f"{ROOT}.errors"
+        if layer_of(m) in ("core", "storage", "check", "sim", "kv") or m == f"{ROOT}.errors"
     }
 
     def allowed(name: str) -> bool:
@@ -229,11 +242,15 @@ def test_nothing_below_viz_imports_viz() -> None:
 
 def test_importing_the_simulation_loads_no_notebook_library() -> None:
     """At run time too: a fresh interpreter that imports luminous_edu.sim (and runs a
-    few steps) has loaded none of ipywidgets, bokeh, jupyter_bokeh or IPython."""
+    few steps), and checks an exercise and shows the progress table as HTML, has loaded
+    none of ipywidgets, bokeh, jupyter_bokeh or IPython."""
     script = (
         "import sys, luminous_edu.sim as sim\n"
         "c = sim.Cluster(servers=3, seed=1)\n"
         "c.run(500)\n"
+        "import luminous_edu.exercises as ex\n"
+        "ex.check('01.votes_needed', lambda n: n // 2 + 1)\n"
+        "ex.progress()._repr_html_()\n"
         f"names = {sorted(NOTEBOOK_LIBRARIES)!r}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in names))\n"
     )

@@ -2,7 +2,8 @@
 
 The notebook's code cells run here, headless, in one namespace, and what its text says
 about each run is checked right after the cell that makes it (the server names, indexes
-and counts the prose and the predictions quote). The rules its exercises check are the
+and counts the prose and the predictions quote), on the reference run and on a
+student's own run (another seed). The rules its exercises check are the
 core's: ``term_at`` agrees with the log's own ``term_at`` (a Hypothesis property over
 compacting clusters), and ``needs_snapshot`` names every follower the leader sends
 InstallSnapshot to. Wrong handlers get the sentence meant for them. Set up, step, check.
@@ -10,7 +11,6 @@ InstallSnapshot to. Wrong handlers get the sentence meant for them. Set up, step
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lesson_runner import run_lesson
 from test_exercises import load_solutions
 
 import luminous_edu as le
@@ -88,8 +89,15 @@ def _caught_up(ns: dict[str, Any]) -> dict[str, Any]:
 
 
 def _before_restart(ns: dict[str, Any]) -> dict[str, Any]:
-    view = ns["cluster"].servers[2]
-    return {"snapshot": view.snapshot_index, "last": view.last_log_index}
+    cluster = ns["cluster"]
+    follower = ns["follower"]
+    view = cluster.servers[follower]
+    return {
+        "follower": follower,
+        "is_the_predictions": follower == lesson06.restarted_follower(cluster),
+        "snapshot": view.snapshot_index,
+        "last": view.last_log_index,
+    }
 
 
 def _after_restart(ns: dict[str, Any]) -> dict[str, Any]:
@@ -107,30 +115,27 @@ def _gallery(ns: dict[str, Any]) -> dict[str, Any]:
 
 RECORDERS: dict[str, tuple[str, Recorder]] = {
     "plain": ("plain = le.Cluster(", _plain),
-    "compacted": ("cluster = le.Cluster(servers=3, seed=2", _compacted),
+    "compacted": ("cluster = le.Cluster(servers=3, seed=SEED", _compacted),
     "snapshot_on_disk": ("cluster.disk(1)[key]", _snapshot_on_disk),
-    "behind": ("behind_board = behind.show()", _behind),
+    "behind": ("late = max(", _behind),
     "caught_up": ("behind.restart(late)", _caught_up),
-    "before_restart": ('"06.predict_restart_commit", my_prediction', _before_restart),
+    "before_restart": ("follower = min(", _before_restart),
     "after_restart": ("cluster.restart(follower)", _after_restart),
     "gallery": ('buggy = bug_scenario("CompactsBeforeSnapshot")', _gallery),
 }
 
 
-@pytest.fixture(scope="module")
-def lesson() -> dict[str, dict[str, Any]]:
-    """Run every code cell of the notebook in order; what the recorders saw, by name."""
-    cells = json.loads(NOTEBOOK.read_text("utf-8"))["cells"]
-    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-    namespace: dict[str, Any] = {"__name__": "lesson06"}
-    seen: dict[str, dict[str, Any]] = {}
-    for number, source in enumerate(sources):
-        exec(compile(source, f"06_log_compaction.ipynb, code cell {number}", "exec"), namespace)
-        for name, (marker, record) in RECORDERS.items():
-            if name not in seen and marker in source:
-                seen[name] = record(namespace)
-    missing = sorted(set(RECORDERS) - set(seen))
-    assert not missing, f"no cell of the notebook matches the recorders {missing}"
+# The reference run (no student id) and a student's own run.
+STUDENTS = [None, "ada@example.edu"]
+
+
+@pytest.fixture(scope="module", params=STUDENTS, ids=["reference", "a student"])
+def lesson(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Run every code cell of the notebook in order, as the reference run or as a
+    student; what the recorders saw, by name, and the run's seed."""
+    namespace, seen = run_lesson(NOTEBOOK, request.param, RECORDERS)
+    seen["seed"] = namespace["SEED"]
+    seen["reference"] = request.param is None
     return seen
 
 
@@ -151,11 +156,11 @@ def test_with_a_threshold_every_server_keeps_a_snapshot_and_a_short_log(lesson: 
 def test_the_prediction_about_the_disk_is_computed_on_the_same_run(lesson: dict) -> None:
     # 06.predict_disk runs the default state machine; the notebook runs KeyValue. The
     # state machine changes no timing, so the snapshots fall at the same indexes.
-    default = lesson06._compacting_cluster(threshold=10)
+    default = lesson06.compacting_cluster(threshold=10, seed=lesson["seed"])
     assert {i: default.servers[i].snapshot_index for i in default.servers} == (
         lesson["compacted"]["snapshots"]
     )
-    assert ex.get("06.predict_disk").right_answer() == "b"
+    assert ex.get("06.predict_disk").right_answer(lesson["seed"]) == "b"
 
 
 def test_the_snapshot_holds_index_term_state_and_configuration(lesson: dict) -> None:
@@ -165,23 +170,36 @@ def test_the_snapshot_holds_index_term_state_and_configuration(lesson: dict) -> 
     assert config == {"voters": [1, 2, 3]}
 
 
-def test_the_follower_far_behind_is_s5_with_2_entries_and_next_index_3(lesson: dict) -> None:
+def test_the_follower_far_behind_has_a_few_entries_the_leader_compacted(lesson: dict) -> None:
     seen = lesson["behind"]
-    assert (seen["late"], seen["late_entries"], seen["next_index"]) == (5, 2, 3)
-    assert seen["leader_snapshot"] >= 3  # entry 3 is gone from the leader's log
+    if lesson["reference"]:
+        assert (seen["late"], seen["late_entries"], seen["next_index"]) == (5, 2, 3)
+    # "restarts with the few entries it had": its no-op and 'x = 1'; the leader would
+    # send from just after them, and that entry is gone from its log.
+    assert seen["late_entries"] == 2 and seen["next_index"] == seen["late_entries"] + 1
+    assert seen["leader_snapshot"] >= seen["next_index"]
+    run = lesson06.behind(lesson["seed"])  # the prediction's run is the notebook's
+    assert (run.late, run.cluster.servers[run.late].last_log_index) == (
+        seen["late"],
+        seen["late_entries"],
+    )
+    assert ex.get("06.predict_catch_up").right_answer(lesson["seed"]) == "b"
 
 
-def test_s5_installs_the_snapshot_by_rule_7_and_rule_8(lesson: dict) -> None:
+def test_the_late_follower_installs_the_snapshot_by_rule_7_and_rule_8(lesson: dict) -> None:
     seen = lesson["caught_up"]
     assert "IS.7" in seen["rules"] and "IS.8" in seen["rules"]
     assert "IS.6" not in seen["rules"]
     assert seen["same_state"] and seen["violations"] == []
 
 
-def test_the_restarted_follower_has_snapshot_21_and_starts_committed_there(lesson: dict) -> None:
-    assert lesson["before_restart"] == {"snapshot": 21, "last": 26}
-    assert lesson["after_restart"]["commit"] == 21
+def test_the_restarted_follower_starts_committed_at_its_snapshot(lesson: dict) -> None:
+    before = lesson["before_restart"]
+    assert before["is_the_predictions"]  # the same follower as 06.predict_restart_commit
+    assert 0 < before["snapshot"] < before["last"]  # "a snapshot and a few more entries"
+    assert lesson["after_restart"]["commit"] == before["snapshot"]
     assert lesson["after_restart"]["violations"] == []
+    assert ex.get("06.predict_restart_commit").right_answer(lesson["seed"]) == "b"
 
 
 def test_the_gallery_power_cut_falls_in_compact_log_and_loses_durable_entries(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from solution_modules import SOLUTIONS_DIR, load_solutions_module
@@ -20,6 +21,9 @@ from luminous_edu.exercises.lesson07 import (
 )
 
 SOLUTIONS = load_solutions_module(SOLUTIONS_DIR / "lesson07.py")
+# The reference run, and a student's own (what lesson_seed("07") gives that student).
+SEEDS = [lesson07.SEED, ex.seeds.seed_for("07", "ada@example.edu")]
+per_run = pytest.mark.parametrize("seed", SEEDS, ids=["reference", "a student"])
 server_sets = st.frozensets(st.integers(min_value=1, max_value=8), min_size=1, max_size=7)
 
 
@@ -79,8 +83,9 @@ def test_the_reference_joint_agreement_is_the_cores_rule(
 # --------------------------------------------- the scenarios tell the truth
 
 
-def test_a_learner_that_never_catches_up_does_not_stall_the_cluster() -> None:
-    cluster = learner_cut_off()
+@per_run
+def test_a_learner_that_never_catches_up_does_not_stall_the_cluster(seed: int) -> None:
+    cluster = learner_cut_off(seed)
     config = cluster.config
     assert config is not None and config.voters == (1, 2, 3) and config.learners == (4,)
     assert not cluster.servers[3].alive
@@ -90,8 +95,9 @@ def test_a_learner_that_never_catches_up_does_not_stall_the_cluster() -> None:
     assert cluster.violations == []
 
 
-def test_a_removed_server_that_does_not_know_it_cannot_depose_the_leader() -> None:
-    cluster = cut_off_and_back(remove=True)
+@per_run
+def test_a_removed_server_that_does_not_know_it_cannot_depose_the_leader(seed: int) -> None:
+    cluster = cut_off_and_back(remove=True, seed=seed)
     assert cluster.leader == 1 and cluster.servers[1].current_term == 1
     assert 3 not in cluster.servers[1].config.members
     assert 3 in cluster.servers[3].config.voters  # it never heard of its removal
@@ -101,8 +107,11 @@ def test_a_removed_server_that_does_not_know_it_cannot_depose_the_leader() -> No
     assert cluster.violations == []
 
 
-def test_without_a_configuration_change_the_rejoining_server_deposes_the_leader() -> None:
-    cluster = cut_off_and_back(remove=False)
+@per_run
+def test_without_a_configuration_change_the_rejoining_server_deposes_the_leader(
+    seed: int,
+) -> None:
+    cluster = cut_off_and_back(remove=False, seed=seed)
     leader = cluster.leader
     assert leader is not None and cluster.servers[leader].current_term > 1
     assert not any(e.rule.startswith("RV.sticky") for e in cluster.trace)
@@ -125,7 +134,8 @@ def test_the_lesson_scenarios_round_trip_through_records() -> None:
         assert again.config == cluster.config
 
 
-def test_the_predictions_answers_come_from_the_scenarios() -> None:
+@per_run
+def test_the_predictions_answers_come_from_the_scenarios(seed: int) -> None:
     expected = {
         "07.predict_switch_at_once": True,
         "07.predict_new_server_votes": False,
@@ -137,7 +147,7 @@ def test_the_predictions_answers_come_from_the_scenarios() -> None:
     }
     assert {i for i in ex.REGISTRY if i.startswith("07.predict")} == set(expected)
     for exercise_id, answer in expected.items():
-        assert ex.get(exercise_id).right_answer() == answer, exercise_id
+        assert ex.get(exercise_id).right_answer(seed) == answer, exercise_id
 
 
 # ------------------------------------------------ the checkers' sentences

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from solution_modules import SOLUTIONS_DIR, load_solutions_module
@@ -29,33 +30,43 @@ from luminous_edu.exercises import lesson08
 from luminous_edu.viz import palette, viewmodels
 
 SOLVED = load_solutions_module(SOLUTIONS_DIR / "lesson08.py")
+# The reference run, and a student's own (what lesson_seed("08") gives that student).
+SEEDS = [lesson08.SEED, ex.seeds.seed_for("08", "ada@example.edu")]
+per_run = pytest.mark.parametrize("seed", SEEDS, ids=["reference", "a student"])
 DERANDOMIZED = settings(max_examples=200, derandomize=True, database=None, deadline=None)
 
 # ------------------------------------------------- section 1 and 2: rejoining
 
 
-def test_without_prevote_a_rejoining_server_deposes_the_leader() -> None:
-    run = lesson08.rejoin(prevote=False)
+@per_run
+def test_without_prevote_a_rejoining_server_deposes_the_leader(seed: int) -> None:
+    run = lesson08.rejoin(prevote=False, seed=seed)
     cluster = run.cluster
     assert run.term_away > 5  # it stood for election again and again, alone
     assert cluster.leader not in (None, run.lonely)  # it cannot win: its log is behind
     assert cluster.servers[cluster.leader].current_term > run.term_away
     assert any(e.rule == "TERM" and e.server == run.leader for e in cluster.trace)
     assert cluster.violations == []
-    assert ex.get("08.predict_rejoin").right_answer() == "b"
+    assert ex.get("08.predict_rejoin").right_answer(seed) == "b"
 
 
-def test_with_prevote_it_stays_a_precandidate_in_its_term_and_disrupts_nothing() -> None:
-    cluster = le.Cluster(servers=5, seed=lesson08.SEED, prevote=True)
+@per_run
+def test_with_prevote_it_stays_a_precandidate_in_its_term_and_disrupts_nothing(
+    seed: int,
+) -> None:
+    cluster = le.Cluster(servers=5, seed=seed, prevote=True)
     cluster.run_until(lambda c: c.leader is not None)
     cluster.run(100)
     leader = cluster.leader
     assert leader is not None
+    term = cluster.servers[leader].current_term
+    if seed == lesson08.SEED:
+        assert term == 1
     lonely = max(i for i in cluster.ids if i != leader)
     cluster.disconnect(lonely)
     cluster.run(2_000)
     assert cluster.servers[lonely].role is Role.PRECANDIDATE
-    assert cluster.servers[lonely].current_term == 1
+    assert cluster.servers[lonely].current_term == term
     # The dashboard draws it in the pre-candidate colour, and says so in words.
     row = viewmodels.server_rows(cluster)[lonely]
     assert row["role"] == "precandidate"
@@ -66,63 +77,70 @@ def test_with_prevote_it_stays_a_precandidate_in_its_term_and_disrupts_nothing()
     )
     cluster.connect(lonely)
     cluster.run(1_000)
-    assert cluster.leader == leader and cluster.servers[leader].current_term == 1
+    assert cluster.leader == leader and cluster.servers[leader].current_term == term
     assert cluster.servers[lonely].role is Role.FOLLOWER
-    assert ex.get("08.predict_prevote_term").right_answer() == 1
+    assert ex.get("08.predict_prevote_term").right_answer(seed) == term
+    assert SOLVED.solutions(seed)["08.predict_prevote_term"] == term
 
 
 # ------------------------------------------------------ section 3: CheckQuorum
 
 
-def test_a_cut_off_leader_keeps_leading_without_check_quorum() -> None:
-    run = lesson08.cut_off_leader(check_quorum=False)
+@per_run
+def test_a_cut_off_leader_keeps_leading_without_check_quorum(seed: int) -> None:
+    run = lesson08.cut_off_leader(check_quorum=False, seed=seed)
     assert run.cluster.servers[run.old].role is Role.LEADER
     assert run.cluster.leader not in (None, run.old)  # the majority side elected another
     assert not any(e.rule == "CQ" for e in run.cluster.trace)
 
 
-def test_with_check_quorum_it_steps_down_and_the_dashboard_shows_it() -> None:
-    run = lesson08.cut_off_leader(check_quorum=True)
+@per_run
+def test_with_check_quorum_it_steps_down_and_the_dashboard_shows_it(seed: int) -> None:
+    run = lesson08.cut_off_leader(check_quorum=True, seed=seed)
     cluster = run.cluster
+    term = next(e.args[2] for e in cluster.trace if e.rule == "LEADER" and e.server == run.old)
     assert [e.server for e in cluster.trace if e.rule == "CQ"] == [run.old]
     rows = viewmodels.server_rows(cluster)
     for sid in run.minority:  # both wait as pre-candidates, their terms flat
         assert cluster.servers[sid].role is Role.PRECANDIDATE
-        assert cluster.servers[sid].current_term == 1
+        assert cluster.servers[sid].current_term == term
         assert rows[sid]["colour"] == palette.ROLE_COLOURS["precandidate"]
     majority_leader = cluster.leader
     assert majority_leader is not None and majority_leader not in run.minority
     assert rows[majority_leader]["colour"] == palette.ROLE_COLOURS["leader"]
     assert cluster.violations == []
-    assert ex.get("08.predict_check_quorum").right_answer() is True
+    assert ex.get("08.predict_check_quorum").right_answer(seed) is True
 
 
-def test_a_read_on_the_cut_off_leader_never_completes() -> None:
-    run = lesson08.cut_off_leader(check_quorum=False)
+@per_run
+def test_a_read_on_the_cut_off_leader_never_completes(seed: int) -> None:
+    run = lesson08.cut_off_leader(check_quorum=False, seed=seed)
     stale = run.cluster.read(lambda machine: list(machine.values), server=run.old)
     fresh = run.cluster.read(lambda machine: list(machine.values))
     run.cluster.run(1_000)
     assert stale.accepted and not stale.done
     assert fresh.done and fresh.value == ["a = 1"]
-    aware = lesson08.cut_off_leader(check_quorum=True)
+    aware = lesson08.cut_off_leader(check_quorum=True, seed=seed)
     assert not aware.cluster.read(lambda machine: 1, server=aware.old).accepted
-    assert ex.get("08.predict_stale_read").right_answer() is False
+    assert ex.get("08.predict_stale_read").right_answer(seed) is False
 
 
 # ------------------------------------------------ section 4: leadership transfer
 
 
-def test_a_transfer_catches_the_target_up_then_sends_timeout_now() -> None:
-    run = lesson08.transfer_to_lagging_follower()
+@per_run
+def test_a_transfer_catches_the_target_up_then_sends_timeout_now(seed: int) -> None:
+    run = lesson08.transfer_to_lagging_follower(seed)
     cluster = run.cluster
+    term = cluster.servers[run.old].current_term
     assert run.during is False
     assert cluster.run_until(lambda c: c.leader == run.target, max_ms=2_000)
     rules = [e.rule for e in cluster.trace.since(run.mark)]
     assert rules.index("TR.start") < rules.index("AE.4") < rules.index("TR.timeout_now")
     assert rules.index("TR.timeout_now") < rules.index("TN") < rules.index("LEADER")
-    assert cluster.servers[run.target].current_term == 2  # one election, no more
+    assert cluster.servers[run.target].current_term == term + 1  # one election, no more
     assert cluster.propose("after").accepted
-    assert ex.get("08.predict_transfer_propose").right_answer() is False
+    assert ex.get("08.predict_transfer_propose").right_answer(seed) is False
 
 
 def test_the_lessons_runs_replay_from_their_records() -> None:
@@ -225,7 +243,7 @@ def transfer_to(choose: Any, wait: bool = True) -> Any:
         target = choose(cluster, leader)
         cluster.transfer_leadership(to=target)
         if wait:
-            cluster.run_until(lambda c: c.leader == target, max_ms=2_000)
+            cluster.run_until(lambda c: c.leader == target, max_ms=2_000, warn=False)
         return int(target)
 
     return answer

@@ -13,7 +13,7 @@ from test_storage_api import correct_function_storage
 
 import luminous_edu as le
 from luminous_edu.storage import AFTER_CRASH, CHECK_NAMES, GALLERY, LIVE, SNAPSHOT_CHECK_NAMES
-from luminous_edu.storage.builtin import entry_key, read_log
+from luminous_edu.storage.builtin import entry_key, read_hard_state, read_log
 
 # A handler with save_snapshot and compact_log also gets the snapshot checks.
 ALL_NAMES = CHECK_NAMES + SNAPSHOT_CHECK_NAMES
@@ -184,7 +184,7 @@ def test_never_syncs_is_told_which_keys_were_not_synced() -> None:
     failure = next(
         f for f in report.failures if f.name == "synced before returning" and f.phase == LIVE
     )
-    assert "'hard_state'" in failure.message
+    assert "'hard_state/b'" in failure.message
     assert "Call self.disk.sync() before save_hard_state returns." in failure.message
 
 
@@ -324,7 +324,7 @@ class AppendsInsteadOfReplacing(le.DiskStorage):
         self.disk.sync()
 
     def load_state(self) -> le.StoredState:
-        term, vote = self.disk.read("hard_state", (0, None))
+        term, vote = read_hard_state(self.disk)
         return le.StoredState(term, vote, self.disk.read("log", []))
 
 
@@ -350,7 +350,7 @@ class CachesWhatItLoads(le.DiskStorage):
 
     def load_state(self) -> le.StoredState:
         if self.cache is None:
-            term, vote = self.disk.read("hard_state", (0, None))
+            term, vote = read_hard_state(self.disk)
             self.cache = le.StoredState(term, vote, read_log(self.disk))
         return self.cache
 

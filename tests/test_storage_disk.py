@@ -315,3 +315,45 @@ def test_a_snapshot_torn_while_written_leaves_the_one_before_it() -> None:
     storage = le.DiskStorage(disk)
     storage.handle(le.SaveSnapshot(last_index=12, last_term=2, data=["c"], config={}))
     assert [k for k in disk.keys() if k.startswith("snapshot")] == ["snapshot/0000000012"]
+
+
+def test_a_hard_state_torn_while_written_leaves_the_pair_before_it() -> None:
+    """Figure 2's persistent state is "updated on stable storage before responding to
+    RPCs": the pair DiskStorage acknowledged (its sync returned) survives a power cut
+    that tears the next one. The torn pair was never acknowledged and is discarded."""
+    disk = le.Disk(faults="torn")
+    storage = le.DiskStorage(disk)
+    storage.handle(le.SaveHardState(current_term=4, voted_for=1))
+    disk.cut_power_after(1)  # the write happens, its sync does not
+    with pytest.raises(PowerLoss):
+        storage.handle(le.SaveHardState(current_term=5, voted_for=3))
+    disk.power_on()
+    assert "<torn>" in disk.contents().values()
+    restarted = le.DiskStorage(disk).load_state()
+    assert (restarted.current_term, restarted.voted_for) == (4, 1)
+    # The next save writes over the torn slot, and the pair after it is the one loaded.
+    le.DiskStorage(disk).handle(le.SaveHardState(current_term=6, voted_for=2))
+    assert "<torn>" not in disk.contents().values()
+    state = le.DiskStorage(disk).load_state()
+    assert (state.current_term, state.voted_for) == (6, 2)
+
+
+def test_an_entry_torn_while_written_is_left_out_on_load() -> None:
+    disk = le.Disk(faults="torn")
+    storage = le.DiskStorage(disk)
+    storage.handle(le.SaveLog(term=1, index=1, data="x"))
+    disk.cut_power_after(1)
+    with pytest.raises(PowerLoss):
+        storage.handle(le.SaveLog(term=1, index=2, data="y"))  # never acknowledged
+    disk.power_on()
+    assert le.DiskStorage(disk).load_state().entries == [le.Entry(1, 1, "x")]
+
+
+def test_disk_storage_keeps_the_hard_state_in_two_slots_in_turn() -> None:
+    disk = le.Disk()
+    storage = le.DiskStorage(disk)
+    storage.handle(le.SaveHardState(current_term=1, voted_for=2))
+    storage.handle(le.SaveHardState(current_term=2, voted_for=None))
+    assert disk.contents() == {"hard_state/a": (2, 2, None), "hard_state/b": (1, 1, 2)}
+    state = storage.load_state()
+    assert (state.current_term, state.voted_for) == (2, None)

@@ -24,6 +24,22 @@ Other helpers: ``le.exercises.hint(id)``, ``le.exercises.prompt(id)``,
 ``le.exercises.listing("01")`` (a table of a lesson's exercises), ``le.exercises.get(id)``
 (the ``Exercise`` itself), ``le.exercises.all_exercises()``.
 
+Your own run: each lesson starts with ``SEED = le.exercises.lesson_seed("01")``. With no
+student id set it is the lesson's reference seed, the run its text was written on; with
+one (``$LUMINOUS_EDU_STUDENT``, set by your instructor, or
+``lesson_seed("01", "your id")``) it is a seed of your own, and the "predict, then run"
+questions compute their answers on your run (module ``seeds``).
+
+For a class
+-----------
+``le.exercises.progress()`` shows which exercises are done (HTML in a notebook, text
+elsewhere); ``le.exercises.submission("lesson01.json")`` writes one file with your
+results, answers, seeds and runs for your instructor, who reads a class's files with
+``luminous-edu grade FILES...`` (module ``classroom``; read its docstring for what the
+file's signature protects against). ``le.exercises.require(id, answer)`` is ``check``
+for an autograder: it raises ``AssertionError`` when the answer is wrong (module
+``nbgrader`` turns a lesson into an nbgrader assignment).
+
 For lesson authors
 ------------------
 Define an exercise with the ``exercise`` decorator on a checker. The checker receives
@@ -72,10 +88,14 @@ from . import (  # noqa: F401
     lesson06,
     lesson07,
     lesson08,
+    lesson09,
 )
+from .classroom import Progress, SubmissionError, progress, read_submission, submission
 from .framework import (
+    ATTEMPTS,
     REGISTRY,
     Answer,
+    Attempt,
     Checker,
     Exercise,
     Listing,
@@ -98,16 +118,23 @@ from .framework import (
     not_answered,
     prediction,
     prompt,
+    require,
     reveal,
 )
+from .seeds import REFERENCE_SEEDS, lesson_seed, student_seed
 
 __all__ = [
+    "ATTEMPTS",
+    "REFERENCE_SEEDS",
     "REGISTRY",
     "Answer",
+    "Attempt",
     "Checker",
     "Exercise",
     "Listing",
+    "Progress",
     "Result",
+    "SubmissionError",
     "Wrong",
     "all_exercises",
     "as_choice",
@@ -121,10 +148,16 @@ __all__ = [
     "function_starter",
     "get",
     "hint",
+    "lesson_seed",
     "listing",
     "need_function",
     "not_answered",
     "prediction",
+    "progress",
     "prompt",
+    "read_submission",
+    "require",
     "reveal",
+    "student_seed",
+    "submission",
 ]

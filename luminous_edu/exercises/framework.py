@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..sim import Cluster, TraceEvent
+from . import seeds
 
 # ================================================================ the framework
 
@@ -31,6 +32,7 @@ class Result:
     passed: bool
     message: str
     hint: str | None = None
+    seed: int | None = None  # the run it was checked on, for a question about a run
 
     def __bool__(self) -> bool:
         return self.passed
@@ -85,7 +87,7 @@ class Answer:
         )
 
 
-Checker = Callable[[Any], "str | None"]
+Checker = Callable[..., "str | None"]  # checker(answer), or checker(answer, seed) if seeded
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ class Exercise:
 
     ``kind`` is ``"value"``, ``"function"`` or ``"prediction"``. ``starter`` is what
     the student's starter cell holds. For predictions, ``answer`` gives the right
-    answer and ``explanation`` says why."""
+    answer and ``explanation`` says why. A ``seeded`` exercise is about the lesson's
+    run: its checker gets the lesson's seed too (see ``seeds.lesson_seed``)."""
 
     id: str
     prompt: str
@@ -105,33 +108,50 @@ class Exercise:
     answer: Any = None
     explanation: str = ""
     section: str = ""  # the paper's section(s) it is about, e.g. "§5.2"
-    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    seeded: bool = False
+    _cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def lesson(self) -> str:
         return self.id.split(".", 1)[0]
 
-    def check(self, answer: Any) -> Result:
-        """Check ``answer``; never raises."""
+    def seed_for(self, seed: int | None = None) -> int | None:
+        """The seed this exercise is checked on: ``seed``, else the lesson's (None
+        for an exercise that is not about the lesson's run)."""
+        if not self.seeded:
+            return None
+        return seeds.seed_of(self.lesson) if seed is None else seed
+
+    def check(self, answer: Any, seed: int | None = None) -> Result:
+        """Check ``answer`` (on the lesson's run, or the run of ``seed``); never raises."""
+        run = self.seed_for(seed)
         try:
-            praise = self.checker(answer)
+            praise = self.checker(answer) if run is None else self.checker(answer, run)
         except Wrong as wrong:
-            return Result(self.id, False, wrong.message, wrong.hint or self.hint)
+            return Result(self.id, False, wrong.message, wrong.hint or self.hint, run)
         except Exception as error:  # a bug in a checker must not break a lesson
             return Result(
                 self.id,
                 False,
                 f"the check itself failed ({type(error).__name__}: {error}). This is a bug "
                 "in luminous_edu, not in your answer; please tell your instructor.",
+                seed=run,
             )
-        return Result(self.id, True, praise or "Correct.")
+        return Result(self.id, True, praise or "Correct.", seed=run)
 
-    def right_answer(self) -> Any:
-        """The right answer of a prediction (computed once, if it is a function)."""
-        if "answer" not in self._cache:
-            value = self.answer() if callable(self.answer) else self.answer
-            self._cache["answer"] = value
-        return self._cache["answer"]
+    def right_answer(self, seed: int | None = None) -> Any:
+        """The right answer of a prediction: for a question about the lesson's run,
+        computed (once per seed) on the run of ``seed``, by default the lesson's."""
+        run = self.seed_for(seed)
+        if run not in self._cache:
+            if not callable(self.answer):
+                value = self.answer
+            elif self.seeded:
+                value = self.answer(run)
+            else:
+                value = self.answer()
+            self._cache[run] = value
+        return self._cache[run]
 
 
 REGISTRY: dict[str, Exercise] = {}
@@ -181,10 +201,15 @@ def prediction(
     hint: str | None = None,
     section: str = "",
 ) -> Exercise:
-    """Register a "predict, then run" question whose right ``answer`` (a value, or a
-    function of no arguments computing it) stays hidden until ``reveal``."""
+    """Register a "predict, then run" question whose right ``answer`` stays hidden
+    until ``reveal``. ``answer`` is a value, a function of no arguments computing it, or
+    a function of one argument, the lesson's seed, that computes it on the lesson's run
+    (each student's run when the lesson's seed is theirs)."""
+    seeded = callable(answer) and any(
+        p.default is inspect.Parameter.empty for p in inspect.signature(answer).parameters.values()
+    )
 
-    def checker(given: Any) -> str:
+    def checker(given: Any, seed: int | None = None) -> str:
         if not_answered(given):
             raise Wrong(
                 "you have not made a prediction yet: replace the ... with your guess, then "
@@ -192,7 +217,7 @@ def prediction(
                 hint=hint,
             )
         value = normalize(given)
-        expected = item.right_answer()
+        expected = item.right_answer(seed)
         if value != expected:
             raise Wrong(
                 f"{_show(given)} is not what happens. Run the next cells and look; "
@@ -211,6 +236,7 @@ def prediction(
         answer=answer,
         explanation=explanation,
         section=section,
+        seeded=seeded,
     )
     return _register(item)
 
@@ -238,17 +264,82 @@ def get(exercise_id: str) -> Exercise:
         ) from None
 
 
-def check(exercise_id: str, answer: Any) -> Result:
+def check(exercise_id: str, answer: Any, *, seed: int | None = None) -> Result:
     """Check ``answer`` to exercise ``exercise_id``. Never raises: a wrong answer, an
-    unfinished function or an unknown id all give a ✗ result that says what to do."""
+    unfinished function or an unknown id all give a ✗ result that says what to do.
+
+    A question about the lesson's run is checked on the lesson's seed
+    (``le.exercises.lesson_seed``), or on the run of ``seed``. Each check is kept for
+    ``progress()`` and ``submission()`` (the latest result per exercise)."""
     item = REGISTRY.get(exercise_id) if isinstance(exercise_id, str) else None
     if item is None:
         return _unknown(exercise_id)
-    return item.check(answer)
+    result = item.check(answer, seed)
+    try:
+        source = answer_source(answer)
+    except Exception:  # an answer whose repr raises is still an answer
+        source = f"<{type(answer).__name__} object>"
+    ATTEMPTS[item.id] = Attempt(result, source)
+    return result
 
 
-def reveal(exercise_id: str) -> Answer:
-    """The answer of a "predict, then run" question, with its explanation."""
+def require(exercise_id: str, answer: Any, *, seed: int | None = None) -> Result:
+    """``check``, for an autograder (nbgrader): returns the ✓ result, or raises
+    ``AssertionError`` with the ✗ sentence and its hint, so that the autograded cell
+    fails and the student reads why."""
+    result = check(exercise_id, answer, seed=seed)
+    if not result.passed:
+        raise AssertionError(str(result))
+    return result
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The latest check of one exercise in this kernel: its result, and the answer as
+    text (a function's or class's source, or a value's repr)."""
+
+    result: Result
+    source: str
+
+
+#: The latest attempt at each exercise in this kernel, by id (what ``check`` saw).
+ATTEMPTS: dict[str, Attempt] = {}
+
+MAX_SOURCE = 20_000  # characters of an answer's text kept for a submission
+
+
+def answer_source(answer: Any) -> str:
+    """What the student answered, as text: the source of a function or class (of each
+    function of a FunctionStorage), else the ``repr`` of the value."""
+    functions = getattr(answer, "functions", None)
+    if isinstance(functions, dict) and functions:  # a FunctionStorage
+        text = "\n".join(_source(f) for f in functions.values())
+    elif inspect.isfunction(answer) or inspect.isclass(answer):
+        text = _source(answer)
+    else:
+        text = repr(answer)
+    return text if len(text) <= MAX_SOURCE else text[: MAX_SOURCE - 3] + "..."
+
+
+def _source(thing: Any) -> str:
+    try:
+        return inspect.getsource(thing)
+    except (OSError, TypeError):
+        pass
+    if inspect.isclass(thing):  # a class defined in a notebook cell: its own methods
+        parts = [
+            _source(value)
+            for name, value in vars(thing).items()
+            if inspect.isfunction(value) and not name.startswith("__")
+        ]
+        bases = ", ".join(base.__name__ for base in thing.__bases__)
+        return f"class {thing.__name__}({bases}):\n" + "\n".join(parts)
+    return repr(thing)
+
+
+def reveal(exercise_id: str, *, seed: int | None = None) -> Answer:
+    """The answer of a "predict, then run" question, with its explanation (for a
+    question about the lesson's run, on the lesson's seed or the run of ``seed``)."""
     item = REGISTRY.get(exercise_id) if isinstance(exercise_id, str) else None
     if item is None:
         result = _unknown(exercise_id)
@@ -261,7 +352,7 @@ def reveal(exercise_id: str) -> Answer:
             f"le.exercises.check({item.id!r}, ...). Stuck? le.exercises.hint({item.id!r}).",
         )
     try:
-        value = item.right_answer()
+        value = item.right_answer(seed)
     except Exception as error:  # never break the notebook
         return Answer(item.id, "answer unavailable", f"{type(error).__name__}: {error}")
     return Answer(item.id, f"the answer is {_show(value)}", item.explanation)

@@ -22,7 +22,8 @@ from .framework import (
 # ============================================================ 01: leader election
 
 
-def _first_candidate(seed: int, servers: int) -> int:
+def first_candidate(seed: int, servers: int = 5) -> int:
+    """Whose election timer fires first in ``Cluster(servers=servers, seed=seed)``."""
     cluster = Cluster(servers=servers, seed=seed, checks=False)
     timers = [e for e in cluster.pending() if e.kind == "election_timeout"]
     return timers[0].target
@@ -30,8 +31,9 @@ def _first_candidate(seed: int, servers: int) -> int:
 
 prediction(
     "01.predict_first_candidate",
-    "In Cluster(servers=5, seed=11), which server becomes a candidate first?",
-    lambda: _first_candidate(seed=11, servers=5),
+    "In the lesson's cluster, le.Cluster(servers=5, seed=SEED), which server becomes a "
+    "candidate first?",
+    first_candidate,
     "Each follower waits a random election timeout, drawn from 150-300 ms here (§5.2: "
     "'election timeouts are chosen randomly from a fixed interval'). The smallest one "
     "fires first: cluster.pending() lists the timers in the order they fire.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..sim import Cluster
 from .framework import (
@@ -145,12 +145,22 @@ prediction(
 )
 
 
-def _rejections_after_restart() -> int:
+class Repair(NamedTuple):
+    """The lesson's repair scenario (section "Repairing a follower")."""
+
+    cluster: Cluster
+    down: int  # the follower that was down
+    leader: int  # the new leader that repairs it
+    start: int  # the step at which it restarted
+
+
+def repair(seed: int) -> Repair:
     """5 servers: one follower is down while the leader appends 5 commands; the leader
-    crashes and another is elected; then the follower restarts. Count its rejections
-    until it has caught up."""
-    cluster = Cluster(servers=5, seed=3, checks=False)
-    cluster.run_until(lambda c: c.leader is not None, max_ms=10_000)
+    crashes and another is elected; then the follower restarts, and the cluster runs
+    until its log has caught up with the new leader's (at most 5 s)."""
+    cluster = Cluster(servers=5, seed=seed)
+    if not cluster.run_until(lambda c: c.leader is not None, max_ms=10_000):
+        raise RuntimeError(f"no leader in {cluster!r}")
     first = cluster.leader
     assert first is not None
     down = 1 if first != 1 else 2
@@ -159,7 +169,8 @@ def _rejections_after_restart() -> int:
         cluster.propose(f"x = {n}")
     cluster.run(200)
     cluster.crash(first)
-    cluster.run_until(lambda c: c.leader not in (None, first), max_ms=10_000)
+    if not cluster.run_until(lambda c: c.leader not in (None, first), max_ms=10_000):
+        raise RuntimeError(f"no new leader in {cluster!r}")
     leader = cluster.leader
     assert leader is not None
     start = cluster.step_count
@@ -168,7 +179,16 @@ def _rejections_after_restart() -> int:
         lambda c: c.servers[down].last_log_index == c.servers[leader].last_log_index,
         max_ms=5_000,
     )
-    return sum(1 for e in cluster.trace.since(start + 1) if e.rule == "AE.2")
+    return Repair(cluster, down, leader, start)
+
+
+def rejections(run: Repair) -> int:
+    """How many AppendEntries the restarted follower rejected (rule AE.2)."""
+    return sum(
+        1
+        for e in run.cluster.trace.since(run.start + 1)
+        if e.rule == "AE.2" and e.server == run.down
+    )
 
 
 prediction(
@@ -176,11 +196,13 @@ prediction(
     "5 servers. A follower is down while the leader appends 5 commands; that leader "
     "crashes and a new one is elected; then the follower restarts. How many AppendEntries "
     "will it reject before its log has caught up?",
-    _rejections_after_restart,
-    "Once. The leader's first AppendEntries names an entry the follower does not have; "
-    "it rejects it with a hint (its log ends early: conflict_index), and the leader jumps "
-    "straight back to the follower's last index + 1 (end of §5.3) instead of going back "
-    "one index per round trip. The next AppendEntries carries every missing entry.",
+    lambda seed: rejections(repair(seed)),
+    "The new leader's first AppendEntries to it names an entry (prev_log_index, "
+    "prev_log_term) the follower does not have, so it rejects it, with a hint: its log "
+    "ends early (conflict_index). The leader jumps straight back to the follower's last "
+    "index + 1 (end of §5.3) instead of going back one index per round trip, and the "
+    "next AppendEntries carries every missing entry. A rejection can only repeat if a "
+    "message was in flight when the hint arrived.",
     normalize=lambda v: v if isinstance(v, int) and not isinstance(v, bool) else None,
     hint="give a whole number. A new leader starts with next_index = its last index + 1 "
     "for everyone; a rejection carries conflict_index, where the follower's log ends.",

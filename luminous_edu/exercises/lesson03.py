@@ -131,10 +131,10 @@ _PROPERTY_MATCH = {
 }
 _PROPERTY_EXPECTED = {1: "d", 2: "c", 3: "a", 4: "e"}
 _PROPERTY_WHY = {
-    1: "committed entries are in every later leader's log: Leader Completeness.",
-    2: "two logs that share an (index, term) agree before it: Log Matching.",
-    3: "one vote per server per term and a majority to win: Election Safety.",
-    4: "no two servers apply different commands at one index: State Machine Safety.",
+    1: "Committed entries are in every later leader's log: Leader Completeness.",
+    2: "Two logs that share an (index, term) agree before it: Log Matching.",
+    3: "One vote per server per term and a majority to win: Election Safety.",
+    4: "No two servers apply different commands at one index: State Machine Safety.",
 }
 
 
@@ -153,16 +153,49 @@ def _check_figure3(answer: Any) -> str:
         )
     if not isinstance(answer, dict):
         raise Wrong(f"expected a dict from mechanism number to letter, got {_show(answer)}.")
-    letters = as_choice(*_PROPERTY_MATCH)
+    given = _figure3_letters(answer)
     for number in sorted(_PROPERTY_EXPECTED):
-        if number not in answer:
-            raise Wrong(f"mechanism {number} is missing from your dict.")
-        given = letters(answer[number])
-        if given != _PROPERTY_EXPECTED[number]:
+        if given.get(number) != _PROPERTY_EXPECTED[number]:
             raise Wrong(
-                f"mechanism {number} is not about "
-                f"{_PROPERTY_MATCH.get(given or '', repr(answer[number]))}.",
+                f"mechanism {number} is not about {_PROPERTY_MATCH[given[number]]} "
+                f"({given[number]}).",
                 hint=f"what does mechanism {number} guarantee? Read the five statements in "
                 "le.FIGURE_3.",
             )
-    return "All four match. " + " ".join(_PROPERTY_WHY[n] for n in sorted(_PROPERTY_WHY))
+    return "All four match: " + " ".join(f"({n}) {_PROPERTY_WHY[n]}" for n in sorted(_PROPERTY_WHY))
+
+
+def _figure3_letters(answer: dict[Any, Any]) -> dict[int, str]:
+    """The answer as {mechanism number: letter}; ``Wrong`` for keys that are not the
+    numbers 1-4 and values that are not letters a-e, saying what to write instead."""
+    letters = as_choice(*_PROPERTY_MATCH)
+    by_name = {name.lower(): letter for letter, name in _PROPERTY_MATCH.items()}
+    given: dict[int, str] = {}
+    for key, value in answer.items():
+        number = key if type(key) is int else None
+        if isinstance(key, str) and key.strip().isdigit():
+            number = int(key.strip())  # {"1": "d"} means mechanism 1 too
+        if number not in _PROPERTY_EXPECTED:
+            raise Wrong(
+                f"{key!r} is not a mechanism: the keys are the mechanisms' numbers 1, 2, 3 "
+                "and 4, e.g. {1: 'a', 2: 'b', 3: 'c', 4: 'd'}."
+            )
+        letter = letters(value)
+        if letter is None:
+            name = value.strip().lower() if isinstance(value, str) else None
+            instead = (
+                f" For {_PROPERTY_MATCH[by_name[name]]} write {by_name[name]!r}."
+                if name in by_name
+                else ""
+            )
+            raise Wrong(
+                f"answer with letters a-e, not {_show(value)} (mechanism {number}).{instead}"
+            )
+        given[number] = letter
+    missing = sorted(set(_PROPERTY_EXPECTED) - set(given))
+    if missing:
+        raise Wrong(
+            f"mechanism {missing[0]} has no letter yet: give each of the four mechanisms "
+            "(1-4) one letter, e.g. {1: 'a', 2: 'b', 3: 'c', 4: 'd'}."
+        )
+    return given

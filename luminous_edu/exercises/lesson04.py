@@ -29,13 +29,15 @@ from .framework import (
 
 prediction(
     "04.predict_vote_saved",
-    "S2 is about to grant its vote to S1 in term 1. Which storage message does S2's "
-    "handler get before S2's reply leaves? (a) SaveLog; (b) SaveHardState with "
-    "voted_for=1; (c) none: a vote lives in memory only.",
+    "A follower is about to grant its vote to a candidate in term 1. Which storage "
+    "message does the follower's handler get before its reply leaves? (a) SaveLog; (b) "
+    "SaveHardState with voted_for set to the candidate; (c) none: a vote lives in "
+    "memory only.",
     "b",
     "votedFor is persistent state in Figure 2, 'updated on stable storage before "
-    "responding to RPCs'. S2 saves (current_term=1, voted_for=1) first, and only then "
-    "answers: a server that forgot its vote in a crash could vote twice in one term.",
+    "responding to RPCs'. The voter saves (current_term=1, voted_for=the candidate) "
+    "first, and only then answers: a server that forgot its vote in a crash could vote "
+    "twice in one term.",
     normalize=as_choice("a", "b", "c"),
     hint="answer with a letter. Which of Figure 2's persistent fields does a vote change?",
     section="Figure 2, §5.2",
@@ -43,22 +45,31 @@ prediction(
 
 
 def _handler_report(answer: Any, name: str) -> str:
-    """Run check_storage on a student's handler; Wrong with the first failure."""
+    """Run check_storage on a student's handler; Wrong with the first failure to fix."""
     report = check_storage(answer)
     if report.passed:
         return report.summary()
-    first = report.failures[0]
-    unfinished = "NotImplementedError" in first.message
-    if unfinished:
+    failures = report.failures  # root causes first
+    first = failures[0]
+    if "NotImplementedError" in first.message:
         raise Wrong(
             f"{name} is not finished yet: {first.message}",
             hint="replace each `raise NotImplementedError(...)` line with your code, run "
             "the cell, then check again.",
         )
-    failed = sorted({f.name for f in report.failures})
+    phases: dict[str, list[str]] = {}
+    for failure in failures:
+        phases.setdefault(failure.name, []).append(failure.phase)
+    listed = "; ".join(f"{check} ({', '.join(where)})" for check, where in phases.items())
+    same = [f for f in failures if f.cause == first.name]
+    then = (
+        f" The other {len(same)} lose data in a crash for the same reason."
+        if same and len(same) == len(failures) - 1
+        else ""
+    )
     raise Wrong(
-        f"{len(report.failures)} of {len(report.results)} storage checks fail "
-        f"({', '.join(failed)}). The first, '{first.name}' ({first.phase}): {first.message}",
+        f"{len(failures)} of {len(report.results)} storage check runs fail: {listed}. "
+        f"Fix this first, '{first.name}' ({first.phase}): {first.message}{then}",
         hint=f"run le.check_storage({name}) to see every check, fix the first failure, "
         "then check again.",
     )
@@ -86,11 +97,40 @@ def _handler_class(
 def _scenario_passes(name: str, handler: type[StorageHandler], power_hint: str) -> None:
     """Gallery scenario ``name`` with ``handler``: ``Wrong`` on a handler error or any
     violation."""
-    cluster = bug_scenario(name, handler)
+    raised: list[tuple[Any, BaseException]] = []
+
+    class Watched(handler):  # type: ignore[valid-type, misc]
+        """The student's handler, noting what it raised (its server then stops)."""
+
+        def handle(self, message: Any) -> Any:
+            try:
+                return super().handle(message)
+            except Exception as error:
+                raised.append((message, error))
+                raise
+
+    Watched.__name__ = Watched.__qualname__ = handler.__name__
+    rerun = f"bug_scenario({name!r}, {handler.__name__})"
+    try:
+        cluster = bug_scenario(name, Watched)
+    except Exception as error:
+        # A server stopped, so the scenario's script could not go on (it needs that
+        # server's messages): say what the handler raised, which is why.
+        if raised:
+            message, cause = raised[0]
+            raise Wrong(
+                f"in the scenario your handler raised {type(cause).__name__}: {cause} while "
+                f"handling {message}; its server stopped, and the scenario could not go on.",
+                hint="a handler raises only when storage really cannot do its job.",
+            ) from None
+        raise Wrong(
+            f"the scenario could not go on with your handler ({type(error).__name__}: {error}).",
+            hint=f"run {rerun} and read the error.",
+        ) from None
     if cluster.errors:
         raise Wrong(
             f"in the scenario your handler raised: {cluster.errors[0].error!r}",
-            hint=f"run bug_scenario({name!r}, {handler.__name__}) and read cluster.errors.",
+            hint=f"run {rerun} and read cluster.errors.",
         )
     if cluster.violations:
         raise Wrong(f"the power cut still does harm: {cluster.violations[0]}", hint=power_hint)

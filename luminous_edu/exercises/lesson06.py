@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..sim import Cluster
 from ..sim.scenarios import bug_scenario
@@ -30,9 +30,9 @@ def _key_value_commands(count: int) -> list[str]:
     return [f"{'xy'[k % 2]} = {k}" for k in range(count)]
 
 
-def _compacting_cluster(threshold: int | None) -> Cluster:
-    """Lesson 06's first cluster: 3 servers, seed 2, 25 commands."""
-    cluster = Cluster(servers=3, seed=2, snapshot_threshold=threshold)
+def compacting_cluster(threshold: int | None, seed: int) -> Cluster:
+    """Lesson 06's first cluster: 3 servers, 25 commands, one every 10 ms."""
+    cluster = Cluster(servers=3, seed=seed, snapshot_threshold=threshold)
     cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
     for command in _key_value_commands(25):
         cluster.propose(command)
@@ -41,8 +41,8 @@ def _compacting_cluster(threshold: int | None) -> Cluster:
     return cluster
 
 
-def _disk_after_25_commands() -> str:
-    cluster = _compacting_cluster(threshold=10)
+def _disk_after_25_commands(seed: int) -> str:
+    cluster = compacting_cluster(threshold=10, seed=seed)
     log_keys = [sum(k.startswith("log/") for k in cluster.disk(i)) for i in cluster.servers]
     if min(log_keys) >= 26:
         return "a"
@@ -52,7 +52,8 @@ def _disk_after_25_commands() -> str:
 prediction(
     "06.predict_disk",
     "Three servers with snapshot_threshold=10 have applied the leader's no-op and 25 "
-    "commands (26 entries). What does S1's disk hold? (a) 26 log entries, one per entry, "
+    "commands (26 entries). What does a server's disk hold? (a) 26 log entries, one per "
+    "entry, "
     "as without compaction; (b) a snapshot and only the entries applied since it, fewer "
     "than 26; (c) a snapshot and no log entries at all.",
     _disk_after_25_commands,
@@ -183,20 +184,61 @@ def _check_term_at(answer: Any) -> str:
 
 # ------------------------------------------------- InstallSnapshot (§7)
 
+
+class Behind(NamedTuple):
+    """Section 3's cluster: a follower down while the others compact."""
+
+    cluster: Cluster
+    leader: int
+    late: int  # the follower that was down
+
+
+def behind(seed: int) -> Behind:
+    """5 servers snapshotting every 4 entries: once 'x = 1' is committed, the
+    highest-numbered follower crashes and misses 10 commands, which the others apply
+    and compact away. Returned before it restarts."""
+    cluster = Cluster(servers=5, seed=seed, snapshot_threshold=4)
+    cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
+    cluster.propose("x = 1")
+    cluster.run(100)
+    leader = cluster.leader
+    assert leader is not None
+    late = max(i for i in cluster.ids if i != leader)
+    cluster.crash(late)
+    for k in range(10):
+        cluster.propose(f"y = {k}")
+        cluster.run(20)
+    cluster.run(100)
+    return Behind(cluster, leader, late)
+
+
+def _how_late_catches_up(seed: int) -> str:
+    run = behind(seed)
+    cluster = run.cluster
+    mark = cluster.step_count
+    cluster.restart(run.late)
+    cluster.run(200)
+    events = [e for e in cluster.trace.since(mark) if e.rule == "IS.send"]
+    if any(e.args[1] == run.late for e in events):
+        return "b"
+    caught = cluster.servers[run.late].last_log_index >= cluster.servers[run.leader].commit_index
+    return "a" if caught else "c"
+
+
 prediction(
     "06.predict_catch_up",
-    "S5 was down while the leader applied and compacted 10 more commands; now it "
-    "restarts with 2 entries. How does it catch up? (a) the leader sends the missing "
-    "entries with AppendEntries, from entry 3 on; (b) the leader sends its snapshot "
-    "(InstallSnapshot), then AppendEntries for any entries after it; (c) it cannot catch "
-    "up: the entries it needs are gone.",
-    "b",
+    "A follower was down while the leader applied and compacted 10 more commands; now "
+    "it restarts with the few entries it had. How does it catch up? (a) the leader sends "
+    "the missing entries with AppendEntries, from the follower's next index on; (b) the "
+    "leader sends its snapshot (InstallSnapshot), then AppendEntries for any entries "
+    "after it; (c) it cannot catch up: the entries it needs are gone.",
+    _how_late_catches_up,
     "'The leader must occasionally send snapshots to followers that lag behind. This "
     "happens when the leader has already discarded the next log entry that it needs to "
-    "send to a follower' (§7). S5's next_index is 3, but the leader's log starts after "
-    "its snapshot: it sends InstallSnapshot, S5 has no entry at the snapshot's last "
-    "index and so discards its entire log (Figure 13, rule 7), then resets its state "
-    "machine from the snapshot (rule 8).",
+    "send to a follower' (§7). The follower's next_index is just past its few entries, "
+    "but the leader's log starts after its snapshot: it sends InstallSnapshot, the "
+    "follower has no entry at the snapshot's last index and so discards its entire log "
+    "(Figure 13, rule 7), then resets its state machine from the snapshot (rule 8).",
     normalize=as_choice("a", "b", "c"),
     hint="answer with a letter. Does the leader still have entry 3?",
     section="§7, Figure 13",
@@ -268,7 +310,7 @@ def _check_needs_snapshot(answer: Any) -> str:
             return False
 
         drive(cluster)
-        cluster.run_until(sample, max_ms=400)
+        cluster.run_until(sample, max_ms=400, warn=False)
         for step in samples:
             cluster.seek(step)
             expected = _needs_snapshot_truth(cluster)
@@ -307,9 +349,14 @@ def _check_needs_snapshot(answer: Any) -> str:
     )
 
 
-def _commit_after_restart() -> str:
-    cluster = _compacting_cluster(threshold=10)
-    follower = 2
+def restarted_follower(cluster: Cluster) -> int:
+    """The follower section 4 restarts: the lowest-numbered one."""
+    return min(i for i in cluster.ids if i != cluster.leader)
+
+
+def _commit_after_restart(seed: int) -> str:
+    cluster = compacting_cluster(threshold=10, seed=seed)
+    follower = restarted_follower(cluster)
     view = cluster.servers[follower]
     snapshot_index, last = view.snapshot_index, view.last_log_index
     cluster.crash(follower)
@@ -320,9 +367,9 @@ def _commit_after_restart() -> str:
 
 prediction(
     "06.predict_restart_commit",
-    "A follower with a snapshot through index 21 and 5 more entries crashes and "
+    "A follower with a snapshot and a few more log entries after it crashes and "
     "restarts. What is its commit_index right after the restart? (a) 0, as always after "
-    "a restart; (b) 21, its snapshot's last included index; (c) 26, its last log index.",
+    "a restart; (b) its snapshot's last included index; (c) its last log index.",
     _commit_after_restart,
     "commitIndex is volatile state (Figure 2): a restarted server does not know which of "
     "its log entries are committed until a leader tells it. But only committed entries "
@@ -352,6 +399,8 @@ def _in_a_cluster(handler_class: type[StorageHandler]) -> str:
             cluster.run_until(lambda c: c.leader is not None, max_ms=5_000)
         cluster.propose(command)
         cluster.run(30)
+        if cluster.errors:
+            break  # a handler raised and its server stopped: reported below
         if k % 4 == 3:
             victim = 1 + (k // 4) % 3
             cluster.crash(victim)

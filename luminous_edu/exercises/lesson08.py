@@ -24,11 +24,13 @@ from .framework import (
     need_function,
     prediction,
 )
+from .seeds import REFERENCE_SEEDS
 
 # ============================================ 08: PreVote, CheckQuorum, transfer
 
-#: The seed of the lesson's clusters (five servers each).
-SEED = 7
+#: The seed the lesson was written on (``REFERENCE_SEEDS["08"]``); a student's own run
+#: uses ``le.exercises.lesson_seed("08")``. Five servers in each cluster.
+SEED = REFERENCE_SEEDS["08"]
 
 
 def _elect(cluster: Cluster) -> int:
@@ -46,6 +48,7 @@ class Rejoin(NamedTuple):
     leader: int  # the leader before the follower was cut off
     lonely: int  # the follower that was cut off
     term_away: int  # its term just before it rejoined
+    term: int  # the leader's term when the follower was cut off
 
 
 def rejoin(prevote: bool, seed: int = SEED) -> Rejoin:
@@ -55,6 +58,7 @@ def rejoin(prevote: bool, seed: int = SEED) -> Rejoin:
     leader = _elect(cluster)
     cluster.run(100)
     lonely = max(i for i in cluster.ids if i != leader)
+    term = cluster.servers[leader].current_term
     cluster.disconnect(lonely)
     for k in range(3):
         cluster.propose(f"x = {k}")
@@ -62,13 +66,13 @@ def rejoin(prevote: bool, seed: int = SEED) -> Rejoin:
     term_away = cluster.servers[lonely].current_term
     cluster.connect(lonely)
     cluster.run(1_000)
-    return Rejoin(cluster, leader, lonely, term_away)
+    return Rejoin(cluster, leader, lonely, term_away, term)
 
 
-def _rejoin_outcome() -> str:
-    run = rejoin(prevote=False)
+def _rejoin_outcome(seed: int) -> str:
+    run = rejoin(prevote=False, seed=seed)
     cluster = run.cluster
-    if cluster.leader == run.leader and cluster.servers[run.leader].current_term == 1:
+    if cluster.leader == run.leader and cluster.servers[run.leader].current_term == run.term:
         return "a"
     return "c" if cluster.leader == run.lonely else "b"
 
@@ -109,8 +113,9 @@ prediction(
     "08.predict_prevote_term",
     "With PreVote on, the same follower is cut off for the same 2 s. What is its term "
     "just before it rejoins? (a number)",
-    lambda: rejoin(prevote=True).term_away,
-    "It stays in term 1, the term it had when it was cut off. Each time its election "
+    lambda seed: rejoin(prevote=True, seed=seed).term_away,
+    "It stays in the term it had when it was cut off (term 1, unless the first election "
+    "took more than one term). Each time its election "
     "timer fires it becomes a pre-candidate and asks 'would you vote for me in term 2?', "
     "without changing its own term. Nobody answers, so it never gets the majority of "
     "pre-votes it needs to start a real election: 'while a server is partitioned, it "
@@ -211,8 +216,8 @@ def cut_off_leader(check_quorum: bool, seed: int = SEED) -> CutOff:
     return CutOff(cluster, old, minority)
 
 
-def _old_leader_stepped_down() -> bool:
-    run = cut_off_leader(check_quorum=True)
+def _old_leader_stepped_down(seed: int) -> bool:
+    run = cut_off_leader(check_quorum=True, seed=seed)
     return run.cluster.servers[run.old].role is not Role.LEADER
 
 
@@ -266,8 +271,8 @@ def _check_steps_down(answer: Any) -> str:
     )
 
 
-def _stale_read_completes() -> bool:
-    run = cut_off_leader(check_quorum=False)
+def _stale_read_completes(seed: int) -> bool:
+    run = cut_off_leader(check_quorum=False, seed=seed)
     handle = run.cluster.read(lambda machine: list(machine.values), server=run.old)
     run.cluster.run(1_000)
     return handle.done
@@ -326,7 +331,7 @@ prediction(
     "08.predict_transfer_propose",
     "The leader has just started handing leadership to a follower. A client sends it a "
     "command at once. Is the command accepted? (yes/no)",
-    lambda: transfer_to_lagging_follower().during,
+    lambda seed: transfer_to_lagging_follower(seed).during,
     "'The prior leader stops accepting new client requests' (thesis §3.10), for two "
     "reasons. It must bring the target's log level with its own before the target "
     "stands, and new commands would keep moving the finish line. And soon it will not "

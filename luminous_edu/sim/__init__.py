@@ -14,6 +14,7 @@ from .cluster import (
 from .events import Event
 from .narration import Trace, TraceEvent
 from .network import Network
+from .outcomes import GaveUp, GaveUpWarning
 from .state_machine import RecordingStateMachine
 from .views import ServerView
 
@@ -21,6 +22,8 @@ __all__ = [
     "CHECKPOINT_INTERVAL",
     "Cluster",
     "Event",
+    "GaveUp",
+    "GaveUpWarning",
     "HandlerError",
     "Input",
     "MembershipResult",

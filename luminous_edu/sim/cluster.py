@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import traceback
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -55,6 +56,7 @@ from ..storage.stored import StoredStateError, validate_stored_state
 from .events import DELIVER, ELECTION_TIMEOUT, HEARTBEAT, Event
 from .narration import RawEvent, Trace
 from .network import Network
+from .outcomes import GaveUp, GaveUpWarning
 from .randomness import draw_int
 from .state_machine import RecordingStateMachine
 from .views import Servers
@@ -67,14 +69,43 @@ _JSON_ATOMS = (int, str, bool, type(None))
 Action = tuple[Any, ...]
 
 
-class ProposalResult(NamedTuple):
-    """The answer to ``cluster.propose``: whether the server took the command, where it
-    sits in the log (index, term), and whom the server believes leads."""
-
+class _Proposal(NamedTuple):
     accepted: bool
     index: int | None  # type: ignore[assignment]  # shadows tuple.index
     term: int | None
     leader_hint: int | None
+
+
+class ProposalResult(_Proposal):
+    """The answer to ``cluster.propose``: whether the server took the command, where it
+    sits in the log (index, term), whom the server believes leads, and, when it was
+    refused, the ``reason`` (a sentence; None when accepted).
+
+    It is still the 4-tuple ``(accepted, index, term, leader_hint)``, so code that
+    unpacks four values keeps working; ``reason`` is an attribute beside them."""
+
+    reason: str | None
+
+    def __new__(
+        cls,
+        accepted: bool,
+        index: int | None,
+        term: int | None,
+        leader_hint: int | None,
+        reason: str | None = None,
+    ) -> ProposalResult:
+        result = super().__new__(cls, accepted, index, term, leader_hint)
+        result.reason = reason
+        return result
+
+    def __repr__(self) -> str:
+        fields = (
+            f"accepted={self.accepted!r}, index={self.index!r}, term={self.term!r}, "
+            f"leader_hint={self.leader_hint!r}"
+        )
+        if self.reason is not None:
+            fields += f", reason={self.reason!r}"
+        return f"ProposalResult({fields})"
 
 
 class ReadHandle:
@@ -579,35 +610,62 @@ class Cluster:
         self._world.now = max(self._world.now, target)
         return taken
 
-    def run_until(self, predicate: Callable[[Cluster], bool], max_ms: int = 10_000) -> bool:
-        """Step until ``predicate(cluster)`` is true (True), or until ``max_ms`` of
-        virtual time pass (False, with the clock moved to that limit)."""
+    def run_until(
+        self, predicate: Callable[[Cluster], bool], max_ms: int = 10_000, *, warn: bool = True
+    ) -> bool | GaveUp:
+        """Step until ``predicate(cluster)`` is true, and return True; or give up once
+        ``max_ms`` of virtual time have passed (the clock moved to that limit), or when
+        nothing is left to happen, and return a ``GaveUp``: falsy (``== False``), with a
+        ``reason``, shown as a sentence. Giving up also issues a ``GaveUpWarning``, so
+        it is seen in the middle of a notebook cell; ``warn=False`` is for code that
+        expects to give up (e.g. a predicate that only samples the run)."""
         if not callable(predicate):
             raise LuminousError(
                 "run_until needs a function of the cluster, e.g. lambda c: c.leader"
             )
         if type(max_ms) is not int or max_ms < 0:
             raise LuminousError(f"max_ms={max_ms!r}: give a whole number of milliseconds >= 0")
-        deadline = self._world.now + max_ms
+        start = self._world.now
+        deadline = start + max_ms
         while not predicate(self):
             due = self._next_time()
             if due is None or due > deadline:
                 self._world.now = max(self._world.now, deadline)
-                return False
+                if due is None:
+                    why = (
+                        "nothing was left to happen (no message in flight, no timer "
+                        "running: are all the servers down?)"
+                    )
+                else:
+                    why = (
+                        f"max_ms={max_ms} ms of virtual time passed (t={start}..{deadline} "
+                        "ms); give a larger max_ms to wait longer"
+                    )
+                result = GaveUp(
+                    f"run_until gave up at t={self._world.now} ms with the condition still "
+                    f"false: {why}.",
+                    self._world.now,
+                    max_ms,
+                )
+                if warn:
+                    warnings.warn(result.reason, GaveUpWarning, stacklevel=2)
+                return result
             self.step()
         return True
 
-    def fire(self, event_id: int) -> Event:
-        """Fire pending event ``event_id`` now, ahead of its turn (manual scheduling)."""
+    def fire(self, event_id: int | Event) -> Event:
+        """Fire pending event ``event_id`` now, ahead of its turn (manual scheduling).
+        ``event_id`` is an ``id`` from ``cluster.pending()``, or the pending ``Event``
+        itself (``cluster.fire(cluster.pending()[0])``)."""
         event = self._pending_event(event_id)
         return self._input(("fire", event.id))  # type: ignore[no-any-return]
 
-    def drop(self, event_id: int) -> Event:
-        """Lose pending message ``event_id`` in the network."""
+    def drop(self, event_id: int | Event) -> Event:
+        """Lose pending message ``event_id`` (an id from ``pending()``, or the Event)."""
         event = self._pending_event(event_id)
         if event.kind != DELIVER:
             raise InvalidActionError(
-                f"event #{event_id} is {event.describe()}, not a message; only messages "
+                f"event #{event.id} is {event.describe()}, not a message; only messages "
                 "in flight can be dropped (use timeout(i) to fire a timer now)"
             )
         return self._input(("drop", event.id))  # type: ignore[no-any-return]
@@ -669,14 +727,44 @@ class Cluster:
         if server is None:
             server = self.leader
             if server is None:
-                return ProposalResult(False, None, None, None)
+                return ProposalResult(
+                    False,
+                    None,
+                    None,
+                    None,
+                    "there is no leader now (no server leads, or an election is under "
+                    "way): wait for one, e.g. cluster.run_until(lambda c: c.leader is not "
+                    "None), then propose again",
+                )
         self._require_server(server)
         world = self._world
         target = world.servers[server]
         if not world.alive[server]:
-            return ProposalResult(False, None, None, None)
+            leader = self.leader
+            elsewhere = f"; S{leader} leads" if leader is not None else ""
+            return ProposalResult(
+                False,
+                None,
+                None,
+                None,
+                f"S{server} is down: restart it (cluster.restart({server})) or send the "
+                f"command to the leader{elsewhere}",
+            )
         if target.role is not Role.LEADER:
-            return ProposalResult(False, None, None, target.leader_id)
+            hint = target.leader_id
+            follow = (
+                f"it believes S{hint} leads: propose(data, server={hint})"
+                if hint is not None
+                else "it knows of no leader yet: wait for an election"
+            )
+            return ProposalResult(
+                False,
+                None,
+                None,
+                hint,
+                f"S{server} is a {target.role.value}, not the leader, and only the leader "
+                f"takes client commands (§5.1); {follow}",
+            )
         return self._input(("propose", copy, server))  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ faults
@@ -911,7 +999,24 @@ class Cluster:
             )
 
     def _pending_event(self, event_id: Any) -> Event:
-        event = self._world.queue.live.get(event_id) if type(event_id) is int else None
+        live = self._world.queue.live
+        if isinstance(event_id, Event):
+            # An Event from pending(): the same event if its id is still pending for the
+            # same server and purpose (a timer keeps its id when it is reset).
+            event = live.get(event_id.id)
+            if event is None or event[2:6] != event_id[2:6]:
+                raise InvalidActionError(
+                    f"event #{event_id.id} ({event_id.describe()}) is not pending any more: "
+                    "it has fired or was dropped (or it comes from another cluster). "
+                    "cluster.pending() lists the events that can fire now"
+                )
+            return event
+        if type(event_id) is not int:
+            raise InvalidActionError(
+                f"give an event id, a whole number such as 3 (event.id for an event from "
+                f"cluster.pending()), or the event itself; got {event_id!r}"
+            )
+        event = live.get(event_id)
         if event is None:
             raise InvalidActionError(
                 f"event {event_id!r} is not pending; cluster.pending() lists the events "
@@ -1375,16 +1480,31 @@ class Cluster:
 
     def _do_propose(self, data: Any, sid: int, at: int) -> ProposalResult:
         self._world.now = at
-        outcome, out = self._world.servers[sid].propose(data, at)
+        server = self._world.servers[sid]
+        outcome, out = server.propose(data, at)
         self._carry_out(sid, out)
-        return ProposalResult(outcome.accepted, outcome.index, outcome.term, outcome.leader_hint)
+        reason = None
+        if not outcome.accepted:
+            # The core refuses a leader's proposal only during a leadership transfer.
+            target = getattr(server, "transfer_target", None)
+            to = f" to S{target}" if target is not None else ""
+            reason = (
+                f"S{sid} is handing leadership over{to} (thesis §3.10) and takes no "
+                "commands until the transfer ends, or is abandoned after an election "
+                "timeout; then send the command to whoever leads"
+            )
+        return ProposalResult(
+            outcome.accepted, outcome.index, outcome.term, outcome.leader_hint, reason
+        )
 
     def _do_crash(self, sid: int, at: int) -> Input:
         world = self._world
         world.now = at
         self._trace(sid, "CRASH", sid)
         self._stop_server(sid)
-        world.disks[sid].crash()
+        disk = world.disks[sid]
+        disk.crash()
+        disk.power_on()  # a power cut armed before the crash dies with it
         return Input("crash", (sid,))
 
     def _do_cut_power(self, sid: int, operations: int, at: int) -> Input:

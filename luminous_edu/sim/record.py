@@ -106,7 +106,7 @@ def load_record(
         ("digest", str),
     ):
         if not isinstance(record.get(key), kind):
-            raise RecordError(f"the record's {key!r} is missing or not a {kind.__name__}")
+            raise RecordError(f"the record's {key!r} is missing or not of type {kind.__name__}")
     steps = sum(
         action[1]
         if isinstance(action, list)

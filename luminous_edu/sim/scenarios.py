@@ -285,6 +285,8 @@ def single_change_bug_scenario(bug: bool = True, seed: int = 1) -> Cluster:
     c.remove_server(1)  # refused unless bug: S2 has committed nothing of its term
     c.run(60)
     c.transfer_leadership(to=3)  # S3 starts the next term on S2's side
-    c.run_until(lambda c: c.servers[3].role is Role.LEADER, 500)
-    c.run_until(lambda c: any(c.servers[i].role is Role.LEADER for i in (1, 4, 5)), 3_000)
+    c.run_until(lambda c: c.servers[3].role is Role.LEADER, 500, warn=False)
+    c.run_until(
+        lambda c: any(c.servers[i].role is Role.LEADER for i in (1, 4, 5)), 3_000, warn=False
+    )
     return c

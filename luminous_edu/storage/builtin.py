@@ -26,6 +26,45 @@ from .handler import StorageHandler
 
 LOG_PREFIX = "log/"
 SNAPSHOT_PREFIX = "snapshot/"
+#: The two slots that hold the hard state in turn (see ``write_hard_state``).
+HARD_STATE_KEYS = ("hard_state/a", "hard_state/b")
+LEGACY_HARD_STATE_KEY = "hard_state"
+
+
+def newest_hard_state(disk: Disk) -> tuple[int, int, int | None]:
+    """``(version, current_term, voted_for)`` in the newer intact hard-state slot, or
+    ``(0, 0, None)`` on a new disk. A slot torn by a crash while it was written held a
+    pair that was never acknowledged (its sync never happened): it is skipped, and the
+    other slot still holds the pair acknowledged before it."""
+    newest: tuple[int, int, int | None] = (0, 0, None)
+    for key in HARD_STATE_KEYS:
+        try:
+            stored = disk.read(key)
+        except TornWriteError:
+            continue
+        if stored is not None and stored[0] > newest[0]:
+            newest = stored
+    if newest[0] == 0 and LEGACY_HARD_STATE_KEY in disk:
+        # No slot written: a subclass whose own save_hard_state keeps the pair under
+        # the one key "hard_state" (DiskStorage's layout before the slots).
+        current_term, voted_for = disk.read(LEGACY_HARD_STATE_KEY)
+        return 0, current_term, voted_for
+    return newest
+
+
+def read_hard_state(disk: Disk) -> tuple[int, int | None]:
+    """``(current_term, voted_for)`` as last saved by ``write_hard_state``."""
+    _, current_term, voted_for = newest_hard_state(disk)
+    return current_term, voted_for
+
+
+def write_hard_state(disk: Disk, current_term: int, voted_for: int | None) -> None:
+    """Write ``(current_term, voted_for)`` as one value, numbered, into the slot that
+    does not hold the newest pair (the caller syncs). Overwriting one key in place would
+    be the classic mistake: a crash that tears that write destroys the pair acknowledged
+    before it too. With two slots it can tear only the older one."""
+    version = newest_hard_state(disk)[0] + 1
+    disk.write(HARD_STATE_KEYS[version % 2], (version, current_term, voted_for))
 
 
 def entry_key(index: int) -> str:
@@ -35,11 +74,16 @@ def entry_key(index: int) -> str:
 
 
 def read_log(disk: Disk) -> list[Entry]:
-    """Every entry stored under an ``entry_key``, in index order."""
+    """Every entry stored under an ``entry_key``, in index order. An entry torn by a
+    crash while it was written is left out: its ``save_log`` never returned (the sync
+    did not happen), so it was never acknowledged."""
     entries = []
     for key in disk.keys():
         if key.startswith(LOG_PREFIX):
-            term, data = disk.read(key)
+            try:
+                term, data = disk.read(key)
+            except TornWriteError:
+                continue
             entries.append(Entry(int(key[len(LOG_PREFIX) :]), term, data))
     return entries
 
@@ -70,17 +114,23 @@ def read_snapshot(disk: Disk) -> SaveSnapshot | None:
 class DiskStorage(StorageHandler):
     """A correct handler, and the default: every message written and synced at once.
 
-    Layout on the Disk: ``"hard_state"`` holds ``(current_term, voted_for)`` in one
-    write, so a crash can never separate a vote from its term; ``"log/0000000007"``
-    holds entry 7 as ``(term, data)``. Keys sort in index order. With log compaction,
+    Layout on the Disk: ``current_term`` and ``voted_for`` are written together, as one
+    value, so a crash can never separate a vote from its term; they go to two slots in
+    turn, ``"hard_state/a"`` and ``"hard_state/b"``, each holding ``(version,
+    current_term, voted_for)``, and the newer intact one counts. ``"log/0000000007"``
+    holds entry 7 as ``(term, data)``; keys sort in index order. With log compaction,
     ``"snapshot/0000000042"`` holds the snapshot through index 42 as ``(last_index,
     last_term, data, config)``. Each snapshot goes under a new key and is synced before
-    the one before it, and the entries it replaces, are deleted: a crash while it is
-    written can tear only the new one, never the last snapshot that was acknowledged.
+    the one before it, and the entries it replaces, are deleted.
+
+    So a crash that tears a write (``disk_faults="torn"``) can only tear what was never
+    acknowledged: a new hard state (the other slot keeps the one before), a new entry
+    (left out on load) or a new snapshot (the one before stays). Every write is synced
+    before the method returns.
     """
 
     def save_hard_state(self, msg: SaveHardState) -> None:
-        self.disk.write("hard_state", (msg.current_term, msg.voted_for))
+        write_hard_state(self.disk, msg.current_term, msg.voted_for)
         self.disk.sync()
 
     def save_log(self, msg: SaveLog) -> None:
@@ -116,7 +166,7 @@ class DiskStorage(StorageHandler):
         self.disk.sync()
 
     def load_state(self) -> StoredState:
-        current_term, voted_for = self.disk.read("hard_state", (0, None))
+        current_term, voted_for = read_hard_state(self.disk)
         return StoredState(current_term, voted_for, read_log(self.disk), read_snapshot(self.disk))
 
 

@@ -35,6 +35,7 @@ from ..core.persistence import (
 from .builtin import DiskStorage
 from .disk import Disk, PowerLoss
 from .errors import TornWriteError
+from .functions import FunctionStorage
 from .handler import handles_snapshots
 from .render import shorten
 from .report import AFTER_CRASH, LIVE, PHASES, CheckResult, StorageReport
@@ -60,11 +61,21 @@ METHODS = {
     CompactLog: "compact_log",
     LoadState: "load_state",
 }
-CRASH_HINT = (
-    "Only what is on the Disk and synced survives a crash: keep everything on "
-    "self.disk (attributes of the handler die with the server) and call "
-    "self.disk.sync() before returning."
-)
+SYNCED = "synced before returning"  # the check that finds a missing disk.sync()
+
+
+def _crash_hint(disk: str) -> str:
+    """What survives a crash, naming the Disk as the handler's code does (``disk`` in
+    a FunctionStorage's functions, ``self.disk`` in a class)."""
+    keep = (
+        "keep everything on the disk your functions are given"
+        if disk == "disk"
+        else "keep everything on self.disk (attributes of the handler die with the server)"
+    )
+    return (
+        f"Only what is on the Disk and synced survives a crash: {keep} and call "
+        f"{disk}.sync() before returning."
+    )
 
 
 def check_storage(
@@ -117,7 +128,34 @@ def check_storage(
         for phase in PHASES:
             message = _run_check(check, run, phase)
             results.append(CheckResult(check.name, phase, not message, message))
-    return StorageReport(label, seed, results)
+    return StorageReport(label, seed, _blame_missing_sync(results, checks, run))
+
+
+def _blame_missing_sync(
+    results: list[CheckResult], checks: Sequence[_Check], run: _Run
+) -> list[CheckResult]:
+    """When a handler does not sync, every check that crashes a Disk loses data: one
+    cause, many failures. An after-crash failure that goes away when a crash keeps the
+    unsynced writes (disk faults off) is that cause's: it says so and points to the
+    check that names the missing sync, so that the report leads with the root cause."""
+    if not any(r.name == SYNCED and r.phase == LIVE and not r.passed for r in results):
+        return results
+    by_name = {check.name: check for check in checks}
+    keeps_unsynced = _Run(run.factory, run.label, run.seed, crash_faults=None)
+    blamed = []
+    for result in results:
+        if result.passed or result.phase != AFTER_CRASH or result.name not in by_name:
+            blamed.append(result)
+            continue
+        if _run_check(by_name[result.name], keeps_unsynced, AFTER_CRASH):
+            blamed.append(result)  # fails even when a crash loses nothing: its own cause
+            continue
+        message = (
+            f"The crash lost writes that were not synced: the same cause as '{SYNCED}' "
+            f"(live), so fix that first. {result.message}"
+        )
+        blamed.append(CheckResult(result.name, result.phase, False, message, SYNCED))
+    return blamed
 
 
 def _run_check(check: _Check, run: _Run, phase: str) -> str:
@@ -148,27 +186,42 @@ class _Fail(Exception):
         self.framed = framed  # already carries the caller's prefix and suffix
 
 
+class _Default:
+    """The type of ``_DEFAULT``: "the run's own crash faults" (None means no faults)."""
+
+
+_DEFAULT = _Default()
+
+
 class _Run:
     """One ``check_storage`` call: the handler factory, and a counter that gives each
     trial a Disk of its own (named, and numbered as ``server_id``, so that a handler
     keeping real files uses a new file per trial)."""
 
-    def __init__(self, factory: Factory, label: str, seed: int) -> None:
+    def __init__(
+        self, factory: Factory, label: str, seed: int, crash_faults: str | None = CRASH_FAULTS
+    ) -> None:
         self.factory = factory
         self.label = label
         self.seed = seed
+        self.crash_faults = crash_faults  # what a crash loses, unless a check says
         self.disks = 0
+        # How the handler's code names its Disk: a FunctionStorage's functions get it
+        # as their argument ``disk``; a handler class has ``self.disk``.
+        self.disk_name = "disk" if isinstance(factory, FunctionStorage) else "self.disk"
 
     def trial(
         self,
         phase: str,
         *,
-        faults: str | None = CRASH_FAULTS,
+        faults: str | _Default | None = _DEFAULT,
         hint: str = "",
         factory: Factory | None = None,
         start: bool = True,
     ) -> _Trial:
         self.disks += 1
+        if isinstance(faults, _Default):
+            faults = self.crash_faults
         disk = Disk(f"check disk {self.disks}", faults, server_id=self.disks)
         return _Trial(self, disk, phase, hint, factory or self.factory, start)
 
@@ -200,7 +253,7 @@ class _Trial:
             raise _Fail(
                 _join(
                     f"Building the handler as {self.label}(disk) raised {_error(error)}.",
-                    _fix_for(error, None),
+                    _fix_for(error, None, self.run.disk_name),
                 ),
                 error,
             ) from None
@@ -258,7 +311,8 @@ class _Trial:
     def raised(self, message: Any, error: Exception) -> str:
         method = METHODS[type(message)]
         what = self.loaded() if type(message) is LoadState else f"{method}({describe(message)})"
-        return _join(f"{self.history()}, {what} raised {_error(error)}.", _fix_for(error, method))
+        fix = _fix_for(error, method, self.run.disk_name)
+        return _join(f"{self.history()}, {what} raised {_error(error)}.", fix)
 
     def checked(self, result: Any) -> State:
         """``result`` as a ``State``, or a failure saying what was expected."""
@@ -321,7 +375,7 @@ class _Trial:
                     f"a crash (disk faults={self.disk.faults!r}) and a restart, "
                     f"load_state() on a new handler over the same Disk returned "
                     f"{_summary(got)}{while_}: {difference}.",
-                    CRASH_HINT,
+                    _crash_hint(self.run.disk_name),
                     suffix,
                 ),
                 framed=True,
@@ -612,7 +666,8 @@ def _synced(run: _Run, phase: str) -> None:
                         f"{history}, load_state() returned {_summary(before)}; then, after "
                         f"a crash (disk faults={trial.disk.faults!r}) and a restart, "
                         f"load_state() on a new handler over the same Disk returned "
-                        f"{_summary(trial.started)}: {difference}. {CRASH_HINT}"
+                        f"{_summary(trial.started)}: {difference}. "
+                        f"{_crash_hint(run.disk_name)}"
                     )
                 )
             continue
@@ -624,13 +679,15 @@ def _synced(run: _Run, phase: str) -> None:
                 f"When {method}({describe(message)}) returned, the Disk still held "
                 f"changes not synced (keys {keys}). The server acts on them at once, "
                 "granting its vote or acknowledging entries, so a crash now (with disk "
-                f"faults on) would lose what it promised. Call self.disk.sync() before "
+                f"faults on) would lose what it promised. Call {run.disk_name}.sync() before "
                 f"{method} returns."
             )
 
 
 def _aliasing(run: _Run, phase: str) -> None:
-    trial = run.trial(phase)
+    # Disk faults off: a crash here tests that a new handler reads fresh copies, not
+    # whether writes were synced (that is "synced before returning"'s job).
+    trial = run.trial(phase, faults=None)
     model = _Model()
     mapping: dict[str, Any] = {"tags": ["a"]}
     sequence: list[Any] = [1, [2]]
@@ -1048,12 +1105,12 @@ def _where(error: BaseException) -> str:
     return f" (in {frame.name}, line {frame.lineno} of {frame.filename})"
 
 
-def _fix_for(error: BaseException, method: str | None) -> str:
+def _fix_for(error: BaseException, method: str | None, disk: str = "self.disk") -> str:
     if isinstance(error, NotImplementedError):
         return f"Write {method} (see le.StorageHandler.{method}?)." if method else ""
     if isinstance(error, TornWriteError):
         return (
-            "A crash tore a value that was not synced: call self.disk.sync() before "
+            f"A crash tore a value that was not synced: call {disk}.sync() before "
             "returning from each method."
         )
     if _raised_by_us(error):

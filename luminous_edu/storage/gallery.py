@@ -15,7 +15,14 @@ from ..core.persistence import (
     StoredState,
     TruncateLog,
 )
-from .builtin import DiskStorage, entry_key, read_log, read_snapshot
+from .builtin import (
+    DiskStorage,
+    entry_key,
+    read_hard_state,
+    read_log,
+    read_snapshot,
+    write_hard_state,
+)
 from .disk import Disk
 
 
@@ -34,11 +41,11 @@ class ForgetsVote(DiskStorage):
 
     def save_hard_state(self, msg: SaveHardState) -> None:
         self.voted_for = msg.voted_for
-        self.disk.write("hard_state", (msg.current_term, None))
+        write_hard_state(self.disk, msg.current_term, None)  # the bug: no vote on the disk
         self.disk.sync()
 
     def load_state(self) -> StoredState:
-        current_term, _ = self.disk.read("hard_state", (0, None))
+        current_term, _ = read_hard_state(self.disk)
         return StoredState(
             current_term, self.voted_for, read_log(self.disk), read_snapshot(self.disk)
         )
@@ -70,7 +77,7 @@ class MemoryLog(DiskStorage):
             del self.log[index]
 
     def load_state(self) -> StoredState:
-        current_term, voted_for = self.disk.read("hard_state", (0, None))
+        current_term, voted_for = read_hard_state(self.disk)
         entries = [(m.index, m.term, m.data) for _, m in sorted(self.log.items())]
         return StoredState(current_term, voted_for, entries, read_snapshot(self.disk))
 
@@ -100,7 +107,7 @@ class NeverSyncs(DiskStorage):
     """
 
     def save_hard_state(self, msg: SaveHardState) -> None:
-        self.disk.write("hard_state", (msg.current_term, msg.voted_for))
+        write_hard_state(self.disk, msg.current_term, msg.voted_for)
 
     def save_log(self, msg: SaveLog) -> None:
         self.disk.write(entry_key(msg.index), (msg.term, msg.data))

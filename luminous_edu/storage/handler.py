@@ -55,28 +55,25 @@ class StorageHandler:
     3. Raise ``le.StorageError`` (or a subclass of your own) if you cannot do it. The
        server stops; the rest of the cluster and the notebook keep going.
 
-    Example, the shape of the built-in ``le.DiskStorage``::
+    A start (lesson 04 asks you to write the rest; ``le.StorageHandler.save_log?`` and
+    the other methods' docstrings give each one's contract)::
 
         class MyStorage(le.StorageHandler):
             def save_hard_state(self, msg):
+                # one value under one key: a crash never separates a vote from its term
                 self.disk.write("hard_state", (msg.current_term, msg.voted_for))
                 self.disk.sync()
 
-            def save_log(self, msg):
-                self.disk.write(f"log/{msg.index:010d}", (msg.term, msg.data))
-                self.disk.sync()
-
-            def truncate_log(self, msg):
-                for key in self.disk.keys():
-                    if key.startswith("log/") and int(key[4:]) >= msg.from_index:
-                        self.disk.delete(key)
-                self.disk.sync()
+            def save_log(self, msg): ...      # entry msg.index: (msg.term, msg.data)
+            def truncate_log(self, msg): ...  # delete entries msg.from_index and after
 
             def load_state(self):
                 term, vote = self.disk.read("hard_state", (0, None))
-                entries = [le.Entry(int(k[4:]), *self.disk.read(k))
-                           for k in self.disk.keys() if k.startswith("log/")]
+                entries = ...  # le.Entry(index, term, data) for each stored entry, in order
                 return le.StoredState(term, vote, entries)
+
+    A key per entry, zero-padded (``f"log/{index:010d}"``), keeps ``disk.keys()`` in
+    index order.
 
     Check it with ``le.check_storage(MyStorage)``, then run it:
     ``le.Cluster(storage=MyStorage)``.

@@ -23,6 +23,7 @@ class CheckResult:
     phase: str
     passed: bool
     message: str = ""  # for a failure: what happened and how to fix it
+    cause: str = ""  # for a failure with another check's cause: that check's name
 
     @property
     def mark(self) -> str:
@@ -45,7 +46,10 @@ class StorageReport:
 
     @property
     def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if not r.passed]
+        """The failed checks, root causes first: a failure whose ``cause`` is another
+        check's (a crash losing writes that were never synced) comes after them."""
+        failed = [r for r in self.results if not r.passed]
+        return [r for r in failed if not r.cause] + [r for r in failed if r.cause]
 
     def failed(self, name: str, phase: str | None = None) -> bool:
         """True if the check ``name`` failed (in ``phase``, or in either phase)."""

@@ -199,6 +199,21 @@ def display_loader() -> None:
     display(loader_bundle(), raw=True)  # type: ignore[no-untyped-call]
 
 
+class LoadsBokehJS:
+    """For an ipywidgets widget that holds bokeh views (the dashboard, the history
+    view, the KV view): displaying it displays the loader first, in the same output
+    area, so BokehJS is in the page before the widget's views are built. Put it first
+    among the bases."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display_loader()
+        bundle = getattr(self, "_repr_mimebundle_", None)
+        shown = bundle() if callable(bundle) else None  # None once the widget is closed
+        display(shown or {"text/plain": repr(self)}, raw=True)  # type: ignore[no-untyped-call]
+
+
 def in_kernel() -> bool:
     """True inside a running IPython kernel (a notebook), False in plain Python."""
     try:

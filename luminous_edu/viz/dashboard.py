@@ -18,6 +18,7 @@ its file browser open), top to bottom:
 
 The root carries the class ``luminous-dashboard`` (and ``luminous-projector`` with
 ``projector=True``, which scales every font: buttons, sliders, tabs, the pending list).
+Displaying it displays BokehJS's loader first (``bokehjs``).
 
 Every control acts on the cluster through its public API, then the dashboard updates
 its data sources: after a step or an input, one batched ``.patch()`` and/or one
@@ -60,9 +61,9 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from ..sim.cluster import MAX_SERVER_ID
-from . import bokehjs
 from . import viewmodels as vm
 from .bokeh_fixes import LiveBokehModel
+from .bokehjs import LoadsBokehJS
 from .flights import MESSAGE_BLANK, SPACETIME_BLANK, MessageHistory
 from .plots import BUILDERS, LOG_WINDOW, Sizes, View
 from .timeaxis import AXES, WINDOWS, TimeAxis
@@ -202,7 +203,7 @@ def _guarded(area: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
-class Dashboard(widgets.VBox):  # type: ignore[misc]
+class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
     """One widget that shows a cluster and drives it.
 
     ``projector=True`` uses large fonts; ``panels`` chooses the tabs under the picture
@@ -260,14 +261,6 @@ class Dashboard(widgets.VBox):  # type: ignore[misc]
         self._panels()
 
     # ------------------------------------------------------------- displaying
-
-    def _ipython_display_(self) -> None:
-        """Display BokehJS's loader (see ``bokehjs``), then the dashboard."""
-        from IPython.display import display
-
-        bokehjs.display_loader()
-        bundle = self._repr_mimebundle_() if callable(self._repr_mimebundle_) else None
-        display(bundle or {"text/plain": repr(self)}, raw=True)  # type: ignore[no-untyped-call]
 
     @property
     def bokeh(self) -> LiveBokehModel | None:

@@ -44,10 +44,20 @@ def force_split_vote(cluster: le.Cluster) -> None:
         cluster.fire(messages[0].id)
 
 
-SOLUTIONS: dict[str, Any] = {
-    "01.predict_first_candidate": 2,
-    "01.votes_needed": votes_needed,
-    "01.grants_vote": grants_vote,
-    "01.split_vote": force_split_vote,
-    "01.predict_after_split": "b",
-}
+def first_candidate(seed: int) -> int:
+    # pending() lists the events in the order they fire: the first is a server's timer.
+    return le.Cluster(servers=5, seed=seed).pending()[0].target
+
+
+def solutions(seed: int) -> dict[str, Any]:
+    """The answers on the lesson's run with ``seed`` (a student's own, or the reference)."""
+    return {
+        "01.predict_first_candidate": first_candidate(seed),
+        "01.votes_needed": votes_needed,
+        "01.grants_vote": grants_vote,
+        "01.split_vote": force_split_vote,
+        "01.predict_after_split": "b",
+    }
+
+
+SOLUTIONS: dict[str, Any] = solutions(le.exercises.REFERENCE_SEEDS["01"])

@@ -32,13 +32,27 @@ def hand_over(cluster: le.Cluster) -> int:
     return target
 
 
-SOLUTIONS: dict[str, Any] = {
-    "08.predict_rejoin": "b",
-    "08.predict_prevote_term": 1,
-    "08.grants_pre_vote": grants_pre_vote,
-    "08.predict_check_quorum": "yes",
-    "08.steps_down": steps_down,
-    "08.predict_stale_read": "no",
-    "08.predict_transfer_propose": "no",
-    "08.hand_over": hand_over,
-}
+def lonely_term(seed: int) -> int:
+    # With PreVote a cut-off server never starts a real election, so its term stays the
+    # one it had when it was cut off: the leader's term at that moment.
+    calm = le.Cluster(servers=5, seed=seed, prevote=True)
+    calm.run_until(lambda c: c.leader is not None)
+    calm.run(100)
+    return calm.servers[calm.leader].current_term
+
+
+def solutions(seed: int) -> dict[str, Any]:
+    """The answers on the lesson's run with ``seed`` (a student's own, or the reference)."""
+    return {
+        "08.predict_rejoin": "b",
+        "08.predict_prevote_term": lonely_term(seed),
+        "08.grants_pre_vote": grants_pre_vote,
+        "08.predict_check_quorum": "yes",
+        "08.steps_down": steps_down,
+        "08.predict_stale_read": "no",
+        "08.predict_transfer_propose": "no",
+        "08.hand_over": hand_over,
+    }
+
+
+SOLUTIONS: dict[str, Any] = solutions(le.exercises.REFERENCE_SEEDS["08"])

@@ -37,7 +37,9 @@ LESSONS = [
     "06_log_compaction",
     "07_membership_changes",
     "08_prevote_and_friends",
+    "09_kv_store",
     "instructor_guide",
+    "instructor_demo",
 ]
 
 RUN_TIMEOUT = 240.0  # seconds for Run All of one lesson, kernel start included
