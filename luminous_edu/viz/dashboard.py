@@ -248,8 +248,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self._stale: set[str] = set()  # built views to fill before they are shown again
         self._new_trackers()
         self.open_panel = self.panels[0] if self.panels else None
-        self.speed_value = speed_ms_per_s
-        children = self._build_widgets()
+        children = self._build_widgets(speed_ms_per_s)
         # Fill the views before building their widgets: the browser's first picture is
         # the model's snapshot at construction, and a view drops patches sent before it
         # exists (see bokeh_fixes).
@@ -334,11 +333,9 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             model.track_renders = self._running
             if name == "ring":
                 model.layout = widgets.Layout(width=f"{self.sizes.ring + 4}px", flex="0 0 auto")
-            elif name == "log":  # the rest of the width
+            elif name == "log":  # the rest of the width, as many indexes as fit in it
                 model.layout = widgets.Layout(flex="1 1 300px", min_width="260px")
-            if name == "log":
-                log = self.views["log"].figures["log"]
-                log.on_change("inner_width", self._on_log_width)
+                self.views["log"].figures["log"].on_change("inner_width", self._on_log_width)
             self.models[name] = model
             self._stale.discard(name)
             if old is not None:
@@ -347,7 +344,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
     def _replace(self, old: Any, new: Any) -> None:
         """Put widget ``new`` where ``old`` is shown, then close ``old``."""
         for box in (self.picture, *self.panel_boxes.values()):
-            if box is not None and old in box.children:
+            if old in box.children:
                 box.children = tuple(new if child is old else child for child in box.children)
         old.close()
 
@@ -416,7 +413,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.notices[area] = box
         return box
 
-    def _build_widgets(self) -> list[Any]:
+    def _build_widgets(self, speed_ms_per_s: int) -> list[Any]:
         sizes = self.sizes
         self.notices: dict[str, Any] = {}
         self.step_button = self._button("Step", self.on_step, tooltip="fire the next event")
@@ -425,7 +422,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.run_button = self._button("Run", self.on_run, tooltip="play / pause", layout=wide)
         self.reset_button = self._button("Reset", self.on_reset, tooltip="back to step 0")
         self.speed = widgets.IntSlider(
-            value=self.speed_value, min=10, max=2000, step=10, description="ms/s",
+            value=speed_ms_per_s, min=10, max=2000, step=10, description="ms/s",
             tooltip="virtual milliseconds Run plays per real second",
             layout=widgets.Layout(width=f"{sizes.px(230)}px"),
             style={"description_width": "auto"},
@@ -462,7 +459,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
 
         # The tabs' contents are built when a tab is first opened (``_ensure_panel``):
         # most of a dashboard's widgets are there, and a saved notebook keeps the state
-        # of every widget built (lesson 04 shows seven dashboards).
+        # of every widget built (lesson 04 shows six dashboards).
         self._makers: dict[str, Callable[[], list[Any]]] = {
             "timelines": self._time_panel,
             "spacetime": self._time_panel,
@@ -686,8 +683,9 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         controls (Step, Back, Run, Reset, the slider) move the whole cluster on: they
         clear every notice, the others only their own."""
         try:
-            for where in self.notices if area == "main" else (area,):
-                self._notice("", area=where)
+            for where in list(self.notices) if area == "main" else [area]:
+                if where in self.notices:
+                    self._notice("", area=where)
             return method(*args)
         except Exception as error:  # a control must never break the dashboard
             self._notice(f"{type(error).__name__}: {error}", error=True, area=area)
@@ -928,7 +926,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
     def _on_tab(self, change: dict[str, Any]) -> None:
         index = change["new"]
         self.open_panel = None if index is None else self.panels[index]
-        self._guard("main", self._show_panel)
+        self._guard("view", self._show_panel)  # an error shows under the main controls
 
     def _show_panel(self) -> None:
         """The open tab's contents, built or brought up to date."""
@@ -950,7 +948,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.axis.axis = self.axis_choice.value
         self.axis.window = self.window_choice.value
         self.axis.pinned = self.pin.value
-        self._guard("main", self._redraw_axis)
+        self._guard("view", self._redraw_axis)
 
     def _redraw_axis(self) -> None:
         """The time axis changed: its views anew, with the space-time history of the
@@ -1251,7 +1249,8 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.pending.options = [(f"#{e.id} t={e.due}: {e.describe()}", e.id) for e in events]
 
     def _notice(self, text: str, error: bool = False, area: str = "main") -> None:
-        """Show ``text`` (an error in red) next to the controls of ``area``."""
+        """Show ``text`` (an error in red) next to the controls of ``area`` (under the
+        main controls for an area without a place of its own)."""
         box = self.notices.get(area) or self.notices["main"]
         if not text:
             box.value = ""
