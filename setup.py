@@ -12,9 +12,9 @@ from setuptools import setup
 from setuptools.dist import Distribution
 
 
-class Distribution_(Distribution):  # noqa: N801
+class WithDataFiles(Distribution):
     def has_data(self) -> bool:
         return bool(self.has_data_files())
 
 
-setup(distclass=Distribution_)
+setup(distclass=WithDataFiles)

@@ -41,12 +41,12 @@ def test_editable_installs_get_the_data_files_too() -> None:
     leave the extension disabled."""
     source = (ROOT / "setup.py").read_text()
     namespace: dict[str, object] = {"__name__": "not_main"}
-    code = source.replace("setup(distclass=Distribution_)", "")
+    code = source.replace("setup(distclass=WithDataFiles)", "")
     exec(compile(code, "setup.py", "exec"), namespace)  # defines the class only
-    distribution = namespace["Distribution_"]({"data_files": [("etc/x", ["a.json"])]})  # type: ignore[operator]
+    distribution = namespace["WithDataFiles"]({"data_files": [("etc/x", ["a.json"])]})  # type: ignore[operator]
     assert distribution.has_data() is True
-    assert namespace["Distribution_"]({}).has_data() is False  # type: ignore[operator]
-    assert "setup(distclass=Distribution_)" in source
+    assert namespace["WithDataFiles"]({}).has_data() is False  # type: ignore[operator]
+    assert "setup(distclass=WithDataFiles)" in source
 
 
 def test_this_environment_has_the_extension_enabled() -> None:

@@ -122,6 +122,8 @@ def test_panels_are_chosen_and_their_plots_built_when_first_opened() -> None:
         le.Dashboard(cluster, panels=["clock"])
     with pytest.raises(ValueError, match="at most once"):
         le.Dashboard(cluster, panels=["safety", "safety"])
+    with pytest.raises(ValueError, match="give a list of panel names"):
+        le.Dashboard(cluster, panels="timelines")
     assert le.Dashboard(cluster, panels=[]).children[-1] is not None  # no tabs at all
 
 
