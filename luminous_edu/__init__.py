@@ -17,6 +17,7 @@ from .errors import (
     DataError,
     InvalidActionError,
     LuminousError,
+    MissingLibraryError,
     RecordError,
     UnknownServerError,
 )
@@ -57,6 +58,7 @@ from .storage import (
     VolatileStorage,
     check_storage,
 )
+from .viz.missing import view_libraries
 
 __version__ = "0.1.0"
 
@@ -66,10 +68,16 @@ check_exercise = exercises.check
 student_seed = exercises.student_seed
 
 
+#: What to use where the dashboard's libraries are missing (in JupyterLite: bokeh).
+_INSTEAD = "le.TableView(cluster): the servers as a table with Step and Back, ipywidgets only"
+
+
 def _show(self: Cluster, **options: Any) -> Any:
     """Show this cluster in a live dashboard: ``cluster.show(projector=True)``.
-    Same as ``le.Dashboard(cluster, **options)``."""
-    from .viz.dashboard import Dashboard
+    Same as ``le.Dashboard(cluster, **options)``. Where bokeh cannot be imported (in
+    JupyterLite), a ``MissingLibraryError`` says so and points at ``le.TableView``."""
+    with view_libraries("cluster.show()", "the dashboard", _INSTEAD):
+        from .viz.dashboard import Dashboard
 
     return Dashboard(self, **options)
 
@@ -78,7 +86,10 @@ def _show_store(self: KVStore, shard: int | None = None, **options: Any) -> Any:
     """Show this store: its groups' dashboards side by side (or shard ``shard``'s alone)
     and the history of its clients' operations with the checker's verdict. Same as
     ``luminous_edu.viz.kv.KVView(store, shard=shard, **options)``."""
-    from .viz.kv import KVView
+    with view_libraries(
+        "store.show()", "the store", "le.TableView(store.groups[0]) for a group's servers"
+    ):
+        from .viz.kv import KVView
 
     return KVView(self, shard=shard, **options)
 
@@ -87,7 +98,8 @@ def _show_result(self: LinearizabilityResult, **options: Any) -> Any:
     """Draw the history this result checked, Porcupine's way: a lane per client, each
     operation a bar, the order found, and the operation no order can place in red.
     Same as ``luminous_edu.viz.history.HistoryView(result=result, **options)``."""
-    from .viz.history import HistoryView
+    with view_libraries("result.show()", "the history", "print(result)"):
+        from .viz.history import HistoryView
 
     return HistoryView(result=self, **options)
 
@@ -101,9 +113,15 @@ LinearizabilityResult.show = _show_result  # type: ignore[attr-defined]
 
 def __getattr__(name: str) -> Any:
     if name == "Dashboard":
-        from .viz.dashboard import Dashboard
+        with view_libraries("le.Dashboard", "the dashboard", _INSTEAD):
+            from .viz.dashboard import Dashboard
 
         return Dashboard
+    if name == "TableView":
+        with view_libraries("le.TableView", "the table", None):
+            from .viz.table import TableView
+
+        return TableView
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -129,6 +147,7 @@ __all__ = [
     "LoadState",
     "LuminousError",
     "MembershipResult",
+    "MissingLibraryError",
     "Network",
     "Operation",
     "PickleCodec",

@@ -29,3 +29,15 @@ class DataError(LuminousError):
 
 class RecordError(LuminousError):
     """An exported run record that is malformed, tampered with or does not replay."""
+
+
+class MissingLibraryError(LuminousError, ImportError):
+    """A view needs a notebook library that cannot be imported here (bokeh in
+    JupyterLite, for one). The message names the library, says why it is missing and
+    what to use instead; ``missing`` holds the module's name. Also an ``ImportError``,
+    so ``except ImportError`` catches it."""
+
+    def __init__(self, message: str, missing: str | None = None) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.name = missing  # ImportError's attribute: the module that was not found

@@ -154,6 +154,7 @@ class Runner:
 
     def __init__(self) -> None:
         self.cluster: le.Cluster | None = None
+        self.clusters: list[le.Cluster] = []  # every cluster built, in order
         self.commands: dict[str, Callable[..., str]] = {
             name.replace("_", "-"): getattr(self, "cmd_" + name) for name in COMMANDS
         }
@@ -188,6 +189,7 @@ class Runner:
     def cmd_cluster(self, **options: Any) -> str:
         """cluster [servers=N] [seed=N] [any Cluster option=value]: build the cluster."""
         self.cluster = le.Cluster(**options)
+        self.clusters.append(self.cluster)
         return ""
 
     def cmd_step(self, n: int = 1) -> str:

@@ -9,6 +9,7 @@ records, rewind and disk_stats. The server under test is S1; messages come from 
 from __future__ import annotations
 
 import pytest
+from test_figure13 import install
 from test_storage_api import correct_function_storage
 
 import luminous_edu as le
@@ -25,9 +26,8 @@ from luminous_edu.core import (
     SaveSnapshot,
     Server,
     StoredState,
-    TruncateLog,
 )
-from luminous_edu.core.output import RESET
+from luminous_edu.core.reconfiguration import config_data, restore_config
 
 THREE = (1, 2, 3)
 CONFIG = {"voters": [1, 2, 3]}
@@ -55,20 +55,8 @@ def leader(term: int, terms: tuple[int, ...] = (), threshold: int | None = None)
         if server.role is Role.CANDIDATE:
             server.handle(voter, RequestVoteReply(term=term, vote_granted=True))
     assert server.role is Role.LEADER
+    server.log_saved(server.log.last_index)  # the world reports its no-op stored
     return server
-
-
-def install(term: int, last: int, last_term: int, data=("state",), leader_id: int = 2):
-    return InstallSnapshot(
-        term=term,
-        leader_id=leader_id,
-        last_included_index=last,
-        last_included_term=last_term,
-        offset=0,
-        data=list(data),
-        done=True,
-        config=CONFIG,
-    )
 
 
 def rules(out) -> list[str]:
@@ -121,10 +109,10 @@ def test_nothing_new_to_snapshot_saves_nothing():
 
 def test_config_data_round_trips_through_restore_config():
     server = follower(1)
-    data = server.config_data()
+    data = config_data(server)
     assert data == {"voters": [1, 2, 3]}
     other = Server(1, (1, 2, 3, 4, 5), StoredState())
-    other.restore_config(data)
+    restore_config(other, data)
     assert (other.voters, other.peers, other.config.quorum_size()) == ((1, 2, 3), (2, 3), 2)
 
 
@@ -177,76 +165,8 @@ def test_install_snapshot_reply_advances_match_and_next_index():
     )
     out = server.handle(2, InstallSnapshotReply(term=2, match_index=4))
     assert server.match_index[2] == 4 and server.next_index[2] == 5
-    assert 2 not in server.inflight
+    assert server.progress[2].in_flight is None
     assert "ISR" in rules(out)
-
-
-# -------------------------------------------- receiver rules (Figure 13)
-
-
-def test_is1_reply_immediately_if_term_is_older():
-    # [IS.1] "Reply immediately if term < currentTerm"
-    server = follower(3, (1, 1))
-    out = server.handle(2, install(2, 5, 2))
-    assert out.storage == [] and out.restore is None
-    assert out.sends == [(2, InstallSnapshotReply(term=3))]
-    assert rules(out) == ["IS.1"]
-
-
-def test_is6_retains_entries_following_a_matching_last_included_entry():
-    # [IS.6] "If existing log entry has same index and term as snapshot's last
-    # included entry, retain log entries following it and reply"
-    server = follower(1, (1, 1, 1, 1, 1))
-    out = server.handle(2, install(1, 3, 1))
-    assert out.storage == [
-        SaveSnapshot(last_index=3, last_term=1, data=["state"], config=CONFIG),
-        CompactLog(through_index=3),
-    ]
-    assert [e.index for e in server.log.entries] == [4, 5]
-    assert (server.snapshot_index, server.commit_index, server.last_applied) == (3, 3, 3)
-    assert out.sends == [(2, InstallSnapshotReply(term=1, match_index=3))]
-    assert "IS.6" in rules(out) and "IS.8" in rules(out)
-
-
-def test_is7_discards_the_entire_log_when_it_disagrees():
-    # [IS.7] "Discard the entire log"
-    server = follower(3, (1, 1, 1, 1, 1))
-    out = server.handle(2, install(3, 3, 2))
-    assert out.storage == [
-        SaveSnapshot(last_index=3, last_term=2, data=["state"], config=CONFIG),
-        CompactLog(through_index=3),
-        TruncateLog(from_index=4),
-    ]
-    assert server.log.entries == [] and server.log.last_index == 3
-    assert server.log.last_term == 2
-    assert "IS.7" in rules(out)
-
-
-def test_is7_a_short_log_is_discarded_too():
-    server = follower(1, (1,))
-    out = server.handle(2, install(1, 6, 1))
-    assert out.storage[-1] == CompactLog(through_index=6)
-    assert server.log.entries == [] and server.log.last_index == 6
-
-
-def test_is8_resets_the_state_machine_and_loads_the_configuration():
-    # [IS.8] "Reset state machine using snapshot contents (and load snapshot's
-    # cluster configuration)"
-    server = Server(1, (1, 2, 3, 4, 5), StoredState(current_term=1))
-    server.boot()
-    out = server.handle(2, install(1, 4, 1, data=("a", "b")))
-    assert out.restore == SaveSnapshot(4, 1, ["a", "b"], CONFIG)
-    assert out.applies == []
-    assert server.voters == (1, 2, 3) and server.config.quorum_size() == 2
-
-
-def test_a_candidate_that_gets_a_snapshot_from_the_leader_of_its_term_follows_it():
-    server = follower(1)
-    server.election_timeout()  # candidate in term 2
-    out = server.handle(2, install(2, 3, 1))
-    assert server.role is Role.FOLLOWER and server.snapshot_index == 3
-    assert rules(out)[0] == "AE.candidate"
-    assert "stops being a candidate" in RULES["AE.candidate"].template.format(*out.trace[0][1])
 
 
 def test_every_compaction_sentence_formats():
@@ -265,23 +185,6 @@ def test_every_compaction_sentence_formats():
         assert sentence.startswith("S1 ")
         if not rule.endswith("stale"):
             assert "§7" in sentence or "Figure 13" in sentence, sentence
-
-
-def test_install_snapshot_resets_the_election_timer_and_sets_the_leader():
-    server = follower(1)
-    out = server.handle(2, install(1, 2, 1))
-    assert out.election_timer is RESET
-    assert server.leader_id == 2
-
-
-def test_a_stale_snapshot_changes_nothing():
-    # Not in Figure 13: a snapshot the follower has already committed past.
-    server = follower(1, (1, 1, 1))
-    server.handle(2, AppendEntries(1, 2, 3, 1, (), 3))
-    out = server.handle(2, install(1, 2, 1))
-    assert out.storage == [] and out.restore is None
-    assert out.sends == [(2, InstallSnapshotReply(term=1, match_index=2))]
-    assert rules(out) == ["IS.stale"]
 
 
 def test_append_entries_starting_inside_the_snapshot_is_trimmed():

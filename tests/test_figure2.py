@@ -63,6 +63,7 @@ def leader(term: int, terms: tuple[int, ...] = (), voters=THREE) -> Server:
         if server.role is Role.CANDIDATE:
             server.handle(voter, RequestVoteReply(term=term, vote_granted=True))
     assert server.role is Role.LEADER
+    server.log_saved(server.log.last_index)  # the world reports its no-op stored
     return server
 
 
@@ -412,7 +413,11 @@ def test_single_server_candidate_wins_at_once():
     assert server.role is Role.LEADER
     assert out.became_leader
     assert out.sends == []
-    assert server.commit_index == 1  # its no-op needs no other copy
+    # Its no-op needs no other copy, only its own on stable storage (§5.3).
+    assert out.save_through == 1 and server.commit_index == 0
+    saved = server.log_saved(1)
+    assert server.commit_index == 1
+    assert rules(saved) == ["COMMIT", "APPLY"]
 
 
 # ----------------------------------------------------------------- leaders

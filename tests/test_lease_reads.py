@@ -28,6 +28,7 @@ def leader_with_committed_noop(lease_ms: int | None = LEASE_MS) -> Server:
     server.election_timeout(now=300)
     server.handle(2, RequestVoteReply(term=1, vote_granted=True), now=310)
     assert server.role is Role.LEADER
+    server.log_saved(1, now=310)  # the world reports the no-op stored
     server.handle(2, AppendEntriesReply(term=1, success=True, match_index=1), now=320)
     assert server.commit_index == 1
     return server

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,7 @@ from luminous_edu.core import (
     StoredState,
 )
 from luminous_edu.core.membership import Configuration, config_entry_data, parse_config
+from luminous_edu.core.reconfiguration import config_data, restore_config
 from luminous_edu.core.rules import RULES
 from luminous_edu.sim.scenarios import (
     add_server_scenario,
@@ -50,21 +52,33 @@ def settle(cluster: le.Cluster, ms: int = 1_000) -> None:
     assert cluster.check() == []
 
 
+def saved(server: Server, result: Any) -> Any:
+    """What the world does after an input: once it has stored the entries a leader
+    appended, it says so (``log_saved``), and the leader's own copy counts (§5.3).
+    ``result`` is an Output, or a (value, Output) pair; returned as it is."""
+    out = result[1] if isinstance(result, tuple) else result
+    if out.save_through is not None:
+        server.log_saved(out.save_through, now=server.now)
+    return result
+
+
 def leader_server(voters: tuple[int, ...], log: list[Entry], **options: object) -> Server:
     """A leader of term 1 over ``log``, all of whose entries it has committed."""
     server = Server(1, voters, StoredState(current_term=0, entries=log), **options)  # type: ignore[arg-type]
     server.boot()
-    server.election_timeout(now=300)
+    saved(server, server.election_timeout(now=300))
     for peer in server.vote_peers:
-        server.handle(peer, le.core.RequestVoteReply(term=1, vote_granted=True), now=301)
+        saved(
+            server,
+            server.handle(peer, le.core.RequestVoteReply(term=1, vote_granted=True), now=301),
+        )
     assert server.role is Role.LEADER
     return server
 
 
 def ack(server: Server, peer: int, match: int, now: int = 400) -> le.core.Output:
-    return server.handle(
-        peer, AppendEntriesReply(term=server.current_term, success=True, match_index=match), now
-    )
+    reply = AppendEntriesReply(term=server.current_term, success=True, match_index=match)
+    return saved(server, server.handle(peer, reply, now))  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------- configuration as data
@@ -140,9 +154,9 @@ def test_config_data_and_restore_config_keep_learners_and_joint_configurations()
     server = Server(1, (1, 2, 3), StoredState())
     joint = Configuration.of((1, 2, 4), learners=(5,), old_voters=(1, 2, 3))
     twin = Server(1, (1,), StoredState())
-    twin.restore_config(joint.to_data())
-    assert twin.config == joint and twin.config_data() == joint.to_data()
-    assert server.config_data() == {"voters": [1, 2, 3]}
+    restore_config(twin, joint.to_data())
+    assert twin.config == joint and config_data(twin) == joint.to_data()
+    assert config_data(server) == {"voters": [1, 2, 3]}
 
 
 def test_a_snapshot_keeps_the_configuration_as_of_its_last_index() -> None:
@@ -154,13 +168,13 @@ def test_a_snapshot_keeps_the_configuration_as_of_its_last_index() -> None:
         config_entry(3, 1, (1, 2, 3)),
     ]
     server = Server(1, (1, 2), StoredState(current_term=1, entries=log))
-    assert server.config_data(through_index=2) == {"voters": [1, 2], "learners": [3]}
-    assert server.config_data() == {"voters": [1, 2, 3]}
+    assert config_data(server, through_index=2) == {"voters": [1, 2], "learners": [3]}
+    assert config_data(server) == {"voters": [1, 2, 3]}
     # The log as a restart from a snapshot through index 2 rebuilds it.
     restored = Server(1, (), StoredState(current_term=1))
     restored.log = le.core.RaftLog(log[2:], snapshot_index=2, snapshot_term=1)
     restored.config_indexes = [1, 3]  # index 1 lies inside the snapshot now
-    restored.restore_config(server.config_data(through_index=2))
+    restore_config(restored, config_data(server, through_index=2))
     assert restored.config_indexes == [3] and restored.config == Configuration.of((1, 2, 3))
     restored.handle(2, AppendEntries(2, 2, 2, 1, (Entry(3, 2, "b"),), 0), now=10)
     assert restored.config == Configuration.of((1, 2), learners=(3,))
@@ -215,7 +229,7 @@ def test_a_candidate_asks_and_counts_only_voters() -> None:
 def test_a_learner_never_counts_for_commitment() -> None:
     log = [config_entry(1, 1, (1, 2, 3), learners=(4, 5))]
     leader = leader_server((1, 2, 3), log)
-    leader.propose("x", now=310)
+    saved(leader, leader.propose("x", now=310))
     last = leader.log.last_index
     ack(leader, 4, last)
     ack(leader, 5, last)
@@ -240,7 +254,7 @@ def test_a_new_leader_may_not_change_the_configuration_before_committing_in_its_
 def test_one_change_at_a_time() -> None:
     leader = leader_server((1, 2, 3), [])
     ack(leader, 2, leader.log.last_index)
-    reason, _ = leader.change_membership("remove_server", 3, now=400)
+    reason, _ = saved(leader, leader.change_membership("remove_server", 3, now=400))
     assert reason is None and leader.config.voters == (1, 2)
     assert "not committed yet" in str(leader.membership_refusal("add_learner", 4))
     ack(leader, 2, leader.log.last_index)
@@ -266,7 +280,7 @@ def test_a_removed_leader_leads_without_counting_itself_then_steps_down() -> Non
     "manages a cluster that does not include itself" (thesis §4.2.2)."""
     leader = leader_server((1, 2, 3), [])
     ack(leader, 2, leader.log.last_index)
-    leader.change_membership("remove_server", 1, now=410)
+    saved(leader, leader.change_membership("remove_server", 1, now=410))
     index = leader.log.last_index
     ack(leader, 2, index, now=420)
     assert leader.role is Role.LEADER and leader.commit_index < index  # 1 of {S2, S3}
@@ -279,7 +293,7 @@ def test_a_removed_leader_leads_without_counting_itself_then_steps_down() -> Non
 def test_joint_consensus_appends_c_new_once_c_old_new_commits() -> None:
     leader = leader_server((1, 2, 3), [], joint_consensus=True)
     ack(leader, 2, leader.log.last_index)
-    leader.change_membership("remove_server", 3, now=410)
+    saved(leader, leader.change_membership("remove_server", 3, now=410))
     assert leader.config == Configuration.of((1, 2), old_voters=(1, 2, 3))
     ack(leader, 2, leader.log.last_index, now=420)
     assert leader.config == Configuration.of((1, 2))  # C_new appended
@@ -291,7 +305,7 @@ def test_a_new_server_is_caught_up_in_rounds_before_it_votes() -> None:
     a round shorter than an election timeout means the server has caught up."""
     leader = leader_server((1, 2, 3), [Entry(i, 1, i) for i in range(1, 6)])
     ack(leader, 2, leader.log.last_index)
-    leader.change_membership("add_server", 4, now=400)
+    saved(leader, leader.change_membership("add_server", 4, now=400))
     assert leader.config.learners == (4,) and 4 in leader.peers
     ack(leader, 2, leader.log.last_index, now=405)  # the learner entry commits
     out = ack(leader, 4, leader.log.last_index, now=700)  # round 1 took 300 ms
@@ -304,7 +318,7 @@ def test_a_new_server_is_caught_up_in_rounds_before_it_votes() -> None:
 def test_a_server_that_never_catches_up_stays_a_learner() -> None:
     leader = leader_server((1, 2, 3), [])
     ack(leader, 2, leader.log.last_index)
-    leader.change_membership("add_server", 4, now=400)
+    saved(leader, leader.change_membership("add_server", 4, now=400))
     out = leader.heartbeat_timeout(now=400 + 10 * leader.max_election_timeout_ms)
     assert "CONFIG.catchup_abort" in [rule for rule, _ in out.trace]
     assert leader.catchup is None and leader.config.learners == (4,)

@@ -262,7 +262,7 @@ def test_run_until_with_nothing_left_to_happen_says_so() -> None:
 # ---------------------------------------------------------------- narration
 
 
-def test_the_trace_says_an_appendentries() -> None:
+def test_no_trace_sentence_puts_a_before_a_message_name_that_starts_with_a_vowel() -> None:
     cluster = le.Cluster(servers=5, seed=7)
     cluster.run_until(lambda c: c.leader is not None)
     old = cluster.leader
@@ -272,7 +272,7 @@ def test_the_trace_says_an_appendentries() -> None:
     cluster.connect(old)
     cluster.run(500)  # the old leader hears of the new term in an AppendEntries
     sentences = [e.sentence for e in cluster.trace]
-    assert any(re.search(r"in an AppendEntries(Reply)? from", s) for s in sentences)
+    assert any(re.search(r"in S\d's AppendEntries(Reply)?, newer", s) for s in sentences)
     assert not [s for s in sentences if re.search(r"\ba [AEIOU]", s)]
 
 

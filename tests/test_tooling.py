@@ -26,13 +26,15 @@ def require(module: str) -> None:
 
 def test_ruff_lint_is_clean() -> None:
     require("ruff")
-    result = run_tool("ruff", "check", "luminous_edu", "tests", "benchmarks")
+    result = run_tool("ruff", "check", "luminous_edu", "tests", "benchmarks", "jupyterlite")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_ruff_format_is_clean() -> None:
     require("ruff")
-    result = run_tool("ruff", "format", "--check", "luminous_edu", "tests", "benchmarks")
+    result = run_tool(
+        "ruff", "format", "--check", "luminous_edu", "tests", "benchmarks", "jupyterlite"
+    )
     assert result.returncode == 0, "run `ruff format`:\n" + result.stdout + result.stderr
 
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core import CompactLog, Entry, SaveHardState, SaveLog, SaveSnapshot, TruncateLog
+from ..core.snapshots import entries_after_snapshot
 from .violation import Violation
 
 DURABILITY = "Durability"
@@ -191,7 +192,7 @@ class DurableState:
                 ]
             return [self._snapshot_lost(recovered)]
         first = entries[0].index if entries else (0 if recovered is None else recovered[0]) + 1
-        terms, base = self.terms, self.base
+        base, terms = self._recoverable_log()
         for index in range(max(base, first - 1) + 1, base + len(terms) + 1):
             term = terms[index - base - 1]
             position = index - first
@@ -213,6 +214,17 @@ class DurableState:
                 "deleted by TruncateLog or was never saved"
             ]
         return []
+
+    def _recoverable_log(self) -> tuple[int, list[int]]:
+        """What a correct handler recovers of the log, as (base, terms): the durable
+        entries, less those a durable snapshot covers, or all of them if they disagree
+        with it, by the rule recovery itself applies (Figure 13, rules 6 and 7)."""
+        if self.snapshot is None or self.base >= self.snapshot[0]:
+            return self.base, self.terms
+        last_index, last_term = self.snapshot
+        durable = [Entry(self.base + k + 1, term, None) for k, term in enumerate(self.terms)]
+        kept = entries_after_snapshot(durable, last_index, last_term)
+        return last_index, [e.term for e in kept]
 
     def sending(
         self, step: int, server_id: int, message: Any, unsynced: Sequence[str]

@@ -14,7 +14,7 @@ from .messages import (
     RequestVote,
     RequestVoteReply,
 )
-from .output import Output
+from .output import Output, ProposalOutcome
 from .persistence import (
     CompactLog,
     LoadState,
@@ -24,8 +24,9 @@ from .persistence import (
     StoredState,
     TruncateLog,
 )
+from .roles import Role
 from .rules import RULES, Rule
-from .server import MAX_ENTRIES_PER_MESSAGE, ProposalOutcome, Role, Server
+from .server import MAX_ENTRIES_PER_MESSAGE, Server
 
 __all__ = [
     "MAX_ENTRIES_PER_MESSAGE",

@@ -6,7 +6,9 @@ commitment) and the *learners* (servers that receive the log but neither vote no
 for commitment: a new server catching up, thesis §4.2.1). During joint consensus the
 configuration is C_old,new: "Agreement (for elections and entry commitment) requires
 separate majorities from both the old and new configurations" (§6); ``old_voters`` then
-holds C_old's voters and ``voters`` C_new's.
+holds C_old's voters and ``voters`` C_new's. ``joining`` names the learners that
+``add_server`` or ``promote`` is bringing in: once one has caught up, the leader makes
+it a voter. It is part of the configuration, so that a new leader finishes the change.
 
 Configurations travel in the log as ordinary entries whose data is the reserved marker
 (``log.MARKER_KEY``, kind ``"config"``); ``config_entry_data`` and ``parse_config`` turn
@@ -23,11 +25,13 @@ from .log import MARKER_KEY
 
 
 class Configuration(NamedTuple):
-    """Who votes and who only listens. ``old_voters`` is None except in C_old,new."""
+    """Who votes and who only listens. ``old_voters`` is None except in C_old,new;
+    ``joining`` are learners to be made voters once caught up."""
 
     voters: tuple[int, ...]
     learners: tuple[int, ...] = ()
     old_voters: tuple[int, ...] | None = None
+    joining: tuple[int, ...] = ()
 
     @classmethod
     def of(
@@ -35,12 +39,16 @@ class Configuration(NamedTuple):
         voters: Iterable[int],
         learners: Iterable[int] = (),
         old_voters: Iterable[int] | None = None,
+        joining: Iterable[int] = (),
     ) -> Configuration:
-        """A configuration with sorted, duplicate-free member lists."""
+        """A configuration with sorted, duplicate-free member lists; only learners can
+        be joining."""
+        learner_set = set(learners)
         return cls(
             tuple(sorted(set(voters))),
-            tuple(sorted(set(learners))),
+            tuple(sorted(learner_set)),
             None if old_voters is None else tuple(sorted(set(old_voters))),
+            tuple(sorted(set(joining) & learner_set)),
         )
 
     @property
@@ -91,6 +99,8 @@ class Configuration(NamedTuple):
             data["learners"] = list(self.learners)
         if self.old_voters is not None:
             data["old_voters"] = list(self.old_voters)
+        if self.joining:
+            data["joining"] = list(self.joining)
         return data
 
     @classmethod
@@ -99,18 +109,21 @@ class Configuration(NamedTuple):
         if not isinstance(data, Mapping) or "voters" not in data:
             raise ValueError(
                 f"{data!r} is not a configuration: expected a dict with a 'voters' list "
-                "(and optionally 'learners' and 'old_voters')"
+                "(and optionally 'learners', 'old_voters' and 'joining')"
             )
         old = data.get("old_voters")
         fields = {
             "voters": data["voters"],
             "learners": data.get("learners", []),
             "old_voters": [] if old is None else old,
+            "joining": data.get("joining", []),
         }
         for name, ids in fields.items():
             if not isinstance(ids, list | tuple) or not all(type(i) is int and i >= 1 for i in ids):
                 raise ValueError(f"the configuration's {name} must be a list of server ids")
-        return cls.of(fields["voters"], fields["learners"], None if old is None else old)
+        return cls.of(
+            fields["voters"], fields["learners"], None if old is None else old, fields["joining"]
+        )
 
     def describe(self) -> str:
         """``{S1, S2, S3}``, with learners and C_old shown when present."""
@@ -136,13 +149,8 @@ def parse_config(data: Any) -> Configuration:
 
 
 def _majority(voters: tuple[int, ...], granted: Collection[int]) -> bool:
-    if not voters:
-        return False  # an empty configuration elects and commits nothing
-    count = 0
-    for v in voters:  # a plain loop: a generator costs more for a handful of voters
-        if v in granted:
-            count += 1
-    return count > len(voters) // 2
+    # An empty configuration elects and commits nothing.
+    return len([v for v in voters if v in granted]) > len(voters) // 2
 
 
 def _majority_index(voters: tuple[int, ...], match: Mapping[int, int]) -> int:

@@ -12,6 +12,21 @@ from typing import Any
 
 from .log import Entry
 
+
+class ProposalOutcome:
+    """The answer to a client request at one server."""
+
+    __slots__ = ("accepted", "index", "leader_hint", "term")
+
+    def __init__(
+        self, accepted: bool, index: int | None, term: int | None, leader_hint: int | None
+    ) -> None:
+        self.accepted = accepted
+        self.index = index
+        self.term = term
+        self.leader_hint = leader_hint
+
+
 # Timer instructions
 RESET = "reset"
 STOP = "stop"
@@ -29,6 +44,7 @@ class Output:
         "log_changed_from",
         "reads",
         "restore",
+        "save_through",
         "sends",
         "snapshot_due",
         "storage",
@@ -50,6 +66,15 @@ class Output:
         # (the world restores its state machine from ``restore.data``).
         self.snapshot_due = False
         self.restore: Any = None  # the SaveSnapshot installed, if any
+        # A leader appended entries through this index: once the storage messages
+        # above are carried out, the world calls ``log_saved(save_through)``, and only
+        # then does the leader's own copy count toward committing them (§5.3).
+        self.save_through: int | None = None
+
+    def answer_read(self, read_id: int, index: int) -> None:
+        if self.reads is None:
+            self.reads = []
+        self.reads.append((read_id, index))
 
     def note_log_change(self, index: int) -> None:
         if self.log_changed_from is None or index < self.log_changed_from:

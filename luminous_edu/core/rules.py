@@ -7,7 +7,21 @@ vocabulary of raft.tla and RaftScope. The section each sentence cites is the pap
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from .log import stable_repr
+
+
+def short_repr(data: Any) -> str:
+    """A client's command as a trace shows it: at most 40 characters."""
+    text = stable_repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def server_names(ids: Iterable[int]) -> str:
+    """``S1, S3``: servers in id order."""
+    return ", ".join(f"S{i}" for i in sorted(ids))
 
 
 class Rule(NamedTuple):
@@ -19,7 +33,7 @@ RULES: dict[str, Rule] = {
     "BOOT": Rule("Restart", "S{0} starts as a follower in term {1} with {2} log entries"),
     "TERM": Rule(
         "UpdateTerm",
-        "S{0} sees term {1} in a {2} from S{3}, newer than its own term {4}: it becomes a "
+        "S{0} sees term {1} in S{3}'s {2}, newer than its own term {4}: it becomes a "
         "follower in term {1} (§5.1)",
     ),
     "ET": Rule(
@@ -201,6 +215,18 @@ RULES: dict[str, Rule] = {
         "S{0} ignores S{1}'s RequestVote: S{0} itself is the leader of term {2}, alive, and "
         "a newer term must not depose it (leader stickiness, thesis §4.2.3)",
     ),
+    "RV.sticky.restart": Rule(
+        "HandleRequestVoteRequest",
+        "S{0} ignores S{1}'s RequestVote: it restarted less than the minimum election "
+        "timeout ago, and just before its crash it may have answered a leader whose "
+        "lease counts on it not to vote; it votes again from t={2} ms (thesis §6.4.1)",
+    ),
+    "PV.restart": Rule(
+        "HandlePreVoteRequest",
+        "S{0} would not vote for S{1}: it restarted less than the minimum election "
+        "timeout ago and may have heard from a leader just before its crash; it votes "
+        "again from t={2} ms (thesis §6.4.1, §9.6)",
+    ),
     "CQ": Rule(
         "CheckQuorum",
         "S{0} steps down: servers that answered it within the last {3} ms, itself "
@@ -275,6 +301,11 @@ RULES: dict[str, Rule] = {
         "CatchUp",
         "S{0} gives up catching up S{1} after {2} rounds: it stays a learner; try "
         "promote({1}) again (thesis §4.2.1)",
+    ),
+    "CONFIG.resume": Rule(
+        "CatchUp",
+        "S{0}, the new leader, resumes catching up S{1}, which the configuration {2} "
+        "names as joining: once caught up it becomes a voter (thesis §4.2.1)",
     ),
     "CONFIG.step_down": Rule(
         "ChangeMembership",

@@ -1,107 +1,78 @@
-"""One Raft server as a pure state machine (Figure 2 of the Raft paper).
+"""One Raft server as a pure state machine: Figure 2 of the Raft paper, by role.
 
 Theory of operation
 -------------------
 A ``Server`` owns no clock, randomness, threads or I/O. The world calls one of its
-inputs and gets back an ``Output`` of effects to carry out:
+inputs and gets back an ``Output`` of effects to carry out: storage messages first, then
+sends, applies and timer instructions (see output.py). The inputs:
 
-- ``boot()`` once, after construction from the recovered ``StoredState``;
-- ``handle(source, message)`` for a delivered RPC or reply;
-- ``election_timeout()`` when its election timer fires;
-- ``heartbeat_timeout()`` when its heartbeat timer fires (leaders only);
-- ``propose(data)`` for a client request;
-- ``take_snapshot(data)`` with its state machine's snapshot, when an output asked for
-  one (``Output.snapshot_due``; log compaction, §7);
-- beyond Figure 2: ``read``, ``transfer_leadership`` and ``change_membership``.
+- ``boot(now)`` once, after construction from the recovered ``StoredState``;
+- ``handle(source, message, now)`` for a delivered RPC or reply;
+- ``election_timeout(now)`` and ``heartbeat_timeout(now)`` when a timer fires (the
+  world draws the durations: that is where randomized election timeouts come from);
+- ``propose(data, now)`` for a client request;
+- ``log_saved(index, now)`` once the storage messages of an output that asked for it
+  (``Output.save_through``: a leader appended entries) have been carried out;
+- beyond Figure 2: ``read``, ``transfer_leadership``, ``change_membership`` and
+  ``take_snapshot``.
 
-Membership (§6, thesis chapter 4): the configuration is the latest ``"config"`` entry
-in the log, committed or not, or the configuration the server started from
-(``config``, a ``membership.Configuration``). Every majority (votes, pre-votes,
-commitment, CheckQuorum, ReadIndex and lease rounds) is counted over its voters, and
-over both C_old and C_new during joint consensus.
+Reading beside Figure 2
+-----------------------
+``handle`` applies the rule for all servers, "If RPC request or response contains term
+T > currentTerm: set currentTerm = T, convert to follower" (§5.1), then passes the
+message to the step function of the server's role: ``step_follower``,
+``step_candidate`` or ``step_leader``. ``become_follower``, ``become_candidate`` and
+``become_leader`` switch roles by installing the role's step function, as etcd's
+raft.go does (``becomeFollower`` sets ``r.step = stepFollower``). Each receiver rule is
+one short block quoting the paper; its trace event carries a stable rule id from
+``rules.RULES``. Persistent state changes are collected during a step and emitted as
+storage messages before any send, so nothing leaves before what it depends on is on
+stable storage.
 
-The "higher term makes you a follower" rule (§5.1) is applied once, at the top of
-``handle``. Each receiver rule is one short block quoting the paper, and tags the trace
-with a stable rule id from ``rules.RULES``. Persistent state changes are collected
-during a step and emitted as storage messages before any send, so no RPC reply or
-request ever leaves before the state it depends on is durable.
+Beyond Figure 2, each extension lives in a module of its own and is called from here at
+a named point: ``prevote`` (thesis §9.6: the pre-candidate role and its step function),
+``check_quorum`` (§6.2 and leader stickiness, §4.2.3), ``transfer`` (§3.10), ``reads``
+(ReadIndex and leases, §6.4), ``reconfiguration`` (membership changes and catch-up,
+chapter 4) and ``snapshots`` (log compaction, §7 and Figure 13). A leader's knowledge
+of each peer is one ``progress.Progress`` record.
 
-Timers are instructions in the output (reset, start, stop); the world decides their
-durations, which is where randomized election timeouts come from.
+The rules the classic Raft bugs break are each one block here: the vote rule [RV.2]
+and the election restriction (``log.is_up_to_date``) in ``handle_request_vote``, the
+current-term check of ``advance_commit_index``, and the term checks at the top of the
+leader's reply handlers and of ``handle_request_vote_reply`` (stale replies).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import Enum
-from typing import Any, ClassVar
+from typing import Any
 
-from .log import Entry, RaftLog, noop_data, stable_repr
-from .membership import Configuration, config_entry_data, parse_config
+from . import check_quorum, prevote, reads, reconfiguration, snapshots, transfer
+from .log import Entry, RaftLog, noop_data
+from .membership import Configuration
 from .messages import (
     AppendEntries,
     AppendEntriesReply,
     InstallSnapshot,
     InstallSnapshotReply,
+    Message,
     RequestVote,
     RequestVoteReply,
     TimeoutNow,
 )
-from .output import RESET, START, STOP, Output
-from .persistence import (
-    CompactLog,
-    SaveHardState,
-    SaveLog,
-    SaveSnapshot,
-    StoredState,
-    TruncateLog,
-)
+from .output import RESET, START, STOP, Output, ProposalOutcome
+from .persistence import SaveHardState, SaveLog, SaveSnapshot, StoredState, TruncateLog
+from .progress import Progress
+from .roles import Role
+from .rules import server_names, short_repr
 
 # Not in Figure 2: flow control. At most this many entries travel in one AppendEntries.
 MAX_ENTRIES_PER_MESSAGE = 256
 
-# Not in Figure 2: catching up a new server (thesis §4.2.1). The leader replicates to
-# it in rounds; each round sends everything the leader's log held when the round
-# began. When a round ends within the minimum election timeout, the server is caught
-# up. After this many rounds, or when one round lasts this many maximum election
-# timeouts (the server is down or cut off), the leader gives up.
-MAX_CATCHUP_ROUNDS = 10
-
-# The kinds of membership change a leader carries out (``change_membership``).
-MEMBERSHIP_CHANGES = ("add_server", "remove_server", "add_learner", "promote")
+MEMBERSHIP_CHANGES = reconfiguration.MEMBERSHIP_CHANGES
 
 
-class Role(str, Enum):
-    FOLLOWER = "follower"
-    CANDIDATE = "candidate"
-    LEADER = "leader"
-    PRECANDIDATE = "precandidate"  # Not in Figure 2: asking for pre-votes (thesis §9.6)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-# The roles under plain names, for the rules below. Not only shorter: in Python 3.11
-# ``Role.LEADER`` goes through EnumType's __getattr__ hook and costs about 0.2 us,
-# four times a plain lookup, and the rules test the role several times per step.
-FOLLOWER = Role.FOLLOWER
-CANDIDATE = Role.CANDIDATE
-LEADER = Role.LEADER
-PRECANDIDATE = Role.PRECANDIDATE
-
-
-class ProposalOutcome:
-    """The answer to a client request at one server."""
-
-    __slots__ = ("accepted", "index", "leader_hint", "term")
-
-    def __init__(
-        self, accepted: bool, index: int | None, term: int | None, leader_hint: int | None
-    ) -> None:
-        self.accepted = accepted
-        self.index = index
-        self.term = term
-        self.leader_hint = leader_hint
+Step = Callable[["Server", int, Message], None]
 
 
 class Server:
@@ -122,95 +93,92 @@ class Server:
         lease_ms: int | None = None,
     ) -> None:
         self.id = server_id
-        # Not in Figure 2: log compaction (§7). Snapshot once this many applied entries
-        # lie past the last snapshot; None never compacts.
-        self.snapshot_threshold = snapshot_threshold
-        # Not in Figure 2: whether a new leader appends a no-op entry (§8).
+        # Not in Figure 2: the switches. A new leader appends a no-op entry (§8); the
+        # thesis's extensions; membership changes through C_old,new (§6) or one server
+        # at a time; Ongaro's 2015 bug, on purpose (thesis §4.1); compaction once this
+        # many applied entries lie past the last snapshot (§7; None never).
         self.leader_noop = leader_noop
-        # Not in Figure 2: the extensions of Ongaro's thesis, each switchable. Time
-        # reaches the server only as the ``now`` argument of each input.
-        self.prevote = prevote  # §9.6
-        self.check_quorum = check_quorum  # §6.2 and §9.6 (leader stickiness)
-        self.min_election_timeout_ms, self.max_election_timeout_ms = election_timeout_ms
-        self.now = 0  # virtual time of the input being handled
-        self.last_leader_contact: int | None = None  # when the leader was last heard
-        self.last_heard: dict[int, int] = {}  # leader: when each follower last replied
-        self.leader_since = 0  # leader: when it was elected
-        self.transfer_target: int | None = None  # leader: handing over to this server
-        self.transfer_started = 0
-        self.transfer_sent = False  # TimeoutNow sent
-        # Leader: ReadIndex reads (thesis §6.4) waiting, as [read id, read index or
-        # None, round]; the latest round; the highest round each follower echoed.
-        self.reads: list[list[Any]] = []
-        self.read_round = 0
-        self.read_acked: dict[int, int] = {}
-        # Not in Figure 2: membership changes (§6, thesis chapter 4). ``voters`` is the
-        # configuration the server starts from before any configuration entry (empty for
-        # a server added later: it learns its configuration from the leader's log).
-        self.joint_consensus = joint_consensus  # C_old,new then C_new, else one at a time
-        # Ongaro's 2015 bug, on purpose: start a change before committing an entry of
-        # the leader's term (thesis §4.1 forbids it).
+        self.prevote = prevote  # thesis §9.6
+        self.check_quorum = check_quorum  # thesis §6.2, and leader stickiness (§4.2.3)
+        self.joint_consensus = joint_consensus
         self.single_change_bug = single_change_bug
-        self.bootstrap_config = Configuration.of(voters)
-        self.config_indexes: list[int] = []  # indexes of configuration entries in the log
-        self.reconfigured = False  # ever held a configuration entry (thesis §4.2.3)
-        # Leader: the server being caught up before it becomes a voter (thesis §4.2.1),
-        # as [id, last index of the round or None once caught up, round start, round].
-        self.catchup: list[Any] | None = None
-        # Leader, with lease reads (thesis §6.4.1): how long a lease lasts (None: no
-        # lease reads), when each round not yet superseded was sent, and whether a
-        # leadership transfer has ended leases for the rest of the term.
-        self.lease_ms = lease_ms
-        self.round_sent: dict[int, int] = {}
-        self.lease_revoked = False
+        self.snapshot_threshold = snapshot_threshold
+        self.lease_ms = lease_ms  # thesis §6.4.1: how long a lease lasts (None: no leases)
+        self.min_election_timeout_ms, self.max_election_timeout_ms = election_timeout_ms
+        self.now = 0  # virtual time of the input being handled; time reaches us only so
 
-        # Persistent state on all servers (updated on stable storage before responding)
+        # Persistent state on all servers (updated on stable storage before responding
+        # to RPCs)
         self.current_term: int = stored.current_term
         self.voted_for: int | None = stored.voted_for
-        self.log = RaftLog(stored.entries)
-        # Not in Figure 2: the last snapshot (§7), a SaveSnapshot; entries through its
-        # last_index are in it rather than in the log.
+        # log[] (and, not in Figure 2, the last snapshot: §7)
         self.snapshot: SaveSnapshot | None = stored.snapshot
+        base = stored.snapshot
+        self.log = RaftLog(
+            stored.entries, base.last_index if base else 0, base.last_term if base else 0
+        )
 
-        # Volatile state on all servers
-        self.commit_index = 0
-        self.last_applied = 0
-        if stored.snapshot is not None:
-            # "The snapshot replaces all entries up through and including" last_index;
-            # they were committed and applied, and the world restores the state
-            # machine from the snapshot before this server takes its first input.
-            snap = stored.snapshot
-            self.log = RaftLog(stored.entries, snap.last_index, snap.last_term)
-            self.commit_index = self.last_applied = snap.last_index
-            # The configuration as of the snapshot: in force before the log's entries.
-            self.bootstrap_config = Configuration.from_data(snap.config)
-            self.reconfigured = self.bootstrap_config != Configuration.of(voters)
-        self.role = FOLLOWER
-        # Not in Figure 2: who this server believes leads, for client redirects.
-        self.leader_id: int | None = None
-        self.votes_granted: set[int] = set()
+        # Volatile state on all servers. "The snapshot replaces all entries up through
+        # and including" its last index: they were committed and applied, and the world
+        # restores the state machine from it before this server takes its first input.
+        self.commit_index = self.last_applied = self.log.snapshot_index
+        self.role = Role.FOLLOWER
+        self.step: Step = step_follower  # the role's step function (see become_*)
+        self.leader_id: int | None = None  # Not in Figure 2: for client redirects
+        self.votes_granted: set[int] = set()  # candidates (and pre-candidates)
+        self.last_leader_contact: int | None = None  # when a leader was last heard
+        # When this server restarted with a term of its own (check_quorum.py).
+        self.restarted_at: int | None = None
 
-        # Volatile state on leaders (reinitialized after election)
-        self.next_index: dict[int, int] = {}
-        self.match_index: dict[int, int] = {}
-        # Not in Figure 2: flow control. For each follower with entries in flight, the
-        # last index sent and the heartbeat round it was sent in. While entries are in
-        # flight, proposals and heartbeats send no more entries; a reply covering them
-        # sends the next batch. If no such reply comes within a full heartbeat interval,
-        # the request is presumed lost and the next heartbeat sends the entries again.
-        self.inflight: dict[int, tuple[int, int]] = {}
+        # Volatile state on leaders (reinitialized after election): nextIndex[] and
+        # matchIndex[], one Progress record per peer (progress.py).
+        self.progress: dict[int, Progress] = {}
+        # Not in Figure 2: the heartbeat round (flow control counts in rounds); the last
+        # index of this leader's own log that its storage has made durable (it counts
+        # for commitment only then); when it was elected.
         self.heartbeat_round = 0
+        self.saved_index = 0
+        self.leader_since = 0
+        self.transfer: transfer.Transfer | None = None  # §3.10
+        self.catchup: reconfiguration.CatchUp | None = None  # thesis §4.2.1
+        self.reads = reads.Reads()  # ReadIndex rounds and leases, thesis §6.4
+        self.read_round = 0  # the newest ReadIndex round; every AppendEntries carries it
 
         self._out = Output()
         self._hard_state_dirty = False
+        # Not in Figure 2: membership (reconfiguration.py). "A server always uses the
+        # latest configuration in its log" (thesis §4.1), also after a restart. Before
+        # any configuration entry: ``voters``, or the snapshot's (empty for a server
+        # added later: it learns its configuration from the leader's log).
+        self.bootstrap_config = self.config = Configuration.of(voters)
+        self.config_indexes: list[int] = []  # indexes of configuration entries in the log
+        self.reconfigured = False  # ever held a configuration entry (thesis §4.2.3)
+        self.voters: tuple[int, ...] = ()  # who votes (both halves of C_old,new)
+        self.vote_peers: tuple[int, ...] = ()  # the voters but this server
+        self.peers: tuple[int, ...] = ()  # every member but this server
+        reconfiguration.recover(self, self.bootstrap_config, base)
 
-        # "A server always uses the latest configuration in its log" (thesis §4.1), also
-        # after a restart: the configuration is recovered from the log.
-        for entry in self.log.entries:
-            if type(entry.data) is dict and entry.kind == "config":
-                self.config_indexes.append(entry.index)
-        self.config = self.bootstrap_config
-        self._use_latest_config()
+    def clone(self) -> Server:
+        twin = object.__new__(Server)
+        twin.__dict__.update(self.__dict__)
+        twin.log = self.log.clone()
+        twin.votes_granted = set(self.votes_granted)
+        twin.progress = {peer: p.clone() for peer, p in self.progress.items()}
+        twin.reads = self.reads.clone()
+        twin.config_indexes = list(self.config_indexes)
+        twin.catchup = None if self.catchup is None else self.catchup.clone()
+        twin.transfer = None if self.transfer is None else self.transfer.clone()
+        twin._out = Output()
+        return twin
+
+    # Figure 2's arrays, as the views show them: copies, derived from the records.
+    @property
+    def next_index(self) -> dict[int, int]:
+        return {peer: p.next_index for peer, p in self.progress.items()}
+
+    @property
+    def match_index(self) -> dict[int, int]:
+        return {peer: p.match_index for peer, p in self.progress.items()}
 
     @property
     def snapshot_index(self) -> int:
@@ -220,386 +188,308 @@ class Server:
     def snapshot_term(self) -> int:
         return self.log.snapshot_term
 
-    def clone(self) -> Server:
-        twin = object.__new__(Server)
-        twin.__dict__.update(self.__dict__)
-        twin.log = self.log.clone()
-        twin.votes_granted = set(self.votes_granted)
-        twin.next_index = dict(self.next_index)
-        twin.match_index = dict(self.match_index)
-        twin.inflight = dict(self.inflight)
-        twin.last_heard = dict(self.last_heard)
-        twin.reads = [list(r) for r in self.reads]
-        twin.read_acked = dict(self.read_acked)
-        twin.config_indexes = list(self.config_indexes)
-        twin.catchup = None if self.catchup is None else list(self.catchup)
-        twin.round_sent = dict(self.round_sent)
-        twin._out = Output()
-        return twin
+    @property
+    def transfer_target(self) -> int | None:
+        return None if self.transfer is None else self.transfer.target
+
+    @property
+    def lease_until(self) -> int:
+        """When this leader's lease ends (0: it holds none; reads.py)."""
+        return reads.lease_until(self)
 
     # ------------------------------------------------------------------ inputs
 
-    def boot(self) -> Output:
-        out = self._begin()
-        out.trace.append(("BOOT", (self.id, self.current_term, len(self.log))))
+    def boot(self, now: int = 0) -> Output:
+        self._begin(now)
+        if self.current_term > 0:
+            self.restarted_at = now
+        self._trace("BOOT", self.current_term, len(self.log))
         if self.snapshot is not None:
-            out.trace.append(("BOOT.snapshot", (self.id, self.log.snapshot_index)))
-        out.election_timer = RESET
+            self._trace("BOOT.snapshot", self.log.snapshot_index)
+        self._out.election_timer = RESET
         return self._finish()
 
-    def handle(self, source: int, m: Any, now: int = 0) -> Output:
-        self._out = out = Output()  # _begin(), inlined: this is the hot path
-        self.now = now
-        kind = type(m)
-        if kind is RequestVote and self._ignores(m):
-            return out
+    def handle(self, source: int, m: Message, now: int = 0) -> Output:
+        self._begin(now)
+        if isinstance(m, RequestVote):
+            ignored = check_quorum.sticky(self, m)
+            if ignored is not None:  # leader stickiness (thesis §4.2.3): not even the term
+                self._out.trace.append(ignored)
+                return self._finish()
         # "If RPC request or response contains term T > currentTerm: set currentTerm = T,
         # convert to follower" (§5.1). A PreVote, or a granted answer to one, carries a
-        # term nobody holds yet: it changes nothing (thesis §9.6).
-        if m.term > self.current_term and not (
-            (kind is RequestVote or kind is RequestVoteReply)
-            and m.pre_vote
-            and (kind is RequestVote or m.vote_granted)
-        ):
-            out.trace.append(
-                ("TERM", (self.id, m.term, type(m).__name__, source, self.current_term))
-            )
-            self._become_follower(m.term)
-        self._HANDLERS[kind](self, source, m)
-        return self._finish() if self._hard_state_dirty else out
+        # term nobody holds yet and changes nothing (thesis §9.6).
+        if m.term > self.current_term and not prevote.is_pre_vote_traffic(m):
+            why = ("TERM", (self.id, m.term, type(m).__name__, source, self.current_term))
+            self.become_follower(m.term, why)
+        self.step(self, source, m)
+        return self._finish()
 
     def election_timeout(self, now: int = 0) -> Output:
-        out = self._begin()
-        self.now = now
-        if self.role is LEADER:  # leaders have no election timer; nothing to do
-            out.election_timer = STOP
-            return self._finish()
-        if not self._may_campaign():
+        self._begin(now)
+        if self.role is Role.LEADER:  # leaders have no election timer; nothing to do
+            self._out.election_timer = STOP
+        elif not reconfiguration.may_campaign(self):
             # Not in Figure 2: a learner, a new server, or a removed one that knows its
             # removal is committed never campaigns. Its timer stops until a leader's
             # message (which may bring a configuration that has it vote) resets it.
-            out.trace.append(("ET.nonvoter", (self.id, self.config.describe())))
-            out.election_timer = STOP
-            return self._finish()
-        if self.prevote:
-            self._start_pre_vote()
+            self._trace("ET.nonvoter", self.config.describe())
+            self._out.election_timer = STOP
+        elif self.prevote:
+            prevote.become_precandidate(self)
         else:
-            self._start_election(transfer=False)
+            # "If election timeout elapses without receiving AppendEntries RPC from
+            # current leader or granting vote to candidate: convert to candidate" (§5.2)
+            self.become_candidate("ET")
         return self._finish()
 
-    def _start_pre_vote(self) -> None:
-        # Not in Figure 2: "a candidate would first ask other servers whether its log
-        # was up-to-date enough to get their vote. Only if the candidate believed it
-        # could get votes from a majority of the cluster would it increment its term
-        # and start a normal election" (thesis §9.6).
-        out = self._out
-        self.role = PRECANDIDATE
-        self.leader_id = None
-        self.votes_granted = {self.id}
-        out.election_timer = RESET
-        out.trace.append(("PV.start", (self.id, self.current_term + 1)))
-        if self.config.has_quorum(self.votes_granted):
-            self._start_election(transfer=False, rule="ELECT")
-            return
-        request = RequestVote(
-            term=self.current_term + 1,
-            candidate_id=self.id,
-            last_log_index=self.log.last_index,
-            last_log_term=self.log.last_term,
-            pre_vote=True,
-        )
-        for peer in self.vote_peers:
-            out.sends.append((peer, request))
+    def heartbeat_timeout(self, now: int = 0) -> Output:
+        self._begin(now)
+        if self.role is not Role.LEADER:
+            self._out.heartbeat_timer = STOP
+            return self._finish()
+        if self.check_quorum:
+            # Not in Figure 2: CheckQuorum (check_quorum.py)
+            active = check_quorum.recently_active(self)
+            if not self.config.has_quorum(active):
+                window = self.min_election_timeout_ms
+                why = ("CQ", (self.id, len(active), self.config.quorum_size(), window))
+                self.become_follower(self.current_term, why)
+                return self._finish()
+        if self.transfer is not None:
+            transfer.abort_if_overdue(self)
+        if self.catchup is not None:
+            reconfiguration.abort_catchup_if_overdue(self)
+        # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
+        # server; repeat during idle periods to prevent election timeouts" (§5.2)
+        self._trace("HB")
+        self.heartbeat_round += 1
+        if self.lease_ms is not None:
+            reads.heartbeat_round_started(self)  # every heartbeat round extends the lease
+        last = self.log.last_index
+        heartbeat = self.append_entries(last, ())
+        for peer in self.peers:
+            progress = self.progress[peer]
+            if progress.next_index > last:
+                self._send(peer, heartbeat)  # the same to every follower that lacks nothing
+            else:
+                progress.presume_lost(self.heartbeat_round)
+                self.send_append_entries(peer, with_entries=progress.ready())
+        self._out.heartbeat_timer = START
+        return self._finish()
 
-    def _start_election(self, transfer: bool, rule: str = "ET") -> None:
-        # "If election timeout elapses without receiving AppendEntries RPC from current
-        # leader or granting vote to candidate: convert to candidate" (§5.2)
+    def propose(self, data: Any, now: int = 0) -> tuple[ProposalOutcome, Output]:
+        self._begin(now)
+        if self.role is not Role.LEADER or self.transfer is not None:
+            # (During a leadership transfer the leader refuses commands: thesis §3.10.)
+            return ProposalOutcome(False, None, None, self.leader_id), self._finish()
+        # "If command received from client: append entry to local log, respond after
+        # entry applied to state machine" (§5.3)
+        entry = self.append_new_entry(data)
+        self._trace("PROPOSE", self.current_term, entry.index, short_repr(data))
+        self.replicate()
+        return ProposalOutcome(True, entry.index, entry.term, self.id), self._finish()
+
+    def log_saved(self, through_index: int, now: int = 0) -> Output:
+        """The storage messages that stored this leader's log through ``through_index``
+        have been carried out. Only now does its own copy count toward a majority: an
+        entry is committed once it is on stable storage at a majority of servers
+        (§5.3), the leader's included, which a power cut during its own SaveLog
+        would lose."""
+        self._begin(now)
+        if self.role is Role.LEADER and through_index > self.saved_index:
+            stored_by_majority = self.majority_index()
+            self.saved_index = through_index
+            if self.majority_index() > stored_by_majority:
+                self.advance_commit_index()
+        return self._finish()
+
+    def read(self, read_id: int, now: int = 0) -> tuple[bool, Output]:
+        """Not in Figure 2: a linearizable read, by lease or ReadIndex (reads.py)."""
+        self._begin(now)
+        accepted = reads.start(self, read_id)
+        return accepted, self._finish()
+
+    def transfer_leadership(self, target: int, now: int = 0) -> tuple[str | None, Output]:
+        """Not in Figure 2: hand leadership to ``target`` (transfer.py). Returns the
+        reason it is refused, or None when the transfer has started."""
+        self._begin(now)
+        reason = transfer.start(self, target)
+        return reason, self._finish()
+
+    def transfer_refusal(self, target: int) -> str | None:
+        """Why a transfer to ``target`` cannot start now, or None if it can."""
+        return transfer.refusal(self, target)
+
+    def change_membership(
+        self, change: str, target: int, now: int = 0
+    ) -> tuple[str | None, Output]:
+        """Not in Figure 2: start a membership change at the leader
+        (reconfiguration.py). Returns the reason it is refused, or None."""
+        self._begin(now)
+        reason = reconfiguration.change(self, change, target)
+        return reason, self._finish()
+
+    def membership_refusal(self, change: str, target: int) -> str | None:
+        """Why membership change ``change`` of ``target`` cannot start now, or None."""
+        return reconfiguration.refusal(self, change, target)
+
+    def take_snapshot(self, data: Any, now: int = 0) -> Output:
+        """Log compaction (§7) with the state machine's snapshot (snapshots.py)."""
+        self._begin(now)
+        snapshots.take(self, data)
+        return self._finish()
+
+    # -------------------------------------------------------------- roles
+
+    def become_follower(self, term: int, why: tuple[str, tuple[Any, ...]]) -> None:
+        """Every way back to follower: a newer term (§5.1), a candidate hearing from the
+        leader of its term (§5.2), a leader that loses its quorum (CheckQuorum) or is
+        removed (thesis §4.2.2). ``why`` is the trace event that says which."""
+        self._out.trace.append(why)
+        if term > self.current_term:
+            self.current_term = term
+            self.voted_for = None
+            self._hard_state_dirty = True
+        if self.role is Role.LEADER:
+            self._out.heartbeat_timer = STOP  # a follower has an election timer instead
+            self._out.election_timer = RESET
+        self.role = Role.FOLLOWER
+        self.step = step_follower
+        self.leader_id = None
+        self.votes_granted = set()
+        self.progress = {}
+        self.transfer = None
+        self.catchup = None
+
+    def become_candidate(self, rule: str, by_timeout_now: bool = False) -> None:
         # "On conversion to candidate, start election: increment currentTerm, vote for
-        # self, reset election timer, send RequestVote RPCs to all other servers"
-        out = self._out
-        self.role = CANDIDATE
+        # self, reset election timer, send RequestVote RPCs to all other servers" (§5.2)
+        self.role = Role.CANDIDATE
+        self.step = step_candidate
         self.current_term += 1
         self.voted_for = self.id
         self._hard_state_dirty = True
         self.leader_id = None
         self.votes_granted = {self.id}
-        out.election_timer = RESET
-        out.trace.append((rule, (self.id, self.current_term)))
+        self._out.election_timer = RESET
+        self._trace(rule, self.current_term)
         if self.config.has_quorum(self.votes_granted):
-            self._become_leader()
-        else:
-            request = RequestVote(
-                term=self.current_term,
-                candidate_id=self.id,
-                last_log_index=self.log.last_index,
-                last_log_term=self.log.last_term,
-                transfer=transfer,
-            )
-            for peer in self.vote_peers:
-                out.sends.append((peer, request))
+            self.become_leader()
+            return
+        self.request_votes(self.current_term, transfer=by_timeout_now)
 
-    def heartbeat_timeout(self, now: int = 0) -> Output:
-        out = self._begin()
-        self.now = now
-        if self.role is not LEADER:
-            out.heartbeat_timer = STOP
-            return self._finish()
-        if self.check_quorum and not self._quorum_active():
-            return self._finish()
-        if self.transfer_target is not None and (
-            now - self.transfer_started >= self.max_election_timeout_ms
-        ):
-            # "If leadership transfer does not complete after about an election timeout,
-            # the prior leader aborts the transfer and resumes accepting client requests"
-            # (thesis §3.10)
-            out.trace.append(("TR.abort", (self.id, self.transfer_target)))
-            self.transfer_target = None
-        catchup = self.catchup
-        if catchup is not None and now - catchup[2] >= (
-            MAX_CATCHUP_ROUNDS * self.max_election_timeout_ms
-        ):
-            out.trace.append(("CONFIG.catchup_abort", (self.id, catchup[0], catchup[3])))
-            self.catchup = None
-        # "Upon election: send initial empty AppendEntries RPCs (heartbeat) to each
-        # server; repeat during idle periods to prevent election timeouts" (§5.2)
-        out.trace.append(("HB", (self.id,)))
-        self.heartbeat_round += 1
-        if self.lease_ms is not None:
-            self._new_read_round()  # every heartbeat round can extend the lease
-            confirmed = self._confirmed_round()
-            for done in [r for r in self.round_sent if r < confirmed]:
-                del self.round_sent[done]  # superseded: the lease starts at a later round
-        for peer in self.peers:
-            sent = self.inflight.get(peer)
-            recent = sent is not None and sent[1] >= self.heartbeat_round - 1
-            self._send_append_entries(peer, heartbeat_only=recent)
+    def request_votes(self, term: int, pre_vote: bool = False, transfer: bool = False) -> None:
+        """ "send RequestVote RPCs to all other servers" (§5.2) that vote; one request
+        serves them all."""
+        request = RequestVote(
+            term=term,
+            candidate_id=self.id,
+            last_log_index=self.log.last_index,
+            last_log_term=self.log.last_term,
+            pre_vote=pre_vote,
+            transfer=transfer,
+        )
+        for peer in self.vote_peers:
+            self._send(peer, request)
+
+    def become_leader(self) -> None:
+        out = self._out
+        self.role = Role.LEADER
+        self.step = step_leader
+        self.leader_id = self.id
+        self.leader_since = self.now
+        # Everything in the log now was stored by earlier steps, all carried out.
+        self.saved_index = self.log.last_index
+        self.transfer = None
+        self.catchup = None
+        self.reads = reads.Reads()
+        out.became_leader = True
+        self._trace("LEADER", server_names(self.votes_granted), self.current_term)
+        # "for each server, index of the next log entry to send to that server
+        # (initialized to leader last log index + 1)"; matchIndex "initialized to 0"
+        self.progress = {peer: Progress(self.log.last_index + 1) for peer in self.peers}
+        out.election_timer = STOP
         out.heartbeat_timer = START
-        return self._finish()
-
-    def propose(self, data: Any, now: int = 0) -> tuple[ProposalOutcome, Output]:
-        out = self._begin()
-        self.now = now
-        if self.role is not LEADER or self.transfer_target is not None:
-            # (During a leadership transfer the leader refuses commands: thesis §3.10.)
-            return ProposalOutcome(False, None, None, self.leader_id), self._finish()
-        # "If command received from client: append entry to local log, respond after
-        # entry applied to state machine" (§5.3)
-        entry = self._append_new_entry(data)
-        out.trace.append(("PROPOSE", (self.id, self.current_term, entry.index, _short(data))))
+        # Not in Figure 2: a no-op entry of the new term (§8) lets the leader commit
+        # entries left by earlier terms without waiting for a client.
+        if self.leader_noop:
+            entry = self.append_new_entry(noop_data())
+            self._trace("NOOP", entry.index)
+        reconfiguration.finish_predecessors_change(self)
         for peer in self.peers:
-            if peer not in self.inflight:
-                self._send_append_entries(peer)
-        if self.commits_alone:
-            self._advance_commit_index()
-        return ProposalOutcome(True, entry.index, entry.term, self.id), self._finish()
-
-    def take_snapshot(self, data: Any, now: int = 0) -> Output:
-        """Log compaction (§7): "the entire current system state is written to a
-        snapshot on stable storage, then the entire log up to that point is
-        discarded". ``data`` is the state machine's snapshot after applying every
-        entry through ``last_applied``. The snapshot is saved (``SaveSnapshot``)
-        before the entries it replaces are deleted (``CompactLog``)."""
-        out = self._begin()
-        self.now = now
-        index = self.last_applied
-        if index <= self.log.snapshot_index:
-            return self._finish()  # nothing new to compact
-        term = self.log.term_at(index)
-        assert term is not None, "applied entries are in the log"
-        config = self.config_data(through_index=index)
-        snap = SaveSnapshot(last_index=index, last_term=term, data=data, config=config)
-        out.storage.append(snap)
-        out.storage.append(CompactLog(through_index=index))
-        self.log.compact_through(index, term)
-        self.restore_config(config)  # configuration entries through index are compacted
-        self.snapshot = snap
-        out.trace.append(("SNAP", (self.id, index, term)))
-        return self._finish()
+            self.send_append_entries(peer)
 
     # ---------------------------------------------------------- RequestVote RPC
 
-    def _ignores(self, m: RequestVote) -> bool:
-        """Not in Figure 2: CheckQuorum's leader stickiness. "If a server receives a
-        RequestVote request within the minimum election timeout of hearing from a
-        current leader, it does not update its term or grant its vote" (thesis §4.2.3),
-        except for an election a leader asked for with TimeoutNow. On with CheckQuorum,
-        and in every server that has held a configuration entry: the rule comes from
-        the thesis's membership chapter, where it keeps removed servers from disrupting
-        the cluster."""
-        if m.pre_vote or m.transfer or m.term <= self.current_term:
-            return False
-        if not (self.check_quorum or self.reconfigured):
-            return False
-        if not self._heard_from_leader_recently():
-            return False
-        if self.role is LEADER:
-            self._out.trace.append(("RV.sticky.self", (self.id, m.candidate_id, self.current_term)))
-        else:
-            self._out.trace.append(("RV.sticky", (self.id, m.candidate_id, self.leader_id)))
-        return True
-
-    def _heard_from_leader_recently(self) -> bool:
-        if self.role is LEADER:
-            return True
-        contact = self.last_leader_contact
-        return (
-            self.leader_id is not None
-            and contact is not None
-            and self.now - contact < self.min_election_timeout_ms
-        )
-
-    def _handle_request_vote(self, source: int, m: RequestVote) -> None:
-        out = self._out
+    def handle_request_vote(self, source: int, m: RequestVote) -> None:
         if m.pre_vote:
-            self._handle_pre_vote(source, m)
+            prevote.handle_request(self, source, m)
             return
         granted = False
         if m.term < self.current_term:
             # [RV.1] "Reply false if term < currentTerm" (§5.1)
-            out.trace.append(("RV.1", (self.id, m.candidate_id, m.term, self.current_term)))
+            self._trace("RV.1", m.candidate_id, m.term, self.current_term)
         elif self.voted_for is not None and self.voted_for != m.candidate_id:
             # [RV.2] "If votedFor is null or candidateId, and candidate's log is at least
             # as up-to-date as receiver's log, grant vote" (§5.2, §5.4)
-            out.trace.append(
-                ("RV.2.voted", (self.id, m.candidate_id, self.voted_for, self.current_term))
-            )
+            self._trace("RV.2.voted", m.candidate_id, self.voted_for, self.current_term)
         elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
-            out.trace.append(
-                (
-                    "RV.2.log",
-                    (
-                        self.id,
-                        m.candidate_id,
-                        m.last_log_index,
-                        m.last_log_term,
-                        self.log.last_index,
-                        self.log.last_term,
-                    ),
-                )
-            )
+            log = self.log
+            last = (log.last_index, log.last_term)
+            self._trace("RV.2.log", m.candidate_id, m.last_log_index, m.last_log_term, *last)
         else:
             granted = True
             if self.voted_for != m.candidate_id:
                 self.voted_for = m.candidate_id
                 self._hard_state_dirty = True
             # Granting a vote resets the election timer (§5.2, Rules for Followers).
-            out.election_timer = RESET
-            out.trace.append(("RV.2.grant", (self.id, m.candidate_id, self.current_term)))
-        out.sends.append((source, RequestVoteReply(term=self.current_term, vote_granted=granted)))
+            self._out.election_timer = RESET
+            self._trace("RV.2.grant", m.candidate_id, self.current_term)
+        self._send(source, RequestVoteReply(term=self.current_term, vote_granted=granted))
 
-    def _handle_pre_vote(self, source: int, m: RequestVote) -> None:
-        # Not in Figure 2 (thesis §9.6): grant a pre-vote if the candidate's term would
-        # be newer, its log is at least as up-to-date, and no leader was heard from
-        # within the minimum election timeout. Nothing here changes.
-        out = self._out
-        if m.term <= self.current_term:
-            out.trace.append(("PV.term", (self.id, m.candidate_id, m.term, self.current_term)))
-            granted = False
-        elif self._heard_from_leader_recently():
-            if self.role is LEADER:
-                out.trace.append(("PV.self", (self.id, m.candidate_id, self.current_term)))
-            else:
-                out.trace.append(("PV.leader", (self.id, m.candidate_id, self.leader_id)))
-            granted = False
-        elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
-            out.trace.append(("PV.log", (self.id, m.candidate_id)))
-            granted = False
-        else:
-            out.trace.append(("PV.grant", (self.id, m.candidate_id, m.term)))
-            granted = True
-        term = m.term if granted else self.current_term
-        out.sends.append((source, RequestVoteReply(term=term, vote_granted=granted, pre_vote=True)))
-
-    def _handle_timeout_now(self, source: int, m: TimeoutNow) -> None:
-        # Not in Figure 2: "the target server ... starts an election" at once (thesis
-        # §3.10), skipping PreVote; CheckQuorum's stickiness lets it through.
-        out = self._out
-        if m.term != self.current_term or self.role is LEADER:
-            out.trace.append(("TN.stale", (self.id, source, m.term)))
-            return
-        out.trace.append(("TN", (self.id, source)))
-        self._start_election(transfer=True, rule="ELECT")
-
-    def _handle_request_vote_reply(self, source: int, m: RequestVoteReply) -> None:
-        out = self._out
-        # A vote counts for a candidate in its term; a pre-vote (thesis §9.6) for a
-        # precandidate, in the term it would start.
-        role = PRECANDIDATE if m.pre_vote else CANDIDATE
-        term = self.current_term + 1 if m.pre_vote else self.current_term
-        if self.role is not role or (m.term != term and (m.vote_granted or not m.pre_vote)):
-            rule = "PV.stale" if m.pre_vote else "RVR.stale"
-            out.trace.append((rule, (self.id, source, m.term)))
-            return
-        if not m.vote_granted:
-            rule = "PV.refused" if m.pre_vote else "RVR.refused"
-            out.trace.append((rule, (self.id, source, term)))
-            return
-        self.votes_granted.add(source)
-        rule = "PV.got" if m.pre_vote else "RVR.grant"
-        config = self.config
-        out.trace.append(
-            (rule, (self.id, source, len(self.votes_granted), config.quorum_size(), m.term))
-        )
-        if not config.has_quorum(self.votes_granted):
-            return
-        if m.pre_vote:
-            self._start_election(transfer=False, rule="ELECT")
-        else:
+    def handle_request_vote_reply(self, source: int, m: RequestVoteReply) -> None:
+        """A candidate counts the votes of its term."""
+        if m.term != self.current_term:
+            self._trace("RVR.stale", source, m.term)
+        elif not m.vote_granted:
+            self._trace("RVR.refused", source, self.current_term)
+        elif self.count_vote(source, "RVR.grant", m.term):
             # "If votes received from majority of servers: become leader" (§5.2)
-            self._become_leader()
+            self.become_leader()
+
+    def count_vote(self, source: int, rule: str, term: int) -> bool:
+        """Count ``source``'s vote (or pre-vote) for ``term``: True once a majority."""
+        self.votes_granted.add(source)
+        self._trace(rule, source, len(self.votes_granted), self.config.quorum_size(), term)
+        return self.config.has_quorum(self.votes_granted)
 
     # -------------------------------------------------------- AppendEntries RPC
 
-    def _refuses_leader(self, m: AppendEntries | InstallSnapshot, rule: str) -> bool:
-        """The start of both leader RPCs: True (traced with ``rule``) if ``m`` is from
-        an older term, which is refused: [AE.1] "Reply false if term < currentTerm"
-        (§5.1), [IS.1] "Reply immediately if term < currentTerm" (Figure 13). Else
-        ``m.leader_id`` is the leader of this term: "If AppendEntries RPC received
-        from new leader: convert to follower" (§5.2), and the election timer resets."""
-        out = self._out
-        if m.term < self.current_term:
-            out.trace.append((rule, (self.id, m.leader_id, m.term, self.current_term)))
-            return True
-        if self.role is LEADER:
-            # Cannot happen while Election Safety holds; say so rather than obey.
-            out.trace.append(("AE.leader", (self.id, m.leader_id, m.term)))
-            return True
-        if self.role is CANDIDATE or self.role is PRECANDIDATE:
-            out.trace.append(("AE.candidate", (self.id, m.leader_id, m.term, self.role.value)))
-            self.role = FOLLOWER
-            self.votes_granted = set()
-        self.leader_id = m.leader_id
-        self.last_leader_contact = self.now
-        out.election_timer = RESET
-        return False
-
-    def _handle_append_entries(self, source: int, m: AppendEntries) -> None:
-        out = self._out
+    def handle_append_entries(self, source: int, m: AppendEntries) -> None:
         log = self.log
-        if self._refuses_leader(m, "AE.1"):
-            out.sends.append((source, AppendEntriesReply(term=self.current_term, success=False)))
+        if m.term < self.current_term:
+            # [AE.1] "Reply false if term < currentTerm" (§5.1)
+            self._trace("AE.1", m.leader_id, m.term, self.current_term)
+            self._send(source, AppendEntriesReply(term=self.current_term, success=False))
             return
-
-        prev = m.prev_log_index
-        prev_term = m.prev_log_term
-        entries = m.entries
+        self.heard_from_leader(m.leader_id)
+        prev, prev_term, entries = m.prev_log_index, m.prev_log_term, m.entries
         if prev < log.snapshot_index:
             # Not in Figure 2: the request starts inside this server's snapshot (a
             # late message). Entries through snapshot_index are committed, so they
             # match the leader's; only those after the snapshot need checking.
             entries = entries[log.snapshot_index - prev :]
             prev, prev_term = log.snapshot_index, log.snapshot_term
-        if log.term_at(prev) != prev_term:  # log.matches(), inlined: hot
+        if not log.matches(prev, prev_term):
             # [AE.2] "Reply false if log doesn't contain an entry at prevLogIndex whose
             # term matches prevLogTerm" (§5.3), with the hint that lets the leader skip
             # a whole term per round trip (end of §5.3; not in Figure 2).
             if prev > log.last_index:
-                conflict_term = None
-                conflict_index = log.last_index + 1
+                conflict_term, conflict_index = None, log.last_index + 1
             else:
-                conflict_term = log.term_at(prev)
-                conflict_index = log.first_index_of_term_at(prev)
-            out.trace.append(("AE.2", (self.id, m.leader_id, prev, prev_term, conflict_index)))
+                conflict_term, conflict_index = log.term_at(prev), log.first_index_of_term_at(prev)
+            self._trace("AE.2", m.leader_id, prev, prev_term, conflict_index)
             reply = AppendEntriesReply(
                 term=self.current_term,
                 success=False,
@@ -607,762 +497,295 @@ class Server:
                 conflict_index=conflict_index,
                 conflict_term=conflict_term,
             )
-            out.sends.append((source, reply))
+            self._send(source, reply)
             return
-
-        index = prev
         for position, entry in enumerate(entries):
-            index += 1
-            existing = log.term_at(index)
+            existing = log.term_at(entry.index)
             if existing == entry.term:
                 continue  # already stored: a duplicate or stale request never truncates it
             if existing is not None:
                 # [AE.3] "If an existing entry conflicts with a new one (same index but
                 # different terms), delete the existing entry and all that follow it"
-                out.trace.append(("AE.3", (self.id, index, existing, m.leader_id, entry.term)))
-                log.truncate_from(index)
-                out.storage.append(TruncateLog(from_index=index))
-                if self.config_indexes and self.config_indexes[-1] >= index:
-                    self._drop_configs_from(index)
+                self._trace("AE.3", entry.index, existing, m.leader_id, entry.term)
+                self.truncate_log(entry.index)
             # [AE.4] "Append any new entries not already in the log"
             new = entries[position:]
-            config_added = False
             for e in new:
                 log.append(e)
-                # SaveLog(term=, index=, data=), by tuple.__new__: one per entry per server
-                out.storage.append(_new(SaveLog, (e.term, e.index, e.data)))
-                if type(e.data) is dict and e.kind == "config":
-                    self.config_indexes.append(e.index)
-                    config_added = True
-            out.note_log_change(index)
-            if config_added:
-                self._use_latest_config()
-            out.trace.append(("AE.4", (self.id, index, log.last_index, m.leader_id)))
+                self._out.storage.append(SaveLog(term=e.term, index=e.index, data=e.data))
+            self._out.note_log_change(entry.index)
+            reconfiguration.entries_appended(self, new)
+            self._trace("AE.4", entry.index, log.last_index, m.leader_id)
             break
         last_new = prev + len(entries)
-
         # [AE.5] "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit,
         # index of last new entry)"
-        if m.leader_commit > self.commit_index:
-            new_commit = min(m.leader_commit, last_new)
-            if new_commit > self.commit_index:
-                out.trace.append(
-                    ("AE.5", (self.id, self.commit_index, new_commit, m.leader_id, m.leader_commit))
-                )
-                self.commit_index = new_commit
-                self._apply_committed()
-        out.trace.append(("AE.ok", (self.id, m.leader_id, last_new)))
-        # AppendEntriesReply(term=, success=True, match_index=, read_round=), built
-        # positionally by tuple.__new__: keyword construction costs four times as much.
-        reply = _new(AppendEntriesReply, (self.current_term, True, last_new, 0, None, m.read_round))
-        out.sends.append((source, reply))
+        new_commit = min(m.leader_commit, last_new)
+        if new_commit > self.commit_index:
+            self._trace("AE.5", self.commit_index, new_commit, m.leader_id, m.leader_commit)
+            self.commit_index = new_commit
+            self.apply_committed()
+        self._trace("AE.ok", m.leader_id, last_new)
+        reply = AppendEntriesReply(
+            term=self.current_term, success=True, match_index=last_new, read_round=m.read_round
+        )
+        self._send(source, reply)
 
-    def _handle_append_entries_reply(self, source: int, m: AppendEntriesReply) -> None:
-        out = self._out
-        if self.role is not LEADER or m.term != self.current_term:
-            out.trace.append(("AER.stale", (self.id, source, m.term)))
+    def heard_from_leader(self, leader_id: int) -> None:
+        """``leader_id`` leads this server's term: remember it (for client redirects
+        and leader stickiness) and reset the election timer (§5.2)."""
+        self.leader_id = leader_id
+        self.last_leader_contact = self.now
+        self._out.election_timer = RESET
+
+    def truncate_log(self, from_index: int) -> None:
+        self.log.truncate_from(from_index)
+        self._out.storage.append(TruncateLog(from_index=from_index))
+        reconfiguration.log_truncated(self, from_index)
+
+    def handle_append_entries_reply(self, source: int, m: AppendEntriesReply) -> None:
+        """The leader's rules for the answers to AppendEntries (§5.3)."""
+        if m.term != self.current_term:
+            self._trace("AER.stale", source, m.term)
             return
-        if source not in self.match_index:
+        progress = self.progress.get(source)
+        if progress is None:
             # Not in Figure 2: a reply from a server removed from the configuration.
-            out.trace.append(("AER.nonmember", (self.id, source)))
+            self._trace("AER.nonmember", source)
             return
-        sent = self.inflight.get(source)
-        self.last_heard[source] = self.now
-        if m.read_round > self.read_acked.get(source, 0):
-            self.read_acked[source] = m.read_round
-            if self.reads:
-                self._serve_reads()
+        progress.last_heard = self.now  # for CheckQuorum
+        if m.read_round > progress.read_round:
+            progress.read_round = m.read_round  # the peer confirms this ReadIndex round
+            if self.reads.pending:
+                reads.serve(self)
         if m.success:
             # "If successful: update nextIndex and matchIndex for follower" (§5.3)
-            # Replies may arrive reordered or twice, so indexes only ever move forward.
-            replied = m.match_index
-            match_index, next_index = self.match_index, self.next_index
-            matched = match_index[source]
-            advanced = replied > matched
-            if advanced:
-                match_index[source] = matched = replied
-            following = next_index[source]
-            if replied + 1 > following:
-                next_index[source] = following = replied + 1
-            out.trace.append(("AER.ok", (self.id, source, replied, matched, following)))
-            if advanced and replied > self.commit_index:
-                self._advance_commit_index()  # only a new match can commit something
-            if self.catchup is not None and source == self.catchup[0]:
-                self._continue_catchup()
-            if self.role is not LEADER or source not in self.match_index:
+            advanced = progress.acknowledge(m.match_index)
+            self._trace("AER.ok", source, m.match_index, progress.match_index, progress.next_index)
+            if advanced and m.match_index > self.commit_index:
+                self.advance_commit_index()  # only a new match can commit something
+            if self.catchup is not None:
+                reconfiguration.caught_up_more(self, source)
+            if self.progress.get(source) is not progress:
                 # A removed leader stepped down when its removal committed, or the
                 # commit let the leader append a C_new without ``source`` (§6).
                 return
-            if sent is not None and m.match_index >= sent[0]:
-                del self.inflight[source]  # everything in flight has arrived
-                sent = None
-            if sent is None and self.next_index[source] <= self.log.last_index:
-                self._send_append_entries(source)
-            if source == self.transfer_target:
-                self._continue_transfer()
+            if progress.arrived(m.match_index) and progress.next_index <= self.log.last_index:
+                self.send_append_entries(source)  # the next batch it lacks
+            if self.transfer is not None:
+                transfer.maybe_send_timeout_now(self, source)
             return
-        before = self.next_index[source]
-        floor = self.match_index[source] + 1
-        if before <= floor:
+        floor = progress.match_index + 1
+        if progress.next_index <= floor:
             # A failure below what the follower already acknowledged: the reply is older
             # than that acknowledgement (reordered or duplicated), or the follower lost
-            # entries it had made durable (a storage bug). match_index never goes back,
+            # entries it had made durable (a storage bug). matchIndex never goes back,
             # so resending now would only fail again: let the heartbeats retry.
-            out.trace.append(("AER.behind", (self.id, source, floor - 1)))
+            self._trace("AER.behind", source, floor - 1)
             return
-        self.inflight.pop(source, None)
         # "If AppendEntries fails because of log inconsistency: decrement nextIndex and
         # retry" (§5.3), skipping the follower's whole conflicting term at once.
+        before = progress.next_index
         if m.conflict_term is None:
             target = m.conflict_index
         else:
             last = self.log.last_index_of_term(m.conflict_term)
             target = m.conflict_index if last is None else last + 1
-        target = max(min(target, before - 1), floor)
-        self.next_index[source] = target
-        out.trace.append(("AER.fail", (self.id, source, before, target)))
-        self._send_append_entries(source)
+        progress.next_index = max(min(target, before - 1), floor)
+        progress.in_flight = None
+        self._trace("AER.fail", source, before, progress.next_index)
+        self.send_append_entries(source)
 
-    # ------------------------------------------------------ InstallSnapshot RPC
+    # -------------------------------------------------------------- leaders
 
-    def _handle_install_snapshot(self, source: int, m: InstallSnapshot) -> None:
-        out = self._out
-        if self._refuses_leader(m, "IS.1"):
-            out.sends.append((source, InstallSnapshotReply(term=self.current_term)))
-            return
-        last = m.last_included_index
-        # (Figure 13 rules 2-4 create, write and finish a snapshot file chunk by
-        # chunk; here the snapshot arrives whole, in one chunk with offset 0.)
-        if last <= self.commit_index:
-            # Not in Figure 13: a stale or duplicated snapshot. The committed prefix
-            # through `last` is in this log or its snapshot already (Log Matching).
-            out.trace.append(("IS.stale", (self.id, m.leader_id, last, self.commit_index)))
-            out.sends.append(
-                (source, InstallSnapshotReply(term=self.current_term, match_index=last))
-            )
-            return
-        log = self.log
-        # [IS.5] "Save snapshot file, discard any existing or partial snapshot with a
-        # smaller index"
-        snap = SaveSnapshot(
-            last_index=last, last_term=m.last_included_term, data=m.data, config=m.config
-        )
-        out.storage.append(snap)
-        self.snapshot = snap
-        if log.term_at(last) == m.last_included_term:
-            # [IS.6] "If existing log entry has same index and term as snapshot's last
-            # included entry, retain log entries following it and reply"
-            out.trace.append(("IS.6", (self.id, m.leader_id, last, log.last_index)))
-            out.storage.append(CompactLog(through_index=last))
-        else:
-            # [IS.7] "Discard the entire log"
-            out.trace.append(("IS.7", (self.id, m.leader_id, last, m.last_included_term)))
-            out.storage.append(CompactLog(through_index=last))
-            if log.last_index > last:
-                out.storage.append(TruncateLog(from_index=last + 1))
-                log.truncate_from(last + 1)
-        log.compact_through(last, m.last_included_term)
-        out.note_log_change(last + 1)
-        # [IS.8] "Reset state machine using snapshot contents (and load snapshot's
-        # cluster configuration)"
-        # (A snapshot without a configuration keeps the one in force; either way the
-        # configuration entries it replaced no longer count.)
-        self.restore_config(self.config_data() if m.config is None else m.config)
-        self.commit_index = last
-        self.last_applied = last
-        out.restore = snap
-        out.trace.append(("IS.8", (self.id, last)))
-        out.sends.append((source, InstallSnapshotReply(term=self.current_term, match_index=last)))
-
-    def _handle_install_snapshot_reply(self, source: int, m: InstallSnapshotReply) -> None:
-        if self.role is not LEADER or m.term != self.current_term:
-            self._out.trace.append(("ISR.stale", (self.id, source, m.term)))
-            return
-        self._out.trace.append(("ISR", (self.id, source, m.match_index)))
-        # A follower that installed the snapshot matches the leader through its last
-        # included index: the same as a successful AppendEntries reply (§5.3).
-        self._handle_append_entries_reply(
-            source,
-            AppendEntriesReply(term=m.term, success=True, match_index=m.match_index),
-        )
-
-    _HANDLERS: ClassVar[dict[type, Callable[[Server, int, Any], None]]] = {
-        TimeoutNow: _handle_timeout_now,
-        RequestVote: _handle_request_vote,
-        RequestVoteReply: _handle_request_vote_reply,
-        AppendEntries: _handle_append_entries,
-        AppendEntriesReply: _handle_append_entries_reply,
-        InstallSnapshot: _handle_install_snapshot,
-        InstallSnapshotReply: _handle_install_snapshot_reply,
-    }
-
-    # ------------------------------------------------------------ transitions
-
-    def read(self, read_id: int, now: int = 0) -> tuple[bool, Output]:
-        """Not in Figure 2: a linearizable read by ReadIndex (thesis §6.4). Accepted
-        only by a leader; ready (``Output.reads``) once the leader has confirmed it
-        still leads and has applied through the read index."""
-        out = self._begin()
-        self.now = now
-        if self.role is not LEADER or self.transfer_target is not None:
-            return False, self._finish()
-        if self._lease_read(read_id):
-            return True, self._finish()
-        # "1. If the leader has not yet marked an entry from its current term
-        # committed, it waits until it has done so. ... 2. The leader saves its current
-        # commit index in a local variable readIndex. 3. The leader needs to make sure
-        # it hasn't been superseded ... it sends a new round of heartbeats and waits
-        # for their acknowledgments from a majority of the cluster." (§6.4)
-        self._new_read_round()
-        self.reads.append([read_id, None, self.read_round])
-        out.trace.append(("READ", (self.id, read_id)))
-        for peer in self.peers:
-            self._send_append_entries(peer, heartbeat_only=True)
-        self._serve_reads()
-        return True, self._finish()
-
-    def _serve_reads(self) -> None:
-        if not self.reads or self.role is not LEADER:
-            return
-        if self.log.term_at(self.commit_index) != self.current_term:
-            return  # no entry of this term committed yet (§6.4 step 1)
-        confirmed = self._confirmed_round()
-        waiting = []
-        for read in self.reads:
-            if read[1] is None:
-                read[1] = self.commit_index
-            # "4. The leader waits for its state machine to advance at least as far as
-            # the readIndex" (§6.4)
-            if read[2] <= confirmed and self.last_applied >= read[1]:
-                out = self._out
-                if out.reads is None:
-                    out.reads = []
-                out.reads.append((read[0], read[1]))
-                out.trace.append(("READ.done", (self.id, read[0], read[1])))
-            else:
-                waiting.append(read)
-        self.reads = waiting
-
-    def _confirmed_round(self) -> int:
-        """The newest round of heartbeats a majority of the configuration (of both
-        halves of C_old,new; this leader included if it is a voter) answered."""
-        rounds = dict(self.read_acked)
-        rounds[self.id] = self.read_round
-        return self.config.committed_index(rounds)
-
-    def _new_read_round(self) -> None:
-        self.read_round += 1
-        if self.lease_ms is not None:
-            self.round_sent[self.read_round] = self.now
-
-    @property
-    def lease_until(self) -> int:
-        """When this leader's lease ends (0: it holds none). "Once the leader's
-        heartbeats were acknowledged by a majority of the cluster, it would extend its
-        lease to start + election timeout / clock drift bound, since the followers
-        shouldn't time out before then" (thesis §6.4.1). ``start`` is when the newest
-        round a majority answered was sent: every answer came after it. Worked out when
-        asked, not on every reply."""
-        if self.lease_ms is None or self.lease_revoked or self.role is not LEADER:
-            return 0
-        start = self.round_sent.get(self._confirmed_round())
-        return 0 if start is None else start + self.lease_ms
-
-    def _lease_read(self, read_id: int) -> bool:
-        """Serve a read at once if this leader holds a lease (thesis §6.4.1): no other
-        leader can have been elected before the lease ends, so its commit index is
-        current without a round of heartbeats. Needs an entry of its own term committed,
-        as ReadIndex does."""
-        until = self.lease_until
-        if (
-            self.now >= until
-            or self.log.term_at(self.commit_index) != self.current_term
-            or self.last_applied < self.commit_index
-        ):
-            return False
-        out = self._out
-        if out.reads is None:
-            out.reads = []
-        out.reads.append((read_id, self.commit_index))
-        out.trace.append(("READ.lease", (self.id, read_id, self.commit_index, until)))
-        return True
-
-    def transfer_leadership(self, target: int, now: int = 0) -> tuple[str | None, Output]:
-        """Not in Figure 2 (thesis §3.10): hand leadership to ``target``. Returns the
-        reason it is refused, or None when the transfer has started."""
-        out = self._begin()
-        self.now = now
-        reason = self.transfer_refusal(target)
-        if reason is None:
-            # "1. The prior leader stops accepting new client requests. 2. The prior
-            # leader fully updates the target server's log to match its own ... 3. The
-            # prior leader sends a TimeoutNow request to the target server" (§3.10)
-            self.transfer_target = target
-            self.transfer_started = now
-            self.transfer_sent = False
-            # The target's election ignores leader stickiness, so no lease is safe for
-            # the rest of this term, even if the transfer is abandoned: the TimeoutNow
-            # may still arrive.
-            self.lease_revoked = True
-            out.trace.append(("TR.start", (self.id, target)))
-            if target not in self.inflight and self.next_index[target] <= self.log.last_index:
-                self._send_append_entries(target)
-            self._continue_transfer()
-        return reason, self._finish()
-
-    def transfer_refusal(self, target: int) -> str | None:
-        """Why a transfer to ``target`` cannot start now, or None if it can."""
-        if self.role is not LEADER:
-            return f"S{self.id} is not the leader"
-        if target == self.id:
-            return f"S{target} is already the leader"
-        if target not in self.vote_peers:
-            return f"S{target} is not a voting member of S{self.id}'s configuration"
-        if self.transfer_target is not None:
-            return f"a transfer to S{self.transfer_target} is already under way"
-        return None
-
-    def _continue_transfer(self) -> None:
-        target = self.transfer_target
-        if target is None or self.transfer_sent:
-            return
-        if target not in self.match_index:  # removed from the configuration meanwhile
-            self._out.trace.append(("TR.abort", (self.id, target)))
-            self.transfer_target = None
-            return
-        if self.match_index[target] < self.log.last_index:
-            return  # still catching up; the next success reply tries again
-        self.transfer_sent = True
-        self._out.trace.append(("TR.timeout_now", (self.id, target)))
-        self._out.sends.append((target, TimeoutNow(term=self.current_term, leader_id=self.id)))
-
-    def _quorum_active(self) -> bool:
-        # Not in Figure 2, CheckQuorum: "a leader steps down if an election timeout
-        # elapses without a successful round of heartbeats to a majority of its
-        # cluster" (thesis §6.2).
-        window = self.min_election_timeout_ms
-        since = self.leader_since
-        now, last_heard = self.now, self.last_heard
-        active = {self.id}
-        for peer in self.vote_peers:
-            if now - last_heard.get(peer, since) < window:
-                active.add(peer)
-        config = self.config
-        if config.has_quorum(active):
-            return True
-        self._out.trace.append(("CQ", (self.id, len(active), config.quorum_size(), window)))
-        self._step_down()
-        return False
-
-    def _step_down(self) -> None:
-        """A leader becomes a follower in its own term (CheckQuorum, or its removal)."""
-        self.role = FOLLOWER
-        self.leader_id = None
-        self.transfer_target = None
-        self.catchup = None
-        self.inflight = {}
-        self._out.heartbeat_timer = STOP
-        self._out.election_timer = RESET
-
-    def _become_follower(self, term: int) -> None:
-        self.transfer_target = None
-        self.catchup = None
-        if self.role is LEADER:
-            self._out.heartbeat_timer = STOP
-            self._out.election_timer = RESET
-        self.role = FOLLOWER
-        self.current_term = term
-        self.voted_for = None
-        self._hard_state_dirty = True
-        self.leader_id = None
-        self.votes_granted = set()
-        self.inflight = {}
-
-    def _become_leader(self) -> None:
-        out = self._out
-        self.role = LEADER
-        self.leader_id = self.id
-        self.leader_since = self.now
-        self.last_heard = {}
-        self.transfer_target = None
-        self.reads = []
-        self.read_acked = {}
-        self.catchup = None
-        self.round_sent = {}
-        self.lease_revoked = False
-        out.became_leader = True
-        out.trace.append(
-            ("LEADER", (self.id, _names(sorted(self.votes_granted)), self.current_term))
-        )
-        # "for each server, index of the next log entry to send to that server
-        # (initialized to leader last log index + 1)"; match_index initialized to 0.
-        self.next_index = {p: self.log.last_index + 1 for p in self.peers}
-        self.match_index = {p: 0 for p in self.peers}
-        self.inflight = {}
-        out.election_timer = STOP
-        out.heartbeat_timer = START
-        # Not in Figure 2: a no-op entry of the new term (§8) lets the leader commit
-        # entries left by earlier terms without waiting for a client.
-        if self.leader_noop:
-            entry = self._append_new_entry(noop_data())
-            out.trace.append(("NOOP", (self.id, entry.index)))
-        if self.config.joint and self._config_index() <= self.commit_index:
-            self._config_committed()  # finish the joint change a predecessor began (§6)
-        for peer in self.peers:
-            self._send_append_entries(peer)
-        self._advance_commit_index()
-
-    # --------------------------------------------------------------- helpers
-
-    def _append_new_entry(self, data: Any) -> Entry:
+    def append_new_entry(self, data: Any) -> Entry:
         entry = Entry(self.log.last_index + 1, self.current_term, data)
         self.log.append(entry)
-        self._out.storage.append(_new(SaveLog, (entry.term, entry.index, data)))  # SaveLog(...)
+        self._out.storage.append(SaveLog(term=entry.term, index=entry.index, data=data))
         self._out.note_log_change(entry.index)
+        self._out.save_through = entry.index  # the world answers with log_saved()
         return entry
 
-    # ------------------------------------------------- membership (§6, thesis ch. 4)
-
-    def _use_latest_config(self, narrate: bool = True) -> None:
-        """Adopt the latest configuration in the log, committed or not (thesis §4.1),
-        or the bootstrap configuration if the log holds none."""
-        if self.config_indexes:
-            config = parse_config(self.log.entry(self.config_indexes[-1]).data)
-            self.reconfigured = True
-        else:
-            config = self.bootstrap_config
-        changed = config != self.config
-        self.config = config
-        me = self.id
-        self.voters = config.all_voters
-        self.vote_peers = tuple(v for v in self.voters if v != me)
-        self.peers = tuple(v for v in config.members if v != me)
-        # With a single voter, the leader commits on its own append.
-        self.commits_alone = config.has_quorum((me,))
-        if self.role is LEADER:
-            last = self.log.last_index
-            for peer in self.peers:
-                if peer not in self.next_index:
-                    # A new member: start from the leader's end and back up (§5.3).
-                    self.next_index[peer] = last + 1
-                    self.match_index[peer] = 0
-            for gone in [p for p in self.next_index if p not in self.peers]:
-                del self.next_index[gone], self.match_index[gone]
-                self.inflight.pop(gone, None)
-        if changed and narrate and self.config_indexes:
-            self._out.trace.append(
-                ("CONFIG.use", (self.id, self.config_indexes[-1], config.describe()))
-            )
-
-    def _may_campaign(self) -> bool:
-        """A voter of the latest configuration may start an election; so may a voter
-        of the one before while the latest is not known to be committed: "a server
-        that is not part of its own latest configuration should still start new
-        elections, as it might still be needed until the C_new entry is committed"
-        (thesis §4.2.2). Its own vote counts only if the configuration has it."""
-        if self.config.can_vote(self.id):
-            return True
-        indexes = self.config_indexes
-        if not indexes or indexes[-1] <= self.commit_index:
-            return False
-        if len(indexes) >= 2:
-            previous = parse_config(self.log.entry(indexes[-2]).data)
-        else:
-            previous = self.bootstrap_config
-        return previous.can_vote(self.id)
-
-    def _config_index(self) -> int:
-        """The index of the latest configuration entry (the snapshot's, if compacted)."""
-        return self.config_indexes[-1] if self.config_indexes else self.log.snapshot_index
-
-    def _drop_configs_from(self, index: int) -> None:
-        """Configuration entries at ``index`` and after were truncated: revert to the
-        latest one that remains (thesis §4.1)."""
-        while self.config_indexes and self.config_indexes[-1] >= index:
-            self.config_indexes.pop()
-        before = self.config
-        self._use_latest_config()
-        self._out.trace.append(
-            ("CONFIG.revert", (self.id, index, before.describe(), self.config.describe()))
-        )
-
-    def config_data(self, through_index: int | None = None) -> dict[str, Any]:
-        """The configuration as a plain JSON-compatible dict, for a snapshot:
-        ``{"voters": [...]}``, plus ``"learners"`` and, in C_old,new, ``"old_voters"``.
-        With ``through_index``, the latest configuration as of that index, as a
-        snapshot through it keeps it (§7: "the latest configuration as of the last
-        included index"); by default the latest in the log."""
-        config = self.config
-        if through_index is not None:
-            config = self.bootstrap_config
-            for index in reversed(self.config_indexes):
-                if index <= through_index:
-                    config = parse_config(self.log.entry(index).data)
-                    break
-        return config.to_data()
-
-    def restore_config(self, data: Any) -> None:
-        """Take the configuration of a snapshot (``config_data``'s dict) as the one in
-        force before every configuration entry still in the log; entries the snapshot
-        replaced no longer count."""
-        self.bootstrap_config = Configuration.from_data(data)
-        log = self.log
-        self.config_indexes = [
-            i for i in self.config_indexes if log.snapshot_index < i <= log.last_index
-        ]
-        self.reconfigured = self.reconfigured or self.bootstrap_config != self.config
-        self._use_latest_config()
-
-    def membership_refusal(self, change: str, target: int) -> str | None:
-        """Why membership change ``change`` of server ``target`` cannot start now, or
-        None if it can."""
-        if self.role is not LEADER:
-            return f"S{self.id} is not the leader"
-        if self.transfer_target is not None:
-            return f"a leadership transfer to S{self.transfer_target} is under way"
-        if not self.single_change_bug and self.log.term_at(self.commit_index) != self.current_term:
-            # "a leader may not append a new configuration entry until it has committed
-            # an entry from its current term" (the 2015 fix, thesis §4.1)
-            return (
-                f"S{self.id} has not yet committed an entry of its term {self.current_term} "
-                "(a new leader must, before changing the configuration: thesis §4.1)"
-            )
-        if self.config_indexes and self.config_indexes[-1] > self.commit_index:
-            return (
-                f"the configuration change at index {self.config_indexes[-1]} is not "
-                "committed yet: one change at a time (thesis §4.1)"
-            )
-        if self.config.joint:
-            return "a joint configuration C_old,new is in force: C_new comes first (§6)"
-        if self.catchup is not None:
-            return f"S{self.catchup[0]} is still catching up before it becomes a voter"
-        config = self.config
-        if change in ("add_server", "add_learner") and target in config.members:
-            place = "a voter" if target in config.voters else "a learner"
-            if change == "add_learner" or place == "a voter":
-                return f"S{target} is already {place}"
-        if change == "promote" and target not in config.learners:
-            return f"S{target} is not a learner (add it with add_learner first)"
-        if change == "remove_server":
-            if target not in config.members:
-                return f"S{target} is not in the configuration {config.describe()}"
-            if config.voters == (target,):
-                return f"S{target} is the last voter; a configuration needs at least one"
-        return None
-
-    def change_membership(
-        self, change: str, target: int, now: int = 0
-    ) -> tuple[str | None, Output]:
-        """Not in Figure 2: start a membership change at the leader. Returns the reason
-        it is refused, or None when it has started.
-
-        ``add_server`` makes ``target`` a learner, catches it up in rounds (thesis
-        §4.2.1), then makes it a voter; ``promote`` does the last two for a learner.
-        ``remove_server`` and ``add_learner`` append the new configuration at once. With
-        joint consensus a change of voters goes through C_old,new first (§6)."""
-        if change not in MEMBERSHIP_CHANGES:
-            raise ValueError(f"{change!r} is not one of {', '.join(MEMBERSHIP_CHANGES)}")
-        out = self._begin()
-        self.now = now
-        reason = self.membership_refusal(change, target)
-        if reason is not None:
-            return reason, self._finish()
-        config = self.config
-        out.trace.append(("CONFIG.start", (self.id, change, target, config.describe())))
-        if change == "add_learner" or (change == "add_server" and target not in config.members):
-            self._append_config(Configuration.of(config.voters, (*config.learners, target)))
-        if change in ("add_server", "promote"):
-            self.catchup = [target, self.log.last_index, now, 1]
-            self._continue_catchup()
-        elif change == "remove_server":
-            if target in config.learners:
-                learners = tuple(i for i in config.learners if i != target)
-                self._append_config(Configuration.of(config.voters, learners))
-            else:
-                self._change_voters(tuple(i for i in config.voters if i != target))
-        return None, self._finish()
-
-    def _change_voters(self, voters: tuple[int, ...]) -> None:
-        config = self.config
-        learners = tuple(i for i in config.learners if i not in voters)
-        if self.joint_consensus:
-            # "the leader first creates the C_old,new configuration entry" (§6)
-            self._append_config(Configuration.of(voters, learners, config.voters))
-        else:
-            self._append_config(Configuration.of(voters, learners))
-
-    def _append_config(self, config: Configuration) -> None:
-        entry = self._append_new_entry(config_entry_data(config))
-        self.config_indexes.append(entry.index)
-        self._use_latest_config(narrate=False)
-        self._out.trace.append(("CONFIG.append", (self.id, entry.index, config.describe())))
+    def replicate(self) -> None:
+        """A new entry was appended: send it to every peer that has no entries in
+        flight (flow control). (A member added by this very entry starts at the end of
+        the log: it gets a heartbeat, and the leader backs up from its answer.)"""
         for peer in self.peers:
-            if peer not in self.inflight:
-                self._send_append_entries(peer)
-        if self.commits_alone:
-            self._advance_commit_index()
+            if self.progress[peer].ready():
+                self.send_append_entries(peer)
 
-    def _continue_catchup(self) -> None:
-        """Thesis §4.2.1: a round ends when the new server has every entry the leader
-        held when the round began; a round shorter than the minimum election timeout
-        means it is caught up. Then, once its learner entry is committed, it becomes a
-        voter."""
-        catchup = self.catchup
-        if catchup is None:
-            return
-        target, round_end, started, rounds = catchup
-        out = self._out
-        if round_end is not None:
-            if self.match_index.get(target, 0) < round_end:
-                return
-            took = self.now - started
-            if took >= self.min_election_timeout_ms:
-                if rounds >= MAX_CATCHUP_ROUNDS:
-                    out.trace.append(("CONFIG.catchup_abort", (self.id, target, rounds)))
-                    self.catchup = None
-                    return
-                out.trace.append(("CONFIG.round", (self.id, target, rounds, took)))
-                self.catchup = [target, self.log.last_index, self.now, rounds + 1]
-                return
-            out.trace.append(("CONFIG.caught_up", (self.id, target, rounds, took)))
-            catchup[1] = None
-        if self.config_indexes and self.config_indexes[-1] > self.commit_index:
-            return  # the learner's own entry first: one change at a time
-        self.catchup = None
-        self._change_voters((*self.config.voters, target))
+    def replicate_to(self, peer: int) -> None:
+        """Send ``peer`` the entries it lacks, if it lacks any and none are in flight."""
+        progress = self.progress[peer]
+        if progress.ready() and progress.next_index <= self.log.last_index:
+            self.send_append_entries(peer)
 
-    def _config_committed(self) -> None:
-        """The leader's latest configuration is committed: finish what it started."""
-        config = self.config
-        if config.joint:
-            # "Once C_old,new has been committed ... it is now safe for the leader to
-            # create a log entry describing C_new" (§6)
-            self._append_config(Configuration.of(config.voters, config.learners))
-        elif self.id not in config.voters:
-            # "the leader steps down (returns to follower state) once the C_new entry is
-            # committed" (thesis §4.2.2)
-            self._out.trace.append(("CONFIG.step_down", (self.id, self._config_index())))
-            self._step_down()
-        elif self.catchup is not None:
-            self._continue_catchup()
-
-    def _send_append_entries(self, peer: int, heartbeat_only: bool = False) -> None:
-        log = self.log
-        next_index = self.next_index[peer]
+    def send_append_entries(self, peer: int, with_entries: bool = True) -> None:
+        """AppendEntries to ``peer`` from its nextIndex on (§5.3): up to
+        MAX_ENTRIES_PER_MESSAGE entries, or none (a heartbeat). If the entries it
+        needs were compacted away, the snapshot instead (§7)."""
+        log, progress = self.log, self.progress[peer]
+        next_index = progress.next_index
         if next_index <= log.snapshot_index:
-            # The entries this follower needs next were compacted away (§7): send the
-            # snapshot instead, unless one is in flight to it already.
-            if not heartbeat_only or peer not in self.inflight:
-                self._send_install_snapshot(peer)
+            if progress.ready():
+                snapshots.send(self, peer)
             return
-        prev = next_index - 1
-        entries = (
-            ()
-            if heartbeat_only or next_index > log.snapshot_index + len(log.entries)
-            else log.slice(next_index, next_index + MAX_ENTRIES_PER_MESSAGE)
-        )
-        # AppendEntries(term=, leader_id=, prev_log_index=, prev_log_term=, entries=,
-        # leader_commit=, read_round=), built positionally by tuple.__new__: hot.
-        message = _new(
-            AppendEntries,
-            (
-                self.current_term,
-                self.id,
-                prev,
-                log.term_at(prev) or 0,
-                entries,
-                self.commit_index,
-                self.read_round,
-            ),
-        )
-        if entries:
-            self.inflight[peer] = (entries[-1].index, self.heartbeat_round)
-        self._out.sends.append((peer, message))
+        entries: tuple[Entry, ...] = ()
+        if with_entries and next_index <= log.last_index:
+            entries = log.slice(next_index, next_index + MAX_ENTRIES_PER_MESSAGE)
+            progress.sent(entries[-1].index, self.heartbeat_round)
+        self._send(peer, self.append_entries(next_index - 1, entries))
 
-    def _send_install_snapshot(self, peer: int) -> None:
-        # "the leader uses a new RPC called InstallSnapshot to send snapshots to
-        # followers that are too far behind" (§7). Flow control treats it as a batch
-        # in flight, through the snapshot's last included index.
-        snap = self.snapshot
-        assert snap is not None and snap.last_index == self.log.snapshot_index
-        self.inflight[peer] = (snap.last_index, self.heartbeat_round)
-        self._out.trace.append(("IS.send", (self.id, peer, snap.last_index, snap.last_term)))
-        self._out.sends.append(
-            (
-                peer,
-                InstallSnapshot(
-                    term=self.current_term,
-                    leader_id=self.id,
-                    last_included_index=snap.last_index,
-                    last_included_term=snap.last_term,
-                    offset=0,
-                    data=snap.data,
-                    done=True,
-                    config=snap.config,
-                ),
-            )
+    def append_entries(self, prev_log_index: int, entries: tuple[Entry, ...]) -> AppendEntries:
+        """Figure 2's AppendEntries RPC, carrying ``entries`` after ``prev_log_index``."""
+        return AppendEntries(
+            term=self.current_term,
+            leader_id=self.id,
+            prev_log_index=prev_log_index,
+            prev_log_term=self.log.term_at(prev_log_index) or 0,
+            entries=entries,
+            leader_commit=self.commit_index,
+            read_round=self.read_round,
         )
 
-    def _advance_commit_index(self) -> None:
+    def advance_commit_index(self) -> None:
         # "If there exists an N such that N > commitIndex, a majority of matchIndex[i]
-        # >= N, and log[N].term == currentTerm: set commitIndex = N" (§5.3, §5.4)
-        # A leader that is not in C_new does not count itself (thesis §4.2.2);
-        # ``committed_index`` looks at the configuration's voters only.
-        matched = self.match_index
-        matched[self.id] = self.log.last_index
-        config = self.config
-        n = config.committed_index(matched)
-        del matched[self.id]
+        # >= N, and log[N].term == currentTerm: set commitIndex = N" (§5.3, §5.4). The
+        # leader counts its own log as far as its storage has saved it. A leader that
+        # is not in C_new does not count itself (thesis §4.2.2): ``committed_index``
+        # looks at the configuration's voters only.
+        n = self.majority_index()
         if n <= self.commit_index:
             return
         term = self.log.term_at(n)
         if term != self.current_term:
-            self._out.trace.append(("COMMIT.old", (self.id, n, term, self.current_term)))
+            self._trace("COMMIT.old", n, term, self.current_term)
             return
-        self._out.trace.append(("COMMIT", (self.id, n, config.quorum_size(), self.current_term)))
+        self._trace("COMMIT", n, self.config.quorum_size(), self.current_term)
         self.commit_index = n
-        self._apply_committed()
-        if self.reconfigured and self._config_index() <= n:
-            self._config_committed()
+        self.apply_committed()
+        reconfiguration.committed(self, n)
 
-    def _apply_committed(self) -> None:
+    def majority_index(self) -> int:
+        """The highest index stored by a majority: the peers' matchIndex, and this
+        leader's log as far as its storage has saved it."""
+        matched = {peer: p.match_index for peer, p in self.progress.items()}
+        matched[self.id] = self.saved_index
+        return self.config.committed_index(matched)
+
+    def apply_committed(self) -> None:
         # "If commitIndex > lastApplied: increment lastApplied, apply log[lastApplied]
         # to state machine" (§5.3)
         first = self.last_applied + 1
         if first > self.commit_index:
             return
-        log = self.log
-        self._out.applies.extend(log.slice(first, self.commit_index + 1))
-        self._out.trace.append(("APPLY", (self.id, first, self.commit_index)))
+        self._out.applies.extend(self.log.slice(first, self.commit_index + 1))
+        self._trace("APPLY", first, self.commit_index)
         self.last_applied = self.commit_index
-        threshold = self.snapshot_threshold
-        if threshold is not None and self.last_applied - log.snapshot_index >= threshold:
-            self._out.snapshot_due = True  # the world answers with take_snapshot()
-        if self.reads:
-            self._serve_reads()
+        if self.snapshot_threshold is not None:
+            snapshots.maybe_due(self)
+        if self.reads.pending:
+            reads.serve(self)
 
-    def _begin(self) -> Output:
+    # --------------------------------------------------------------- helpers
+
+    def _begin(self, now: int) -> None:
         self._out = Output()
-        return self._out
+        self.now = now
 
     def _finish(self) -> Output:
         out = self._out
         if self._hard_state_dirty:
             # Term and vote travel together, first: every later send depends on them.
             self._hard_state_dirty = False
-            out.storage.insert(
-                0, SaveHardState(current_term=self.current_term, voted_for=self.voted_for)
-            )
+            hard_state = SaveHardState(current_term=self.current_term, voted_for=self.voted_for)
+            out.storage.insert(0, hard_state)
         return out
 
+    def _send(self, target: int, message: Message) -> None:
+        self._out.sends.append((target, message))
 
-_new = tuple.__new__  # builds a message from its fields in order, skipping __new__
+    def _trace(self, rule: str, *args: Any) -> None:
+        """A trace event: rule id (rules.RULES) and its arguments, this server first."""
+        self._out.trace.append((rule, (self.id, *args)))
 
 
-def _short(data: Any) -> str:
-    text = stable_repr(data)
-    return text if len(text) <= 40 else text[:37] + "..."
+# ------------------------------------------------------------ the step functions
+# One per role, installed by become_follower, become_candidate and become_leader
+# (the pre-candidate's is in prevote.py). Each takes what its role answers to; a reply
+# it does not wait for is stale and ignored.
 
 
-def _names(ids: list[int]) -> str:
-    return ", ".join(f"S{i}" for i in ids)
+def step_follower(server: Server, source: int, m: Message) -> None:
+    """Followers "respond to RPCs from candidates and leaders" (§5.2)."""
+    if isinstance(m, AppendEntries):
+        server.handle_append_entries(source, m)
+    elif isinstance(m, RequestVote):
+        server.handle_request_vote(source, m)
+    elif isinstance(m, InstallSnapshot):
+        snapshots.handle(server, source, m)
+    elif isinstance(m, TimeoutNow):
+        transfer.handle_timeout_now(server, source, m)
+    else:
+        ignore_stale_reply(server, source, m)
+
+
+def step_candidate(server: Server, source: int, m: Message) -> None:
+    """A candidate counts the votes of its term."""
+    if isinstance(m, RequestVoteReply) and not m.pre_vote:
+        server.handle_request_vote_reply(source, m)
+    else:
+        step_campaigning(server, source, m)
+
+
+def step_campaigning(server: Server, source: int, m: Message) -> None:
+    """Candidates and pre-candidates, but for their votes: "If AppendEntries RPC received
+    from new leader: convert to follower" (§5.2); the rest as a follower."""
+    if isinstance(m, AppendEntries | InstallSnapshot) and m.term == server.current_term:
+        why = ("AE.candidate", (server.id, m.leader_id, m.term, server.role.value))
+        server.become_follower(m.term, why)
+    step_follower(server, source, m)
+
+
+def step_leader(server: Server, source: int, m: Message) -> None:
+    """A leader handles the answers to its AppendEntries and InstallSnapshot."""
+    if isinstance(m, AppendEntriesReply):
+        server.handle_append_entries_reply(source, m)
+    elif isinstance(m, InstallSnapshotReply):
+        snapshots.handle_reply(server, source, m)
+    elif isinstance(m, RequestVote):
+        server.handle_request_vote(source, m)
+    elif isinstance(m, AppendEntries | InstallSnapshot):
+        refuse_as_leader(server, source, m)
+    elif isinstance(m, TimeoutNow):
+        server._trace("TN.stale", source, m.term)
+    else:
+        ignore_stale_reply(server, source, m)
+
+
+def refuse_as_leader(server: Server, source: int, m: AppendEntries | InstallSnapshot) -> None:
+    """A leader answers another leader's RPC with a refusal: of an older term ([AE.1],
+    [IS.1]), or of its own term, which cannot happen while Election Safety holds; it
+    says so rather than obey."""
+    if m.term < server.current_term:
+        rule = "AE.1" if isinstance(m, AppendEntries) else "IS.1"
+        server._trace(rule, m.leader_id, m.term, server.current_term)
+    else:
+        server._trace("AE.leader", m.leader_id, m.term)
+    if isinstance(m, AppendEntries):
+        server._send(source, AppendEntriesReply(term=server.current_term, success=False))
+    else:
+        server._send(source, InstallSnapshotReply(term=server.current_term))
+
+
+def ignore_stale_reply(
+    server: Server, source: int, m: RequestVoteReply | AppendEntriesReply | InstallSnapshotReply
+) -> None:
+    """A reply this server's role does not wait for: to an election it no longer runs
+    or a term it no longer leads."""
+    if isinstance(m, RequestVoteReply):
+        server._trace("PV.stale" if m.pre_vote else "RVR.stale", source, m.term)
+    elif isinstance(m, AppendEntriesReply):
+        server._trace("AER.stale", source, m.term)
+    else:
+        server._trace("ISR.stale", source, m.term)

@@ -6,7 +6,6 @@ Servers and the simulator record raw ``(step, time, server, rule, args)`` tuples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
@@ -62,9 +61,6 @@ ALL_RULES: dict[str, Rule] = {**RULES, **SIM_RULES}
 
 RawEvent = tuple[int, int, int | None, str, tuple[Any, ...]]
 
-# "in a {2}" reads "in a AppendEntries" when the message's name starts with a vowel.
-_A_BEFORE_VOWEL = re.compile(r"\ba (?=[AEIOU])")
-
 
 class TraceEvent:
     """One thing that happened: at ``step`` and virtual ``time`` (ms), at ``server``
@@ -87,7 +83,7 @@ class TraceEvent:
 
     @property
     def sentence(self) -> str:
-        return _A_BEFORE_VOWEL.sub("an ", ALL_RULES[self.rule].template.format(*self.args))
+        return ALL_RULES[self.rule].template.format(*self.args)
 
     def __str__(self) -> str:
         return f"step {self.step:>4}  t={self.time:>5} ms  {self.sentence}"

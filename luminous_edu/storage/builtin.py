@@ -138,8 +138,9 @@ class DiskStorage(StorageHandler):
         self.disk.sync()
 
     def truncate_log(self, msg: TruncateLog) -> None:
+        # Last entry first: a power cut in between leaves a shorter log, never a gap.
         first = entry_key(msg.from_index)
-        for key in self.disk.keys():
+        for key in reversed(self.disk.keys()):
             if key.startswith(LOG_PREFIX) and key >= first:
                 self.disk.delete(key)
         self.disk.sync()

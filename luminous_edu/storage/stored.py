@@ -5,9 +5,9 @@ A restarting server trusts nothing a student's handler gives back until this say
 is a ``StoredState`` a server can start from. With log compaction (§7) the recovered
 state is a snapshot plus the entries after it. A crash between ``SaveSnapshot`` and
 ``CompactLog`` legitimately leaves entries the snapshot already covers; they are
-dropped here, the way Figure 13's receiver rules 6 and 7 treat a log beside a new
-snapshot: entries after the snapshot stay only if the entry at its last included
-index has its last included term.
+dropped here by Figure 13's rules 6 and 7 (``core.snapshots.entries_after_snapshot``,
+the one rule recovery and the durability check share): entries after the snapshot
+stay only if the entry at its last included index has its last included term.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..core.log import Entry, check_entries
+from ..core.log import check_entries
 from ..core.persistence import SaveSnapshot, StoredState
+from ..core.snapshots import entries_after_snapshot
 from .render import shorten
 
 
@@ -80,7 +81,7 @@ def validate_stored_state(
             "stores an entry from a term later than its own"
         )
     if snapshot is not None:
-        entries = _after_snapshot(entries, snapshot)
+        entries = entries_after_snapshot(entries, snapshot.last_index, snapshot.last_term)
     return StoredState(term, vote, entries, snapshot)
 
 
@@ -115,17 +116,6 @@ def _checked_snapshot(snapshot: Any, term: int) -> SaveSnapshot | None:
             'SaveSnapshot, a dict such as {"voters": [1, 2, 3]}, stored as given'
         )
     return snapshot
-
-
-def _after_snapshot(entries: list[Entry], snapshot: SaveSnapshot) -> list[Entry]:
-    """Drop entries the snapshot covers (Figure 13, rules 6 and 7)."""
-    last = snapshot.last_index
-    if not entries or entries[0].index > last:
-        return entries
-    at = last - entries[0].index
-    if at < len(entries) and entries[at].term != snapshot.last_term:
-        return []  # rule 7: the log disagrees with the snapshot; discard it
-    return entries[at + 1 :]  # rule 6: keep what follows the last included entry
 
 
 def _first_index(raw: list[Any]) -> int | None:
