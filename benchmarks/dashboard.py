@@ -331,7 +331,14 @@ def summary(values: list[float]) -> str:
 
 
 def in_browser() -> None:
-    from labdriver import LabPage, LabServer, launch_chromium, missing_requirements, write_notebook
+    from labdriver import (
+        LabPage,
+        LabServer,
+        launch_chromium,
+        missing_requirements,
+        unexpected_errors,
+        write_notebook,
+    )
 
     reason = missing_requirements()
     if reason:
@@ -418,7 +425,7 @@ def in_browser() -> None:
                         f" (Run / ceiling, target >= 0.8);"
                         f" click {ratio_text(steps, bare)} (Step / bare, target <= 1.5)"
                     )
-                    errors = lab.errors
+                    errors = unexpected_errors(lab.errors)
                     if errors:
                         print(f"  browser console errors during the run: {len(errors)}, e.g.")
                         for e in sorted(set(errors))[:3]:
