@@ -515,7 +515,7 @@ def test_run_stops_waiting_for_a_browser_that_went_silent(
     finally:
         bokeh.resync()
     assert not bokeh.heard_from_browser
-    # Waiting on, it would stop at MAX_UPDATES_IN_FLIGHT (2) until the 2 s default
+    # Waiting on, it would stop at MAX_UPDATES_IN_FLIGHT (3) until the 2 s default
     # timeout; after the 0.2 s one it keeps its beat again (about 15 updates).
     assert len(folded) >= 3
 

@@ -77,9 +77,10 @@ MAX_UPDATES_PER_SECOND = 25
 #: How long Run waits for the browser to acknowledge an update before it stops waiting.
 BROWSER_TIMEOUT_S = 2.0
 #: Run sends a new update only while fewer than this many await the browser's ack.
-MAX_UPDATES_IN_FLIGHT = 2
-#: During Run the open tab's plots (timelines, space-time, storage) are updated at most
-#: this often: each update repaints them whole, and the ring and the log come first.
+MAX_UPDATES_IN_FLIGHT = 3
+#: During Run the open tab's plots (timelines, space-time, storage), the history slider,
+#: the narration and the tabs' widgets are updated at most this often (the ring, the log
+#: and the status line at every update): the page has less to redraw.
 PANEL_INTERVAL_S = 0.25
 
 #: The panels under the picture, in their default order (the first is open at first).
@@ -243,6 +244,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self._log_cells = LOG_WINDOW
         self._view_seen: dict[str, int] = {}  # trace events each view has folded
         self._panel_shown = 0.0  # when the open tab's plots were last updated
+        self._widgets_shown = 0.0  # when the slider, narration and tabs were
         self.views: dict[str, View] = {}
         self.models: dict[str, LiveBokehModel] = {}
         self._stale: set[str] = set()  # built views to fill before they are shown again
@@ -1165,7 +1167,8 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             log_range.update(start=start, end=end)
 
     def _panels(self) -> None:
-        """The widgets: status, slider, narration, safety, pending events, buttons."""
+        """The widgets: status, slider, narration, safety, pending events, buttons
+        (during Run, all but the status at most every ``PANEL_INTERVAL_S``)."""
         cluster = self.cluster
         sizes = self.sizes
         safety = vm.safety_summary(cluster)
@@ -1174,6 +1177,10 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             f"<span style='font-size:{sizes.large}'><b>"
             f"{html.escape(vm.status_text(cluster))}</b>{alarm}</span>"
         )
+        clock = time.monotonic()
+        if self._running and clock - self._widgets_shown < PANEL_INTERVAL_S:
+            return  # Run: the slider, the narration and the tabs catch up at the next beat
+        self._widgets_shown = clock
         self._moving_slider = True
         try:
             with self.slider.hold_sync():  # max and value in one message
