@@ -390,11 +390,13 @@ def pypi_wheels(wanted: list[tuple[str, str]], python: str, folder: Path) -> dic
 
 def wheel_sources() -> list[Path]:
     """What luminous_edu's wheel is built from: the package and the project files
-    setuptools reads."""
-    files = [REPO / name for name in ("pyproject.toml", "README.md", "LICENSE")]
+    setuptools reads (``setup.py`` and the Jupyter server configuration that
+    ``pyproject.toml`` installs as data files)."""
+    files = [REPO / name for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE")]
     files += sorted(
         p
-        for p in (REPO / "luminous_edu").rglob("*")
+        for folder in ("luminous_edu", "jupyter-config")
+        for p in (REPO / folder).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
     return files

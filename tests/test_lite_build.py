@@ -116,6 +116,8 @@ def test_the_wheel_is_rebuilt_only_when_its_sources_change(
 ) -> None:
     (tmp_path / "luminous_edu" / "__pycache__").mkdir(parents=True)
     (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "setup.py").write_text("")
+    (tmp_path / "jupyter-config").mkdir()
     (tmp_path / "luminous_edu" / "core.py").write_text("x = 1\n")
     (tmp_path / "README.md").write_text("")
     (tmp_path / "LICENSE").write_text("")

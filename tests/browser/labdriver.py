@@ -60,6 +60,14 @@ HARMLESS_ERRORS: list[tuple[str, str]] = [
     # JupyterLab's debugger sidebar asks the kernel for its state while the kernel is
     # still starting; the request is cancelled and retried. Nothing to do with widgets.
     (r"Could not restore the debugger state", "debugger probe during kernel start"),
+    # The test extra brings JupyterLite's Pyodide kernel (for the JupyterLite site); its
+    # JupyterLab extension is built for JupyterLite only, and JupyterLab, which loads
+    # every installed extension, cannot start it. Disabling it in page_config does not
+    # stop JupyterLab from loading its module. Nothing of this project's uses it.
+    (
+        r"Shared module @jupyterlite/services doesn't exist in shared scope",
+        "JupyterLite's kernel extension, installed by the test extra, loaded by JupyterLab",
+    ),
 ]
 
 
@@ -133,20 +141,30 @@ def _alive(pid: int) -> bool:
 class LabServer:
     """A JupyterLab server on 127.0.0.1 serving ``root``; ``work`` holds its private dirs."""
 
-    def __init__(self, root: Path, work: Path, port: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        work: Path,
+        port: int = 0,
+        base_url: str = "/",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.root = root
         self.work = work
         self.port = port
+        self.extra_args = extra_args  # more ``--ServerApp...`` options
+        #: The server's base URL, as on a JupyterHub (``/user/<name>/``): "/" or "/a/b/".
+        self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = work / "jupyterlab.log"
         self._known_pids: set[int] = set()
 
     @property
-    def base_url(self) -> str:
+    def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+        return f"{self.origin}{self.base_url}{path.lstrip('/')}"
 
     def start(self, timeout: float = 90.0) -> LabServer:
         dirs = {
@@ -156,6 +174,7 @@ class LabServer:
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
         (dirs["app-settings"] / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2))
+
         env = dict(os.environ)
         env.update(
             JUPYTER_CONFIG_DIR=str(dirs["config"]),
@@ -189,6 +208,8 @@ class LabServer:
                 "--ServerApp.password=",
                 "--ServerApp.disable_check_xsrf=True",
                 f"--ServerApp.root_dir={self.root}",
+                f"--ServerApp.base_url={self.base_url}",
+                *self.extra_args,
                 f"--LabApp.app_settings_dir={dirs['app-settings']}",
                 f"--LabApp.user_settings_dir={dirs['user-settings']}",
                 f"--LabApp.workspaces_dir={dirs['workspaces']}",
@@ -336,6 +357,23 @@ JS_SOURCES = """
 }
 """
 
+# The named ranges of every bokeh document (the dashboard's log, time, term, commit
+# ranges) and named spans (its cursors): {name: [start, end]} and {name: location}.
+JS_RANGES = """
+() => {
+  const out = {};
+  if (!window.Bokeh || !window.Bokeh.documents) return out;
+  for (const doc of window.Bokeh.documents) {
+    for (const m of doc._all_models.values()) {
+      if (!m.name) continue;
+      if (m.type === "Range1d") out[m.name] = [m.start, m.end];
+      if (m.type === "Span") out[m.name] = m.location;
+    }
+  }
+  return out;
+}
+"""
+
 # How far Run All got: "done" (every code cell has an execution count and the kernel is
 # idle), "error" (idle, with an error output), "running", or "not started".
 JS_RUN_STATE = """
@@ -379,12 +417,17 @@ class LabPage:
         if message.type == "error":
             self.errors.append(f"console.error: {message.text} ({message.location})")
 
-    def open(self, notebook: str, timeout: float = 60_000) -> None:
+    def open(self, notebook: str, timeout: float = 60_000, file_browser: bool = False) -> None:
+        """Open ``notebook``; the left sidebar (the file browser) is collapsed for more
+        room, or left open with ``file_browser`` (as a student's JupyterLab starts)."""
         self.page.goto(self.server.url(f"lab/tree/{notebook}?reset"), timeout=timeout)
         self.wait_idle(timeout)
-        # Collapse the left sidebar (the file browser): more room for the notebook.
         tab = self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
-        if tab.count():
+        if file_browser:
+            if not tab.count():  # open it: its button is the sidebar's first tab
+                self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
+            self.page.wait_for_selector(".jp-FileBrowser", state="visible")
+        elif tab.count():
             tab.first.click()
 
     def wait_idle(self, timeout: float = 60_000) -> None:
@@ -440,6 +483,10 @@ class LabPage:
 
     def sources(self) -> dict[str, dict[str, list[Any]]]:
         result: dict[str, dict[str, list[Any]]] = self.page.evaluate(JS_SOURCES)
+        return result
+
+    def ranges(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.page.evaluate(JS_RANGES)
         return result
 
     def run_last_cell(self) -> str:
