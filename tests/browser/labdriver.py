@@ -60,14 +60,6 @@ HARMLESS_ERRORS: list[tuple[str, str]] = [
     # JupyterLab's debugger sidebar asks the kernel for its state while the kernel is
     # still starting; the request is cancelled and retried. Nothing to do with widgets.
     (r"Could not restore the debugger state", "debugger probe during kernel start"),
-    # The test extra brings JupyterLite's Pyodide kernel (for the JupyterLite site); its
-    # JupyterLab extension is built for JupyterLite only, and JupyterLab, which loads
-    # every installed extension, cannot start it. Disabling it in page_config does not
-    # stop JupyterLab from loading its module. Nothing of this project's uses it.
-    (
-        r"Shared module @jupyterlite/services doesn't exist in shared scope",
-        "JupyterLite's kernel extension, installed by the test extra, loaded by JupyterLab",
-    ),
 ]
 
 
