@@ -395,6 +395,19 @@ JS_KERNEL_IDLE = """
 """
 
 
+# The dashboard's status line (``.luminous-status``): its step and virtual time.
+JS_STATUS = r"""
+() => {
+  // The status line: "step N · t=N ms · ...". Narration lines say "step N · t=N" (no ms).
+  for (const e of document.querySelectorAll('.luminous-status')) {
+    const m = /\bstep (\d+)\b.*?\bt=(\d+) ms\b/.exec(e.innerText || '');
+    if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.innerText};
+  }
+  return null;
+}
+"""
+
+
 class LabPage:
     """A JupyterLab tab in the browser, with its console errors collected."""
 
@@ -497,3 +510,19 @@ class LabPage:
             arg=[before],
         )
         return str(cell.locator(".jp-OutputArea-output").last.inner_text())
+
+    def status(self) -> dict[str, Any] | None:
+        """The (first) dashboard's status line: ``{step, now, text}``, or None."""
+        result: dict[str, Any] | None = self.page.evaluate(JS_STATUS)
+        return result
+
+    def wait_for_step(self, step: int, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait until the status line shows ``step``; return it."""
+        deadline = time.monotonic() + timeout
+        seen = None
+        while time.monotonic() < deadline:
+            seen = self.status()
+            if seen is not None and seen["step"] == step:
+                return seen
+            time.sleep(0.05)
+        raise AssertionError(f"status never showed step {step}; last seen: {seen}")
