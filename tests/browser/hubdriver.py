@@ -26,12 +26,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from labdriver import LAB_OVERRIDES, _alive, descendants, free_port
+from labdriver import LAB_OVERRIDES, _alive, descendants, free_port, log_tail, wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE_CONFIG = ROOT / "docs" / "jupyterhub" / "jupyterhub_config.py"
@@ -66,7 +65,7 @@ def missing_requirements() -> str | None:
             problems.append(f"Node.js {version.strip()} is older than {NODE_MAJOR}")
     if not problems:
         return None
-    return "the JupyterHub test needs " + "; ".join(problems) + ". To run it, " + HOW_TO_INSTALL
+    return f"the JupyterHub test cannot run: {'; '.join(problems)}. To run it, {HOW_TO_INSTALL}"
 
 
 def install_proxy(cache: Path) -> Path:
@@ -114,31 +113,32 @@ def lessons_repository(where: Path, name: str, branch: str) -> str:
     return repo.as_uri()
 
 
-# The test's configuration: the course's file, then what a test on 127.0.0.1 needs.
+# The test's configuration (JupyterHub gives it c and load_subconfig; SETTINGS is
+# written above it): the course's file, then what a test on 127.0.0.1 needs.
 TEST_CONFIG = """\
-load_subconfig(SETTINGS["course_config"])  # noqa: F821
+load_subconfig(SETTINGS["course_config"])
 
 # Anyone listed logs in with any password; each server is a process of the test's user
 # with its home under the test's folder. Everything listens on 127.0.0.1 only.
-c.JupyterHub.authenticator_class = "dummy"  # noqa: F821
-c.Authenticator.allowed_users = set(SETTINGS["users"])  # noqa: F821
-c.JupyterHub.spawner_class = "simple"  # noqa: F821
-c.SimpleLocalProcessSpawner.home_dir_template = SETTINGS["homes"] + "/{username}"  # noqa: F821
-c.JupyterHub.bind_url = SETTINGS["public_url"]  # noqa: F821
-c.JupyterHub.hub_bind_url = SETTINGS["hub_url"]  # noqa: F821
-c.ConfigurableHTTPProxy.api_url = SETTINGS["proxy_api_url"]  # noqa: F821
-c.ConfigurableHTTPProxy.command = [SETTINGS["proxy"]]  # noqa: F821
-c.ConfigurableHTTPProxy.pid_file = SETTINGS["work"] + "/proxy.pid"  # noqa: F821
-c.JupyterHub.db_url = "sqlite:///" + SETTINGS["work"] + "/jupyterhub.sqlite"  # noqa: F821
-c.JupyterHub.cookie_secret_file = SETTINGS["work"] + "/cookie_secret"  # noqa: F821
-c.Spawner.ip = "127.0.0.1"  # noqa: F821
-c.Spawner.cmd = SETTINGS["singleuser"]  # noqa: F821
-c.Spawner.args = SETTINGS["server_args"]  # noqa: F821
-c.Spawner.environment.update(SETTINGS["server_environment"])  # noqa: F821
-c.JupyterHub.last_activity_interval = SETTINGS["activity_interval_s"]  # noqa: F821
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allowed_users = set(SETTINGS["users"])
+c.JupyterHub.spawner_class = "simple"
+c.SimpleLocalProcessSpawner.home_dir_template = SETTINGS["homes"] + "/{username}"
+c.JupyterHub.bind_url = SETTINGS["public_url"]
+c.JupyterHub.hub_bind_url = SETTINGS["hub_url"]
+c.ConfigurableHTTPProxy.api_url = SETTINGS["proxy_api_url"]
+c.ConfigurableHTTPProxy.command = [SETTINGS["proxy"]]
+c.ConfigurableHTTPProxy.pid_file = SETTINGS["work"] + "/proxy.pid"
+c.JupyterHub.db_url = "sqlite:///" + SETTINGS["work"] + "/jupyterhub.sqlite"
+c.JupyterHub.cookie_secret_file = SETTINGS["work"] + "/cookie_secret"
+c.Spawner.ip = "127.0.0.1"
+c.Spawner.cmd = SETTINGS["singleuser"]
+c.Spawner.args = SETTINGS["server_args"]
+c.Spawner.environment.update(SETTINGS["server_environment"])
+c.JupyterHub.last_activity_interval = SETTINGS["activity_interval_s"]
 # A token for the test to read the hub's API with, as an instructor's script would.
-c.JupyterHub.services.append({"name": "test", "api_token": SETTINGS["token"]})  # noqa: F821
-c.JupyterHub.load_roles.append(  # noqa: F821
+c.JupyterHub.services.append({"name": "test", "api_token": SETTINGS["token"]})
+c.JupyterHub.load_roles.append(
     {"name": "test", "scopes": ["list:users", "read:servers"], "services": ["test"]}
 )
 """
@@ -221,28 +221,13 @@ class Hub:
                     stdin=subprocess.DEVNULL,
                     start_new_session=True,
                 )
-            if self._wait_until_up(timeout):
+            if wait_until_up(self.proc, f"{self.url}/hub/api/", timeout):
                 self.note_processes()
                 return self
             self.stop()
             if attempt == 2:
                 break
         raise RuntimeError(f"JupyterHub did not start; its log:\n{self.log_tail()}")
-
-    def _wait_until_up(self, timeout: float) -> bool:
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.url}/hub/api/", timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        return False
 
     def api(self, path: str) -> Any:
         """GET the hub's REST API (``/hub/api/{path}``) with the test's token."""
@@ -252,10 +237,7 @@ class Hub:
             return json.loads(r.read())
 
     def log_tail(self, chars: int = 6000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, chars)
 
     def note_processes(self) -> list[int]:
         """Remember every process the hub started so far; returns them."""

@@ -130,6 +130,30 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    """Wait until ``url`` answers 200; False if ``proc`` exits first (e.g. its port was
+    taken in the meantime) or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def log_tail(path: Path, chars: int) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
 class LabServer:
     """A JupyterLab server on 127.0.0.1 serving ``root``; ``work`` holds its private dirs."""
 
@@ -225,24 +249,10 @@ class LabServer:
 
     def _wait_until_up(self, timeout: float) -> bool:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False  # e.g. the port was taken in the meantime
-            try:
-                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        return False
+        return wait_until_up(self.proc, self.url("api/status"), timeout)
 
     def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, chars)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()

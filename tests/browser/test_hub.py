@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import in_ci, require_browser
+from conftest import require, require_browser
 from hubdriver import (
     PROXY_VERSION,
     Hub,
@@ -80,15 +80,6 @@ JS_FIRST_OUTPUT = """
 """
 
 
-def require_hub() -> None:
-    reason = missing_requirements()
-    if reason is None:
-        return
-    if in_ci():
-        pytest.fail(f"CI is set, so the hub test is mandatory, but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
 class UserServer:
     """A student's server behind the hub, for ``LabPage`` (which asks it for URLs)."""
 
@@ -103,7 +94,7 @@ class UserServer:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Hub]:
     require_browser()
-    require_hub()
+    require(missing_requirements(), "the hub test is")
     # Installed once into pytest's cache folder (.pytest_cache), else for this run only.
     folder = f"configurable-http-proxy-{PROXY_VERSION}"
     cache = getattr(request.config, "cache", None)
@@ -111,9 +102,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
     try:
         proxy = install_proxy(cache_dir)
     except RuntimeError as error:  # no npm registry here
-        if in_ci():
-            pytest.fail(f"CI is set, so the hub test is mandatory, but {error}", pytrace=False)
-        pytest.skip(str(error))
+        require(str(error), "the hub test is")
     work = tmp_path_factory.mktemp("hub")
     repo = lessons_repository(work / "git", REPO_NAME, BRANCH)
     hub = Hub(
