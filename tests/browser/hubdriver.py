@@ -35,12 +35,12 @@ from labdriver import LAB_OVERRIDES, _alive, descendants, free_port, log_tail, w
 ROOT = Path(__file__).resolve().parents[2]
 COURSE_CONFIG = ROOT / "docs" / "jupyterhub" / "jupyterhub_config.py"
 PROXY_PACKAGE = "configurable-http-proxy"
-PROXY_VERSION = "5.2.0"  # needs Node.js 20 or newer
-NODE_MAJOR = 20
+PROXY_VERSION = "5.1.0"  # needs Node.js 18 or newer (Debian 12 has 18)
+NODE_MAJOR = 18
 HUB_MODULES = ("jupyterhub", "jupyterhub_idle_culler", "nbgitpuller")
 
 HOW_TO_INSTALL = (
-    "install Node.js 20 or newer with npm (Debian: apt-get install -y nodejs npm), git, and "
+    "install Node.js 18 or newer with npm (Debian: apt-get install -y nodejs npm), git, and "
     "the test extra (pip install -e '.[test]', which brings jupyterhub, "
     "jupyterhub-idle-culler and nbgitpuller)"
 )
