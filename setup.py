@@ -5,7 +5,7 @@ setuptools' editable installs (``pip install -e .``) skip ``data-files``: its
 have (pypa/setuptools#3399). The data file they skip, ``etc/jupyter/
 jupyter_server_config.d/luminous_edu.json``, enables the Jupyter server extension that
 serves BokehJS to the dashboard (``luminous_edu/viz/bokehjs.py``), and Binder installs
-the repository with ``-e .``. This distribution answers that question.
+the repository with ``-e .[hub]``. This distribution answers that question.
 """
 
 from setuptools import setup

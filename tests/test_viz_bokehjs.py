@@ -79,6 +79,8 @@ def test_the_loader_is_small_and_names_this_bokeh() -> None:
     assert '"luminous_edu/bokehjs"' in code and '["bokeh.min.js"]' in code
     assert "jupyter-config-data" in code  # the base URL, as the page names it
     assert 'request.open("GET", url, false)' in code  # synchronous: no race
+    # on a JupyterHub the user's server wants the page's XSRF token (tests/browser/test_hub.py)
+    assert 'setRequestHeader("X-XSRFToken", xsrf)' in code and '"_xsrf="' in code
     assert not [p for p in ("@VERSION@", "@FILES@", "@PATH@", "@CLASS@") if p in code]
 
 

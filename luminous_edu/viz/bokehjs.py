@@ -13,17 +13,20 @@ Here instead:
    the Python bokeh and works offline, on Binder and on a JupyterHub (the base URL
    ``/user/<name>/``). The package installs
    ``etc/jupyter/jupyter_server_config.d/luminous_edu.json``, which enables it
-   (``pip install`` and ``pip install -e .`` alike, so also Binder's ``-e .``). The
+   (``pip install`` and ``pip install -e .`` alike, so also Binder's ``-e .[hub]``). The
    files carry the version in their URL and are cached by the browser for good.
 2. **A loader output** of about 1.5 KB (``loader_bundle``), displayed just before each
    dashboard: JavaScript that does nothing if the page already has this BokehJS, and
    else fetches ``bokeh.min.js`` *synchronously* from the base URL the page names
    (``#jupyter-config-data``, present in JupyterLab, Notebook 7 and Voila pages) and runs
    it, so that the widget rendered right after it in the same output area finds it:
-   no race with Run All, a page reload or a kernel restart. If the library cannot be
-   loaded (the extension is not enabled, or a front end without a Jupyter server),
-   the output says so in red, with what to do; ``load_bokehjs_inline()`` is the way
-   out that needs no server (it costs the ~8 MB again).
+   no race with Run All, a page reload or a kernel restart. The request carries the
+   page's XSRF token (the ``_xsrf`` cookie), as JupyterLab's own requests do: a
+   JupyterHub user's server (JupyterHub 4.1 and later) refuses its login cookie on a
+   script's request without it, answering with a redirect to log in, again and again.
+   If the library cannot be loaded (the extension is not enabled, or a front end
+   without a Jupyter server), the output says so in red, with what to do;
+   ``load_bokehjs_inline()`` is the way out that needs no server (~8 MB again).
 
 Only ``bokeh.min.js`` is needed: the dashboard uses no bokeh widgets, tables, WebGL or
 MathJax (``bokeh-widgets``, ``bokeh-tables``, ``bokeh-gl``, ``bokeh-mathjax``).
@@ -134,6 +137,12 @@ LOADER_JS = """\
     if (config != null) base = JSON.parse(config.textContent).baseUrl || "/";
   } catch (error) { /* keep "/" */ }
   if (base.charAt(base.length - 1) !== "/") base += "/";
+  // JupyterHub's servers want the page's XSRF token (see bokehjs.py)
+  var xsrf = null, cookies = document.cookie.split(";");
+  for (var k = 0; k < cookies.length; k++) {
+    var pair = cookies[k].trim();
+    if (pair.indexOf("_xsrf=") === 0) xsrf = decodeURIComponent(pair.slice(6));
+  }
   if (Bokeh != null && Bokeh.version !== version) {
     problem = "this page already holds BokehJS " + Bokeh.version + ", loaded by another " +
       "output; the kernel's bokeh is " + version + ". Reload the page, then run this cell.";
@@ -144,6 +153,7 @@ LOADER_JS = """\
       // Synchronous on purpose: the widget rendered right after this output needs it.
       var request = new XMLHttpRequest();
       request.open("GET", url, false);
+      if (xsrf) request.setRequestHeader("X-XSRFToken", xsrf);
       request.send(null);
       if (request.status !== 200) {
         problem = "loading " + url + " gave HTTP " + request.status + " " + request.statusText;

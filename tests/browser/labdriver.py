@@ -130,6 +130,30 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    """Wait until ``url`` answers 200; False if ``proc`` exits first (e.g. its port was
+    taken in the meantime) or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def log_tail(path: Path, chars: int) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
 class LabServer:
     """A JupyterLab server on 127.0.0.1 serving ``root``; ``work`` holds its private dirs."""
 
@@ -225,24 +249,10 @@ class LabServer:
 
     def _wait_until_up(self, timeout: float) -> bool:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False  # e.g. the port was taken in the meantime
-            try:
-                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        return False
+        return wait_until_up(self.proc, self.url("api/status"), timeout)
 
     def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, chars)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -395,6 +405,19 @@ JS_KERNEL_IDLE = """
 """
 
 
+# The dashboard's status line (``.luminous-status``): its step and virtual time.
+JS_STATUS = r"""
+() => {
+  // The status line: "step N · t=N ms · ...". Narration lines say "step N · t=N" (no ms).
+  for (const e of document.querySelectorAll('.luminous-status')) {
+    const m = /\bstep (\d+)\b.*?\bt=(\d+) ms\b/.exec(e.innerText || '');
+    if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.innerText};
+  }
+  return null;
+}
+"""
+
+
 class LabPage:
     """A JupyterLab tab in the browser, with its console errors collected."""
 
@@ -497,3 +520,19 @@ class LabPage:
             arg=[before],
         )
         return str(cell.locator(".jp-OutputArea-output").last.inner_text())
+
+    def status(self) -> dict[str, Any] | None:
+        """The (first) dashboard's status line: ``{step, now, text}``, or None."""
+        result: dict[str, Any] | None = self.page.evaluate(JS_STATUS)
+        return result
+
+    def wait_for_step(self, step: int, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait until the status line shows ``step``; return it."""
+        deadline = time.monotonic() + timeout
+        seen = None
+        while time.monotonic() < deadline:
+            seen = self.status()
+            if seen is not None and seen["step"] == step:
+                return seen
+            time.sleep(0.05)
+        raise AssertionError(f"status never showed step {step}; last seen: {seen}")

@@ -147,18 +147,6 @@ NOTEBOOK_CELLS = [SETUP_CELL, DASHBOARD_CELL, REFRESH_CELL, KERNEL_STATE_CELL]
 MEMBERSHIP_CELLS = [MEMBERSHIP_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
 COMPACTION_CELLS = [COMPACTION_SETUP_CELL, DASHBOARD_CELL, KERNEL_STATE_CELL]
 
-JS_STATUS = r"""
-() => {
-  // The status line: "step N · t=N ms · ...". Narration lines say "step N · t=N" (no ms).
-  for (const e of document.querySelectorAll('.luminous-status')) {
-    const m = /\bstep (\d+)\b.*?\bt=(\d+) ms\b/.exec(e.innerText || '');
-    if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.innerText};
-  }
-  return null;
-}
-"""
-
-
 # The dashboard's documents (those with a named source) carry the mark that their
 # BROWSER_JS callback sets once their views are built (bokeh_fixes).
 JS_DASHBOARD_DOCUMENTS_MARKED = r"""
@@ -249,19 +237,11 @@ def at_rest(lab: LabPage, now: int, timeout: float = 5.0) -> dict[str, Any]:
 
 
 def status(lab: LabPage) -> dict[str, Any] | None:
-    result: dict[str, Any] | None = lab.page.evaluate(JS_STATUS)
-    return result
+    return lab.status()
 
 
 def wait_for_step(lab: LabPage, step: int, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    seen = None
-    while time.monotonic() < deadline:
-        seen = status(lab)
-        if seen is not None and seen["step"] == step:
-            return seen
-        time.sleep(0.05)
-    raise AssertionError(f"status never showed step {step}; last seen: {seen}")
+    return lab.wait_for_step(step, timeout)
 
 
 def kernel_state(lab: LabPage) -> dict[str, Any]:
