@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..core import Entry, Output, Role, Server
+from .shared import SharedList
 from .violation import (
     ELECTION_SAFETY,
     LEADER_APPEND_ONLY,
@@ -75,32 +76,38 @@ def chain(digest: int, entry: Entry) -> int:
 
 
 class SafetyChecker:
-    """Incremental Figure 3 checks. ``observe`` after each output of a server."""
+    """Incremental Figure 3 checks. ``observe`` after each output of a server.
+
+    What it keeps per log index lives in ``SharedList``s, so that ``clone`` (the
+    simulator copies the checks with every checkpoint) costs O(servers), not O(log)."""
 
     def __init__(self, server_ids: Iterable[int]) -> None:
-        self.prefix: dict[int, list[int]] = {i: [0] for i in server_ids}
+        # digest of each server's log through each index (position 0: the empty log)
+        self.prefix: dict[int, SharedList[int]] = {i: SharedList([0]) for i in server_ids}
         self.commit: dict[int, int] = {i: 0 for i in self.prefix}
         self.leaders: dict[int, int] = {}  # term -> the first leader of that term
-        self.first_seen: dict[
-            tuple[int, int], tuple[int, int]
-        ] = {}  # (index, term) -> (digest, server)
-        self.committed: list[int] = [0]  # digest of the committed prefix through each index
-        self.applied: dict[int, tuple[Entry, int]] = {}  # index -> (entry, first server)
+        # per index: ((term, digest, server), ...) for the first log seen with each term
+        # there (Log Matching)
+        self.first_seen: SharedList[tuple[tuple[int, int, int], ...]] = SharedList([()])
+        # digest of the committed prefix through each index
+        self.committed: SharedList[int] = SharedList([0])
+        # per index: (entry, the first server that applied it), or None
+        self.applied: SharedList[tuple[Entry, int] | None] = SharedList([None])
         self.reported: set[tuple[Any, ...]] = set()
 
     def clone(self) -> SafetyChecker:
         twin = object.__new__(SafetyChecker)
-        twin.prefix = {i: list(p) for i, p in self.prefix.items()}
+        twin.prefix = {i: p.copy() for i, p in self.prefix.items()}
         twin.commit = dict(self.commit)
         twin.leaders = dict(self.leaders)
-        twin.first_seen = dict(self.first_seen)
-        twin.committed = list(self.committed)
-        twin.applied = dict(self.applied)
+        twin.first_seen = self.first_seen.copy()
+        twin.committed = self.committed.copy()
+        twin.applied = self.applied.copy()
         twin.reported = set(self.reported)
         return twin
 
     def add_server(self, server_id: int) -> None:
-        self.prefix.setdefault(server_id, [0])
+        self.prefix.setdefault(server_id, SharedList([0]))
         self.commit.setdefault(server_id, 0)
 
     # ------------------------------------------------------------ observing
@@ -115,17 +122,19 @@ class SafetyChecker:
         self._extend(step, server, server.log.snapshot_index + 1, found)
         return found
 
-    def _snapshot_prefix(self, sid: int, last: int, server: Server) -> list[int]:
+    def _snapshot_prefix(self, sid: int, last: int, server: Server) -> SharedList[int]:
         """Digests through index ``last`` for a log compacted through ``last``."""
         if last < len(self.committed):
-            return self.committed[: last + 1]
-        own = self.prefix.get(sid, [0])
+            return self.committed.copy(last + 1)
+        own = self.prefix.get(sid) or SharedList([0])
         if last < len(own):
-            return own[: last + 1]
+            return own.copy(last + 1)
         # Nothing known about these entries (a snapshot from before this checker
         # started): stand-ins that depend only on the snapshot's last index and term.
         term = server.log.snapshot_term
-        return own + [hash(("snapshot", i, last, term)) for i in range(len(own), last + 1)]
+        stand_ins = own.copy()
+        stand_ins.extend(hash(("snapshot", i, last, term)) for i in range(len(own), last + 1))
+        return stand_ins
 
     def observe(self, step: int, server: Server, out: Output) -> list[Violation]:
         found: list[Violation] = []
@@ -160,29 +169,36 @@ class SafetyChecker:
     def _extend(self, step: int, server: Server, start: int, found: list[Violation]) -> None:
         sid = server.id
         prefix = self.prefix[sid]
-        del prefix[start:]
+        prefix.truncate(start)
         log = server.log
-        digest = prefix[-1]
+        digest = prefix.last()
         first_seen = self.first_seen
         for entry in log.entries[start - log.snapshot_index - 1 :]:
-            index = entry.index
+            index, term = entry.index, entry.term
             digest = chain(digest, entry)
             prefix.append(digest)
-            key = (index, entry.term)
-            seen = first_seen.get(key)
-            if seen is None:
-                first_seen[key] = (digest, sid)
-            elif seen[0] != digest:
+            known = len(first_seen)
+            if index >= known:  # the first log to reach this index: the usual case
+                if index > known:  # (past indexes only snapshots covered)
+                    first_seen.extend([()] * (index - known))
+                first_seen.append(((term, digest, sid),))
+                continue
+            seen = first_seen[index]
+            first = next((s for s in seen if s[0] == term), None)
+            if first is None:
+                first_seen[index] = (*seen, (term, digest, sid))
+            elif first[1] != digest:
+                other = first[2]
                 self._report(
                     found,
                     step,
                     LOG_MATCHING,
-                    ("matching", key, sid, seen[1]),
+                    ("matching", (index, term), sid, other),
                     (
-                        f"S{sid} and S{seen[1]} both hold an entry at index {index} in term "
-                        f"{entry.term}, but their logs differ at or before index {index}"
-                        if seen[1] != sid
-                        else f"S{sid} holds an entry at index {index} in term {entry.term} "
+                        f"S{sid} and S{other} both hold an entry at index {index} in term "
+                        f"{term}, but their logs differ at or before index {index}"
+                        if other != sid
+                        else f"S{sid} holds an entry at index {index} in term {term} "
                         "again, but its log before it differs from when it first held that "
                         "entry: entries that had been deleted came back"
                     ),
@@ -205,7 +221,7 @@ class SafetyChecker:
         if committed == 0:
             return
         held = min(committed, len(prefix) - 1)
-        if held == committed and prefix[committed] == self.committed[committed]:
+        if held == committed and prefix[committed] == self.committed.last():
             return
         # The first committed index this leader lacks (digests agree on a prefix only).
         lo, hi = 1, held
@@ -230,18 +246,25 @@ class SafetyChecker:
         prefix = self.prefix[sid]
         committed = self.committed
         known = len(committed) - 1
-        if new <= known or prefix[known] != committed[known]:
+        if new <= known or prefix[known] != committed.last():
             return  # nothing new, or a conflicting commit (State Machine Safety reports it)
-        committed.extend(prefix[known + 1 : new + 1])
+        committed.extend(prefix.slice(known + 1, new + 1))
 
     def _check_applies(
         self, step: int, sid: int, entries: list[Entry], found: list[Violation]
     ) -> None:
         applied = self.applied
         for entry in entries:
-            seen = applied.get(entry.index)
+            index = entry.index
+            seen = applied[index] if index < len(applied) else None
             if seen is None:
-                applied[entry.index] = (entry, sid)
+                if index == len(applied):
+                    applied.append((entry, sid))
+                elif index < len(applied):
+                    applied[index] = (entry, sid)
+                else:  # past the end (after a snapshot the checks did not see applied)
+                    applied.extend([None] * (index - len(applied)))
+                    applied.append((entry, sid))
             elif seen[0] is not entry and entry_digest(seen[0]) != entry_digest(entry):
                 # (Servers share entry objects, so "is" settles the common case.)
                 self._report(
