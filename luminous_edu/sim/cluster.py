@@ -1,16 +1,11 @@
 """The Cluster: servers, storage, a network and virtual time, behind a step controller.
 
-Theory of operation
--------------------
-Everything that changes lives in a ``World``. Every change to it is a *step*: the
-automatic firing of the next scheduled event, or one input from the user (a proposal,
-a crash, a network change, a manual ``fire``...). Steps are numbered from 1; the state
-after construction is step 0. The history records one action per step, so:
-
-- ``seek(k)`` restores the nearest checkpoint at or before step k and replays the
-  recorded actions up to k (replay is deterministic, so this reproduces step k exactly);
-- after a rewind, ``step``/``run`` replay the recorded future, inputs included;
-- any new input while a future is recorded forks: the old future is discarded.
+This module is the facade: the public API and the checks of its arguments. Every check
+happens here, before anything changes, so a refused call raises from the method the
+user called and leaves the cluster as it was. What a step does to the world is in
+``effects.py`` (the interpreter of servers' outputs and users' inputs); how steps are
+recorded, replayed, checkpointed and rolled back is in ``history.py``; ``record.py``
+turns a history into a JSON record and back.
 
 Inputs carry the virtual time at which they were made; automatic steps fire at their
 event's due time. ``run(ms)`` may also move the clock forward past the last event; that
@@ -19,97 +14,48 @@ is not a step.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
-import traceback
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from heapq import heappush
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..check import SafetyChecker, Violation, scan
-from ..check.durability import DurableState
-from ..check.violation import LINEARIZABLE_READS
-from ..core import (
-    AppendEntriesReply,
-    CompactLog,
-    Entry,
-    InstallSnapshotReply,
-    LoadState,
-    Output,
-    RequestVoteReply,
-    Role,
-    SaveSnapshot,
-    Server,
-    StoredState,
-    looks_like_marker,
-)
+from ..check import Violation, scan
+from ..core import Entry, Role, Server, StoredState, looks_like_marker
 from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
-from ..core.output import RESET, START, STOP
-from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
+from ..core.server import MEMBERSHIP_CHANGES
+from ..errors import DataError, InvalidActionError, LuminousError, RecordError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
-from ..storage.disk import PowerLoss, check_fault_mode
+from ..storage.disk import check_fault_mode
 from ..storage.handler import missing_compaction_methods
-from ..storage.stored import StoredStateError, validate_stored_state
-from .events import DELIVER, ELECTION_TIMEOUT, HEARTBEAT, Event
-from .narration import RawEvent, Trace
+from . import record
+from .effects import Effects, HandlerError
+from .events import DELIVER, Event
+from .history import CHECKPOINT_INTERVAL, History, SafetyViolationError
+from .narration import Trace
 from .network import Network
-from .outcomes import GaveUp, GaveUpWarning
-from .randomness import draw_int
+from .outcomes import GaveUp, GaveUpWarning, Input, MembershipResult, ProposalResult, TransferResult
 from .state_machine import RecordingStateMachine
 from .views import Servers
 from .world import World
 
-CHECKPOINT_INTERVAL = 1024
-_new = tuple.__new__  # builds a named tuple from its fields in order, skipping __new__
 # The role under a plain name: in Python 3.11 ``Role.LEADER`` goes through EnumType's
 # lookup and costs about 0.2 us, several times a plain global, on hot paths here.
 _LEADER = Role.LEADER
-_NEXT = ("next",)
 _JSON_ATOMS = (int, str, bool, type(None))
 
-Action = tuple[Any, ...]
-
-
-class _Proposal(NamedTuple):
-    accepted: bool
-    index: int | None  # type: ignore[assignment]  # shadows tuple.index
-    term: int | None
-    leader_hint: int | None
-
-
-class ProposalResult(_Proposal):
-    """The answer to ``cluster.propose``: whether the server took the command, where it
-    sits in the log (index, term), whom the server believes leads, and, when it was
-    refused, the ``reason`` (a sentence; None when accepted).
-
-    It is still the 4-tuple ``(accepted, index, term, leader_hint)``, so code that
-    unpacks four values keeps working; ``reason`` is an attribute beside them."""
-
-    reason: str | None
-
-    def __new__(
-        cls,
-        accepted: bool,
-        index: int | None,
-        term: int | None,
-        leader_hint: int | None,
-        reason: str | None = None,
-    ) -> ProposalResult:
-        result = super().__new__(cls, accepted, index, term, leader_hint)
-        result.reason = reason
-        return result
-
-    def __repr__(self) -> str:
-        fields = (
-            f"accepted={self.accepted!r}, index={self.index!r}, term={self.term!r}, "
-            f"leader_hint={self.leader_hint!r}"
-        )
-        if self.reason is not None:
-            fields += f", reason={self.reason!r}"
-        return f"ProposalResult({fields})"
+__all__ = [
+    "CHECKPOINT_INTERVAL",
+    "MAX_SERVER_ID",
+    "Cluster",
+    "HandlerError",
+    "Input",
+    "MembershipResult",
+    "ProposalResult",
+    "ReadHandle",
+    "SafetyViolationError",
+    "TransferResult",
+]
 
 
 class ReadHandle:
@@ -159,60 +105,8 @@ class ReadHandle:
         return f"<read #{self.id} at index {self.index}: {self.value!r}>"
 
 
-class TransferResult(NamedTuple):
-    """The answer to ``cluster.transfer_leadership``."""
-
-    accepted: bool
-    reason: str | None
-
-
-class MembershipResult(NamedTuple):
-    """The answer to ``add_server``, ``remove_server``, ``add_learner`` and ``promote``:
-    whether the leader started the change (``accepted``) and, if not, the ``reason``."""
-
-    accepted: bool
-    reason: str | None
-
-
 MEMBERSHIP_MODES = ("single", "joint")
 MAX_SERVER_ID = 99
-
-
-class Input(NamedTuple):
-    """A recorded user input, as returned by ``step()`` when it replays one."""
-
-    kind: str
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class HandlerError:
-    """Student code (a storage handler or state machine) raised; its server stopped."""
-
-    server: int
-    step: int
-    what: str  # "storage handler" or "state machine"
-    message: Any  # the storage message, or the entry being applied
-    error: BaseException
-    traceback: str
-
-    def __str__(self) -> str:
-        message = self.message if isinstance(self.message, str) else repr(self.message)
-        return (
-            f"step {self.step}: S{self.server}'s {self.what} raised "
-            f"{type(self.error).__name__}: {self.error} while handling {message}. "
-            f"S{self.server} has stopped; the rest of the cluster goes on. "
-            f"cluster.restart({self.server}) starts it again with the same code; to try "
-            f"fixed code, build a new Cluster with it.\n{self.traceback}"
-        )
-
-
-class SafetyViolationError(AssertionError):
-    """Raised after a step by a ``strict=True`` cluster that broke a Figure 3 property."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        self.violations = violations
-        super().__init__("; ".join(str(v) for v in violations))
 
 
 class Cluster:
@@ -356,18 +250,20 @@ class Cluster:
         self._state_machine = state_machine or RecordingStateMachine
         self._codec = codec
 
-        self._history: list[Action] = []  # the action of step k is _history[k - 1]
-        self._step = 0
-        # What every recorded step produced. ``_out`` is where the step being executed
-        # writes: ``_log`` when recording, a scratch copy when replaying (a replay
-        # reproduces what is already there). Views show the steps up to ``_step``.
-        self._log = _Records()
-        self._out = self._log
         self._read_queries: dict[int, Callable[[Any], Any]] = {}  # by read id
-        self._checkpoints: dict[int, World] = {}
         self.servers = Servers(self)
-        self._world = self._build_world()
-        self._checkpoint()
+        # The interpreter builds the world of step 0; the history records from there.
+        self._effects = Effects(self)
+        self._history = History(self, self._effects)
+
+    @property
+    def _world(self) -> World:
+        """Everything that changes from step to step (the history may replace it)."""
+        return self._effects.world
+
+    @property
+    def _step(self) -> int:
+        return self._history.step
 
     # ------------------------------------------------------------ inspecting
 
@@ -410,7 +306,7 @@ class Cluster:
     @property
     def history_length(self) -> int:
         """Steps recorded, including a future kept after a rewind."""
-        return len(self._history)
+        return len(self._history.actions)
 
     @property
     def leader(self) -> int | None:
@@ -430,18 +326,21 @@ class Cluster:
     @property
     def trace(self) -> Trace:
         """What happened at each step up to the current one, and why."""
-        return Trace(self._log.trace, self._records_end(self._log.trace))
+        log = self._history.log
+        return Trace(log.trace, self._history.records_end(log.trace))
 
     @property
     def violations(self) -> list[Violation]:
         """Every Figure 3 violation seen up to the current step."""
-        return self._log.violations[: self._records_end(self._log.violations)]
+        log = self._history.log
+        return log.violations[: self._history.records_end(log.violations)]
 
     @property
     def errors(self) -> list[HandlerError]:
         """Every error raised by student code (storage handlers, state machines) up to
         the current step; each stopped its server."""
-        return self._log.errors[: self._records_end(self._log.errors)]
+        log = self._history.log
+        return log.errors[: self._history.records_end(log.errors)]
 
     @property
     def disconnected(self) -> frozenset[int]:
@@ -575,11 +474,11 @@ class Cluster:
     def trace_digest(self) -> str:
         """SHA-256 of the trace: equal digests mean identical runs."""
         digest = hashlib.sha256()
-        trace = self._log.trace
-        for step, time, server, rule, args in trace[: self._records_end(trace)]:
+        trace = self._history.log.trace
+        for step, time, server, rule, args in trace[: self._history.records_end(trace)]:
             digest.update(f"{step}|{time}|{server}|{rule}|{args!r}\n".encode())
         # The inputs too: two runs that differ only in the data proposed are different.
-        for action in self._history[: self._step]:
+        for action in self._history.actions[: self._step]:
             if action[0] == "propose":
                 digest.update(f"propose|{stable_repr(action[1])}\n".encode())
         return digest.hexdigest()
@@ -589,28 +488,32 @@ class Cluster:
     def step(self) -> Event | Input | None:
         """Take one step: replay the next recorded one, or fire the next scheduled
         event. Returns the event (or the replayed input); None if nothing is scheduled."""
-        if self._step < len(self._history):
-            return self._execute(self._history[self._step], record=False)  # type: ignore[no-any-return]
-        event = self._world.queue.peek()
+        history = self._history
+        history.require_usable()
+        if history.step < len(history.actions):
+            return history.replay_next()  # type: ignore[no-any-return]
+        event = history.peek()
         if event is None:
             return None
-        self._run_live(event.due, 1)
-        return event
+        history.run_live(event.due, 1)
+        return event  # type: ignore[no-any-return]
 
     def run(self, ms: int) -> int:
         """Advance virtual time by ``ms``, firing everything due; returns the steps taken."""
         if type(ms) is not int or ms < 0:
             raise LuminousError(f"run(ms={ms!r}): give a whole number of milliseconds >= 0")
+        history = self._history
+        history.require_usable()
         target = self._world.now + ms
         taken = 0
-        while self._step < len(self._history):  # replay the recorded future first
-            due = self._next_time()
+        while history.step < len(history.actions):  # replay the recorded future first
+            due = history.next_time()
             if due is None or due > target:
                 break
-            self.step()
+            history.replay_next()
             taken += 1
         else:
-            taken += self._run_live(target)
+            taken += history.run_live(target)
         self._world.now = max(self._world.now, target)
         return taken
 
@@ -629,10 +532,12 @@ class Cluster:
             )
         if type(max_ms) is not int or max_ms < 0:
             raise LuminousError(f"max_ms={max_ms!r}: give a whole number of milliseconds >= 0")
+        history = self._history
+        history.require_usable()
         start = self._world.now
         deadline = start + max_ms
         while not predicate(self):
-            due = self._next_time()
+            due = history.next_time()
             if due is None or due > deadline:
                 self._world.now = max(self._world.now, deadline)
                 if due is None:
@@ -654,7 +559,10 @@ class Cluster:
                 if warn:
                     warnings.warn(result.reason, GaveUpWarning, stacklevel=2)
                 return result
-            self.step()
+            if history.step < len(history.actions):
+                history.replay_next()
+            else:
+                history.run_live(due, 1)
         return True
 
     def fire(self, event_id: int | Event) -> Event:
@@ -699,9 +607,10 @@ class Cluster:
 
     def seek(self, step: int) -> None:
         """Go to step ``step`` of the recorded history (back or forward)."""
-        if type(step) is not int or not 0 <= step <= len(self._history):
+        history = self._history
+        if type(step) is not int or not 0 <= step <= len(history.actions):
             raise InvalidActionError(
-                f"seek({step!r}): the history has steps 0..{len(self._history)}"
+                f"seek({step!r}): the history has steps 0..{len(history.actions)}"
             )
         if step == self._step:
             return
@@ -712,12 +621,7 @@ class Cluster:
                     "(real files), which cannot be rewound; use the default DiskStorage "
                     "to rewind and seek"
                 )
-        if step < self._step or step - self._step > CHECKPOINT_INTERVAL:
-            base = max(k for k in self._checkpoints if k <= step)
-            self._world = self._checkpoints[base].clone()
-            self._step = base
-        while self._step < step:
-            self._execute(self._history[self._step], record=False)
+        history.seek(step)
 
     # ---------------------------------------------------------- clients
 
@@ -948,14 +852,42 @@ class Cluster:
 
     def export(self) -> dict[str, Any]:
         """A JSON-serialisable record of the run up to the current step."""
-        from .record import export_record
+        return record.export_record(
+            self._options(),
+            self._history.actions[: self._step],
+            now=self.now,
+            digest=self.trace_digest(),
+            codec=self._codec,
+            storage=self._storage,
+            state_machine=self._state_machine,
+        )
 
-        return export_record(self)
+    def _options(self) -> dict[str, Any]:
+        """The options this cluster was built with (``Cluster(**options)`` builds it
+        again), but for storage, state machine and codec."""
+        return {
+            "servers": len(self.initial_ids),
+            "seed": self.seed,
+            "election_timeout_ms": self.election_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            "network": self._initial_network,
+            "checks": self.checks,
+            "strict": self.strict,
+            "leader_noop": self.leader_noop,
+            "prevote": self.prevote,
+            "check_quorum": self.check_quorum,
+            "membership": self.membership,
+            "single_change_bug": self.single_change_bug,
+            "snapshot_threshold": self.snapshot_threshold,
+            "lease_reads": self.lease_reads,
+            "clock_drift_bound": self.clock_drift_bound,
+            "disk_faults": self.disk_faults,
+        }
 
     @classmethod
     def load(
         cls,
-        record: Any,
+        run: Any,
         *,
         storage: Callable[[Disk], Any] | None = None,
         state_machine: Callable[[], Any] | None = None,
@@ -966,16 +898,81 @@ class Cluster:
         runs code named by the record: pass the storage handler, state machine and
         codec the run used, if they were not the defaults. Records of more than
         ``max_steps`` steps are refused before any replay."""
-        from .record import load_record
+        parsed = record.parse_record(run, codec, max_steps)
+        try:
+            cluster = cls(storage=storage, state_machine=state_machine, **parsed.options)
+        except LuminousError as error:
+            raise RecordError(f"the record's config is malformed: {error}") from None
+        for number, action in enumerate(parsed.actions):
+            try:
+                cluster._replay_recorded(action, parsed.codec)
+            except RecordError:
+                raise
+            except (LuminousError, KeyError, TypeError, ValueError, IndexError) as error:
+                raise RecordError(
+                    f"action {number} of the record, {action!r}, cannot be replayed: {error}"
+                ) from None
+        record.check_end(parsed, cluster._step, cluster.now, cluster.trace_digest)
+        cluster._world.now = parsed.now
+        cluster.strict = parsed.strict
+        return cluster
 
-        return load_record(
-            cls,
-            record,
-            storage=storage,
-            state_machine=state_machine,
-            codec=codec,
-            max_steps=max_steps,
-        )
+    def _replay_recorded(self, action: Any, codec: Any) -> None:
+        """Carry out one action of a record, or refuse it (RecordError) if it does not
+        fit the cluster's state, as the same call from a user would be refused."""
+        kind, args = record.read_action(action, codec)
+        world = self._world
+        if kind == "next":
+            (count,) = args
+            if self._history.run_live(record.FOREVER, count) != count:
+                raise RecordError("the record fires an event but nothing is scheduled")
+            return
+        at = args[-1]
+        if at < world.now:
+            raise RecordError(f"an action at t={at} ms comes after t={world.now} ms")
+        if kind == "propose":
+            data, server, _ = args
+            self._require_server(server)
+            args = (self._copy_in(data), server, at)
+        elif kind in ("fire", "drop"):
+            event = self._pending_event(args[0])
+            if kind == "drop" and event.kind != DELIVER:
+                raise RecordError(f"{action!r} drops an event that is not a message")
+        elif kind in ("timeout", "crash", "restart", "disconnect", "connect", "cut_power"):
+            server = args[0]
+            self._require_server(server)
+            alive = world.alive[server]
+            if (kind in ("timeout", "crash", "cut_power") and not alive) or (
+                kind == "restart" and alive
+            ):
+                raise RecordError(f"{action!r} does not fit the state of S{server}")
+        elif kind == "read":
+            read_id, server, _ = args
+            self._require_server(server)
+            if not world.alive[server] or read_id != world.next_read_id:
+                raise RecordError(f"{action!r} does not fit the cluster's state")
+        elif kind == "transfer":
+            leader, to, _ = args
+            self._require_server(leader)
+            self._require_server(to)
+            reason = world.servers[leader].transfer_refusal(to)
+            if reason is not None or not world.alive[leader]:
+                raise RecordError(f"{action!r} does not fit the cluster's state: {reason}")
+        elif kind == "member":
+            change, leader, server, _ = args
+            self._require_server(leader)
+            if change not in MEMBERSHIP_CHANGES or not world.alive[leader]:
+                raise RecordError(f"{action!r} does not fit the cluster's state")
+            reason = world.servers[leader].membership_refusal(change, server)
+            if reason is not None:
+                raise RecordError(f"{action!r} does not fit the cluster's state: {reason}")
+            if server not in world.alive and change in ("remove_server", "promote"):
+                raise RecordError(f"{action!r} names a server the cluster does not have")
+        elif kind == "partition":
+            for group in args[0]:
+                for server in group:
+                    self._require_server(server)
+        self._history.input((kind, *args))
 
     def __repr__(self) -> str:
         leader = f"S{self.leader}" if self.leader else "none"
@@ -1060,126 +1057,10 @@ class Cluster:
             )
         return copy
 
-    def _next_time(self) -> int | None:
-        """When the next step would happen, or None if nothing is scheduled."""
-        if self._step < len(self._history):
-            action = self._history[self._step]
-            if action[0] != "next":
-                return action[-1]  # type: ignore[no-any-return]  # inputs record their time last
-        event = self._world.queue.peek()
-        return None if event is None else max(event.due, self._world.now)
-
-    def _input(self, action: Action) -> Any:
-        """A new input from the user: forks if a future was recorded."""
-        if self._step < len(self._history):
-            del self._history[self._step :]
-            for k in [k for k in self._checkpoints if k > self._step]:
-                del self._checkpoints[k]
-            self._log.truncate(self._step)
-        return self._execute((*action, self._world.now), record=True)
-
-    def _execute(self, action: Action, record: bool) -> Any:
-        if record:
-            self._history.append(action)
-            self._out = self._log
-        else:
-            self._out = _Records()
-        self._step += 1
-        found_before = len(self._out.violations)
-        try:
-            result = _ACTIONS[action[0]](self, *action[1:])
-        finally:
-            self._out = self._log
-        self._after_step(found_before if record else None)
-        return result
-
-    def _after_step(self, found_before: int | None) -> None:
-        """Checkpoint if one is due. In strict mode, raise for the violations a live
-        step found (``found_before`` is None for a replayed step: nothing is new)."""
-        if self._step % CHECKPOINT_INTERVAL == 0 and self._step not in self._checkpoints:
-            self._checkpoint()
-        violations = self._log.violations
-        if self.strict and found_before is not None and len(violations) > found_before:
-            raise SafetyViolationError(violations[found_before:])
-
-    def _records_end(self, records: list[Any]) -> int:
-        """How many of ``records`` (trace events, violations or errors, all in step
-        order) belong to steps up to the current one."""
-        if self._step >= len(self._history):
-            return len(records)
-        return bisect.bisect_right(records, self._step, key=_step_of)
-
-    def _run_live(self, target: int, limit: int = -1) -> int:
-        """Fire scheduled events due by ``target`` (at most ``limit`` if >= 0) as new
-        steps. The hot loop of the simulator: the same as ``_execute(("next",))`` per
-        event, without the dispatch."""
-        world = self._world
-        queue = world.queue
-        history, violations = self._history, self._log.violations
-        servers, alive, links = world.servers, world.alive, world.links
-        carry_out = self._carry_out
-        taken = 0
-        pop_due = queue.pop_due
-        while taken != limit:
-            event = pop_due(target)
-            if event is None:
-                break
-            history.append(_NEXT)
-            self._step += 1
-            now = world.now
-            if event.due > now:
-                world.now = now = event.due
-            found_before = len(violations)
-            sid = event.target
-            if event.kind == DELIVER and alive[sid] and not (links.disconnected or links.group):
-                # _fire() of a delivery on a whole network, inlined: most steps are one.
-                carry_out(sid, servers[sid].handle(event.source, event.message, now))  # type: ignore[arg-type]
-            else:
-                self._fire(event)
-            taken += 1
-            if self._step % CHECKPOINT_INTERVAL == 0 or len(violations) > found_before:
-                self._after_step(found_before)
-        return taken
-
-    def _checkpoint(self) -> None:
-        try:
-            self._checkpoints[self._step] = self._world.clone()
-        except Exception:  # a user object that cannot be copied: replay from further back
-            if self._step == 0:
-                raise
-
-    def _trace(self, server: int | None, rule: str, *args: Any) -> None:
-        self._out.trace.append((self._step, self._world.now, server, rule, args))
-
-    # ---------------------------------------------------------- the world
-
-    def _build_world(self) -> World:
-        world = World(self.seed, self._initial_network)
-        self._world = world
-        if self.checks:
-            world.checker = SafetyChecker(self.initial_ids)
-        for sid in self.initial_ids:
-            self._add_to_world(sid)
-        for sid in self.initial_ids:
-            self._start_server(sid)
-        return world
-
-    def _add_to_world(self, sid: int) -> None:
-        """A new server with a new, empty Disk, down until started."""
-        world = self._world
-        faults = self.disk_faults
-        if isinstance(faults, dict):
-            faults = faults.get(sid)
-        world.ids = tuple(sorted((*world.ids, sid)))
-        world.disks[sid] = Disk(f"S{sid}'s disk", faults, server_id=sid)
-        world.alive[sid] = False
-        world.applied[sid] = []
-        world.handlers[sid] = None
-        world.machines[sid] = None
-        world.servers[sid] = self._new_server(sid, StoredState())
-        world.links.join(sid)
-        if world.checker is not None:
-            world.checker.add_server(sid)
+    def _input(self, action: tuple[Any, ...]) -> Any:
+        """A new input from the user, as one step at the current time (forks if a
+        future was recorded)."""
+        return self._history.input((*action, self._world.now))
 
     def _new_server(self, sid: int, stored: StoredState) -> Server:
         # The first servers start from the configuration of all of them; a server added
@@ -1198,456 +1079,6 @@ class Cluster:
             lease_ms=self.lease_ms,
         )
 
-    def _start_server(self, sid: int, joining: bool = False) -> None:
-        """(Re)start a server from its Disk; on a handler error it stays down."""
-        world = self._world
-        name = getattr(self._storage, "__name__", type(self._storage).__name__)
-        try:
-            handler = self._storage(world.disks[sid])
-        except Exception as error:
-            self._handler_failed(sid, "storage handler", f"its construction {name}(disk)", error)
-            return
-        raw: Any = None
-        try:
-            raw = handler.handle(LoadState())
-            stored = _check_stored_state(raw, world.ids)
-        except Exception as error:
-            durable = world.durable.get(sid)
-            if raw is not None and durable is not None and world.checker is not None:
-                # A state that load_state returned but that cannot be recovered from
-                # may still show an acknowledged snapshot lost (compacted before it
-                # was durable). If load_state itself raised, nothing is known.
-                snapshot = getattr(raw, "snapshot", None)
-                if not isinstance(snapshot, SaveSnapshot):
-                    snapshot = None
-                self._out.violations.extend(durable.lost_snapshot(self._step, sid, snapshot))
-            self._handler_failed(sid, "storage handler", LoadState(), error)
-            return
-        try:
-            machine = self._state_machine()
-        except Exception as error:
-            self._handler_failed(sid, "state machine", "its construction", error)
-            return
-        if stored.snapshot is not None:
-            # Restart from snapshot plus log (§7): the state machine starts from the
-            # snapshot; the log holds only the entries after it.
-            try:
-                machine.restore(copy_value(self._codec, stored.snapshot.data))
-            except Exception as error:
-                self._handler_failed(sid, "state machine", "restore(snapshot)", error)
-                return
-        server = self._new_server(sid, stored)
-        world.servers[sid] = server
-        world.handlers[sid] = handler
-        world.machines[sid] = machine
-        world.applied[sid] = []
-        world.alive[sid] = True
-        if self._step > 0 and not joining:
-            vote = "none" if stored.voted_for is None else f"S{stored.voted_for}"
-            self._trace(sid, "RESTART", sid, stored.current_term, vote, len(server.log))
-        if world.checker is not None:
-            found = world.checker.restarted(self._step, server)
-            entries = server.log.entries
-            durable = world.durable.get(sid)
-            snap = stored.snapshot
-            if durable is not None:  # a restart: was anything durable lost?
-                found += durable.recovered(
-                    self._step, sid, stored.current_term, stored.voted_for, entries, snap
-                )
-            world.durable[sid] = DurableState(stored.current_term, stored.voted_for, entries, snap)
-            self._out.violations.extend(found)
-        self._carry_out(sid, server.boot(world.now))
-
-    def _stop_server(self, sid: int) -> None:
-        world = self._world
-        world.alive[sid] = False
-        world.handlers[sid] = None
-        world.machines[sid] = None
-        world.queue.cancel_timer(sid, ELECTION_TIMEOUT)
-        world.queue.cancel_timer(sid, HEARTBEAT)
-
-    def _handler_failed(self, sid: int, what: str, message: Any, error: BaseException) -> None:
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        self._out.errors.append(HandlerError(sid, self._step, what, message, error, text))
-        described = repr(message) if isinstance(message, tuple) else str(message)
-        self._trace(sid, "HANDLER.error", sid, what, f"{type(error).__name__}: {error}", described)
-        self._stop_server(sid)
-
-    def _carry_out(self, sid: int, out: Output) -> None:
-        """Carry out a server's effects: storage first, then everything else."""
-        world = self._world
-        step, now = self._step, world.now
-        trace = self._out.trace
-        for rule, args in out.trace:
-            trace.append((step, now, sid, rule, args))
-        durable = world.durable.get(sid)
-        if out.storage:
-            handle = world.handlers[sid].handle
-            for message in out.storage:
-                try:
-                    handle(message)
-                except Exception as error:
-                    self._handler_failed(sid, "storage handler", message, error)
-                    return
-                except PowerLoss:
-                    if durable is not None:
-                        durable.interrupted = message
-                    self._trace(sid, "POWER", sid, type(message).__name__)
-                    self._stop_server(sid)
-                    world.disks[sid].power_on()  # the crash happened; restart may follow
-                    return
-                if durable is not None:
-                    durable.handled(message)
-                kind = type(message)
-                if kind is SaveSnapshot or kind is CompactLog:
-                    counts = world.compactions.setdefault(sid, [0, 0])
-                    counts[kind is CompactLog] += 1
-        queue = world.queue
-        election_timer = out.election_timer
-        if election_timer is RESET:
-            low, high = self.election_timeout_ms
-            purpose = ("election", sid)
-            rng = world.rng
-            stream = rng.streams.get(purpose) or rng.get(purpose)
-            delay = low + int(stream.random() * (high - low + 1))  # draw_int, inlined: hot
-            queue.set_timer(sid, ELECTION_TIMEOUT, now + delay, now)
-        elif election_timer is STOP:
-            queue.cancel_timer(sid, ELECTION_TIMEOUT)
-        heartbeat_timer = out.heartbeat_timer
-        if heartbeat_timer is START:
-            queue.set_timer(sid, HEARTBEAT, now + self.heartbeat_interval_ms, now)
-        elif heartbeat_timer is STOP:
-            queue.cancel_timer(sid, HEARTBEAT)
-        sends = out.sends
-        if sends:
-            if durable is not None:
-                self._check_replies(sid, durable, sends)
-            links, network = world.links, world.network
-            if links.disconnected or links.group or network.drop_rate or network.duplicate_rate:
-                for target, message in sends:
-                    self._send(sid, target, message)
-            else:
-                # _send() without faults, inlined: nearly every step sends something.
-                low, high = network.delay_ms
-                span = high - low + 1
-                rng = world.rng
-                streams = rng.streams
-                live, heap = queue.live, queue.heap
-                for target, message in sends:
-                    link = ("delay", sid, target)
-                    delays = streams.get(link) or rng.get(link)
-                    due = now + low + int(delays.random() * span)  # draw_int, inlined: hot
-                    # queue.schedule(due, DELIVER, target, sid, message, now), inlined: one
-                    # per message, and a named tuple built by tuple.__new__.
-                    event_id = queue.next_id
-                    queue.next_id = event_id + 1
-                    event = _new(Event, (event_id, due, DELIVER, target, sid, message, now))
-                    live[event_id] = event
-                    heappush(heap, (due, event_id))
-        if out.became_leader:
-            term = world.servers[sid].current_term
-            world.leader_terms.setdefault(term, []).append(sid)
-        if out.restore is not None:
-            # Figure 13, rule 8: "Reset state machine using snapshot contents"
-            try:
-                world.machines[sid].restore(copy_value(self._codec, out.restore.data))
-            except Exception as error:
-                self._handler_failed(sid, "state machine", "restore(snapshot)", error)
-                return
-        if out.applies:
-            machine = world.machines[sid]
-            applied = world.applied[sid]
-            for entry in out.applies:
-                if type(entry.data) is dict and entry.kind != "command":
-                    continue  # a no-op: the core's own entry, not a client's command
-                try:
-                    machine.apply(entry.index, entry.data)
-                except Exception as error:
-                    self._handler_failed(sid, "state machine", entry, error)
-                    return
-                applied.append((entry.index, entry.data))
-        if out.reads:
-            self._answer_reads(sid, out.reads)
-        checker = world.checker
-        if checker is not None:
-            found = checker.observe(step, world.servers[sid], out)
-            if found:
-                self._out.violations.extend(found)
-        if out.save_through is not None:
-            # The leader's SaveLog messages above are carried out: only now does its
-            # own copy of the entries count toward a majority (§5.3).
-            self._carry_out(sid, world.servers[sid].log_saved(out.save_through, now))
-        if out.snapshot_due:
-            self._take_snapshot(sid)
-
-    def _take_snapshot(self, sid: int) -> None:
-        """Log compaction (§7): the server asked for its state machine's snapshot."""
-        world = self._world
-        try:
-            value = world.machines[sid].snapshot()
-        except Exception as error:
-            self._handler_failed(sid, "state machine", "snapshot()", error)
-            return
-        try:
-            data = copy_value(self._codec, value)
-        except Exception as error:
-            codec = getattr(self._codec, "name", type(self._codec).__name__)
-            problem = DataError(
-                f"snapshot() returned {stable_repr(value)[:80]}, which the {codec} codec "
-                f"cannot carry ({type(error).__name__}: {error}). Return JSON values "
-                "(lists, dicts with string keys, numbers, strings), or build the cluster "
-                "with codec=le.PickleCodec()"
-            )
-            self._handler_failed(sid, "state machine", "snapshot()", problem)
-            return
-        self._carry_out(sid, world.servers[sid].take_snapshot(data, world.now))
-
-    def _check_replies(self, sid: int, durable: DurableState, sends: list[tuple[int, Any]]) -> None:
-        """Durability at send time: note what is acknowledged, and whether the Disk
-        still holds unsynced writes as a vote or an acknowledgement leaves."""
-        disk = self._world.disks[sid]
-        unsynced = disk.unsynced_keys if disk.faults is not None else []
-        for _, message in sends:
-            kind = type(message)
-            if (kind is AppendEntriesReply and message.success) or kind is InstallSnapshotReply:
-                durable.acked = max(durable.acked, message.match_index)
-            elif kind is not RequestVoteReply:
-                continue
-            if unsynced:
-                self._out.violations.extend(durable.sending(self._step, sid, message, unsynced))
-
-    def _send(self, source: int, target: int, message: Any) -> None:
-        world = self._world
-        links = world.links
-        if (links.disconnected or links.group) and links.cut(source, target):
-            self._trace(source, "NET.cut", source, target, type(message).__name__)
-            return
-        network = world.network
-        rng = world.rng
-        drop_rate = network.drop_rate
-        if drop_rate and rng.get(("drop", source, target)).random() < drop_rate:
-            self._trace(source, "NET.drop", source, target, type(message).__name__, drop_rate)
-            return
-        low, high = network.delay_ms
-        delays = rng.streams.get(("delay", source, target)) or rng.get(("delay", source, target))
-        queue = world.queue
-        delay = low + int(delays.random() * (high - low + 1))  # draw_int, inlined: hot
-        queue.schedule(world.now + delay, DELIVER, target, source, message, world.now)
-        duplicate_rate = network.duplicate_rate
-        if duplicate_rate and rng.get(("duplicate", source, target)).random() < duplicate_rate:
-            self._trace(source, "NET.dup", source, target, type(message).__name__, duplicate_rate)
-            queue.schedule(
-                world.now + draw_int(delays, low, high), DELIVER, target, source, message, world.now
-            )
-
-    def _fire(self, event: Event) -> None:
-        world = self._world
-        sid = event.target
-        if event.kind == DELIVER:
-            source = event.source
-            links = world.links
-            if not world.alive[sid]:
-                self._trace(source, "NET.down", source, sid, type(event.message).__name__)
-            elif (links.disconnected or links.group) and links.cut(source, sid):  # type: ignore[arg-type]
-                self._trace(source, "NET.cut", source, sid, type(event.message).__name__)
-            else:
-                self._carry_out(sid, world.servers[sid].handle(source, event.message, world.now))  # type: ignore[arg-type]
-        elif event.kind == ELECTION_TIMEOUT:
-            self._carry_out(sid, world.servers[sid].election_timeout(world.now))
-        else:
-            self._carry_out(sid, world.servers[sid].heartbeat_timeout(world.now))
-
-    # ----------------------------------------------------------- actions
-    # Each action is one step. Inputs record the time they were made as their last
-    # argument, so a replay makes them at the same virtual time.
-
-    def _do_next(self) -> Event:
-        world = self._world
-        event = world.queue.pop()
-        assert event is not None, "a recorded step found nothing scheduled"
-        if event.due > world.now:
-            world.now = event.due
-        self._fire(event)
-        return event
-
-    def _do_fire(self, event_id: int, at: int) -> Event:
-        self._world.now = at
-        event = self._world.queue.remove(event_id)
-        self._trace(event.target, "USER.fire", event_id, event.describe())
-        self._fire(event)
-        return event
-
-    def _do_drop(self, event_id: int, at: int) -> Event:
-        self._world.now = at
-        event = self._world.queue.remove(event_id)
-        self._trace(
-            event.source,
-            "USER.drop",
-            event.source,
-            event.target,
-            type(event.message).__name__,
-            event_id,
-        )
-        return event
-
-    def _do_timeout(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._world.queue.cancel_timer(sid, ELECTION_TIMEOUT)
-        self._trace(sid, "USER.timeout", sid)
-        self._carry_out(sid, self._world.servers[sid].election_timeout(at))
-        return Input("timeout", (sid,))
-
-    def _do_propose(self, data: Any, sid: int, at: int) -> ProposalResult:
-        self._world.now = at
-        server = self._world.servers[sid]
-        outcome, out = server.propose(data, at)
-        self._carry_out(sid, out)
-        reason = None
-        if not outcome.accepted:
-            # The core refuses a leader's proposal only during a leadership transfer.
-            target = getattr(server, "transfer_target", None)
-            to = f" to S{target}" if target is not None else ""
-            reason = (
-                f"S{sid} is handing leadership over{to} (thesis §3.10) and takes no "
-                "commands until the transfer ends, or is abandoned after an election "
-                "timeout; then send the command to whoever leads"
-            )
-        return ProposalResult(
-            outcome.accepted, outcome.index, outcome.term, outcome.leader_hint, reason
-        )
-
-    def _do_crash(self, sid: int, at: int) -> Input:
-        world = self._world
-        world.now = at
-        self._trace(sid, "CRASH", sid)
-        self._stop_server(sid)
-        disk = world.disks[sid]
-        disk.crash()
-        disk.power_on()  # a power cut armed before the crash dies with it
-        return Input("crash", (sid,))
-
-    def _do_cut_power(self, sid: int, operations: int, at: int) -> Input:
-        self._world.now = at
-        self._world.disks[sid].cut_power_after(operations)
-        self._trace(sid, "POWER.armed", sid, operations)
-        return Input("cut_power", (sid, operations))
-
-    def _do_read(self, read_id: int, sid: int, at: int) -> Input:
-        world = self._world
-        world.now = at
-        world.next_read_id = max(world.next_read_id, read_id + 1)
-        world.read_floors[read_id] = max(
-            (s.commit_index for i, s in world.servers.items() if world.alive[i]), default=0
-        )
-        _, out = world.servers[sid].read(read_id, at)
-        self._carry_out(sid, out)
-        return Input("read", (read_id, sid))
-
-    def _answer_reads(self, sid: int, reads: list[tuple[int, int]]) -> None:
-        world = self._world
-        machine = world.machines[sid]
-        for read_id, index in reads:
-            query = self._read_queries.get(read_id)
-            value: Any = None
-            error = None
-            if query is not None:
-                try:
-                    value = self._codec.decode(self._codec.encode(query(machine)))
-                except Exception as problem:
-                    error = f"{type(problem).__name__}: {problem}"
-            world.read_results[read_id] = (index, value, error)
-            floor = world.read_floors.pop(read_id, 0)
-            if index < floor:
-                self._out.violations.append(
-                    Violation(
-                        LINEARIZABLE_READS,
-                        self._step,
-                        f"read #{read_id} on S{sid} saw the state machine through index "
-                        f"{index}, but index {floor} was already committed when the read "
-                        "was asked: a stale read",
-                    )
-                )
-
-    def _do_transfer(self, leader: int, to: int, at: int) -> Input:
-        self._world.now = at
-        _, out = self._world.servers[leader].transfer_leadership(to, at)
-        self._carry_out(leader, out)
-        return Input("transfer", (leader, to))
-
-    def _do_member(self, change: str, leader: int, sid: int, at: int) -> Input:
-        world = self._world
-        world.now = at
-        if sid not in world.alive:
-            self._add_to_world(sid)
-            self._trace(sid, "JOIN", sid)
-            self._start_server(sid, joining=True)
-        _, out = world.servers[leader].change_membership(change, sid, at)
-        self._carry_out(leader, out)
-        return Input("member", (change, leader, sid))
-
-    def _do_restart(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._start_server(sid)
-        return Input("restart", (sid,))
-
-    def _do_disconnect(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._world.links.disconnected.add(sid)
-        self._trace(sid, "DISCONNECT", sid)
-        return Input("disconnect", (sid,))
-
-    def _do_connect(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._world.links.disconnected.discard(sid)
-        self._trace(sid, "CONNECT", sid)
-        return Input("connect", (sid,))
-
-    def _do_partition(self, groups: tuple[tuple[int, ...], ...], at: int) -> Input:
-        world = self._world
-        world.now = at
-        world.links.partition(groups, world.ids)
-        self._trace(None, "PARTITION", world.links.describe())
-        return Input("partition", groups)
-
-    def _do_heal(self, at: int) -> Input:
-        self._world.now = at
-        self._world.links.heal()
-        self._trace(None, "HEAL")
-        return Input("heal", ())
-
-    def _do_network(
-        self, delay_ms: tuple[int, int], drop_rate: float, duplicate_rate: float, at: int
-    ) -> Input:
-        self._world.now = at
-        self._world.network = Network(tuple(delay_ms), drop_rate, duplicate_rate)  # type: ignore[arg-type]
-        self._trace(None, "NETWORK", delay_ms[0], delay_ms[1], drop_rate, duplicate_rate)
-        return Input("network", (delay_ms, drop_rate, duplicate_rate))
-
-
-class _Records:
-    """Trace events, violations and errors, each list in step order."""
-
-    __slots__ = ("errors", "trace", "violations")
-
-    def __init__(self) -> None:
-        self.trace: list[RawEvent] = []
-        self.violations: list[Violation] = []
-        self.errors: list[HandlerError] = []
-
-    def truncate(self, step: int) -> None:
-        """Forget what steps after ``step`` produced."""
-        for records in (self.trace, self.violations, self.errors):
-            del records[bisect.bisect_right(records, step, key=_step_of) :]
-
-
-def _step_of(record: Any) -> int:
-    return record[0] if type(record) is tuple else record.step  # type: ignore[no-any-return]
-
-
-_ACTIONS: dict[str, Callable[..., Any]] = {
-    name[4:]: getattr(Cluster, name) for name in dir(Cluster) if name.startswith("_do_")
-}
-
 
 def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool, float]:
     if type(lease_reads) is not bool:
@@ -1664,13 +1095,3 @@ def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool
             "vote for anyone else (thesis §6.4.1, §4.2.3)"
         )
     return lease_reads, float(drift)
-
-
-def _check_stored_state(stored: Any, ids: tuple[int, ...]) -> StoredState:
-    """Validate what ``load_state`` returned, or raise saying what was expected."""
-    try:
-        # Terms may decrease: a handler that ignores TruncateLog brings back deleted
-        # entries, and the Log Matching check should show it rather than this refusal.
-        return validate_stored_state(stored, ids, monotonic=False)
-    except StoredStateError as error:
-        raise LuminousError(f"load_state() returned {error}") from None

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..check import SafetyChecker
 from ..check.durability import DurableState
+from ..check.reads import ReadFloors
 from ..core import Server
 from ..storage import Disk
 from .events import EventQueue
@@ -22,6 +23,7 @@ from .randomness import Streams
 
 class World:
     def __init__(self, seed: int, network: Network) -> None:
+        self.step = 0  # the step this is the state after (during a step: its number)
         self.now = 0
         self.ids: tuple[int, ...] = ()  # every server, in order (add_server adds more)
         self.servers: dict[int, Server] = {}
@@ -42,12 +44,13 @@ class World:
         self.next_read_id = 1
         # Log compaction: [snapshots saved, compactions] per server, for disk_stats
         self.compactions: dict[int, list[int]] = {}
-        # read id -> the highest commit index of any running server when it was asked
-        self.read_floors: dict[int, int] = {}
+        # what each read in progress must see (the Linearizable Reads check)
+        self.read_floors = ReadFloors()
 
     def clone(self) -> World:
         """An independent copy; raises if a user object cannot be copied."""
         twin = object.__new__(World)
+        twin.step = self.step
         twin.now = self.now
         twin.ids = self.ids
         twin.servers = {i: s.clone() for i, s in self.servers.items()}
@@ -67,5 +70,5 @@ class World:
         twin.read_results = dict(self.read_results)
         twin.next_read_id = self.next_read_id
         twin.compactions = {i: list(c) for i, c in self.compactions.items()}
-        twin.read_floors = dict(self.read_floors)
+        twin.read_floors = self.read_floors.clone()
         return twin

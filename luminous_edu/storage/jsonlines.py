@@ -186,6 +186,9 @@ class JsonLinesDirectory:
     """Builds a ``JsonLinesStorage`` per server, all keeping their files in one
     directory. Made by ``JsonLinesStorage.in_directory(directory)``."""
 
+    #: What it builds keeps its state in real files, which cannot be rewound.
+    rewindable = False
+
     def __init__(self, directory: str | os.PathLike[str], *, fresh: bool = False) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
