@@ -7,14 +7,17 @@ length? Prints its numbers; asserts nothing.
 The workload (issue 13): 5 servers, a client command every 10 ms, the Figure 3 checks
 after every step, log compaction every 20 applied entries. Each size runs in a fresh
 subprocess, so that its peak resident memory (``ru_maxrss``) is its own; loading its
-export runs in another. For each size it prints:
+export runs in another. Each size runs twice: with the default state machine, which
+keeps every value applied (so each snapshot, every 20 entries, holds the whole run's
+values: its cost grows with the run), and with a state machine whose state does not
+grow (``Counter``), which shows the simulator's own costs. For each it prints:
 
 - peak RSS of the run (MiB), and the ratio to the size before it;
 - throughput (steps per CPU second) over the first and the last tenth of the run, so
   a run that slows down as it grows shows it;
 - the export's size, ``Cluster.load``'s time (and its ratio to the time the run took)
   and the loading process's peak RSS;
-- ``seek`` to 10 random steps and back to the end: the slowest one.
+- ``seek`` to 10 random steps and back to the end: the slowest one (CPU time).
 
 Targets (issue 13): 200k steps within 600 MiB and within 2.2x the 100k figure;
 throughput flat; load within 2x the run's time; seek within 0.5 s.
@@ -40,14 +43,33 @@ OPTIONS: dict[str, Any] = {"servers": 5, "seed": 1, "checks": True, "snapshot_th
 SIZES = (20_000, 100_000, 200_000)
 
 
+class Counter:
+    """A state machine of constant size: how many commands, and the last one."""
+
+    def __init__(self) -> None:
+        self.count, self.last = 0, None
+
+    def apply(self, index: int, data: Any) -> None:
+        self.count, self.last = self.count + 1, data
+
+    def snapshot(self) -> list[Any]:
+        return [self.count, self.last]
+
+    def restore(self, value: list[Any]) -> None:
+        self.count, self.last = value
+
+
+MACHINES = {"recording": None, "counter": Counter}
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run(steps: int, export_path: str) -> dict[str, Any]:
+def run(steps: int, export_path: str, machine: str) -> dict[str, Any]:
     import luminous_edu as le
 
-    cluster = le.Cluster(**OPTIONS)
+    cluster = le.Cluster(**OPTIONS, state_machine=MACHINES[machine])
     tenth = steps // 10
     rates: list[float] = []
     started = time.process_time()
@@ -67,9 +89,9 @@ def run(steps: int, export_path: str) -> dict[str, Any]:
     rng = random.Random(7)
     seeks = []
     for target in [rng.randrange(cluster.step_count) for _ in range(10)] + [cluster.step_count]:
-        begun = time.perf_counter()
+        begun = time.process_time()
         cluster.seek(target)
-        seeks.append(time.perf_counter() - begun)
+        seeks.append(time.process_time() - begun)
     return {
         "steps": cluster.step_count,
         "applied": max(cluster.servers[i].last_applied for i in cluster.ids),
@@ -83,12 +105,12 @@ def run(steps: int, export_path: str) -> dict[str, Any]:
     }
 
 
-def load(export_path: str) -> dict[str, Any]:
+def load(export_path: str, machine: str) -> dict[str, Any]:
     import luminous_edu as le
 
     record = json.loads(Path(export_path).read_text())
     begun = time.process_time()
-    le.Cluster.load(record, max_steps=10**7)
+    le.Cluster.load(record, state_machine=MACHINES[machine], max_steps=10**7)
     return {"load_s": time.process_time() - begun, "load_rss_mib": peak_rss_mib()}
 
 
@@ -111,7 +133,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         role, *rest = args.child
-        result = run(int(rest[0]), rest[1]) if role == "run" else load(rest[0])
+        result = run(int(rest[0]), rest[1], rest[2]) if role == "run" else load(rest[0], rest[1])
         print(json.dumps(result))
         return
     sizes = args.steps or list(SIZES)
@@ -119,28 +141,35 @@ def main() -> None:
         "5 servers, a command every 10 ms, checks on, snapshot_threshold=20; "
         "each size in its own process"
     )
-    print(
-        f"{'steps':>8} {'peak RSS':>9} {'ratio':>6} {'steps/s first':>14} {'last':>8} "
-        f"{'run s':>7} {'load s':>7} {'load/run':>8} {'load RSS':>9} {'seek max':>9} {'export':>9}"
-    )
-    previous = None
     with tempfile.TemporaryDirectory() as tmp:
-        for steps in sizes:
-            path = str(Path(tmp) / f"run-{steps}.json")
-            ran = child("run", str(steps), path)
-            loaded = child("load", path)
-            ratio = f"{ran['rss_mib'] / previous:.2f}" if previous else "-"
-            previous = ran["rss_mib"]
+        for machine in MACHINES:
+            print(f"\nstate machine: {machine}")
             print(
-                f"{ran['steps']:>8,} {ran['rss_mib']:>6,.0f} MiB {ratio:>6} "
-                f"{ran['first_rate']:>14,.0f} {ran['last_rate']:>8,.0f} {ran['run_s']:>7.1f} "
-                f"{loaded['load_s']:>7.1f} {loaded['load_s'] / ran['run_s']:>8.2f} "
-                f"{loaded['load_rss_mib']:>5,.0f} MiB {ran['seek_max_s']:>7.3f} s "
-                f"{ran['export_kib']:>5,.0f} KiB",
-                flush=True,
+                f"{'steps':>8} {'peak RSS':>9} {'ratio':>6} {'steps/s first':>14} {'last':>8} "
+                f"{'run s':>7} {'load s':>7} {'load/run':>8} {'load RSS':>9} {'seek max':>9} "
+                f"{'export':>9}"
             )
-            if ran["violations"]:
-                print(f"  ({ran['violations']} violations!)")
+            previous = None
+            for steps in sizes:
+                path = str(Path(tmp) / f"run-{machine}-{steps}.json")
+                ran = child("run", str(steps), path, machine)
+                loaded = child("load", path, machine)
+                ratio = f"{ran['rss_mib'] / previous:.2f}" if previous else "-"
+                previous = ran["rss_mib"]
+                report(ran, loaded, ratio)
+
+
+def report(ran: dict[str, Any], loaded: dict[str, Any], ratio: str) -> None:
+    print(
+        f"{ran['steps']:>8,} {ran['rss_mib']:>6,.0f} MiB {ratio:>6} "
+        f"{ran['first_rate']:>14,.0f} {ran['last_rate']:>8,.0f} {ran['run_s']:>7.1f} "
+        f"{loaded['load_s']:>7.1f} {loaded['load_s'] / ran['run_s']:>8.2f} "
+        f"{loaded['load_rss_mib']:>5,.0f} MiB {ran['seek_max_s']:>7.3f} s "
+        f"{ran['export_kib']:>5,.0f} KiB",
+        flush=True,
+    )
+    if ran["violations"]:
+        print(f"  ({ran['violations']} violations!)")
 
 
 if __name__ == "__main__":

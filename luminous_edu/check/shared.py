@@ -1,8 +1,8 @@
 """A list whose copies cost almost nothing: what the checks keep per log index.
 
 The safety checks keep something for every log index ever seen (digests of log
-prefixes, the entry applied at each index), and the simulator copies the checks with
-every checkpoint of the world. Copied as plain lists, those copies cost memory and time
+prefixes, the entry applied at each index), the simulator keeps every command each
+server applied, and it copies all of that with every checkpoint of the world. Copied as plain lists, those copies cost memory and time
 in proportion to the run's length, once per checkpoint. A ``SharedList`` copy shares
 its items with the original instead: each copy sees the first ``len(copy)`` items of
 one Python list. Appending where the shared list ends (nearly every change the checks

@@ -31,7 +31,7 @@ from ..storage.handler import missing_compaction_methods
 from . import record
 from .effects import Effects, HandlerError
 from .events import DELIVER, Event
-from .history import CHECKPOINT_INTERVAL, History, SafetyViolationError
+from .history import CHECKPOINT_INTERVAL, FOREVER, History, SafetyViolationError
 from .narration import Trace
 from .network import Network
 from .outcomes import GaveUp, GaveUpWarning, Input, MembershipResult, ProposalResult, TransferResult
@@ -924,7 +924,7 @@ class Cluster:
         world = self._world
         if kind == "next":
             (count,) = args
-            if self._history.run_live(record.FOREVER, count) != count:
+            if self._history.run_live(FOREVER, count) != count:  # whatever their due times
                 raise RecordError("the record fires an event but nothing is scheduled")
             return
         at = args[-1]

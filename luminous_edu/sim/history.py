@@ -19,18 +19,24 @@ and the recorded actions, and the exception goes on. So history, ``export``, ``l
 and ``seek`` always agree with the state the cluster shows. The few statements that
 commit a step touch several lists; a Ctrl-C arriving there waits until they are done.
 
-Checkpoints are copies of the world. The first is taken at step 0, then one every
-``CHECKPOINT_INTERVAL`` steps; as a run grows longer than ``CHECKPOINT_SPACING`` such
-intervals, the gap grows with it (a checkpoint at step k is followed by one at
-k + k // CHECKPOINT_SPACING): a world whose state grows with the run costs memory in
-proportion to the run, not to its square, and a seek replays at most that gap.
+Checkpoints are copies of the world, spaced by what they cost. The first is taken at
+step 0, then one every ``CHECKPOINT_INTERVAL`` steps; as a run grows longer than
+``CHECKPOINT_SPACING`` such intervals, the gap grows with it (after a checkpoint at step
+k, the next comes k // CHECKPOINT_SPACING steps later), so that a world whose state
+grows with the run costs memory in proportion to the run, not to its square. A seek
+replays at most one gap, so the gap is also kept to what ``REPLAY_BUDGET_S`` seconds
+of steps cover, at the speed measured since the checkpoint before (never under
+``CHECKPOINT_INTERVAL`` steps): where steps grow slow, checkpoints come closer.
+Where they fall does not change what any step does, only how long a seek takes.
 """
 
 from __future__ import annotations
 
 import bisect
 import signal
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Protocol
@@ -44,7 +50,9 @@ Action = tuple[Any, ...]
 
 CHECKPOINT_INTERVAL = 1024
 CHECKPOINT_SPACING = 16
+REPLAY_BUDGET_S = 0.25
 _NEXT = ("next",)
+FOREVER = sys.maxsize  # a deadline no event is due after
 
 
 class SafetyViolationError(AssertionError):
@@ -57,11 +65,6 @@ class SafetyViolationError(AssertionError):
 
 class Settings(Protocol):
     strict: bool
-
-
-def checkpoint_after(step: int) -> int:
-    """The step of the checkpoint that follows one at ``step``."""
-    return step + max(CHECKPOINT_INTERVAL, step // CHECKPOINT_SPACING)
 
 
 def _step_of(record: Any) -> int:
@@ -84,7 +87,11 @@ class History:
         self.actions: list[Action] = []
         self.log = effects.out  # what construction produced is step 0's
         self.checkpoints: dict[int, Any] = {0: effects.world.clone()}
-        self.next_checkpoint = checkpoint_after(0)
+        self.next_checkpoint = CHECKPOINT_INTERVAL
+        # (step, CPU time) at the last checkpoint passed while stepping forward, and how
+        # many steps REPLAY_BUDGET_S seconds covered since the one before it
+        self._mark: tuple[int, float] | None = (0, time.process_time())
+        self._budget = sys.maxsize
         # Why the world can no longer be rebuilt (an interrupted step with real files).
         self.broken: str | None = None
 
@@ -168,46 +175,56 @@ class History:
 
     def run_live(self, target: int, limit: int = -1) -> int:
         """Fire scheduled events due by ``target`` (at most ``limit`` if >= 0) as new
-        steps, at the end of the history. The hot loop of the simulator: the same as
-        ``input(("next",))`` per event, without the dispatch."""
+        steps, at the end of the history; returns how many."""
         self.require_usable()
+        try:
+            return self._fire_events(target, limit, True)
+        except SafetyViolationError:
+            raise  # raised after a complete step (strict mode): nothing to undo
+        except BaseException:
+            self._rebuild(len(self.actions))
+            raise
+
+    def _fire_events(self, target: int, limit: int, record: bool) -> int:
+        """Fire scheduled events as steps: new ones that ``record`` appends to the
+        history, or (``record`` false) recorded ones being replayed. The hot loop of the
+        simulator: the same as ``effects.apply(("next",))`` per event, without the
+        dispatch."""
         effects = self.effects
         world = effects.world
         queue = world.queue
-        actions, violations = self.actions, self.log.violations
+        actions, violations = self.actions, effects.out.violations
         servers, alive, links = world.servers, world.alive, world.links
         carry_out = effects.carry_out
         taken = 0
         pop_due = queue.pop_due
         found: list[Violation] = []
-        try:
-            while taken != limit:
-                event = pop_due(target)
-                if event is None:
-                    break
-                world.step = step = world.step + 1
-                now = world.now
-                if event.due > now:
-                    world.now = now = event.due
-                found_before = len(violations)
-                sid = event.target
-                if event.kind == DELIVER and alive[sid] and not (links.disconnected or links.group):
-                    # fire() of a delivery on a whole network, inlined: most steps are one.
-                    carry_out(sid, servers[sid].handle(event.source, event.message, now))  # type: ignore[arg-type]
-                else:
-                    effects.fire(event)
+        while taken != limit:
+            event = pop_due(target)
+            if event is None:
+                break
+            world.step = step = world.step + 1
+            now = world.now
+            if event.due > now:
+                world.now = now = event.due
+            found_before = len(violations)
+            sid = event.target
+            if event.kind == DELIVER and alive[sid] and not (links.disconnected or links.group):
+                # fire() of a delivery on a whole network, inlined: most steps are one.
+                carry_out(sid, servers[sid].handle(event.source, event.message, now))  # type: ignore[arg-type]
+            else:
+                effects.fire(event)
+            if record:
                 actions.append(_NEXT)  # the step is complete
-                taken += 1
-                if step >= self.next_checkpoint or len(violations) > found_before:
+            else:
+                self._replayed = step
+            taken += 1
+            if step >= self.next_checkpoint or len(violations) > found_before:
+                if record:
                     found = violations[found_before:]
                     if found and self.settings.strict:
-                        break
-                    self._after_step([])
-        except BaseException:
-            self._rebuild(len(actions))
-            raise
-        if found and self.settings.strict:
-            self._after_step(found)
+                        self._after_step(found)
+                self._after_step([])
         return taken
 
     def seek(self, step: int) -> None:
@@ -216,8 +233,8 @@ class History:
         here = self.step
         if step == here:
             return
-        if step < here or step - here > checkpoint_after(here) - here:
-            base = max(k for k in self.checkpoints if k <= step)
+        base = max(k for k in self.checkpoints if k <= step)
+        if step < here or base > here:  # a checkpoint is nearer than where we are
             self.effects.world = self.checkpoints[base].clone()
         self._replay_to(step)
 
@@ -226,16 +243,34 @@ class History:
         step found."""
         step = self.step
         if step >= self.next_checkpoint:
-            if step not in self.checkpoints:
-                self._checkpoint()
-            self.next_checkpoint = checkpoint_after(step)
+            self._checkpoint()
         if new_violations and self.settings.strict:
             raise SafetyViolationError(list(new_violations))
 
     def _checkpoint(self) -> None:
-        # A user object that cannot be copied: no checkpoint here, replay from further back.
-        with suppress(Exception):
-            self.checkpoints[self.step] = self.effects.world.clone()
+        """Take a checkpoint here (unless there is one), and say when the next is due."""
+        step = self.step
+        if step not in self.checkpoints:
+            # A user object that cannot be copied: no checkpoint, replay from further back.
+            with suppress(Exception):
+                self.checkpoints[step] = self.effects.world.clone()
+        now = time.process_time()
+        if self._mark is not None and step > self._mark[0]:
+            spent = now - self._mark[1]
+            per_step = spent / (step - self._mark[0])
+            self._budget = int(REPLAY_BUDGET_S / per_step) if per_step > 0 else sys.maxsize
+        self._mark = (step, now)
+        self.next_checkpoint = step + self._gap(step)
+
+    def _gap(self, step: int) -> int:
+        return max(CHECKPOINT_INTERVAL, min(step // CHECKPOINT_SPACING, self._budget))
+
+    def _after_jump(self) -> None:
+        """The world moved (seek, rebuild): time the next stretch afresh."""
+        step = self.step
+        last = max(k for k in self.checkpoints if k <= step)
+        self.next_checkpoint = last + self._gap(last)
+        self._mark = None
 
     def _forget_after(self, step: int) -> None:
         """Discard the recorded future after ``step``."""
@@ -258,24 +293,30 @@ class History:
     _replayed = 0
 
     def _replay(self, step: int) -> None:
+        """Replay recorded actions up to ``step`` (the recorded past keeps its
+        checkpoints; a replay takes none)."""
         effects = self.effects
         actions = self.actions
         self._replayed = done = effects.world.step
-        self.next_checkpoint = _next_position(done)
+        self.next_checkpoint = FOREVER
         try:
             while done < step:
-                effects.out = scratch = Records()  # the log already holds it all
+                effects.out = Records()  # the log already holds what the steps produce
+                action = actions[done]
+                if action[0] == "next":
+                    run = done + 1
+                    while run < step and actions[run][0] == "next":
+                        run += 1
+                    self._fire_events(FOREVER, run - done, False)
+                    done = self._replayed
+                    continue
                 world = effects.world
                 world.step = done + 1
-                effects.apply(actions[done])
+                effects.apply(action)
                 self._replayed = done = done + 1
-                if done >= self.next_checkpoint:
-                    if done not in self.checkpoints:
-                        self._checkpoint()
-                    self.next_checkpoint = checkpoint_after(done)
-                del scratch
         finally:
             effects.out = self.log
+            self._after_jump()
 
     def _rebuild(self, stable: int) -> None:
         """Something cut a step short: make the world the state after step ``stable``
@@ -318,14 +359,6 @@ class History:
     def require_usable(self) -> None:
         if self.broken is not None:
             raise InvalidActionError(f"this cluster cannot go on: {self.broken}")
-
-
-def _next_position(step: int) -> int:
-    """The first checkpoint position after ``step``."""
-    position = 0
-    while position <= step:
-        position = checkpoint_after(position)
-    return position
 
 
 def _not_rewindable(effects: Effects) -> str | None:

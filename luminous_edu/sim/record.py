@@ -12,7 +12,6 @@ passed to ``load``, is refused.
 from __future__ import annotations
 
 import base64
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,7 @@ from .network import Network
 
 FORMAT = "luminous_edu/run"
 VERSION = 1
-FOREVER = sys.maxsize  # "next" steps of a record fire whatever their due time
-
-__all__ = ["FOREVER", "FORMAT", "VERSION", "ParsedRecord", "RecordError", "export_record"]
+__all__ = ["FORMAT", "VERSION", "ParsedRecord", "RecordError", "export_record"]
 
 
 def export_record(

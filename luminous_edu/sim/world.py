@@ -1,9 +1,11 @@
 """Everything in a simulation that changes from step to step, and nothing else.
 
 The step controller checkpoints a world by cloning it. Cloning is shallow wherever the
-contents are immutable (entries, messages, events, serialized disk values), so a
-checkpoint costs little even with long logs; user objects (storage handlers and state
-machines) are deep-copied, their disks mapped to the cloned disks.
+contents are immutable (entries, messages, events, serialized disk values), and what
+grows with the run (the commands applied, the safety checks' records) is kept in
+``SharedList``s whose copies share their items, so a checkpoint costs little even in
+long runs; user objects (storage handlers and state machines) are deep-copied, their
+disks mapped to the cloned disks.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from ..check import SafetyChecker
 from ..check.durability import DurableState
 from ..check.reads import ReadFloors
+from ..check.shared import SharedList
 from ..core import Server
 from ..storage import Disk
 from .events import EventQueue
@@ -31,7 +34,8 @@ class World:
         self.disks: dict[int, Disk] = {}
         self.handlers: dict[int, Any] = {}  # None while the server is down
         self.machines: dict[int, Any] = {}  # None while the server is down
-        self.applied: dict[int, list[tuple[int, Any]]] = {}  # since the last (re)start
+        # (index, data) of the commands each applied since its last (re)start
+        self.applied: dict[int, SharedList[tuple[int, Any]]] = {}
         self.queue = EventQueue()
         self.links = Links()
         self.network = network
@@ -59,7 +63,7 @@ class World:
         memo: dict[int, Any] = {id(self.disks[i]): twin.disks[i] for i in self.disks}
         twin.handlers = {i: copy.deepcopy(h, memo) for i, h in self.handlers.items()}
         twin.machines = {i: copy.deepcopy(m, memo) for i, m in self.machines.items()}
-        twin.applied = {i: list(a) for i, a in self.applied.items()}
+        twin.applied = {i: a.copy() for i, a in self.applied.items()}
         twin.queue = self.queue.clone()
         twin.links = self.links.clone()
         twin.network = self.network
