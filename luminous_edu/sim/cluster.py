@@ -26,6 +26,7 @@ from ..core.membership import Configuration
 from ..core.server import MEMBERSHIP_CHANGES
 from ..errors import DataError, InvalidActionError, LuminousError, RecordError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
+from ..storage.codec import CodecError, carried, shown
 from ..storage.disk import check_fault_mode
 from ..storage.handler import missing_compaction_methods
 from . import record
@@ -42,7 +43,6 @@ from .world import World
 # The role under a plain name: in Python 3.11 ``Role.LEADER`` goes through EnumType's
 # lookup and costs about 0.2 us, several times a plain global, on hot paths here.
 _LEADER = Role.LEADER
-_JSON_ATOMS = (int, str, bool, type(None))
 
 __all__ = [
     "CHECKPOINT_INTERVAL",
@@ -102,11 +102,13 @@ class ReadHandle:
             return f"<read not accepted; leader hint {self.leader_hint}>"
         if not self.done:
             return f"<read #{self.id}: waiting>"
-        return f"<read #{self.id} at index {self.index}: {self.value!r}>"
+        return f"<read #{self.id} at index {self.index}: {shown(self.value)}>"
 
 
 MEMBERSHIP_MODES = ("single", "joint")
 MAX_SERVER_ID = 99
+#: The most steps one call of run, run_until or Cluster.load takes unless told more.
+STEP_LIMIT = 500_000
 
 
 class Cluster:
@@ -141,9 +143,9 @@ class Cluster:
         clock_drift_bound: float = 1.0,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
-            raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
+            raise LuminousError(f"servers={shown(servers)}: give the number of servers, 1 to 99")
         if type(seed) is not int:
-            raise LuminousError(f"seed={seed!r}: the seed must be a whole number")
+            raise LuminousError(f"seed={shown(seed)}: the seed must be a whole number")
         low_high = election_timeout_ms
         if (
             not isinstance(low_high, tuple | list)
@@ -152,18 +154,19 @@ class Cluster:
             or not 1 <= low_high[0] <= low_high[1]
         ):
             raise LuminousError(
-                f"election_timeout_ms={low_high!r}: give (min, max) whole milliseconds "
+                f"election_timeout_ms={shown(low_high)}: give (min, max) whole milliseconds "
                 "with 1 <= min <= max, for example (150, 300)"
             )
         if type(heartbeat_interval_ms) is not int or heartbeat_interval_ms < 1:
             raise LuminousError(
-                f"heartbeat_interval_ms={heartbeat_interval_ms!r}: give whole milliseconds >= 1"
+                f"heartbeat_interval_ms={shown(heartbeat_interval_ms)}: give whole "
+                "milliseconds >= 1"
             )
         if network is None:
             network = Network()
         elif not isinstance(network, Network):
             raise LuminousError(
-                f"network={network!r}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
+                f"network={shown(network)}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
                 "duplicate_rate=0.0)"
             )
         # The servers the cluster starts with; add_server brings more.
@@ -173,8 +176,8 @@ class Cluster:
                 # A server added later (add_server) takes its mode from here when it joins.
                 if type(sid) is not int or not 1 <= sid <= MAX_SERVER_ID:
                     raise UnknownServerError(
-                        f"disk_faults names server {sid!r}; give server ids 1..{MAX_SERVER_ID} "
-                        f"(the cluster starts with 1..{servers})"
+                        f"disk_faults names server {shown(sid)}; give server ids "
+                        f"1..{MAX_SERVER_ID} (the cluster starts with 1..{servers})"
                     )
                 check_fault_mode(mode)
             disk_faults = dict(sorted(disk_faults.items()))
@@ -182,33 +185,35 @@ class Cluster:
             check_fault_mode(disk_faults)
         if storage is not None and not callable(storage):
             raise LuminousError(
-                f"storage={storage!r}: give a handler class, built as MyStorage(disk)"
+                f"storage={shown(storage)}: give a handler class, built as MyStorage(disk)"
             )
         if state_machine is not None and not callable(state_machine):
             raise LuminousError(
-                f"state_machine={state_machine!r}: give a class with apply(index, data)"
+                f"state_machine={shown(state_machine)}: give a class with apply(index, data)"
             )
         codec = JsonCodec() if codec is None else codec
         if not all(hasattr(codec, a) for a in ("encode", "decode")):
-            raise LuminousError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
+            raise LuminousError(
+                f"codec={shown(codec)}: a codec needs encode(value) and decode(blob)"
+            )
 
         self.seed = seed
         if type(leader_noop) is not bool:
-            raise LuminousError(f"leader_noop={leader_noop!r}: give True or False")
+            raise LuminousError(f"leader_noop={shown(leader_noop)}: give True or False")
         # False gives Figure 2 exactly: a new leader appends no no-op entry (§8).
         self.leader_noop = leader_noop
         for name, value in (("prevote", prevote), ("check_quorum", check_quorum)):
             if type(value) is not bool:
-                raise LuminousError(f"{name}={value!r}: give True or False")
+                raise LuminousError(f"{name}={shown(value)}: give True or False")
         self.prevote = prevote  # thesis §9.6
         self.check_quorum = check_quorum  # thesis §6.2
         if membership not in MEMBERSHIP_MODES:
             raise LuminousError(
-                f"membership={membership!r}: give 'single' (one server added or removed per "
+                f"membership={shown(membership)}: give 'single' (one server added or removed per "
                 "change, thesis §4.2) or 'joint' (joint consensus, C_old,new then C_new, §6)"
             )
         if type(single_change_bug) is not bool:
-            raise LuminousError(f"single_change_bug={single_change_bug!r}: give True or False")
+            raise LuminousError(f"single_change_bug={shown(single_change_bug)}: give True or False")
         self.membership = membership
         # True brings back the bug Ongaro reported in 2015: a new leader may start a
         # membership change before it has committed an entry of its term (thesis §4.1).
@@ -217,7 +222,7 @@ class Cluster:
             type(snapshot_threshold) is not int or snapshot_threshold < 1
         ):
             raise LuminousError(
-                f"snapshot_threshold={snapshot_threshold!r}: give the number of applied "
+                f"snapshot_threshold={shown(snapshot_threshold)}: give the number of applied "
                 "entries (a whole number >= 1) after which a server snapshots its state "
                 "machine and compacts its log, or None never to compact"
             )
@@ -242,6 +247,9 @@ class Cluster:
         )
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        for name, value in (("checks", checks), ("strict", strict)):
+            if type(value) is not bool:
+                raise LuminousError(f"{name}={shown(value)}: give True or False")
         self.checks = checks
         self.strict = strict
         self.disk_faults = disk_faults
@@ -377,7 +385,7 @@ class Cluster:
     @network.setter
     def network(self, network: Network) -> None:
         if not isinstance(network, Network):
-            raise LuminousError(f"{network!r} is not a le.Network")
+            raise LuminousError(f"{shown(network)} is not a le.Network")
         self._input(("network", network.delay_ms, network.drop_rate, network.duplicate_rate))
 
     def set_network(
@@ -498,49 +506,78 @@ class Cluster:
         history.run_live(event.due, 1)
         return event  # type: ignore[no-any-return]
 
-    def run(self, ms: int) -> int:
-        """Advance virtual time by ``ms``, firing everything due; returns the steps taken."""
+    def run(self, ms: int, *, max_steps: int = STEP_LIMIT) -> int:
+        """Advance virtual time by ``ms``, firing everything due; returns the steps taken.
+
+        A run stops after ``max_steps`` steps (STEP_LIMIT, 500,000, by default: some
+        tens of seconds) even if time is left, at a complete step, and raises saying
+        so: call ``run`` again to go on, or pass a larger ``max_steps``."""
         if type(ms) is not int or ms < 0:
-            raise LuminousError(f"run(ms={ms!r}): give a whole number of milliseconds >= 0")
+            raise LuminousError(f"run(ms={shown(ms)}): give a whole number of milliseconds >= 0")
+        _check_max_steps(max_steps)
         history = self._history
         history.require_usable()
-        target = self._world.now + ms
+        start = self._world.now
+        target = start + ms
         taken = 0
         while history.step < len(history.actions):  # replay the recorded future first
             due = history.next_time()
-            if due is None or due > target:
+            if due is None or due > target or taken == max_steps:
                 break
             history.replay_next()
             taken += 1
         else:
-            taken += history.run_live(target)
+            taken += history.run_live(target, max_steps - taken)
+        if taken == max_steps:
+            due = history.next_time()
+            if due is not None and due <= target:
+                raise LuminousError(
+                    f"run({ms}) stopped after max_steps={max_steps:,} steps, at step "
+                    f"{self._step} and t={self.now} ms, before t={target} ms. The cluster "
+                    f"is usable: call run again to go on, or pass a larger max_steps "
+                    f"(run({ms}, max_steps={2 * max_steps}))"
+                )
         self._world.now = max(self._world.now, target)
         return taken
 
     def run_until(
-        self, predicate: Callable[[Cluster], bool], max_ms: int = 10_000, *, warn: bool = True
+        self,
+        predicate: Callable[[Cluster], bool],
+        max_ms: int = 10_000,
+        *,
+        max_steps: int = STEP_LIMIT,
+        warn: bool = True,
     ) -> bool | GaveUp:
         """Step until ``predicate(cluster)`` is true, and return True; or give up once
-        ``max_ms`` of virtual time have passed (the clock moved to that limit), or when
-        nothing is left to happen, and return a ``GaveUp``: falsy (``== False``), with a
-        ``reason``, shown as a sentence. Giving up also issues a ``GaveUpWarning``, so
-        it is seen in the middle of a notebook cell; ``warn=False`` is for code that
-        expects to give up (e.g. a predicate that only samples the run)."""
+        ``max_ms`` of virtual time have passed (the clock moved to that limit), after
+        ``max_steps`` steps (STEP_LIMIT by default), or when nothing is left to happen,
+        and return a ``GaveUp``: falsy (``== False``), with a ``reason``, shown as a
+        sentence. Giving up also issues a ``GaveUpWarning``, so it is seen in the middle
+        of a notebook cell; ``warn=False`` is for code that expects to give up (e.g. a
+        predicate that only samples the run)."""
         if not callable(predicate):
             raise LuminousError(
                 "run_until needs a function of the cluster, e.g. lambda c: c.leader"
             )
         if type(max_ms) is not int or max_ms < 0:
-            raise LuminousError(f"max_ms={max_ms!r}: give a whole number of milliseconds >= 0")
+            raise LuminousError(f"max_ms={shown(max_ms)}: give a whole number of milliseconds >= 0")
+        _check_max_steps(max_steps)
         history = self._history
         history.require_usable()
         start = self._world.now
         deadline = start + max_ms
+        taken = 0
         while not predicate(self):
             due = history.next_time()
-            if due is None or due > deadline:
-                self._world.now = max(self._world.now, deadline)
-                if due is None:
+            if due is None or due > deadline or taken == max_steps:
+                if taken < max_steps:
+                    self._world.now = max(self._world.now, deadline)
+                if taken == max_steps:
+                    why = (
+                        f"max_steps={max_steps:,} steps were taken; give a larger "
+                        "max_steps to go on longer"
+                    )
+                elif due is None:
                     why = (
                         "nothing was left to happen (no message in flight, no timer "
                         "running: are all the servers down?)"
@@ -563,6 +600,7 @@ class Cluster:
                 history.replay_next()
             else:
                 history.run_live(due, 1)
+            taken += 1
         return True
 
     def fire(self, event_id: int | Event) -> Event:
@@ -598,7 +636,7 @@ class Cluster:
         """Go back ``steps`` steps. ``step``/``run`` then replay the same future until
         you change something."""
         if type(steps) is not int or steps < 0:
-            raise LuminousError(f"rewind(steps={steps!r}): give a whole number >= 0")
+            raise LuminousError(f"rewind(steps={shown(steps)}): give a whole number >= 0")
         if steps > self._step:
             raise InvalidActionError(
                 f"cannot rewind {steps} steps: only {self._step} steps have been taken"
@@ -610,7 +648,7 @@ class Cluster:
         history = self._history
         if type(step) is not int or not 0 <= step <= len(history.actions):
             raise InvalidActionError(
-                f"seek({step!r}): the history has steps 0..{len(history.actions)}"
+                f"seek({shown(step)}): the history has steps 0..{len(history.actions)}"
             )
         if step == self._step:
             return
@@ -689,7 +727,9 @@ class Cluster:
         crash *between two writes* of one handler call does."""
         self._require_alive(server_id, "cut the power of")
         if type(after_operations) is not int or after_operations < 0:
-            raise LuminousError(f"after_operations={after_operations!r}: give a whole number >= 0")
+            raise LuminousError(
+                f"after_operations={shown(after_operations)}: give a whole number >= 0"
+            )
         self._input(("cut_power", server_id, after_operations))
 
     def read(self, query: Callable[[Any], Any], server: int | None = None) -> ReadHandle:
@@ -716,7 +756,7 @@ class Cluster:
         "Linearizable Reads" violation."""
         if not callable(query):
             raise LuminousError(
-                f"read(query={query!r}): give a function of the state machine, e.g. "
+                f"read(query={shown(query)}): give a function of the state machine, e.g. "
                 "lambda sm: sm.values[-1]"
             )
         if server is None:
@@ -782,7 +822,7 @@ class Cluster:
     def _change_membership(self, change: str, server_id: Any) -> MembershipResult:
         if type(server_id) is not int or not 1 <= server_id <= MAX_SERVER_ID:
             raise LuminousError(
-                f"{change}({server_id!r}): give a server id, a whole number from 1 to "
+                f"{change}({shown(server_id)}): give a server id, a whole number from 1 to "
                 f"{MAX_SERVER_ID}"
             )
         leader = self.leader
@@ -832,7 +872,7 @@ class Cluster:
         canonical = []
         for group in groups:
             if isinstance(group, int) or not isinstance(group, Iterable):
-                raise LuminousError(f"partition groups are sets of server ids; got {group!r}")
+                raise LuminousError(f"partition groups are sets of server ids; got {shown(group)}")
             members = list(group)
             for sid in members:
                 self._require_server(sid)
@@ -892,12 +932,14 @@ class Cluster:
         storage: Callable[[Disk], Any] | None = None,
         state_machine: Callable[[], Any] | None = None,
         codec: Any = None,
-        max_steps: int = 5_000_000,
+        max_steps: int = STEP_LIMIT,
     ) -> Cluster:
         """Rebuild a cluster from ``export()``'s record by replaying it. Loading never
         runs code named by the record: pass the storage handler, state machine and
         codec the run used, if they were not the defaults. Records of more than
-        ``max_steps`` steps are refused before any replay."""
+        ``max_steps`` steps (STEP_LIMIT, 500,000, by default: some tens of seconds of
+        replay) are refused before any replay; pass a larger ``max_steps`` to load a
+        longer run you trust."""
         parsed = record.parse_record(run, codec, max_steps)
         try:
             cluster = cls(storage=storage, state_machine=state_machine, **parsed.options)
@@ -910,7 +952,7 @@ class Cluster:
                 raise
             except (LuminousError, KeyError, TypeError, ValueError, IndexError) as error:
                 raise RecordError(
-                    f"action {number} of the record, {action!r}, cannot be replayed: {error}"
+                    f"action {number} of the record, {shown(action)}, cannot be replayed: {error}"
                 ) from None
         record.check_end(parsed, cluster._step, cluster.now, cluster.trace_digest)
         cluster._world.now = parsed.now
@@ -937,7 +979,7 @@ class Cluster:
         elif kind in ("fire", "drop"):
             event = self._pending_event(args[0])
             if kind == "drop" and event.kind != DELIVER:
-                raise RecordError(f"{action!r} drops an event that is not a message")
+                raise RecordError(f"{shown(action)} drops an event that is not a message")
         elif kind in ("timeout", "crash", "restart", "disconnect", "connect", "cut_power"):
             server = args[0]
             self._require_server(server)
@@ -945,29 +987,29 @@ class Cluster:
             if (kind in ("timeout", "crash", "cut_power") and not alive) or (
                 kind == "restart" and alive
             ):
-                raise RecordError(f"{action!r} does not fit the state of S{server}")
+                raise RecordError(f"{shown(action)} does not fit the state of S{server}")
         elif kind == "read":
             read_id, server, _ = args
             self._require_server(server)
             if not world.alive[server] or read_id != world.next_read_id:
-                raise RecordError(f"{action!r} does not fit the cluster's state")
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
         elif kind == "transfer":
             leader, to, _ = args
             self._require_server(leader)
             self._require_server(to)
             reason = world.servers[leader].transfer_refusal(to)
             if reason is not None or not world.alive[leader]:
-                raise RecordError(f"{action!r} does not fit the cluster's state: {reason}")
+                raise RecordError(f"{shown(action)} does not fit the cluster's state: {reason}")
         elif kind == "member":
             change, leader, server, _ = args
             self._require_server(leader)
             if change not in MEMBERSHIP_CHANGES or not world.alive[leader]:
-                raise RecordError(f"{action!r} does not fit the cluster's state")
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
             reason = world.servers[leader].membership_refusal(change, server)
             if reason is not None:
-                raise RecordError(f"{action!r} does not fit the cluster's state: {reason}")
+                raise RecordError(f"{shown(action)} does not fit the cluster's state: {reason}")
             if server not in world.alive and change in ("remove_server", "promote"):
-                raise RecordError(f"{action!r} names a server the cluster does not have")
+                raise RecordError(f"{shown(action)} names a server the cluster does not have")
         elif kind == "partition":
             for group in args[0]:
                 for server in group:
@@ -992,7 +1034,7 @@ class Cluster:
                 else ", ".join(f"S{i}" for i in ids)
             )
             raise UnknownServerError(
-                f"there is no server {server_id!r} in this cluster; its servers are "
+                f"there is no server {shown(server_id)} in this cluster; its servers are "
                 f"{', '.join(str(i) for i in ids)} ({names})"
             )
 
@@ -1020,42 +1062,31 @@ class Cluster:
         if type(event_id) is not int:
             raise InvalidActionError(
                 f"give an event id, a whole number such as 3 (event.id for an event from "
-                f"cluster.pending()), or the event itself; got {event_id!r}"
+                f"cluster.pending()), or the event itself; got {shown(event_id)}"
             )
         event = live.get(event_id)
         if event is None:
             raise InvalidActionError(
-                f"event {event_id!r} is not pending; cluster.pending() lists the events "
+                f"event {shown(event_id)} is not pending; cluster.pending() lists the events "
                 "that can fire or be dropped, with their ids"
             )
         return event
 
-    def _copy_in(self, data: Any) -> Any:
+    def _copy_in(self, data: Any, what: str = "propose") -> Any:
+        """The copy of proposed ``data`` the cluster keeps, or DataError."""
         if looks_like_marker(data):
             raise DataError(
-                f"cannot propose {data!r}: dicts with the key {MARKER_KEY!r} are reserved "
-                "for the core's own entries (no-ops and configurations)"
+                f"cannot {what} {shown(data)}: dicts with the key {MARKER_KEY!r} are "
+                "reserved for the core's own entries (no-ops and configurations)"
             )
-        codec = self._codec
-        if type(data) in _JSON_ATOMS and type(codec) is JsonCodec:
-            return data  # immutable and unchanged by JSON: nothing to copy or check
         try:
-            copy = codec.decode(codec.encode(data))
-        except Exception as error:
+            return carried(self._codec, data)
+        except CodecError as error:
             raise DataError(
-                f"cannot propose {data!r}: the {getattr(codec, 'name', 'cluster')} codec cannot "
-                f"encode it ({type(error).__name__}: {error}). The default codec takes "
-                "JSON values: None, booleans, numbers, strings, lists and dicts with "
-                "string keys; Cluster(codec=le.PickleCodec()) takes most Python values."
+                f"cannot {what} {shown(data)}: {error}. The default codec takes JSON "
+                "values: None, booleans, numbers, strings, lists (not tuples) and dicts "
+                "with string keys; Cluster(codec=le.PickleCodec()) takes most Python values."
             ) from None
-        if copy != data or type(copy) is not type(data):
-            raise DataError(
-                f"cannot propose {data!r}: the {getattr(codec, 'name', 'cluster')} codec "
-                f"brings it back as {copy!r}, which is not the same value. Use JSON "
-                "values (lists rather than tuples, string keys in dicts), or build the "
-                "cluster with codec=le.PickleCodec()."
-            )
-        return copy
 
     def _input(self, action: tuple[Any, ...]) -> Any:
         """A new input from the user, as one step at the current time (forks if a
@@ -1080,12 +1111,17 @@ class Cluster:
         )
 
 
+def _check_max_steps(max_steps: Any) -> None:
+    if type(max_steps) is not int or max_steps < 1:
+        raise LuminousError(f"max_steps={shown(max_steps)}: give a whole number of steps >= 1")
+
+
 def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool, float]:
     if type(lease_reads) is not bool:
-        raise LuminousError(f"lease_reads={lease_reads!r}: give True or False")
+        raise LuminousError(f"lease_reads={shown(lease_reads)}: give True or False")
     if type(drift) not in (int, float) or not 1 <= drift <= 10:
         raise LuminousError(
-            f"clock_drift_bound={drift!r}: give a number from 1 to 10; 1.0 says the "
+            f"clock_drift_bound={shown(drift)}: give a number from 1 to 10; 1.0 says the "
             "servers' clocks run at the same rate"
         )
     if lease_reads and not check_quorum:

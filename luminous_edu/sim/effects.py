@@ -15,6 +15,7 @@ replays them). Each input's last argument is the virtual time at which it was ma
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -169,7 +170,8 @@ class Effects:
         raw: Any = None
         try:
             raw = handler.handle(LoadState())
-            stored = _check_stored_state(raw, world.ids)
+            longest = max(s.log.last_index for s in world.servers.values())
+            stored = _check_stored_state(raw, world.ids, longest)
         except Exception as error:
             durable = world.durable.get(sid)
             if raw is not None and durable is not None and world.checker is not None:
@@ -230,7 +232,10 @@ class Effects:
         step = self.world.step
         self.out.errors.append(HandlerError(sid, step, what, message, error, text))
         described = repr(message) if isinstance(message, tuple) else str(message)
-        self.trace(sid, "HANDLER.error", sid, what, f"{type(error).__name__}: {error}", described)
+        # The trace (and so the digest) must be the same on every replay, in any process:
+        # no object addresses, which differ from one run to the next.
+        said = _without_addresses(f"{type(error).__name__}: {_said(error)}")
+        self.trace(sid, "HANDLER.error", sid, what, said, _without_addresses(described))
         self.stop_server(sid)
 
     # ------------------------------------------------------ a server's output
@@ -592,11 +597,26 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-def _check_stored_state(stored: Any, ids: tuple[int, ...]) -> StoredState:
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _without_addresses(text: str) -> str:
+    """``<Foo object at 0x7f3a...>`` as ``<Foo object>``."""
+    return _ADDRESS.sub("", text)
+
+
+def _said(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception as problem:  # an error whose message cannot be made
+        return f"(its message raised {type(problem).__name__})"
+
+
+def _check_stored_state(stored: Any, ids: tuple[int, ...], max_index: int) -> StoredState:
     """Validate what ``load_state`` returned, or raise saying what was expected."""
     try:
         # Terms may decrease: a handler that ignores TruncateLog brings back deleted
         # entries, and the Log Matching check should show it rather than this refusal.
-        return validate_stored_state(stored, ids, monotonic=False)
+        return validate_stored_state(stored, ids, monotonic=False, max_index=max_index)
     except StoredStateError as error:
         raise LuminousError(f"load_state() returned {error}") from None

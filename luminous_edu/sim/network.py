@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LuminousError
+from ..storage.codec import shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,7 @@ class Network:
             or not 0 <= delay[0] <= delay[1]
         ):
             raise LuminousError(
-                f"delay_ms={delay!r} is not a delay range; give (min, max) whole "
+                f"delay_ms={shown(delay)} is not a delay range; give (min, max) whole "
                 "milliseconds with 0 <= min <= max, for example (5, 15)"
             )
         object.__setattr__(self, "delay_ms", (delay[0], delay[1]))
@@ -41,7 +42,7 @@ class Network:
             rate = getattr(self, name)
             if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
                 raise LuminousError(
-                    f"{name}={rate!r} is not a probability; give a number from 0 to 1"
+                    f"{name}={shown(rate)} is not a probability; give a number from 0 to 1"
                 )
             object.__setattr__(self, name, float(rate))
 

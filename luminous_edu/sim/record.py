@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import RecordError
 from ..storage import JsonCodec
+from ..storage.codec import shown
 from .network import Network
 
 FORMAT = "luminous_edu/run"
@@ -97,7 +98,7 @@ class ParsedRecord:
 def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
     """Check a record's shape and read its settings; RecordError if it is not one."""
     if type(max_steps) is not int or max_steps < 0:
-        raise RecordError(f"max_steps={max_steps!r}: give a whole number of steps >= 0")
+        raise RecordError(f"max_steps={shown(max_steps)}: give a whole number of steps >= 0")
     if not isinstance(run, dict):
         raise RecordError(
             f"a run record is a dict made by cluster.export(); got {type(run).__name__}"
@@ -105,7 +106,7 @@ def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
     if run.get("format") != FORMAT or run.get("version") != VERSION:
         raise RecordError(
             f"this is not a luminous_edu run record of version {VERSION} "
-            f"(format={run.get('format')!r}, version={run.get('version')!r})"
+            f"(format={shown(run.get('format'))}, version={shown(run.get('version'))})"
         )
     for key, kind in (
         ("config", dict),
@@ -115,7 +116,9 @@ def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
         ("digest", str),
     ):
         if not isinstance(run.get(key), kind):
-            raise RecordError(f"the record's {key!r} is missing or not of type {kind.__name__}")
+            raise RecordError(
+                f"the record's {shown(key)} is missing or not of type {kind.__name__}"
+            )
     steps = sum(
         action[1]
         if isinstance(action, list)
@@ -139,7 +142,7 @@ def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
     if codec is None:
         if codec_name != "json":
             raise RecordError(
-                f"this run used the {codec_name!r} codec; pass it explicitly, e.g. "
+                f"this run used the {shown(codec_name)} codec; pass it explicitly, e.g. "
                 "Cluster.load(record, codec=le.PickleCodec()), if you trust the record"
             )
         codec = JsonCodec()
@@ -196,42 +199,42 @@ def read_action(action: Any, codec: Any) -> tuple[str, tuple[Any, ...]]:
     """A recorded action's kind and arguments, decoded (the time last, for inputs);
     RecordError if it is not an action."""
     if not isinstance(action, list) or not action or not isinstance(action[0], str):
-        raise RecordError(f"{action!r} is not a recorded action")
+        raise RecordError(f"{shown(action)} is not a recorded action")
     kind, args = action[0], action[1:]
     if kind == "next":
         if len(args) != 1:
-            raise RecordError(f"{action!r} has the wrong number of fields")
+            raise RecordError(f"{shown(action)} has the wrong number of fields")
         return kind, (whole(args[0]),)
     if not args:
-        raise RecordError(f"{action!r} has no time")
+        raise RecordError(f"{shown(action)} has no time")
     at = whole(args[-1])
     if kind == "propose":
         if len(args) != 3:
-            raise RecordError(f"{action!r} has the wrong number of fields")
+            raise RecordError(f"{shown(action)} has the wrong number of fields")
         return kind, (_decode_data(codec, args[0]), whole(args[1]), at)
     if kind == "partition":
         if len(args) != 2 or not isinstance(args[0], list):
-            raise RecordError(f"{action!r} is not a partition")
+            raise RecordError(f"{shown(action)} is not a partition")
         groups = []
         for group in args[0]:
             if not isinstance(group, list):
-                raise RecordError(f"{action!r} is not a partition")
+                raise RecordError(f"{shown(action)} is not a partition")
             groups.append(tuple(whole(s) for s in group))
         return kind, (tuple(groups), at)
     if kind == "network":
         if len(args) != 4 or not isinstance(args[0], list):
-            raise RecordError(f"{action!r} has the wrong number of fields")
+            raise RecordError(f"{shown(action)} has the wrong number of fields")
         network = Network(tuple(args[0]), args[1], args[2])
         return kind, (network.delay_ms, network.drop_rate, network.duplicate_rate, at)
     if kind == "member":
         if len(args) != 4 or not isinstance(args[0], str):
-            raise RecordError(f"{action!r} has the wrong number of fields")
+            raise RecordError(f"{shown(action)} has the wrong number of fields")
         return kind, (args[0], whole(args[1]), whole(args[2]), at)
     fields = ARITY.get(kind)
     if fields is None:
-        raise RecordError(f"unknown action kind {kind!r}")
+        raise RecordError(f"unknown action kind {shown(kind)}")
     if len(args) != fields + 1:
-        raise RecordError(f"{action!r} has the wrong number of fields")
+        raise RecordError(f"{shown(action)} has the wrong number of fields")
     return kind, (*(whole(a) for a in args[:-1]), at)
 
 
@@ -257,14 +260,14 @@ def _faults(value: Any) -> Any:
             return {int(k): v for k, v in value.items()}
         except ValueError:
             raise RecordError(
-                f"disk_faults {value!r} names a server that is not a number"
+                f"disk_faults {shown(value)} names a server that is not a number"
             ) from None
     return value
 
 
 def whole(value: Any) -> int:
     if type(value) is not int or value < 0:
-        raise RecordError(f"{value!r} is not a whole number >= 0")
+        raise RecordError(f"{shown(value)} is not a whole number >= 0")
     return value
 
 
@@ -284,7 +287,7 @@ def _decode_data(codec: Any, encoded: Any) -> Any:
         return codec.decode(base64.b64decode(encoded["base64"]))
     if isinstance(encoded, dict) and set(encoded) == {"text"}:
         return codec.decode(encoded["text"])
-    raise RecordError(f"{encoded!r} is not encoded data")
+    raise RecordError(f"{shown(encoded)} is not encoded data")
 
 
 def _name(factory: Any) -> str:
