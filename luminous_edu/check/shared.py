@@ -2,8 +2,9 @@
 
 The safety checks keep something for every log index ever seen (digests of log
 prefixes, the entry applied at each index), the simulator keeps every command each
-server applied, and it copies all of that with every checkpoint of the world. Copied as plain lists, those copies cost memory and time
-in proportion to the run's length, once per checkpoint. A ``SharedList`` copy shares
+server applied, and it copies all of that with every checkpoint of the world. Copied as
+plain lists, those copies cost memory and time in proportion to the run's length, once
+per checkpoint. A ``SharedList`` copy shares
 its items with the original instead: each copy sees the first ``len(copy)`` items of
 one Python list. Appending where the shared list ends (nearly every change the checks
 make) writes into it in place, and no copy can see the new item, since each sees only
