@@ -34,7 +34,7 @@ from .effects import Effects, HandlerError
 from .events import DELIVER, Event
 from .history import CHECKPOINT_INTERVAL, FOREVER, History, SafetyViolationError
 from .narration import Trace
-from .network import Network
+from .network import BoundNetwork, Network
 from .outcomes import GaveUp, GaveUpWarning, Input, MembershipResult, ProposalResult, TransferResult
 from .state_machine import RecordingStateMachine
 from .views import Servers
@@ -380,12 +380,19 @@ class Cluster:
 
     @property
     def network(self) -> Network:
-        return self._world.network
+        """The network settings in force (a ``le.Network``). Change them from the next
+        event on, as an input recorded for replay, by setting one
+        (``cluster.network.drop_rate = 0.2``, ``cluster.network.delay_ms = (0, 400)``) or
+        all (``cluster.network = le.Network(...)``); ``set_network`` does the same."""
+        return BoundNetwork(self._world.network, self.set_network)
 
     @network.setter
     def network(self, network: Network) -> None:
         if not isinstance(network, Network):
-            raise LuminousError(f"{shown(network)} is not a le.Network")
+            raise LuminousError(
+                f"network = {shown(network)}: give le.Network(delay_ms=(5, 15), "
+                "drop_rate=0.0, duplicate_rate=0.0)"
+            )
         self._input(("network", network.delay_ms, network.drop_rate, network.duplicate_rate))
 
     def set_network(
@@ -397,12 +404,15 @@ class Cluster:
     ) -> Network:
         """Change some network settings, keep the others; returns the new settings."""
         old = self._world.network
-        new = Network(
-            delay_ms=old.delay_ms if delay_ms is None else delay_ms,
-            drop_rate=old.drop_rate if drop_rate is None else drop_rate,
-            duplicate_rate=old.duplicate_rate if duplicate_rate is None else duplicate_rate,
-        )
-        self.network = new
+        try:
+            new = Network(
+                delay_ms=old.delay_ms if delay_ms is None else delay_ms,
+                drop_rate=old.drop_rate if drop_rate is None else drop_rate,
+                duplicate_rate=old.duplicate_rate if duplicate_rate is None else duplicate_rate,
+            )
+        except LuminousError as error:
+            raise LuminousError(str(error)) from None  # (raised here, not in network.py)
+        self._input(("network", new.delay_ms, new.drop_rate, new.duplicate_rate))
         return new
 
     def applied(self, server_id: int) -> list[tuple[int, Any]]:
@@ -848,18 +858,18 @@ class Cluster:
         self._input(("restart", server_id))
 
     def disconnect(self, server_id: int) -> None:
-        """Cut every link to and from a server."""
-        self._require_server(server_id)
-        if server_id in self._world.links.disconnected:
-            raise InvalidActionError(f"S{server_id} is already disconnected")
-        self._input(("disconnect", server_id))
-
-    def connect(self, server_id: int) -> None:
-        """Undo ``disconnect``."""
+        """Cut every link to and from a server. A server already disconnected stays so:
+        nothing happens, and nothing is recorded."""
         self._require_server(server_id)
         if server_id not in self._world.links.disconnected:
-            raise InvalidActionError(f"S{server_id} is not disconnected")
-        self._input(("connect", server_id))
+            self._input(("disconnect", server_id))
+
+    def connect(self, server_id: int) -> None:
+        """Undo ``disconnect``. For a server that is not disconnected, nothing happens
+        and nothing is recorded."""
+        self._require_server(server_id)
+        if server_id in self._world.links.disconnected:
+            self._input(("connect", server_id))
 
     def partition(self, *groups: Iterable[int]) -> None:
         """Split the network: servers talk only within their group. Servers named in no

@@ -7,7 +7,7 @@ when it arrives.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,50 @@ class Network:
             "drop_rate": self.drop_rate,
             "duplicate_rate": self.duplicate_rate,
         }
+
+
+class BoundNetwork(Network):
+    """``cluster.network``: the settings in force when it was read, bound to the
+    cluster. Setting one (``cluster.network.drop_rate = 0.2``) changes that setting of
+    the cluster's network, keeping its others, as a recorded input (``change``, the
+    cluster's ``set_network``); the object then shows the settings in force. It equals a
+    ``Network`` with the same settings."""
+
+    __slots__ = ("_change",)
+    _change: Callable[..., Network]
+
+    def __init__(self, settings: Network, change: Callable[..., Network]) -> None:
+        self._show(settings)
+        object.__setattr__(self, "_change", change)
+
+    def _show(self, settings: Network) -> None:
+        for name in SETTINGS:
+            object.__setattr__(self, name, getattr(settings, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in SETTINGS:
+            raise AttributeError(
+                f"le.Network has no setting {name!r}; its settings are {', '.join(SETTINGS)}"
+            )
+        self._show(self._change(**{name: value}))
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete the network's {name}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Network):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in SETTINGS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in SETTINGS))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in SETTINGS)
+        return f"Network({fields})"
+
+
+SETTINGS = ("delay_ms", "drop_rate", "duplicate_rate")
 
 
 class Links:
