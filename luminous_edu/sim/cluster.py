@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..check import Violation, scan
-from ..core import Entry, Role, Server, StoredState, looks_like_marker
+from ..core import Entry, Role, Server, StoredState, looks_like_marker, noop_data
 from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
 from ..core.server import MEMBERSHIP_CHANGES
@@ -29,7 +29,8 @@ from ..storage import Disk, DiskStorage, JsonCodec, copy_value
 from ..storage.codec import CodecError, carried, shown
 from ..storage.disk import check_fault_mode
 from ..storage.handler import missing_compaction_methods
-from . import record
+from ..storage.stored import StoredStateError, validate_stored_state
+from . import handmade, record
 from .effects import Effects, HandlerError
 from .events import DELIVER, Event
 from .history import CHECKPOINT_INTERVAL, FOREVER, History, SafetyViolationError
@@ -109,6 +110,8 @@ MEMBERSHIP_MODES = ("single", "joint")
 MAX_SERVER_ID = 99
 #: The most steps one call of run, run_until or Cluster.load takes unless told more.
 STEP_LIMIT = 500_000
+#: The longest run and run_until accept at once (virtual milliseconds; 30 years).
+MAX_MS = 10**12
 
 
 class Cluster:
@@ -141,26 +144,29 @@ class Cluster:
         snapshot_threshold: int | None = None,
         lease_reads: bool = False,
         clock_drift_bound: float = 1.0,
+        initial_state: dict[int, StoredState] | None = None,
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={shown(servers)}: give the number of servers, 1 to 99")
-        if type(seed) is not int:
-            raise LuminousError(f"seed={shown(seed)}: the seed must be a whole number")
+        if type(seed) is not int or not -(10**100) < seed < 10**100:
+            raise LuminousError(
+                f"seed={shown(seed)}: the seed must be a whole number (of at most 100 digits)"
+            )
         low_high = election_timeout_ms
         if (
             not isinstance(low_high, tuple | list)
             or len(low_high) != 2
             or not all(type(x) is int for x in low_high)
-            or not 1 <= low_high[0] <= low_high[1]
+            or not 1 <= low_high[0] <= low_high[1] <= 10**9
         ):
             raise LuminousError(
                 f"election_timeout_ms={shown(low_high)}: give (min, max) whole milliseconds "
-                "with 1 <= min <= max, for example (150, 300)"
+                "with 1 <= min <= max <= 10**9, for example (150, 300)"
             )
-        if type(heartbeat_interval_ms) is not int or heartbeat_interval_ms < 1:
+        if type(heartbeat_interval_ms) is not int or not 1 <= heartbeat_interval_ms <= 10**9:
             raise LuminousError(
                 f"heartbeat_interval_ms={shown(heartbeat_interval_ms)}: give whole "
-                "milliseconds >= 1"
+                "milliseconds from 1 to 10**9"
             )
         if network is None:
             network = Network()
@@ -207,7 +213,7 @@ class Cluster:
                 raise LuminousError(f"{name}={shown(value)}: give True or False")
         self.prevote = prevote  # thesis §9.6
         self.check_quorum = check_quorum  # thesis §6.2
-        if membership not in MEMBERSHIP_MODES:
+        if type(membership) is not str or membership not in MEMBERSHIP_MODES:
             raise LuminousError(
                 f"membership={shown(membership)}: give 'single' (one server added or removed per "
                 "change, thesis §4.2) or 'joint' (joint consensus, C_old,new then C_new, §6)"
@@ -257,6 +263,8 @@ class Cluster:
         self._storage = storage or DiskStorage
         self._state_machine = state_machine or RecordingStateMachine
         self._codec = codec
+        # Scenario building: servers that start from given terms, votes and logs.
+        self.initial_state = self._check_initial_state(initial_state)
 
         self._read_queries: dict[int, Callable[[Any], Any]] = {}  # by read id
         self.servers = Servers(self)
@@ -364,7 +372,8 @@ class Cluster:
         return tuple(tuple(g) for g in groups.values())
 
     def link_cut(self, a: int, b: int) -> bool:
-        """True if messages between servers ``a`` and ``b`` are lost."""
+        """True if messages between servers ``a`` and ``b`` are lost: the link was cut
+        (``cut``), either server is disconnected, or a partition separates them."""
         self._require_server(a)
         self._require_server(b)
         return self._world.links.cut(a, b)
@@ -499,6 +508,8 @@ class Cluster:
         for action in self._history.actions[: self._step]:
             if action[0] == "propose":
                 digest.update(f"propose|{stable_repr(action[1])}\n".encode())
+            elif action[0] == "inject":
+                digest.update(f"inject|{stable_repr(_plain(action[3]))}\n".encode())
         return digest.hexdigest()
 
     # ------------------------------------------------------------- driving
@@ -522,8 +533,11 @@ class Cluster:
         A run stops after ``max_steps`` steps (STEP_LIMIT, 500,000, by default: some
         tens of seconds) even if time is left, at a complete step, and raises saying
         so: call ``run`` again to go on, or pass a larger ``max_steps``."""
-        if type(ms) is not int or ms < 0:
-            raise LuminousError(f"run(ms={shown(ms)}): give a whole number of milliseconds >= 0")
+        if type(ms) is not int or not 0 <= ms <= MAX_MS:
+            raise LuminousError(
+                f"run(ms={shown(ms)}): give a whole number of milliseconds from 0 to "
+                f"{MAX_MS:,} (about 30 years)"
+            )
         _check_max_steps(max_steps)
         history = self._history
         history.require_usable()
@@ -649,7 +663,7 @@ class Cluster:
             raise LuminousError(f"rewind(steps={shown(steps)}): give a whole number >= 0")
         if steps > self._step:
             raise InvalidActionError(
-                f"cannot rewind {steps} steps: only {self._step} steps have been taken"
+                f"cannot rewind {shown(steps)} steps: only {self._step} steps have been taken"
             )
         self.seek(self._step - steps)
 
@@ -736,9 +750,9 @@ class Cluster:
         goes and the server crashes in the middle of that call. The way to see what a
         crash *between two writes* of one handler call does."""
         self._require_alive(server_id, "cut the power of")
-        if type(after_operations) is not int or after_operations < 0:
+        if type(after_operations) is not int or not 0 <= after_operations <= 10**9:
             raise LuminousError(
-                f"after_operations={shown(after_operations)}: give a whole number >= 0"
+                f"after_operations={shown(after_operations)}: give a whole number from 0 to 10**9"
             )
         self._input(("cut_power", server_id, after_operations))
 
@@ -895,8 +909,110 @@ class Cluster:
         self._input(("partition", tuple(canonical)))
 
     def heal(self) -> None:
-        """Remove every partition and reconnect every disconnected server."""
+        """Remove every partition, reconnect every disconnected server and mend every
+        cut link."""
         self._input(("heal",))
+
+    def cut(self, a: int, b: int) -> None:
+        """Cut the link between servers ``a`` and ``b``, both ways: every message between
+        them is lost, whoever sends it, until ``mend(a, b)`` or ``heal()``. Other links
+        keep working. A link already cut stays so: nothing happens."""
+        self._check_link("cut", a, b)
+        if not self._world.links.link_is_cut(a, b):
+            self._input(("cut", min(a, b), max(a, b)))
+
+    def mend(self, a: int, b: int) -> None:
+        """Undo ``cut(a, b)``. (A partition or a disconnected server may still cut the
+        link: ``link_cut`` says.) For a link not cut by ``cut``, nothing happens."""
+        self._check_link("mend", a, b)
+        if self._world.links.link_is_cut(a, b):
+            self._input(("mend", min(a, b), max(a, b)))
+
+    def inject(self, source: int, target: int, message: Any) -> None:
+        """Deliver a hand-made message to server ``target`` as if ``source`` sent it,
+        now, as one step (a scenario: a stale AppendEntries, a vote request from a
+        candidate that never was). It bypasses the network: no delay, no loss, and cut
+        links do not stop it; ``target`` must be running. What ``target`` answers goes
+        out as usual. The message is one of ``le.RequestVote``, ``le.RequestVoteReply``,
+        ``le.AppendEntries``, ``le.AppendEntriesReply``, ``le.InstallSnapshot``,
+        ``le.InstallSnapshotReply``, ``le.TimeoutNow``; its terms and indexes are whole
+        numbers, its servers the cluster's, its entries ``le.Entry`` values in index
+        order whose data the codec carries. It is recorded: an export replays it."""
+        self._require_server(source)
+        self._require_server(target)
+        if source == target:
+            raise LuminousError(
+                f"inject({source}, {target}, ...): a server does not send messages to "
+                "itself; give two different servers"
+            )
+        if not self._world.alive[target]:
+            raise InvalidActionError(
+                f"inject: S{target} is down and cannot receive a message; restart it "
+                f"first (cluster.restart({target}))"
+            )
+        checked = handmade.checked(message, self.ids, self._copy_in)
+        self._input(("inject", source, target, checked))
+
+    def _check_initial_state(self, given: Any) -> dict[int, StoredState]:
+        """``initial_state`` checked, its data copied in through the codec."""
+        if given is None:
+            return {}
+        if not isinstance(given, dict):
+            raise LuminousError(
+                f"initial_state={shown(given)}: give a dict from server ids to the state "
+                "each starts from, e.g. {1: le.StoredState(current_term=2, voted_for=1, "
+                "entries=[le.Entry(1, 1, 'x'), le.Entry(2, 2, 'y')])}"
+            )
+        checked: dict[int, StoredState] = {}
+        for sid, stored in given.items():
+            if type(sid) is not int or sid not in self.initial_ids:
+                raise UnknownServerError(
+                    f"initial_state names server {shown(sid)}; the cluster starts with "
+                    f"servers {', '.join(str(i) for i in self.initial_ids)}"
+                )
+            if not isinstance(stored, StoredState):
+                raise LuminousError(
+                    f"initial_state[{sid}]={shown(stored)}: give le.StoredState("
+                    "current_term, voted_for, entries, snapshot=None)"
+                )
+            try:
+                state = validate_stored_state(stored, self.initial_ids)
+            except StoredStateError as error:
+                raise LuminousError(f"initial_state[{sid}] holds {error}") from None
+            if state.snapshot is not None and missing_compaction_methods(self._storage):
+                raise LuminousError(
+                    f"initial_state[{sid}] holds a snapshot, but the storage handler has no "
+                    "save_snapshot(msg) and compact_log(msg) to store it"
+                )
+            checked[sid] = self._copy_state_in(sid, state)
+        return dict(sorted(checked.items()))
+
+    def _copy_state_in(self, sid: int, state: StoredState) -> StoredState:
+        what = f"start S{sid} from"
+        try:
+            entries = []
+            for entry in state.entries:
+                data = entry.data
+                if looks_like_marker(data) and data != noop_data():
+                    raise DataError(
+                        f"entry {entry.index} holds {shown(data)}: of the core's own entries "
+                        "only a leader's no-op can be given; a server starts from the "
+                        "configuration of all the cluster's servers"
+                    )
+                copy = noop_data() if looks_like_marker(data) else self._copy_in(data, what)
+                entries.append(Entry(entry.index, entry.term, copy))
+            snapshot = state.snapshot
+            if snapshot is not None:
+                snapshot = snapshot._replace(data=self._copy_in(snapshot.data, what))
+        except DataError as error:
+            raise LuminousError(f"initial_state[{sid}]: {error}") from None
+        return StoredState(state.current_term, state.voted_for, tuple(entries), snapshot)
+
+    def _check_link(self, verb: str, a: Any, b: Any) -> None:
+        self._require_server(a)
+        self._require_server(b)
+        if a == b:
+            raise LuminousError(f"{verb}({a}, {b}): a link joins two different servers")
 
     # ------------------------------------------------------------- export
 
@@ -932,6 +1048,7 @@ class Cluster:
             "lease_reads": self.lease_reads,
             "clock_drift_bound": self.clock_drift_bound,
             "disk_faults": self.disk_faults,
+            "initial_state": self.initial_state,
         }
 
     @classmethod
@@ -1024,6 +1141,18 @@ class Cluster:
             for group in args[0]:
                 for server in group:
                     self._require_server(server)
+        elif kind in ("cut", "mend"):
+            a, b, _ = args
+            self._check_link(kind, a, b)
+            if a > b or self._world.links.link_is_cut(a, b) != (kind == "mend"):
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
+        elif kind == "inject":
+            source, target, message, _ = args
+            self._require_server(source)
+            self._require_server(target)
+            if source == target or not world.alive[target]:
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
+            args = (source, target, handmade.checked(message, self.ids, self._copy_in), at)
         self._history.input((kind, *args))
 
     def __repr__(self) -> str:
@@ -1121,9 +1250,18 @@ class Cluster:
         )
 
 
+def _plain(value: Any) -> Any:
+    """Messages and entries (named tuples) as plain tuples, for ``stable_repr``."""
+    if isinstance(value, tuple):
+        return (type(value).__name__, *(_plain(v) for v in value))
+    return value
+
+
 def _check_max_steps(max_steps: Any) -> None:
-    if type(max_steps) is not int or max_steps < 1:
-        raise LuminousError(f"max_steps={shown(max_steps)}: give a whole number of steps >= 1")
+    if type(max_steps) is not int or not 1 <= max_steps <= 10**12:
+        raise LuminousError(
+            f"max_steps={shown(max_steps)}: give a whole number of steps from 1 to 10**12"
+        )
 
 
 def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool, float]:

@@ -32,6 +32,8 @@ from ..core import (
     LoadState,
     Output,
     RequestVoteReply,
+    SaveHardState,
+    SaveLog,
     SaveSnapshot,
     Server,
     StoredState,
@@ -59,6 +61,7 @@ class Settings(Protocol):
     seed: int
     checks: bool
     initial_ids: tuple[int, ...]
+    initial_state: dict[int, StoredState]
     disk_faults: str | dict[int, str | None] | None
     election_timeout_ms: tuple[int, int]
     heartbeat_interval_ms: int
@@ -114,6 +117,18 @@ class Effects:
         self.election_timeout_ms = settings.election_timeout_ms
         self.heartbeat_interval_ms = settings.heartbeat_interval_ms
         self.read_queries = settings._read_queries
+        # The longest log an initial state gave: no recovered snapshot can go past the
+        # longest log of any server, given or grown.
+        self.given_longest = max(
+            (
+                max(
+                    s.entries[-1].index if s.entries else 0,
+                    s.snapshot.last_index if s.snapshot else 0,
+                )
+                for s in settings.initial_state.values()
+            ),
+            default=0,
+        )
         self.out = Records()
         self.world = self.build_world()
 
@@ -137,8 +152,32 @@ class Effects:
         for sid in settings.initial_ids:
             self.add_to_world(sid)
         for sid in settings.initial_ids:
-            self.start_server(sid)
+            stored = settings.initial_state.get(sid)
+            if stored is None or self.store(sid, stored):
+                self.start_server(sid)
         return world
+
+    def store(self, sid: int, stored: StoredState) -> bool:
+        """Write a given initial state on a server's Disk, through its storage handler,
+        as the storage messages a server would have sent; False if the handler failed."""
+        factory = self.settings._storage
+        messages: list[Any] = [SaveHardState(stored.current_term, stored.voted_for)]
+        if stored.snapshot is not None:
+            messages.append(stored.snapshot)
+        messages.extend(SaveLog(e.term, e.index, e.data) for e in stored.entries)
+        try:
+            handler = factory(self.world.disks[sid])
+        except Exception as error:
+            name = getattr(factory, "__name__", type(factory).__name__)
+            self.handler_failed(sid, "storage handler", f"its construction {name}(disk)", error)
+            return False
+        for message in messages:
+            try:
+                handler.handle(message)
+            except Exception as error:
+                self.handler_failed(sid, "storage handler", message, error)
+                return False
+        return True
 
     def add_to_world(self, sid: int) -> None:
         """A new server with a new, empty Disk, down until started."""
@@ -170,7 +209,7 @@ class Effects:
         raw: Any = None
         try:
             raw = handler.handle(LoadState())
-            longest = max(s.log.last_index for s in world.servers.values())
+            longest = max(self.given_longest, *(s.log.last_index for s in world.servers.values()))
             stored = _check_stored_state(raw, world.ids, longest)
         except Exception as error:
             durable = world.durable.get(sid)
@@ -290,7 +329,7 @@ class Effects:
             if durable is not None:
                 self.check_replies(sid, durable, sends)
             links, network = world.links, world.network
-            if links.disconnected or links.group or network.drop_rate or network.duplicate_rate:
+            if links.some_cut or network.drop_rate or network.duplicate_rate:
                 for target, message in sends:
                     self.send(sid, target, message)
             else:
@@ -414,7 +453,7 @@ class Effects:
     def send(self, source: int, target: int, message: Any) -> None:
         world = self.world
         links = world.links
-        if (links.disconnected or links.group) and links.cut(source, target):
+        if links.some_cut and links.cut(source, target):
             self.trace(source, "NET.cut", source, target, type(message).__name__)
             return
         network = world.network
@@ -443,7 +482,7 @@ class Effects:
             links = world.links
             if not world.alive[sid]:
                 self.trace(source, "NET.down", source, sid, type(event.message).__name__)
-            elif (links.disconnected or links.group) and links.cut(source, sid):  # type: ignore[arg-type]
+            elif links.some_cut and links.cut(source, sid):  # type: ignore[arg-type]
                 self.trace(source, "NET.cut", source, sid, type(event.message).__name__)
             else:
                 self.carry_out(sid, world.servers[sid].handle(source, event.message, world.now))  # type: ignore[arg-type]
@@ -560,15 +599,34 @@ class Effects:
 
     def do_disconnect(self, sid: int, at: int) -> Input:
         self.world.now = at
-        self.world.links.disconnected.add(sid)
+        self.world.links.disconnect(sid)
         self.trace(sid, "DISCONNECT", sid)
         return Input("disconnect", (sid,))
 
     def do_connect(self, sid: int, at: int) -> Input:
         self.world.now = at
-        self.world.links.disconnected.discard(sid)
+        self.world.links.connect(sid)
         self.trace(sid, "CONNECT", sid)
         return Input("connect", (sid,))
+
+    def do_cut(self, a: int, b: int, at: int) -> Input:
+        self.world.now = at
+        self.world.links.cut_link(a, b)
+        self.trace(None, "CUT", a, b)
+        return Input("cut", (a, b))
+
+    def do_mend(self, a: int, b: int, at: int) -> Input:
+        self.world.now = at
+        self.world.links.mend_link(a, b)
+        self.trace(None, "MEND", a, b)
+        return Input("mend", (a, b))
+
+    def do_inject(self, source: int, target: int, message: Any, at: int) -> Input:
+        world = self.world
+        world.now = at
+        self.trace(target, "USER.inject", source, target, type(message).__name__)
+        self.carry_out(target, world.servers[target].handle(source, message, at))
+        return Input("inject", (source, target, message))
 
     def do_partition(self, groups: tuple[tuple[int, ...], ...], at: int) -> Input:
         world = self.world

@@ -209,7 +209,7 @@ class History:
                 world.now = now = event.due
             found_before = len(violations)
             sid = event.target
-            if event.kind == DELIVER and alive[sid] and not (links.disconnected or links.group):
+            if event.kind == DELIVER and alive[sid] and not links.some_cut:
                 # fire() of a delivery on a whole network, inlined: most steps are one.
                 carry_out(sid, servers[sid].handle(event.source, event.message, now))  # type: ignore[arg-type]
             else:

@@ -24,6 +24,10 @@ SIM_RULES: dict[str, Rule] = {
     "USER.drop": Rule("DropMessage", "You drop event #{3}: {2} from S{0} to S{1}"),
     "USER.fire": Rule("Deliver", "You fire event #{0} now, ahead of its turn: {1}"),
     "USER.timeout": Rule("Timeout", "You make S{0}'s election timer fire now"),
+    "USER.inject": Rule(
+        "Deliver",
+        "You hand S{1} a {2} made by hand, as if from S{0} (it bypasses the network)",
+    ),
     "CRASH": Rule("Crash", "S{0} crashes: it loses everything except what is on its disk"),
     "RESTART": Rule(
         "Restart",
@@ -52,6 +56,8 @@ SIM_RULES: dict[str, Rule] = {
     "DISCONNECT": Rule("Disconnect", "S{0} is disconnected: every message to or from it is lost"),
     "CONNECT": Rule("Connect", "S{0} is connected to the network again"),
     "PARTITION": Rule("Partition", "The network is partitioned: {0}"),
+    "CUT": Rule("CutLink", "The link between S{0} and S{1} is cut: messages between them are lost"),
+    "MEND": Rule("MendLink", "The link between S{0} and S{1} works again"),
     "HEAL": Rule("Heal", "The network heals: every link works again"),
     "NETWORK": Rule(
         "Network",

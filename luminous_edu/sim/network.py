@@ -31,11 +31,11 @@ class Network:
             not isinstance(delay, tuple | list)
             or len(delay) != 2
             or not all(type(d) is int for d in delay)
-            or not 0 <= delay[0] <= delay[1]
+            or not 0 <= delay[0] <= delay[1] <= 10**9
         ):
             raise LuminousError(
                 f"delay_ms={shown(delay)} is not a delay range; give (min, max) whole "
-                "milliseconds with 0 <= min <= max, for example (5, 15)"
+                "milliseconds with 0 <= min <= max <= 10**9, for example (5, 15)"
             )
         object.__setattr__(self, "delay_ms", (delay[0], delay[1]))
         for name in ("drop_rate", "duplicate_rate"):
@@ -99,21 +99,30 @@ SETTINGS = ("delay_ms", "drop_rate", "duplicate_rate")
 
 
 class Links:
-    """Which links are cut: disconnected servers, and partition groups."""
+    """Which links are cut: disconnected servers, partition groups, and single links
+    (``cluster.cut(a, b)``). ``some_cut`` is false while every link works, which is
+    what the hot paths test."""
 
-    __slots__ = ("disconnected", "group", "rest")
+    __slots__ = ("disconnected", "group", "pairs", "rest", "some_cut")
 
     def __init__(self) -> None:
         self.disconnected: set[int] = set()
         self.group: dict[int, int] = {}  # server -> partition group; empty when whole
         self.rest = 0  # the group of servers named in no group of the partition
+        self.pairs: set[tuple[int, int]] = set()  # links cut one by one, (low, high)
+        self.some_cut = False
 
     def clone(self) -> Links:
         twin = Links()
         twin.disconnected = set(self.disconnected)
         twin.group = dict(self.group)
         twin.rest = self.rest
+        twin.pairs = set(self.pairs)
+        twin.some_cut = self.some_cut
         return twin
+
+    def _changed(self) -> None:
+        self.some_cut = bool(self.disconnected or self.group or self.pairs)
 
     def join(self, server: int) -> None:
         """A server added while the network is partitioned was named in no group: it
@@ -122,10 +131,35 @@ class Links:
             self.group[server] = self.rest
 
     def cut(self, a: int, b: int) -> bool:
+        """True if messages between ``a`` and ``b`` are lost."""
+        if not self.some_cut:
+            return False
         if self.disconnected and (a in self.disconnected or b in self.disconnected):
+            return True
+        if self.pairs and ((a, b) if a < b else (b, a)) in self.pairs:
             return True
         group = self.group
         return bool(group) and group.get(a, -1) != group.get(b, -1)
+
+    def disconnect(self, server: int) -> None:
+        self.disconnected.add(server)
+        self._changed()
+
+    def connect(self, server: int) -> None:
+        self.disconnected.discard(server)
+        self._changed()
+
+    def cut_link(self, a: int, b: int) -> None:
+        self.pairs.add((a, b) if a < b else (b, a))
+        self._changed()
+
+    def mend_link(self, a: int, b: int) -> None:
+        self.pairs.discard((a, b) if a < b else (b, a))
+        self._changed()
+
+    def link_is_cut(self, a: int, b: int) -> bool:
+        """True if ``cut_link(a, b)`` cut this link (whatever else cuts it)."""
+        return ((a, b) if a < b else (b, a)) in self.pairs
 
     def partition(self, groups: Iterable[Iterable[int]], everyone: Iterable[int]) -> None:
         self.group = {}
@@ -136,10 +170,13 @@ class Links:
         self.rest = rest
         for server in everyone:
             self.group.setdefault(server, rest)
+        self._changed()
 
     def heal(self) -> None:
         self.disconnected.clear()
         self.group = {}
+        self.pairs.clear()
+        self._changed()
 
     def describe(self) -> str:
         if not self.group:

@@ -14,11 +14,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from ..core.log import Entry
+from ..core.persistence import SaveSnapshot, StoredState
 from ..errors import RecordError
 from ..storage import JsonCodec
 from ..storage.codec import shown
+from . import handmade
 from .network import Network
 
 FORMAT = "luminous_edu/run"
@@ -54,12 +58,21 @@ def export_record(
         elif kind == "network":
             _, delay, drop, duplicate, at = action
             recorded.append(["network", list(delay), drop, duplicate, at])
+        elif kind == "inject":
+            _, source, target, message, at = action
+            encode = partial(_encode_data, codec)
+            recorded.append(["inject", source, target, handmade.to_record(message, encode), at])
         else:
             recorded.append(list(action))
     config = dict(options)
     network: Network = config.pop("network")
     faults = config["disk_faults"]
+    encode = partial(_encode_data, codec)
     config.update(
+        initial_state={
+            str(sid): _state_to_record(stored, encode)
+            for sid, stored in options["initial_state"].items()
+        },
         election_timeout_ms=list(config["election_timeout_ms"]),
         network=network.to_record(),
         disk_faults=(
@@ -97,8 +110,10 @@ class ParsedRecord:
 
 def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
     """Check a record's shape and read its settings; RecordError if it is not one."""
-    if type(max_steps) is not int or max_steps < 0:
-        raise RecordError(f"max_steps={shown(max_steps)}: give a whole number of steps >= 0")
+    if type(max_steps) is not int or not 0 <= max_steps <= LARGEST:
+        raise RecordError(
+            f"max_steps={shown(max_steps)}: give a whole number of steps from 0 to 10**15"
+        )
     if not isinstance(run, dict):
         raise RecordError(
             f"a run record is a dict made by cluster.export(); got {type(run).__name__}"
@@ -119,8 +134,10 @@ def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
             raise RecordError(
                 f"the record's {shown(key)} is missing or not of type {kind.__name__}"
             )
+    whole(run["steps"])
+    whole(run["now"])
     steps = sum(
-        action[1]
+        whole(action[1])
         if isinstance(action, list)
         and action[:1] == ["next"]
         and len(action) == 2
@@ -167,8 +184,12 @@ def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
             "snapshot_threshold": config.get("snapshot_threshold"),
             "lease_reads": config.get("lease_reads", False),
             "clock_drift_bound": config.get("clock_drift_bound", 1.0),
+            "initial_state": {
+                int(sid): _state_from_record(state, partial(_decode_data, codec))
+                for sid, state in config.get("initial_state", {}).items()
+            },
         }
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise RecordError(f"the record's config is malformed: {error}") from None
     return ParsedRecord(
         options=options,
@@ -230,6 +251,11 @@ def read_action(action: Any, codec: Any) -> tuple[str, tuple[Any, ...]]:
         if len(args) != 4 or not isinstance(args[0], str):
             raise RecordError(f"{shown(action)} has the wrong number of fields")
         return kind, (args[0], whole(args[1]), whole(args[2]), at)
+    if kind == "inject":
+        if len(args) != 4:
+            raise RecordError(f"{shown(action)} has the wrong number of fields")
+        message = handmade.from_record(args[2], partial(_decode_data, codec))
+        return kind, (whole(args[0]), whole(args[1]), message, at)
     fields = ARITY.get(kind)
     if fields is None:
         raise RecordError(f"unknown action kind {shown(kind)}")
@@ -251,7 +277,44 @@ ARITY = {
     "read": 2,
     "transfer": 2,
     "heal": 0,
+    "cut": 2,
+    "mend": 2,
 }
+
+
+def _state_to_record(stored: StoredState, encode: Callable[[Any], Any]) -> dict[str, Any]:
+    snapshot = stored.snapshot
+    return {
+        "current_term": stored.current_term,
+        "voted_for": stored.voted_for,
+        "entries": [[e.index, e.term, encode(e.data)] for e in stored.entries],
+        "snapshot": None
+        if snapshot is None
+        else {
+            "last_index": snapshot.last_index,
+            "last_term": snapshot.last_term,
+            "data": encode(snapshot.data),
+            "config": snapshot.config,
+        },
+    }
+
+
+def _state_from_record(state: Any, decode: Callable[[Any], Any]) -> StoredState:
+    """The StoredState a record's dict stands for (checked by the Cluster next)."""
+    snapshot = state["snapshot"]
+    return StoredState(
+        state["current_term"],
+        state["voted_for"],
+        [Entry(i, t, decode(d)) for i, t, d in state["entries"]],
+        None
+        if snapshot is None
+        else SaveSnapshot(
+            snapshot["last_index"],
+            snapshot["last_term"],
+            decode(snapshot["data"]),
+            snapshot["config"],
+        ),
+    )
 
 
 def _faults(value: Any) -> Any:
@@ -265,9 +328,12 @@ def _faults(value: Any) -> Any:
     return value
 
 
+LARGEST = 10**15  # no count, time or id in a record is larger
+
+
 def whole(value: Any) -> int:
-    if type(value) is not int or value < 0:
-        raise RecordError(f"{shown(value)} is not a whole number >= 0")
+    if type(value) is not int or not 0 <= value <= LARGEST:
+        raise RecordError(f"{shown(value)} is not a whole number from 0 to 10**15")
     return value
 
 

@@ -34,7 +34,7 @@ _MISSING = object()
 
 
 def check_fault_mode(faults: Any) -> None:
-    if faults not in FAULT_MODES:
+    if faults is not None and (type(faults) is not str or faults not in FAULT_MODES):
         raise LuminousError(
             f"disk_faults={shown(faults)} is not a fault mode; use None (writes durable at "
             "once), 'unsynced' (unsynced writes lost on a crash) or 'torn' (the last "

@@ -21,6 +21,9 @@ from ..core.persistence import SaveSnapshot, StoredState
 from ..core.snapshots import entries_after_snapshot
 from .render import shorten
 
+#: No term or index a server recovers is larger (a number that long cannot be a log's).
+LARGEST = 10**15
+
 
 class StoredStateError(ValueError):
     """What ``load_state()`` returned cannot be recovered from. The message completes
@@ -45,7 +48,7 @@ def validate_stored_state(
             "le.StoredState(current_term, voted_for, entries)"
         )
     term, vote = stored.current_term, stored.voted_for
-    if type(term) is not int or term < 0:
+    if type(term) is not int or not 0 <= term <= LARGEST:
         raise StoredStateError(
             f"current_term={_short(term)}; expected a whole number >= 0 (0 on a fresh "
             "disk), the current_term of the last SaveHardState"
@@ -101,12 +104,12 @@ def _checked_snapshot(
             "le.SaveSnapshot(last_index, last_term, data, config)"
         )
     last_index, last_term, config = snapshot.last_index, snapshot.last_term, snapshot.config
-    if type(last_index) is not int or last_index < 1:
+    if type(last_index) is not int or not 1 <= last_index <= LARGEST:
         raise StoredStateError(
             f"a snapshot with last_index={_short(last_index)}; expected a whole number "
             ">= 1, the last_index of the last SaveSnapshot"
         )
-    if type(last_term) is not int or last_term < 1:
+    if type(last_term) is not int or not 1 <= last_term <= LARGEST:
         raise StoredStateError(
             f"a snapshot with last_term={_short(last_term)}; expected a whole number "
             ">= 1, the last_term of the last SaveSnapshot"
