@@ -21,6 +21,11 @@ configurations the servers use (membership changes, §6, must not break that). S
 added later are registered with ``add_server``; removed servers stay checked, since
 what they committed or applied stays committed or applied.
 
+Everything kept here only grows (a server's prefix digests may be cut shorter, when its
+log is), so the simulator's checkpoints need not copy it: ``freeze`` gives a copy that
+shares the lists and dicts and remembers their lengths, in O(servers), and ``thaw``
+makes a checker to go on with from such a copy.
+
 With log compaction (§7) a server's log starts after its snapshot, but the digests
 here still cover every index: compacting a log changes no digest. A server that
 installs a snapshot, or restarts from one, gets the digests of the committed prefix
@@ -33,10 +38,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from ..core import Entry, Output, Role, Server
-from .shared import SharedList
 from .violation import (
     ELECTION_SAFETY,
     LEADER_APPEND_ONLY,
@@ -76,38 +81,65 @@ def chain(digest: int, entry: Entry) -> int:
 
 
 class SafetyChecker:
-    """Incremental Figure 3 checks. ``observe`` after each output of a server.
-
-    What it keeps per log index lives in ``SharedList``s, so that ``clone`` (the
-    simulator copies the checks with every checkpoint) costs O(servers), not O(log)."""
+    """Incremental Figure 3 checks. ``observe`` after each output of a server."""
 
     def __init__(self, server_ids: Iterable[int]) -> None:
-        # digest of each server's log through each index (position 0: the empty log)
-        self.prefix: dict[int, SharedList[int]] = {i: SharedList([0]) for i in server_ids}
+        self.prefix: dict[int, list[int]] = {i: [0] for i in server_ids}
         self.commit: dict[int, int] = {i: 0 for i in self.prefix}
         self.leaders: dict[int, int] = {}  # term -> the first leader of that term
-        # per index: ((term, digest, server), ...) for the first log seen with each term
-        # there (Log Matching)
-        self.first_seen: SharedList[tuple[tuple[int, int, int], ...]] = SharedList([()])
-        # digest of the committed prefix through each index
-        self.committed: SharedList[int] = SharedList([0])
-        # per index: (entry, the first server that applied it), or None
-        self.applied: SharedList[tuple[Entry, int] | None] = SharedList([None])
+        self.first_seen: dict[
+            tuple[int, int], tuple[int, int]
+        ] = {}  # (index, term) -> (digest, server)
+        self.committed: list[int] = [0]  # digest of the committed prefix through each index
+        self.applied: dict[int, tuple[Entry, int]] = {}  # index -> (entry, first server)
         self.reported: set[tuple[Any, ...]] = set()
+        # Servers whose prefix list a frozen copy shares: cut shorter, it is copied first.
+        self.shared: set[int] = set()
+        # A frozen copy's lengths of what it shares (None for a checker in use).
+        self.lengths: tuple[dict[int, int], int, int, int] | None = None
 
-    def clone(self) -> SafetyChecker:
+    def freeze(self) -> SafetyChecker:
+        """A copy for a checkpoint, made in O(servers): it shares this checker's lists
+        and dicts, which this checker only ever adds to (first_seen and applied are
+        only inserted into, committed only extended), and remembers how long they are.
+        It is only ever thawed, never used."""
         twin = object.__new__(SafetyChecker)
-        twin.prefix = {i: p.copy() for i, p in self.prefix.items()}
+        twin.prefix = dict(self.prefix)
         twin.commit = dict(self.commit)
         twin.leaders = dict(self.leaders)
-        twin.first_seen = self.first_seen.copy()
-        twin.committed = self.committed.copy()
-        twin.applied = self.applied.copy()
+        twin.first_seen = self.first_seen
+        twin.committed = self.committed
+        twin.applied = self.applied
         twin.reported = set(self.reported)
+        twin.shared = set()
+        twin.lengths = (
+            {i: len(p) for i, p in self.prefix.items()},
+            len(self.first_seen),
+            len(self.committed),
+            len(self.applied),
+        )
+        self.shared = set(self.prefix)
+        return twin
+
+    def thaw(self) -> SafetyChecker:
+        """A checker to go on with, as this frozen copy was when it was made."""
+        assert self.lengths is not None, "only a frozen copy thaws"
+        prefix, seen, committed, applied = self.lengths
+        twin = object.__new__(SafetyChecker)
+        twin.prefix = {i: p[: prefix[i]] for i, p in self.prefix.items()}
+        twin.commit = dict(self.commit)
+        twin.leaders = dict(self.leaders)
+        # (Dicts keep their insertion order: the first n items are those it had then.)
+        twin.first_seen = dict(islice(self.first_seen.items(), seen))
+        twin.committed = self.committed[:committed]
+        twin.applied = dict(islice(self.applied.items(), applied))
+        twin.reported = set(self.reported)
+        twin.shared = set()
+        twin.lengths = None
         return twin
 
     def add_server(self, server_id: int) -> None:
-        self.prefix.setdefault(server_id, SharedList([0]))
+        self.prefix.setdefault(server_id, [0])
         self.commit.setdefault(server_id, 0)
 
     # ------------------------------------------------------------ observing
@@ -117,24 +149,23 @@ class SafetyChecker:
         if it has one)."""
         sid = server.id
         self.prefix[sid] = self._snapshot_prefix(sid, server.log.snapshot_index, server)
+        self.shared.discard(sid)  # a new list
         self.commit[sid] = server.commit_index
         found: list[Violation] = []
         self._extend(step, server, server.log.snapshot_index + 1, found)
         return found
 
-    def _snapshot_prefix(self, sid: int, last: int, server: Server) -> SharedList[int]:
+    def _snapshot_prefix(self, sid: int, last: int, server: Server) -> list[int]:
         """Digests through index ``last`` for a log compacted through ``last``."""
         if last < len(self.committed):
-            return self.committed.copy(last + 1)
-        own = self.prefix.get(sid) or SharedList([0])
+            return self.committed[: last + 1]
+        own = self.prefix.get(sid, [0])
         if last < len(own):
-            return own.copy(last + 1)
+            return own[: last + 1]
         # Nothing known about these entries (a snapshot from before this checker
         # started): stand-ins that depend only on the snapshot's last index and term.
         term = server.log.snapshot_term
-        stand_ins = own.copy()
-        stand_ins.extend(hash(("snapshot", i, last, term)) for i in range(len(own), last + 1))
-        return stand_ins
+        return own + [hash(("snapshot", i, last, term)) for i in range(len(own), last + 1)]
 
     def observe(self, step: int, server: Server, out: Output) -> list[Violation]:
         found: list[Violation] = []
@@ -143,6 +174,7 @@ class SafetyChecker:
         if out.restore is not None:  # installed a snapshot (Figure 13)
             last = out.restore.last_index
             self.prefix[sid] = self._snapshot_prefix(sid, last, server)
+            self.shared.discard(sid)  # a new list
             self._extend(step, server, last + 1, found)
         elif changed is not None:
             old_last = len(self.prefix[sid]) - 1
@@ -169,36 +201,34 @@ class SafetyChecker:
     def _extend(self, step: int, server: Server, start: int, found: list[Violation]) -> None:
         sid = server.id
         prefix = self.prefix[sid]
-        prefix.truncate(start)
+        if start < len(prefix):
+            if sid in self.shared:  # a checkpoint sees this list: cut a copy
+                prefix = self.prefix[sid] = prefix[:start]
+                self.shared.discard(sid)
+            else:
+                del prefix[start:]
         log = server.log
-        digest = prefix.last()
+        digest = prefix[-1]
         first_seen = self.first_seen
         for entry in log.entries[start - log.snapshot_index - 1 :]:
-            index, term = entry.index, entry.term
+            index = entry.index
             digest = chain(digest, entry)
             prefix.append(digest)
-            known = len(first_seen)
-            if index >= known:  # the first log to reach this index: the usual case
-                if index > known:  # (past indexes only snapshots covered)
-                    first_seen.extend([()] * (index - known))
-                first_seen.append(((term, digest, sid),))
-                continue
-            seen = first_seen[index]
-            first = next((s for s in seen if s[0] == term), None)
-            if first is None:
-                first_seen[index] = (*seen, (term, digest, sid))
-            elif first[1] != digest:
-                other = first[2]
+            key = (index, entry.term)
+            seen = first_seen.get(key)
+            if seen is None:
+                first_seen[key] = (digest, sid)
+            elif seen[0] != digest:
                 self._report(
                     found,
                     step,
                     LOG_MATCHING,
-                    ("matching", (index, term), sid, other),
+                    ("matching", key, sid, seen[1]),
                     (
-                        f"S{sid} and S{other} both hold an entry at index {index} in term "
-                        f"{term}, but their logs differ at or before index {index}"
-                        if other != sid
-                        else f"S{sid} holds an entry at index {index} in term {term} "
+                        f"S{sid} and S{seen[1]} both hold an entry at index {index} in term "
+                        f"{entry.term}, but their logs differ at or before index {index}"
+                        if seen[1] != sid
+                        else f"S{sid} holds an entry at index {index} in term {entry.term} "
                         "again, but its log before it differs from when it first held that "
                         "entry: entries that had been deleted came back"
                     ),
@@ -221,7 +251,7 @@ class SafetyChecker:
         if committed == 0:
             return
         held = min(committed, len(prefix) - 1)
-        if held == committed and prefix[committed] == self.committed.last():
+        if held == committed and prefix[committed] == self.committed[committed]:
             return
         # The first committed index this leader lacks (digests agree on a prefix only).
         lo, hi = 1, held
@@ -246,25 +276,18 @@ class SafetyChecker:
         prefix = self.prefix[sid]
         committed = self.committed
         known = len(committed) - 1
-        if new <= known or prefix[known] != committed.last():
+        if new <= known or prefix[known] != committed[known]:
             return  # nothing new, or a conflicting commit (State Machine Safety reports it)
-        committed.extend(prefix.slice(known + 1, new + 1))
+        committed.extend(prefix[known + 1 : new + 1])
 
     def _check_applies(
         self, step: int, sid: int, entries: list[Entry], found: list[Violation]
     ) -> None:
         applied = self.applied
         for entry in entries:
-            index = entry.index
-            seen = applied[index] if index < len(applied) else None
+            seen = applied.get(entry.index)
             if seen is None:
-                if index == len(applied):
-                    applied.append((entry, sid))
-                elif index < len(applied):
-                    applied[index] = (entry, sid)
-                else:  # past the end (after a snapshot the checks did not see applied)
-                    applied.extend([None] * (index - len(applied)))
-                    applied.append((entry, sid))
+                applied[entry.index] = (entry, sid)
             elif seen[0] is not entry and entry_digest(seen[0]) != entry_digest(entry):
                 # (Servers share entry objects, so "is" settles the common case.)
                 self._report(

@@ -119,7 +119,11 @@ class Cluster:
 
     ``Cluster(servers=5, seed=7)`` builds servers S1..S5. Drive it with ``step``,
     ``run`` and ``run_until``; go back with ``rewind`` and ``seek``; inspect it through
-    ``servers[i]``, ``leader``, ``trace`` and ``violations``.
+    ``servers[i]``, ``leader``, ``trace`` and ``violations``. Build scenarios with
+    ``initial_state={i: le.StoredState(...)}`` (servers that start from given terms,
+    votes and logs), ``cut(a, b)`` / ``mend(a, b)`` (one link) and ``inject(source,
+    target, message)`` (a hand-made message). An interrupt (KeyboardInterrupt,
+    SystemExit) at any point leaves the cluster at its last complete step.
     """
 
     def __init__(
@@ -541,8 +545,8 @@ class Cluster:
         _check_max_steps(max_steps)
         history = self._history
         history.require_usable()
-        start = self._world.now
-        target = start + ms
+        world = self._effects.world  # (no step here replaces it)
+        target = world.now + ms
         taken = 0
         while history.step < len(history.actions):  # replay the recorded future first
             due = history.next_time()
@@ -557,11 +561,11 @@ class Cluster:
             if due is not None and due <= target:
                 raise LuminousError(
                     f"run({ms}) stopped after max_steps={max_steps:,} steps, at step "
-                    f"{self._step} and t={self.now} ms, before t={target} ms. The cluster "
+                    f"{self._step} and t={world.now} ms, before t={target} ms. The cluster "
                     f"is usable: call run again to go on, or pass a larger max_steps "
                     f"(run({ms}, max_steps={2 * max_steps}))"
                 )
-        self._world.now = max(self._world.now, target)
+        world.now = max(world.now, target)
         return taken
 
     def run_until(

@@ -24,7 +24,6 @@ from typing import Any, Protocol
 
 from ..check import SafetyChecker, Violation
 from ..check.durability import DurableState
-from ..check.shared import SharedList
 from ..core import (
     AppendEntriesReply,
     CompactLog,
@@ -188,7 +187,7 @@ class Effects:
         world.ids = tuple(sorted((*world.ids, sid)))
         world.disks[sid] = Disk(f"S{sid}'s disk", faults, server_id=sid)
         world.alive[sid] = False
-        world.applied[sid] = SharedList()
+        world.applied[sid] = []
         world.handlers[sid] = None
         world.machines[sid] = None
         world.servers[sid] = self.settings._new_server(sid, StoredState())
@@ -240,7 +239,7 @@ class Effects:
         world.servers[sid] = server
         world.handlers[sid] = handler
         world.machines[sid] = machine
-        world.applied[sid] = SharedList()
+        world.applied[sid] = []
         world.alive[sid] = True
         if world.step > 0 and not joining:
             vote = "none" if stored.voted_for is None else f"S{stored.voted_for}"
@@ -368,16 +367,19 @@ class Effects:
                 return
         if out.applies:
             machine = world.machines[sid]
-            applied = world.applied[sid]
+            applied: list[tuple[int, Any]] = []  # into world.applied in one call
             for entry in out.applies:
                 if type(entry.data) is dict and entry.kind != "command":
                     continue  # a no-op: the core's own entry, not a client's command
                 try:
                     machine.apply(entry.index, entry.data)
                 except Exception as error:
+                    world.applied[sid].extend(applied)
                     self.handler_failed(sid, "state machine", entry, error)
                     return
                 applied.append((entry.index, entry.data))
+            if applied:
+                world.applied[sid].extend(applied)
         if out.reads:
             self.answer_reads(sid, out.reads)
         checker = world.checker

@@ -86,7 +86,7 @@ class History:
         self.effects = effects
         self.actions: list[Action] = []
         self.log = effects.out  # what construction produced is step 0's
-        self.checkpoints: dict[int, Any] = {0: effects.world.clone()}
+        self.checkpoints: dict[int, Any] = {0: effects.world.freeze()}
         self.next_checkpoint = CHECKPOINT_INTERVAL
         # (step, CPU time) at the last checkpoint passed while stepping forward, and how
         # many steps REPLAY_BUDGET_S seconds covered since the one before it
@@ -178,22 +178,22 @@ class History:
         steps, at the end of the history; returns how many."""
         self.require_usable()
         try:
-            return self._fire_events(target, limit, True)
+            return self._fire_events(target, limit, self.actions)
         except SafetyViolationError:
             raise  # raised after a complete step (strict mode): nothing to undo
         except BaseException:
             self._rebuild(len(self.actions))
             raise
 
-    def _fire_events(self, target: int, limit: int, record: bool) -> int:
-        """Fire scheduled events as steps: new ones that ``record`` appends to the
-        history, or (``record`` false) recorded ones being replayed. The hot loop of the
-        simulator: the same as ``effects.apply(("next",))`` per event, without the
-        dispatch."""
+    def _fire_events(self, target: int, limit: int, done: list[Action]) -> int:
+        """Fire scheduled events as steps, appending each to ``done`` once complete:
+        ``self.actions`` for new steps, another list for recorded ones being replayed.
+        The hot loop of the simulator: the same as ``effects.apply(("next",))`` per
+        event, without the dispatch."""
         effects = self.effects
         world = effects.world
         queue = world.queue
-        actions, violations = self.actions, effects.out.violations
+        violations = effects.out.violations
         servers, alive, links = world.servers, world.alive, world.links
         carry_out = effects.carry_out
         taken = 0
@@ -214,13 +214,10 @@ class History:
                 carry_out(sid, servers[sid].handle(event.source, event.message, now))  # type: ignore[arg-type]
             else:
                 effects.fire(event)
-            if record:
-                actions.append(_NEXT)  # the step is complete
-            else:
-                self._replayed = step
+            done.append(_NEXT)  # the step is complete
             taken += 1
             if step >= self.next_checkpoint or len(violations) > found_before:
-                if record:
+                if done is self.actions:
                     found = violations[found_before:]
                     if found and self.settings.strict:
                         self._after_step(found)
@@ -235,7 +232,7 @@ class History:
             return
         base = max(k for k in self.checkpoints if k <= step)
         if step < here or base > here:  # a checkpoint is nearer than where we are
-            self.effects.world = self.checkpoints[base].clone()
+            self.effects.world = self.checkpoints[base].thaw()
         self._replay_to(step)
 
     def _after_step(self, new_violations: list[Violation]) -> None:
@@ -253,7 +250,7 @@ class History:
         if step not in self.checkpoints:
             # A user object that cannot be copied: no checkpoint, replay from further back.
             with suppress(Exception):
-                self.checkpoints[step] = self.effects.world.clone()
+                self.checkpoints[step] = self.effects.world.freeze()
         now = time.process_time()
         if self._mark is not None and step > self._mark[0]:
             spent = now - self._mark[1]
@@ -307,8 +304,11 @@ class History:
                     run = done + 1
                     while run < step and actions[run][0] == "next":
                         run += 1
-                    self._fire_events(FOREVER, run - done, False)
-                    done = self._replayed
+                    replayed: list[Action] = []
+                    try:
+                        self._fire_events(FOREVER, run - done, replayed)
+                    finally:
+                        self._replayed = done = done + len(replayed)
                     continue
                 world = effects.world
                 world.step = done + 1
@@ -337,7 +337,7 @@ class History:
             for _ in range(3):
                 try:
                     base = max(k for k in self.checkpoints if k <= stable)
-                    effects.world = self.checkpoints[base].clone()
+                    effects.world = self.checkpoints[base].thaw()
                     self._replay(stable)
                     return
                 except (KeyboardInterrupt, SystemExit):
