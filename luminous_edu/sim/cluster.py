@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..check import Violation, scan
-from ..core import Entry, Role, Server, StoredState, looks_like_marker, noop_data
+from ..core import Entry, Role, Server, StoredState, looks_like_marker
 from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
 from ..core.server import MEMBERSHIP_CHANGES
@@ -992,23 +992,18 @@ class Cluster:
         return dict(sorted(checked.items()))
 
     def _copy_state_in(self, sid: int, state: StoredState) -> StoredState:
-        what = f"start S{sid} from"
+        def copy_in(data: Any) -> Any:
+            return self._copy_in(data, f"start S{sid} from")
+
         try:
-            entries = []
-            for entry in state.entries:
-                data = entry.data
-                if looks_like_marker(data) and data != noop_data():
-                    raise DataError(
-                        f"entry {entry.index} holds {shown(data)}: of the core's own entries "
-                        "only a leader's no-op can be given; a server starts from the "
-                        "configuration of all the cluster's servers"
-                    )
-                copy = noop_data() if looks_like_marker(data) else self._copy_in(data, what)
-                entries.append(Entry(entry.index, entry.term, copy))
+            entries = [
+                Entry(e.index, e.term, handmade.entry_data(e.data, copy_in, f"entry {e.index}"))
+                for e in state.entries
+            ]
             snapshot = state.snapshot
             if snapshot is not None:
-                snapshot = snapshot._replace(data=self._copy_in(snapshot.data, what))
-        except DataError as error:
+                snapshot = snapshot._replace(data=copy_in(snapshot.data))
+        except LuminousError as error:
             raise LuminousError(f"initial_state[{sid}]: {error}") from None
         return StoredState(state.current_term, state.voted_for, tuple(entries), snapshot)
 

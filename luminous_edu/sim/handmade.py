@@ -138,16 +138,24 @@ def _entries(message: AppendEntries, copy_in: Callable[[Any], Any]) -> tuple[Ent
                 "(terms never go down along a log)"
             )
         previous = term
-        data = entry.data
-        if looks_like_marker(data) and data != noop_data():
-            raise LuminousError(
-                f"inject: AppendEntries.entries[{position}] holds {shown(data)}: only a "
-                "leader's no-op can be made by hand; change the configuration with "
-                "add_server, remove_server, add_learner and promote"
-            )
-        kept = noop_data() if looks_like_marker(data) else copy_in(data)
+        kept = entry_data(entry.data, copy_in, f"inject: AppendEntries.entries[{position}]")
         result.append(Entry(entry.index, term, kept))
     return tuple(result)
+
+
+def entry_data(data: Any, copy_in: Callable[[Any], Any], where: str) -> Any:
+    """The data of a log entry made by hand (``inject``, ``initial_state``), as the
+    cluster keeps it: a leader's no-op as the core makes one, anything else copied in
+    through the codec. Configuration entries cannot be made by hand."""
+    if not looks_like_marker(data):
+        return copy_in(data)
+    if data != noop_data():
+        raise LuminousError(
+            f"{where} holds {shown(data)}: of the core's own entries only a leader's "
+            "no-op can be made by hand; change the configuration with add_server, "
+            "remove_server, add_learner and promote"
+        )
+    return noop_data()
 
 
 def _whole(value: Any) -> bool:
