@@ -6,6 +6,9 @@ import copy
 from collections.abc import Iterator
 from typing import Any, overload
 
+#: In the memo of a deep copy made for a checkpoint (World.freeze), under its own id.
+CHECKPOINT = object()
+
 
 class RecordingStateMachine:
     """Keeps every applied command in ``values``, and behaves as that list: a read
@@ -59,12 +62,12 @@ class RecordingStateMachine:
         return f"<{type(self).__name__}: {self.values!r}>"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> RecordingStateMachine:
-        # Copies are made for checkpoints (of a running machine) and from them (to go
-        # back to one). Applied data is never changed inside the cluster, so values are
-        # shared, not copied; anything else (a subclass's own state) is deep-copied,
+        # Applied data is never changed inside the cluster, so a copy has its own list
+        # of the same values; anything else (a subclass's own state) is deep-copied,
         # and the copy keeps the class. This class only ever appends to ``values`` or
-        # replaces it, so a checkpoint of one shares the list itself and remembers its
-        # length (``_seen``); going back to the checkpoint takes that many values.
+        # replaces it, so a checkpoint's copy (CHECKPOINT in the memo) of one shares the
+        # list itself and remembers its length (``_seen``); going back to the
+        # checkpoint takes that many values.
         cls = type(self)
         twin = cls.__new__(cls)
         memo[id(self)] = twin
@@ -74,9 +77,9 @@ class RecordingStateMachine:
         seen = self.__dict__.get("_seen")
         if seen is not None:  # a checkpoint's copy: back to a running machine
             twin.values = self.values[:seen]
-        elif cls is RecordingStateMachine:
+        elif cls is RecordingStateMachine and id(CHECKPOINT) in memo:
             twin.values = self.values
             twin.__dict__["_seen"] = len(self.values)
-        else:  # a subclass may change its list in place: copy it
+        else:  # (a subclass may change its list in place)
             twin.values = list(self.values)
         return twin

@@ -22,6 +22,7 @@ from ..storage import Disk
 from .events import EventQueue
 from .network import Links, Network
 from .randomness import Streams
+from .state_machine import CHECKPOINT
 
 
 class World:
@@ -57,7 +58,7 @@ class World:
         What only grows (the commands applied, the safety checks' records, the default
         state machine's values) it shares, remembering lengths; the rest it copies.
         Raises if a user object cannot be copied."""
-        twin = self._copy()
+        twin = self._copy(checkpoint=True)
         twin.applied = dict(self.applied)  # the lists are only appended to, or replaced
         twin.applied_lengths = {i: len(a) for i, a in self.applied.items()}
         twin.checker = self.checker.freeze() if self.checker is not None else None
@@ -72,7 +73,7 @@ class World:
         twin.checker = self.checker.thaw() if self.checker is not None else None
         return twin
 
-    def _copy(self) -> World:
+    def _copy(self, checkpoint: bool = False) -> World:
         twin = object.__new__(World)
         twin.step = self.step
         twin.now = self.now
@@ -81,6 +82,8 @@ class World:
         twin.alive = dict(self.alive)
         twin.disks = {i: d.clone() for i, d in self.disks.items()}
         memo: dict[int, Any] = {id(self.disks[i]): twin.disks[i] for i in self.disks}
+        if checkpoint:
+            memo[id(CHECKPOINT)] = CHECKPOINT
         twin.handlers = {i: copy.deepcopy(h, memo) for i, h in self.handlers.items()}
         twin.machines = {i: copy.deepcopy(m, memo) for i, m in self.machines.items()}
         twin.applied_lengths = None
