@@ -33,7 +33,13 @@ from ..storage.stored import StoredStateError, validate_stored_state
 from . import handmade, record
 from .effects import Effects, HandlerError
 from .events import DELIVER, Event
-from .history import CHECKPOINT_INTERVAL, FOREVER, History, SafetyViolationError
+from .history import (
+    CHECKPOINT_INTERVAL,
+    FOREVER,
+    History,
+    SafetyViolationError,
+    not_rewindable,
+)
 from .narration import Trace
 from .network import BoundNetwork, Network
 from .outcomes import GaveUp, GaveUpWarning, Input, MembershipResult, ProposalResult, TransferResult
@@ -680,13 +686,11 @@ class Cluster:
             )
         if step == self._step:
             return
-        for handler in self._world.handlers.values():
-            if not getattr(handler, "rewindable", True):
-                raise InvalidActionError(
-                    f"{type(handler).__name__} keeps its state outside the simulation "
-                    "(real files), which cannot be rewound; use the default DiskStorage "
-                    "to rewind and seek"
-                )
+        why = not_rewindable(self._effects)
+        if why is not None:
+            raise InvalidActionError(
+                f"{why}, which cannot be rewound; use the default DiskStorage to rewind and seek"
+            )
         history.seek(step)
 
     # ---------------------------------------------------------- clients

@@ -326,7 +326,7 @@ class History:
         with deferred_interrupts():
             if stable >= len(self.actions):
                 truncate(self.log, stable)  # what the step cut short had produced
-            why = _not_rewindable(effects)
+            why = not_rewindable(effects)
             if why is not None:
                 self.broken = (
                     f"the run was interrupted in the middle of step {stable + 1}, and {why}, "
@@ -361,11 +361,13 @@ class History:
             raise InvalidActionError(f"this cluster cannot go on: {self.broken}")
 
 
-def _not_rewindable(effects: Effects) -> str | None:
-    """Why the world cannot be rebuilt from checkpoints, or None."""
+def not_rewindable(effects: Effects) -> str | None:
+    """The storage that keeps its state outside the simulation (real files), which no
+    checkpoint can take back, or None."""
     for handler in [effects.settings._storage, *effects.world.handlers.values()]:
         if handler is not None and not getattr(handler, "rewindable", True):
-            return f"the storage handler {type(handler).__name__} keeps its state in real files"
+            name = getattr(handler, "__name__", None) or type(handler).__name__
+            return f"{name} keeps its state outside the simulation (real files)"
     return None
 
 
