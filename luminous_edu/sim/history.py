@@ -309,6 +309,12 @@ class History:
                         self._fire_events(FOREVER, run - done, replayed)
                     finally:
                         self._replayed = done = done + len(replayed)
+                    if done < run:
+                        raise RuntimeError(
+                            f"replaying step {done + 1}, nothing was scheduled: the replay "
+                            "differs from the run (student code that depends on something "
+                            "outside the simulation: global counters, randomness, clocks?)"
+                        )
                     continue
                 world = effects.world
                 world.step = done + 1
