@@ -12,7 +12,18 @@ from typing import Any
 
 from . import exercises
 from .check import FIGURE_3, LinearizabilityResult, Operation, Violation, check_linearizable
-from .core import Configuration, Entry, Role
+from .core import (
+    AppendEntries,
+    AppendEntriesReply,
+    Configuration,
+    Entry,
+    InstallSnapshot,
+    InstallSnapshotReply,
+    RequestVote,
+    RequestVoteReply,
+    Role,
+    TimeoutNow,
+)
 from .errors import (
     DataError,
     InvalidActionError,
@@ -127,6 +138,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FIGURE_3",
+    "AppendEntries",
+    "AppendEntriesReply",
     "BackupError",
     "Cluster",
     "CompactLog",
@@ -140,6 +153,8 @@ __all__ = [
     "GaveUp",
     "GaveUpWarning",
     "HandlerError",
+    "InstallSnapshot",
+    "InstallSnapshotReply",
     "InvalidActionError",
     "JsonCodec",
     "JsonLinesStorage",
@@ -154,6 +169,8 @@ __all__ = [
     "ProposalResult",
     "RecordError",
     "RecordingStateMachine",
+    "RequestVote",
+    "RequestVoteReply",
     "Role",
     "SafetyViolationError",
     "SaveHardState",
@@ -163,6 +180,7 @@ __all__ = [
     "StorageHandler",
     "StorageReport",
     "StoredState",
+    "TimeoutNow",
     "TornWriteError",
     "Trace",
     "TraceEvent",
