@@ -11,9 +11,12 @@ lesson in ``jupyterlite/content``. Serve it with any static web server (GitHub P
 Everything comes from package registries, at build time only:
 
 - JupyterLite and its Pyodide kernel: the Python packages ``jupyterlite-core`` and
-  ``jupyterlite-pyodide-kernel``. Their versions are pinned in one place, the ``lite``
-  extra of ``pyproject.toml`` (``pip install -e ".[lite]"``); every other version below
-  follows from them or from this environment, and the build prints them all.
+  ``jupyterlite-pyodide-kernel``, pinned in one place, ``jupyterlite/requirements.txt``.
+  The build installs them from PyPI into a virtual environment of its own (``tools`` in
+  the cache folder, made again when that file changes), not into this one: the kernel's
+  JupyterLab extension is made for JupyterLite, and a JupyterLab started from an
+  environment that holds it fails to load it. Every other version below follows from
+  them or from this environment, and the build prints them all.
 - Pyodide, from the npm package ``pyodide``, at the version the kernel was made for (the
   kernel's ``PYODIDE_VERSION``). That package is Pyodide's core: the interpreter, the
   standard library and the lock file that lists Pyodide's packages. The packages
@@ -32,7 +35,7 @@ bokeh, which needs it) is not in the site: ``cluster.show()`` says so and points
 ``le.TableView``, which draws the cluster with ipywidgets alone.
 
 Exit status: 0 built; 1 the build failed; 2 bad arguments; 3 something the build needs
-is missing here (npm, the network, the JupyterLite packages), said in one sentence.
+is missing here (npm, the network), said in one sentence.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import importlib
 import importlib.metadata
 import json
 import re
@@ -61,6 +63,7 @@ REPO = HERE.parent
 CONTENT = HERE / "content"
 DEFAULT_OUT = HERE / "_output"
 DEFAULT_CACHE = HERE / ".cache"
+TOOLS_REQUIREMENTS = HERE / "requirements.txt"
 
 #: What the kernel loads from the lock file as it starts (read in its web worker:
 #: ``loadPackage(["micropip"])``, then ``piplite.install`` of ipykernel, comm,
@@ -69,9 +72,11 @@ DEFAULT_CACHE = HERE / ".cache"
 KERNEL_PACKAGES = ("micropip", "ipython", "jedi")
 #: Installed here, served in the site at the same versions, for the widgets.
 WIDGET_PACKAGES = ("ipywidgets", "comm")
-#: The JupyterLab extensions the site needs (the widget manager draws ipywidgets; the
-#: kernel is an extension too). Others installed here (jupyter_bokeh's, ...) stay out.
-LAB_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@jupyterlite/pyodide-kernel-extension")
+#: The JupyterLab extensions the site needs: the widget manager, which draws ipywidgets
+#: (installed here, with ipywidgets), and the kernel, an extension too (installed in the
+#: tools environment). Others installed here (jupyter_bokeh's, ...) stay out.
+WIDGET_EXTENSION = "@jupyter-widgets/jupyterlab-manager"
+KERNEL_EXTENSION = "@jupyterlite/pyodide-kernel-extension"
 #: The files of the npm package the site serves (the ES module entry point the kernel's
 #: worker imports, the WebAssembly interpreter and the standard library).
 PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
@@ -279,23 +284,60 @@ def run(cmd: list[str], what: str, cwd: Path | None = None) -> str:
     raise BuildError(f"{what} failed ({' '.join(cmd[:4])} ...):\n{tail}")
 
 
-def lite_versions() -> dict[str, str]:
-    """The installed JupyterLite tools, and the Pyodide and Python their kernel runs."""
-    try:
-        constants = importlib.import_module("jupyterlite_pyodide_kernel.constants")
-        importlib.import_module("jupyterlite_core")
-        importlib.import_module("jupyter_server")
-    except ImportError as error:
+def tools_python(cache: Path) -> Path:
+    """The Python of the build tools' own virtual environment (``cache/tools``), with
+    ``jupyterlite/requirements.txt`` installed; made, or made again when that file
+    changed since, before it is used."""
+    venv = cache / "tools"
+    python = venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    wanted = TOOLS_REQUIREMENTS.read_text()
+    stamp = venv / "requirements.txt"
+    if python.exists() and stamp.exists() and stamp.read_text() == wanted:
+        return python
+    if venv.exists():
+        shutil.rmtree(venv)
+    run([sys.executable, "-m", "venv", str(venv)], "making the build tools' environment")
+    run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(TOOLS_REQUIREMENTS)],
+        "installing the JupyterLite build tools from PyPI",
+    )
+    stamp.write_text(wanted)
+    return python
+
+
+#: Printed by the tools' Python: their versions, the Pyodide and Python their kernel
+#: runs, and where the kernel's JupyterLab extension is installed.
+_TOOLS_REPORT = """
+import importlib.metadata as m, json
+from jupyterlite_pyodide_kernel import constants
+from jupyter_core.paths import jupyter_path
+print(json.dumps({
+    "jupyterlite-core": m.version("jupyterlite-core"),
+    "jupyterlite-pyodide-kernel": m.version("jupyterlite-pyodide-kernel"),
+    "pyodide": constants.PYODIDE_VERSION,
+    "python": constants.PYODIDE_PYTHON_VERSION,
+    "labextensions": jupyter_path("labextensions"),
+}))
+"""
+
+
+def lite_versions(tools: Path) -> tuple[dict[str, str], list[str]]:
+    """The build tools' versions and the Pyodide and Python their kernel runs, and the
+    folders where the tools' environment keeps JupyterLab extensions."""
+    report = json.loads(run([str(tools), "-c", _TOOLS_REPORT], "asking the build tools"))
+    folders = report.pop("labextensions")
+    return report, folders
+
+
+def require_npm() -> str:
+    """The path of npm, or MissingRequirement saying how to get it."""
+    npm = shutil.which("npm")
+    if npm is None:
         raise MissingRequirement(
-            f"the JupyterLite build tools are not installed ({error}): run "
-            "pip install -e '.[lite]' in this checkout"
-        ) from error
-    return {
-        "jupyterlite-core": importlib.metadata.version("jupyterlite-core"),
-        "jupyterlite-pyodide-kernel": importlib.metadata.version("jupyterlite-pyodide-kernel"),
-        "pyodide": constants.PYODIDE_VERSION,
-        "python": constants.PYODIDE_PYTHON_VERSION,
-    }
+            "npm is not on PATH: the build takes Pyodide from the npm registry. Install "
+            "Node.js with npm (Debian: apt-get install -y nodejs npm), then build again"
+        )
+    return npm
 
 
 def fetch_pyodide(version: str, cache: Path) -> Path:
@@ -303,12 +345,7 @@ def fetch_pyodide(version: str, cache: Path) -> Path:
     tarball = cache / "npm" / f"pyodide-{version}.tgz"
     if tarball.exists():
         return tarball
-    npm = shutil.which("npm")
-    if npm is None:
-        raise MissingRequirement(
-            "npm is not on PATH: the build takes Pyodide from the npm registry. Install "
-            "Node.js with npm (Debian: apt-get install -y nodejs npm), then build again"
-        )
+    npm = require_npm()
     tarball.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tarball.parent) as tmp:
         out = run(
@@ -390,11 +427,13 @@ def pypi_wheels(wanted: list[tuple[str, str]], python: str, folder: Path) -> dic
 
 def wheel_sources() -> list[Path]:
     """What luminous_edu's wheel is built from: the package and the project files
-    setuptools reads."""
-    files = [REPO / name for name in ("pyproject.toml", "README.md", "LICENSE")]
+    setuptools reads (``setup.py`` and the Jupyter server configuration that
+    ``pyproject.toml`` installs as data files)."""
+    files = [REPO / name for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE")]
     files += sorted(
         p
-        for p in (REPO / "luminous_edu").rglob("*")
+        for folder in ("luminous_edu", "jupyter-config")
+        for p in (REPO / folder).rglob("*")
         if p.is_file() and "__pycache__" not in p.parts
     )
     return files
@@ -447,17 +486,14 @@ def own_wheel(dest: Path) -> Path:
     return wheels[0]
 
 
-def lab_extension(name: str) -> Path:
-    """Where the JupyterLab extension ``name`` is installed in this environment."""
-    from jupyter_core.paths import jupyter_path
-
-    for root in jupyter_path("labextensions"):
+def lab_extension(name: str, folders: Iterable[str]) -> Path:
+    """Where the JupyterLab extension ``name`` is installed, in the first of ``folders``
+    that holds it."""
+    for root in folders:
         candidate = Path(root) / name
         if (candidate / "package.json").exists():
             return candidate
-    raise MissingRequirement(
-        f"the JupyterLab extension {name} is not installed here: pip install -e '.[lite]' brings it"
-    )
+    raise BuildError(f"the JupyterLab extension {name} is in none of {list(folders)}")
 
 
 def site_problems(out: Path) -> list[str]:
@@ -496,7 +532,10 @@ def phase(timings: dict[str, float], name: str) -> Iterator[None]:
 def build(out: Path, cache: Path) -> dict[str, Any]:
     """Build the site into ``out``; return what went into it (versions, timings, size)."""
     timings: dict[str, float] = {}
-    versions = lite_versions()
+    require_npm()  # before anything slow: say at once what is missing
+    with phase(timings, "build tools"):
+        tools = tools_python(cache)
+    versions, tool_extensions = lite_versions(tools)
     for package in WIDGET_PACKAGES:
         versions[package] = importlib.metadata.version(package)
     work = cache / "lite"  # the JupyterLite project folder the build runs in
@@ -524,8 +563,11 @@ def build(out: Path, cache: Path) -> dict[str, Any]:
     (pyodide_dir / LOCK).write_text(json.dumps(new_lock, indent=1))
 
     config = json.loads((HERE / "jupyter_lite_config.json").read_text())
+    from jupyter_core.paths import jupyter_path
+
     config["LiteBuildConfig"]["federated_extensions"] = [
-        str(lab_extension(e)) for e in LAB_EXTENSIONS
+        str(lab_extension(WIDGET_EXTENSION, jupyter_path("labextensions"))),
+        str(lab_extension(KERNEL_EXTENSION, tool_extensions)),
     ]
     (work / "jupyter_lite_config.json").write_text(json.dumps(config, indent=1))
     shutil.copy2(HERE / "jupyter-lite.json", work / "jupyter-lite.json")
@@ -537,7 +579,7 @@ def build(out: Path, cache: Path) -> dict[str, Any]:
     with phase(timings, "jupyter lite build"):
         run(
             [
-                sys.executable,
+                str(tools),
                 "-m",
                 "jupyterlite_core",
                 "build",

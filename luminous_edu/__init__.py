@@ -13,7 +13,18 @@ from typing import Any
 
 from . import exercises
 from .check import FIGURE_3, LinearizabilityResult, Operation, Violation, check_linearizable
-from .core import Configuration, Entry, Role
+from .core import (
+    AppendEntries,
+    AppendEntriesReply,
+    Configuration,
+    Entry,
+    InstallSnapshot,
+    InstallSnapshotReply,
+    RequestVote,
+    RequestVoteReply,
+    Role,
+    TimeoutNow,
+)
 from .errors import (
     DataError,
     InvalidActionError,
@@ -144,6 +155,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "BUGS",
     "FIGURE_3",
+    "AppendEntries",
+    "AppendEntriesReply",
     "BackupError",
     "Cluster",
     "CompactLog",
@@ -158,6 +171,8 @@ __all__ = [
     "GaveUp",
     "GaveUpWarning",
     "HandlerError",
+    "InstallSnapshot",
+    "InstallSnapshotReply",
     "InvalidActionError",
     "JsonCodec",
     "JsonLinesStorage",
@@ -172,6 +187,8 @@ __all__ = [
     "ProposalResult",
     "RecordError",
     "RecordingStateMachine",
+    "RequestVote",
+    "RequestVoteReply",
     "Role",
     "SafetyViolationError",
     "SaveHardState",
@@ -181,6 +198,7 @@ __all__ = [
     "StorageHandler",
     "StorageReport",
     "StoredState",
+    "TimeoutNow",
     "TornWriteError",
     "Trace",
     "TraceEvent",

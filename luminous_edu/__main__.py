@@ -14,6 +14,9 @@ Commands:
   to rebuild the runs a student saw.
 - ``luminous-edu nbgrader LESSON.ipynb... --out DIR``: the lessons as nbgrader source
   notebooks, with an autograded test cell after each exercise.
+- ``luminous-edu links --hub URL --repo URL [--branch B]``: the nbgitpuller link of the
+  lessons' folder and of each lesson, for a course on a JupyterHub
+  (``exercises/links.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TextIO
 
 from . import Cluster
 from .errors import LuminousError
-from .exercises import classroom, nbgrader, seeds
+from .exercises import classroom, links, nbgrader, seeds
 
 
 def narrate(seed: int = 7, servers: int = 5, out: TextIO | None = None) -> Cluster:
@@ -110,7 +113,7 @@ def _seed_table(students: list[str], course: str | None, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = ("grade", "seed", "nbgrader")
+COMMANDS = ("grade", "seed", "nbgrader", "links")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,8 +160,11 @@ def _command(argv: list[str]) -> int:
     grader.add_argument("lessons", nargs="+", metavar="LESSON.ipynb")
     grader.add_argument("--out", required=True, help="the folder to write them to")
     grader.add_argument("--points", type=int, default=1, help="points per exercise (default 1)")
+    links.add_parser(commands)
     args = parser.parse_args(argv)
     try:
+        if args.command == "links":
+            return links.run(args, sys.stdout, sys.stderr)
         if args.command == "grade":
             return grade(args.files, args.csv, sys.stdout, sys.stderr)
         if args.command == "seed":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import inspect
 import json
 import signal
 import sys
@@ -618,3 +619,229 @@ def test_log_and_applied_hand_out_copies() -> None:
     c.run(300)
     for sid in c.servers:
         assert [d for _, d in c.applied(sid)] == expected
+
+
+# ----------------------------------------- issue 13: hostile input, refused early
+
+
+def test_a_number_too_long_to_print_is_refused(s: SimpleNamespace) -> None:
+    """Python refuses to turn an int of more than 4,300 digits into text, which the
+    trace, the digest, export() and repr(log) all do: such a number was appended, and
+    the cluster could no longer export. It is refused at the proposal."""
+    huge = 10**5000
+    for data in (huge, -huge, [1, huge], {"k": huge}):
+        refused(s, le.DataError, ["digits"], lambda d=data: s.c.propose(d))
+    s.c.propose(10**300, server=s.leader)  # long, but printable: accepted
+    s.c.run(100)
+    assert le.Cluster.load(s.c.export()).trace_digest() == s.c.trace_digest()
+    assert 10**300 in [d for _, d in s.c.applied(s.leader)]
+
+
+def nested(depth: int, inner: Any = 0) -> Any:
+    value = inner
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [101, 330, 1000, 5000])
+def test_data_nested_too_deep_is_refused(s: SimpleNamespace, depth: int) -> None:
+    """Lists nested ~330 deep passed the check, then broke every follower's storage
+    (deeper in the stack, pickling them hits the recursion limit)."""
+    refused(s, le.DataError, ["nested", "100"], lambda: s.c.propose(nested(depth)))
+
+
+def test_data_nested_within_the_limit_goes_through() -> None:
+    c = le.Cluster(servers=3, seed=2)
+    assert c.run_until(lambda c: c.leader is not None, 3000)
+    data = nested(100)
+    assert c.propose(data).accepted
+    c.run(300)
+    for sid in c.servers:
+        assert [d for _, d in c.applied(sid)] == [data]
+    assert le.Cluster.load(json.loads(json.dumps(c.export()))).trace_digest() == c.trace_digest()
+
+
+def recovering(snapshot: Callable[[Any], Any]) -> type[le.DiskStorage]:
+    """A handler whose load_state, once the server has a term, returns ``snapshot(state)``
+    as its snapshot, and no entries."""
+
+    class Recovering(le.DiskStorage):
+        def load_state(self) -> le.StoredState:
+            got = super().load_state()
+            if got.current_term == 0:
+                return got
+            return le.StoredState(got.current_term, got.voted_for, [], snapshot(got))
+
+    return Recovering
+
+
+BAD_RECOVERIES: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "learners not a list": (
+        lambda got: le.SaveSnapshot(1, 1, [], {"voters": [1, 2, 3], "learners": "x"}),
+        "learners",
+    ),
+    "unknown voter": (lambda got: le.SaveSnapshot(1, 1, [], {"voters": [1, 2, 99]}), "99"),
+    "old voters not servers": (
+        lambda got: le.SaveSnapshot(1, 1, [], {"voters": [1, 2, 3], "old_voters": [0]}),
+        "old_voters",
+    ),
+    "snapshot past every log": (
+        lambda got: le.SaveSnapshot(10**12, 1, [], {"voters": [1, 2, 3]}),
+        "1000000000000",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RECOVERIES))
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_load_state_results_that_cannot_be_recovered_from(case: str) -> None:
+    """A malformed configuration, an unknown server or a snapshot past the end of every
+    log escaped as a core ValueError or KeyError, or hung. Now the server stays down with
+    a HandlerError naming load_state, and the cluster goes on."""
+    make, word = BAD_RECOVERIES[case]
+    c = le.Cluster(servers=3, seed=1, storage=recovering(make), snapshot_threshold=100)
+    assert c.run_until(lambda c: c.leader is not None, 3000)
+    c.propose("x")
+    c.run(100)
+    victim = next(i for i in c.servers if i != c.leader)
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise TimeoutError("restart hung")
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, 10.0)
+    try:
+        c.crash(victim)
+        c.restart(victim)
+        c.run(300)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert not c.servers[victim].alive
+    (error,) = c.errors
+    assert "load_state" in str(error) and word in str(error)
+    assert le.Cluster.load(c.export(), storage=recovering(make)).trace_digest() == c.trace_digest()
+
+
+@pytest.mark.parametrize("name", ["checks", "strict"])
+@pytest.mark.parametrize("bad", ["yes", 1, None, [True]])
+def test_checks_and_strict_take_true_or_false(name: str, bad: Any) -> None:
+    with pytest.raises(le.LuminousError, match=name):
+        le.Cluster(**{name: bad})
+
+
+def test_run_has_a_step_limit(s: SimpleNamespace) -> None:
+    """run(ms) stops after max_steps steps, at a complete step, and says so."""
+    c = s.c
+    c.seek(s.end)
+    before = c.step_count
+    with pytest.raises(le.LuminousError, match="max_steps") as info:
+        c.run(10**12, max_steps=300)
+    assert "300" in str(info.value)
+    assert c.step_count == before + 300
+    assert le.Cluster.load(c.export()).trace_digest() == c.trace_digest()
+    c.run(50)  # still usable
+    default = inspect.signature(le.Cluster.run).parameters["max_steps"].default
+    assert type(default) is int and 0 < default <= 1_000_000
+    gave_up = c.run_until(lambda c: False, max_ms=10**12, max_steps=200, warn=False)
+    assert not gave_up and "max_steps" in gave_up.reason
+
+
+def test_load_has_a_documented_step_limit(record: dict[str, Any]) -> None:
+    """A few hundred bytes of record can ask for a million steps of replay: refused by
+    default, with the option named."""
+    rec = tampered(record, lambda r: r["actions"].append(["next", 1_000_000]))
+    rec["steps"] += 1_000_000
+    assert len(json.dumps(rec)) < 5_000
+    with pytest.raises(le.RecordError, match="max_steps"):
+        le.Cluster.load(rec)
+    default = inspect.signature(le.Cluster.load).parameters["max_steps"].default
+    assert type(default) is int and default < 1_000_000
+    assert "max_steps" in (le.Cluster.load.__doc__ or "")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.trace.text(last="x"),
+        lambda c: c.trace.text(last=-2),
+        lambda c: c.trace["x"],
+        lambda c: c.trace[1.5],
+        lambda c: c.servers[1].entries("a", 3),
+        lambda c: c.servers[1].entries(1, None),
+    ],
+    ids=[
+        "text(last='x')",
+        "text(last=-2)",
+        "trace['x']",
+        "trace[1.5]",
+        "entries('a', 3)",
+        "entries(1, None)",
+    ],
+)
+def test_trace_and_entries_arguments(s: SimpleNamespace, call: Callable[[Any], Any]) -> None:
+    refused(s, le.LuminousError, ["give"], lambda: call(s.c))
+
+
+class Counting(le.RecordingStateMachine):
+    """A subclass with state of its own beside the recorded values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def apply(self, index: int, data: Any) -> None:
+        super().apply(index, data)
+        self.total += data
+
+    def snapshot(self) -> Any:
+        return {"values": super().snapshot(), "total": self.total}
+
+    def restore(self, value: Any) -> None:
+        super().restore(value["values"])
+        self.total = value["total"]
+
+
+def test_a_state_machine_subclass_survives_checkpoints_and_seek() -> None:
+    """It lost its class at a checkpoint, so values changed after a seek."""
+    c = le.Cluster(servers=3, seed=4, state_machine=Counting)
+    assert c.run_until(lambda c: c.leader is not None, 3000)
+    n = 0
+    while c.step_count < 3 * le.sim.CHECKPOINT_INTERVAL:
+        c.propose(n)
+        n += 1
+        c.run(20)
+    machines = {i: (type(c.state_machine(i)), c.state_machine(i).total) for i in c.servers}
+    digest, end = c.trace_digest(), c.step_count
+    c.seek(le.sim.CHECKPOINT_INTERVAL + 5)
+    c.seek(end)
+    assert c.trace_digest() == digest
+    assert {i: (type(c.state_machine(i)), c.state_machine(i).total) for i in c.servers} == machines
+    assert all(kind is Counting for kind, _ in machines.values())
+
+
+class Unprintable:
+    """An object whose repr holds its address, different in every process."""
+
+
+def test_an_error_message_holding_an_address_does_not_spoil_the_export() -> None:
+    class Failing(le.DiskStorage):
+        def save_log(self, msg: Any) -> None:
+            if msg.index == 3:
+                raise le.StorageError(f"cannot store {Unprintable()!r}")
+            super().save_log(msg)
+
+    def drive() -> le.Cluster:
+        c = le.Cluster(servers=3, seed=2, storage=Failing)
+        assert c.run_until(lambda c: c.leader is not None, 3000)
+        for n in range(4):
+            c.propose(n)
+            c.run(50)
+        assert c.errors
+        return c
+
+    c = drive()
+    assert "0x" not in " ".join(e.sentence for e in c.trace)
+    assert le.Cluster.load(c.export(), storage=Failing).trace_digest() == c.trace_digest()
+    assert drive().trace_digest() == c.trace_digest()

@@ -4,7 +4,7 @@ Binder builds the repository with repo2docker. ``repo2docker --no-build --debug`
 the build pack and prints the Dockerfile it would build, without a container engine
 (it never connects to docker in that mode), so these tests read that Dockerfile: the
 image uses Python 3.11, copies the repository, then installs it with ``pip install -e
-.`` into the environment that also runs JupyterLab. Other tests check that
+.[hub]`` into the environment that also runs JupyterLab. Other tests check that
 ``binder/`` and ``pyproject.toml`` agree, and that the README's launch link opens a
 notebook that exists.
 """
@@ -150,7 +150,9 @@ def test_kernel_and_jupyterlab_share_one_environment() -> None:
 
 def test_binder_requirements_install_the_package_and_nothing_else() -> None:
     lines = requirement_lines()
-    assert "-e ." in lines, lines
+    # the package with its hub extra (nbgitpuller, for a hub that runs this image)
+    assert "-e .[hub]" in lines, lines
+    assert "hub" in pyproject()["project"]["optional-dependencies"]
     # Anything else must be a package pyproject.toml names too, so that versions are
     # decided in one place.
     project = pyproject()["project"]
@@ -162,7 +164,7 @@ def test_binder_requirements_install_the_package_and_nothing_else() -> None:
         ]
     }
     for line in lines:
-        if line != "-e .":
+        if line != "-e .[hub]":
             name = canonicalize_name(Requirement(line).name)
             assert name in named, f"binder/requirements.txt installs {line!r}, not in pyproject"
 
@@ -174,7 +176,7 @@ def test_binder_python_is_one_pyproject_supports() -> None:
 
 
 def test_binder_jupyterlab_satisfies_the_lab_extra() -> None:
-    # binder/ installs `-e .`, not `.[lab]`: JupyterLab comes with repo2docker's frozen
+    # binder/ installs `-e .[hub]`, not `.[lab]`: JupyterLab comes with repo2docker's frozen
     # environment. Its version must be one the lab extra accepts.
     lab = [Requirement(s) for s in pyproject()["project"]["optional-dependencies"]["lab"]]
     (jupyterlab,) = [r for r in lab if r.name == "jupyterlab"]

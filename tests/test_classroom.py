@@ -114,6 +114,32 @@ def test_bad_arguments_are_told_what_to_give(tmp_path: Path) -> None:
         ex.submission(tmp_path / "work.json", runs=[le.Cluster()])  # type: ignore[arg-type]
 
 
+def test_on_a_hub_a_file_name_goes_to_the_courses_submissions_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub sets LUMINOUS_EDU_SUBMISSIONS to the student's folder in the course's
+    shared directory: the lesson's submission("lesson01.json") hands the work in there,
+    under the hub user's name, and luminous-edu grade reads it."""
+    folder = tmp_path / "submissions" / "ada"
+    monkeypatch.setenv(classroom.SUBMISSIONS_VARIABLE, str(folder))
+    monkeypatch.setenv(seeds.HUB_USER_VARIABLE, "ada")
+    monkeypatch.chdir(tmp_path)
+    ex.lesson_seed("01")
+    ex.check("01.predict_after_split", "b")
+    written = ex.submission("lesson01.json", runs={})
+    assert written == folder / "lesson01.json" and written.exists()
+    document = classroom.read_submission(written)
+    assert document["student"] == "ada"
+    assert document["lessons"]["01"] == {"seed": seeds.seed_for("01", "ada"), "reference": False}
+    elsewhere = ex.submission(tmp_path / "mine.json", runs={})  # a full path stays
+    assert elsewhere == tmp_path / "mine.json" and elsewhere.exists()
+    blocked = tmp_path / "not a folder"
+    blocked.write_text("")
+    monkeypatch.setenv(classroom.SUBMISSIONS_VARIABLE, str(blocked))
+    with pytest.raises(ex.SubmissionError, match=r"LUMINOUS_EDU_SUBMISSIONS is .*instructor"):
+        ex.submission("lesson01.json", runs={})
+
+
 # ------------------------------------------------------------ tampering
 
 

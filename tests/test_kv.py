@@ -95,7 +95,7 @@ def test_bad_input_is_refused_with_a_sentence() -> None:
         a.get(3)  # type: ignore[arg-type]
     with pytest.raises(le.LuminousError, match="use delete"):
         a.put("x", None)
-    with pytest.raises(le.DataError, match="would come back as"):
+    with pytest.raises(le.DataError, match="brings it back as"):
         a.put("x", (1, 2))
     with pytest.raises(le.DataError, match="cannot be stored"):
         a.put("x", {1, 2})

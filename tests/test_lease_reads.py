@@ -216,7 +216,7 @@ def test_a_stale_read_is_reported() -> None:
     handle = cluster.read(lambda machine: 1)
     read_id = handle.id
     assert read_id is not None
-    cluster._world.read_floors[read_id] = 99  # as if index 99 had been committed
+    cluster._world.read_floors.floors[read_id] = 99  # as if index 99 had been committed
     cluster.run(200)
     assert handle.done
     (violation,) = cluster.violations

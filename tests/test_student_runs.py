@@ -195,3 +195,51 @@ def test_the_student_id_can_come_from_the_environment(monkeypatch: pytest.Monkey
     monkeypatch.setenv(seeds.COURSE_VARIABLE, "raft-2026")
     assert le.student_seed() == 812194
     assert seeds.seed_of("00") == seeds.seed_for("00", "ada@example.edu", "raft-2026")
+
+
+# ------------------------------------------------------ on a JupyterHub (issue 17)
+
+
+def test_on_a_hub_the_student_id_is_the_hub_user_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JupyterHub puts the user's name in every server's environment: with nothing set
+    up, each student of a course gets runs of their own, the same at every visit."""
+    monkeypatch.setenv(seeds.COURSE_VARIABLE, "raft-2026")
+    monkeypatch.setenv(seeds.HUB_USER_VARIABLE, "ada")
+    assert le.student_seed() == le.student_seed("ada", course="raft-2026")
+    assert le.student_seed(course="raft-2027") == le.student_seed("ada", course="raft-2027")
+    seeds.forget()
+    try:
+        ada = seeds.seed_for("00", "ada", "raft-2026")
+        assert ex.lesson_seed("00") == ada
+        assert seeds.chosen()["00"] == (ada, "ada", "raft-2026")
+        monkeypatch.setenv(seeds.HUB_USER_VARIABLE, "grace")  # another student's kernel
+        grace = seeds.seed_for("00", "grace", "raft-2026")
+        assert ex.lesson_seed("00") == grace != ada
+    finally:
+        seeds.forget()
+
+
+def test_luminous_edu_student_wins_over_the_hub_user_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An instructor who names students otherwise (a roster id, not the hub's login)
+    sets LUMINOUS_EDU_STUDENT; an argument wins over both."""
+    monkeypatch.setenv(seeds.HUB_USER_VARIABLE, "ada")
+    monkeypatch.setenv(seeds.STUDENT_VARIABLE, "s1234567")
+    assert seeds.current_student() == "s1234567"
+    assert le.student_seed() == le.student_seed("s1234567")
+    assert seeds.current_student("alan") == "alan"
+    monkeypatch.setenv(seeds.STUDENT_VARIABLE, "  ")  # set but empty: not an id
+    assert seeds.current_student() == "ada"
+
+
+def test_on_binder_the_lessons_keep_their_reference_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BinderHub makes up a user for every launch: that name is no student's."""
+    monkeypatch.setenv(seeds.HUB_USER_VARIABLE, "owner-luminous_edu-x1y2z3")
+    monkeypatch.setenv("BINDER_REPO_URL", "https://github.com/owner/luminous_edu")
+    assert seeds.current_student() is None
+    seeds.forget()
+    try:
+        assert ex.lesson_seed("00") == seeds.REFERENCE_SEEDS["00"]
+    finally:
+        seeds.forget()
+    monkeypatch.setenv(seeds.STUDENT_VARIABLE, "ada")  # still honoured on Binder
+    assert seeds.current_student() == "ada"

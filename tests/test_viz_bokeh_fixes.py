@@ -31,7 +31,6 @@ from luminous_edu.viz.bokeh_fixes import (
     RENDER_TAG,
     LiveBokehModel,
     is_echo,
-    load_bokehjs,
     render_number,
 )
 
@@ -153,13 +152,6 @@ def test_what_is_sent_is_counted() -> None:
     assert widget.bytes_sent > 0
 
 
-def test_bokehjs_is_loaded_inline_only_in_a_kernel() -> None:
-    assert load_bokehjs() is False  # plain Python: nothing to load into
-    from bokeh.resources import INLINE
-
-    assert INLINE.mode == "inline"
-
-
 def test_the_base_class_sends_one_patch_doc_per_event_as_three_messages() -> None:
     """What LiveBokehModel._send_patch copies for several events at once."""
     source = inspect.getsource(BokehModel._document_patched)
@@ -187,9 +179,9 @@ def test_a_batch_sends_one_patch_doc_whatever_the_number_of_changes() -> None:
 
 def browser_applied(widget: LiveBokehModel, number: int) -> dict[str, object]:
     """What BokehJS echoes after applying a batch tagged ``render <number>``."""
-    layout = widget._model
-    event = ModelChangedEvent(layout.document, layout, "tags", [f"{RENDER_TAG}{number}"])
-    content = dict(Serializer(references=set(layout.document.models)).encode(event))
+    ack = widget.ack
+    event = ModelChangedEvent(ack.document, ack, "tags", [f"{RENDER_TAG}{number}"])
+    content = dict(Serializer(references=set(ack.document.models)).encode(event))
     content["event"] = "jsevent"
     return content
 
@@ -203,12 +195,13 @@ def test_with_track_renders_each_batch_is_numbered_and_its_echo_acknowledges_it(
         source.patch({"x": [(1, 8)]})
     # The tag travels in the same PATCH-DOC: still one per batch.
     assert widget.patches_sent == 2
-    assert widget._model.tags == [f"{RENDER_TAG}2"]
+    assert widget.ack.tags == [f"{RENDER_TAG}2"]
+    assert widget._model.tags == [widget.ack]  # not on the plot: that would repaint it
     assert widget.in_flight == 2 and not widget.heard_from_browser
 
     widget._sync_model(widget, browser_applied(widget, 1), [])
     assert widget.in_flight == 1 and widget.heard_from_browser
-    assert widget._model.tags == [f"{RENDER_TAG}2"]  # an ack is not applied back
+    assert widget.ack.tags == [f"{RENDER_TAG}2"]  # an ack is not applied back
     widget._sync_model(widget, browser_applied(widget, 2), [])
     widget._sync_model(widget, browser_applied(widget, 1), [])  # a late one: no going back
     assert widget.in_flight == 0
@@ -220,7 +213,7 @@ def test_without_track_renders_nothing_is_tagged() -> None:
         source.patch({"x": [(0, 7)]})
     with widget.batch():  # an empty batch sends nothing, tracked or not
         pass
-    assert widget._model.tags == [] and widget.render_sent == 0 and widget.in_flight == 0
+    assert widget.ack.tags == [] and widget.render_sent == 0 and widget.in_flight == 0
 
 
 def test_resync_forgets_what_a_silent_browser_owes() -> None:
@@ -233,9 +226,9 @@ def test_resync_forgets_what_a_silent_browser_owes() -> None:
     assert widget.in_flight == 0 and not widget.heard_from_browser
 
 
-def test_only_the_layouts_render_tag_counts_as_an_acknowledgement() -> None:
+def test_only_the_ack_models_render_tag_counts_as_an_acknowledgement() -> None:
     widget, source = build(LiveBokehModel)
-    layout_id = widget._model.id
+    layout_id = widget.ack.id
     tagged = {"kind": "ModelChanged", "model": {"id": layout_id}, "attr": "tags"}
     assert render_number({**tagged, "new": [f"{RENDER_TAG}12"]}, layout_id) == 12
     assert render_number({**tagged, "new": ["render x"]}, layout_id) is None

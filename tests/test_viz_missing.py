@@ -56,9 +56,14 @@ def test_an_import_error_in_luminous_edu_itself_is_not_disguised() -> None:
 def test_cluster_show_without_bokeh_raises_the_missing_library_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Imports fail, as in the browser: the packages and, if an earlier test imported
+    # them, every submodule (Python would find ``bokeh.models`` in sys.modules without
+    # looking at ``bokeh``), and the views that import them are imported afresh.
+    for name in [m for m in sys.modules if m.split(".")[0] in ("bokeh", "jupyter_bokeh")]:
+        monkeypatch.setitem(sys.modules, name, None)
     for name in ("bokeh", "jupyter_bokeh"):
-        monkeypatch.setitem(sys.modules, name, None)  # import fails, as in the browser
-    for name in ("dashboard", "plots", "bokeh_fixes"):
+        monkeypatch.setitem(sys.modules, name, None)
+    for name in ("dashboard", "plots", "bokeh_fixes", "history", "kv"):
         monkeypatch.delitem(sys.modules, f"luminous_edu.viz.{name}", raising=False)
     cluster = le.Cluster(servers=3, seed=1)
     with pytest.raises(le.MissingLibraryError, match=r"needs bokeh.*le\.TableView\(cluster\)"):

@@ -11,6 +11,7 @@ import pytest
 import luminous_edu as le
 from luminous_edu.core.membership import Configuration
 from luminous_edu.sim.scenarios import behind_the_snapshot
+from luminous_edu.viz import flights as fl
 from luminous_edu.viz import palette
 from luminous_edu.viz import viewmodels as vm
 
@@ -55,8 +56,13 @@ def test_server_rows_of_a_fresh_cluster() -> None:
     timers = vm.timer_rows(cluster)
     assert list(timers) == [1, 2, 3] and set(timers[1]) == set(vm.TIMER_COLUMNS)
     assert all(0.5 <= r["timer"] <= 1.0 for r in timers.values())
-    assert timers[1]["timer_y"] == first["timer_y"]  # the bar over its grey track
+    # The browser drains the arc from the due time, around the server.
+    assert (timers[1]["x"], timers[1]["y"]) == (first["x"], first["y"])
+    assert timers[1]["span"] == 300
+    due = {e.target: e.due for e in cluster.pending() if e.kind == "election_timeout"}
+    assert {sid: r["due"] for sid, r in timers.items()} == due
     assert first["votes"] == 0 and first["votes_text"] == ""
+    assert first["votes_y"] < first["y"] - vm.SERVER_RADIUS  # written under the circle
 
 
 def test_server_rows_show_roles_votes_and_crashes() -> None:
@@ -64,7 +70,7 @@ def test_server_rows_show_roles_votes_and_crashes() -> None:
     leader = cluster.leader
     assert leader is not None
     rows = vm.server_rows(cluster)
-    assert rows[leader]["role"] == "leader" and vm.timer_rows(cluster)[leader]["timer"] == 0.0
+    assert rows[leader]["role"] == "leader" and vm.timer_rows(cluster)[leader]["due"] == -1
     other = next(i for i in rows if i != leader)
     cluster.crash(other)
     rows = vm.server_rows(cluster)
@@ -87,11 +93,20 @@ def test_links_and_partitions_come_from_the_cluster() -> None:
     assert [k for k, r in rows.items() if r["cut"]] == [(1, 2), (1, 3)]
     servers = vm.server_rows(cluster)
     assert [servers[i]["group"] for i in (1, 2, 3)] == [0, 1, 1]
+    assert rows[(1, 2)]["label"] == "cut" and rows[(2, 3)]["label"] == ""
+    assert rows[(1, 2)]["why"] == "S1-S2 cut: a partition separates them"
+    assert (rows[(1, 2)]["mx"], rows[(1, 2)]["my"]) == (
+        round((rows[(1, 2)]["x0"] + rows[(1, 2)]["x1"]) / 2, 6),
+        round((rows[(1, 2)]["y0"] + rows[(1, 2)]["y1"]) / 2, 6),
+    )
     cluster.heal()
     cluster.disconnect(3)
     servers = vm.server_rows(cluster)
     assert servers[3]["connected"] is False and servers[3]["group"] == -1
-    assert [k for k, r in vm.link_rows(cluster).items() if r["cut"]] == [(1, 3), (2, 3)]
+    assert servers[3]["line_dash"] == "dashed" and servers[1]["line_dash"] == "solid"
+    links = vm.link_rows(cluster)
+    assert [k for k, r in links.items() if r["cut"]] == [(1, 3), (2, 3)]
+    assert links[(1, 3)]["why"] == "S1-S3 cut: S3 is disconnected"
 
 
 def test_log_rows_exact_columns() -> None:
@@ -112,16 +127,26 @@ def test_log_rows_exact_columns() -> None:
         "label": "x=1",
         "data": "x=1",
         "fill": "#56B4E9",
-        "text_colour": "#000000",
+        "text_colour": "#000000",  # dark text on a light tint: easy to read
         "committed": False,
-        "fill_alpha": 0.35,
+        "fill_alpha": 0.28,
         "line_alpha": 1.0,
-        "hatch": "/",
+        "line_dash": "dashed",  # "not committed yet"
+        "line_width": 2.0,
     }
     cluster.run(200)
     rows = vm.log_rows(cluster)
     assert all(rows[(s, 2)]["committed"] for s in (1, 2, 3))
-    assert rows[(leader, 2)]["hatch"] == " " and rows[(leader, 2)]["fill_alpha"] == 0.95
+    assert rows[(leader, 2)]["line_dash"] == "solid" and rows[(leader, 2)]["fill_alpha"] == 1.0
+
+
+def test_uncommitted_cells_of_dark_terms_keep_dark_text() -> None:
+    """A dark term colour takes white text once committed; not committed yet, the cell is
+    a light tint and its text stays dark (Figure 8's term-3 entry is one)."""
+    entry = le.Entry(index=3, term=3, data="x")
+    assert palette.term_text_colour(3) == "#FFFFFF"
+    assert vm.log_row(1, entry, commit_index=2)["text_colour"] == "#000000"
+    assert vm.log_row(1, entry, commit_index=3)["text_colour"] == "#FFFFFF"
 
 
 def test_long_data_is_shortened() -> None:
@@ -143,59 +168,130 @@ def test_markers_show_commit_and_the_leaders_indexes() -> None:
     assert (leader, "next") not in rows
 
 
-def test_messages_move_from_source_to_target() -> None:
+def test_messages_move_along_their_lane_from_source_to_target() -> None:
     cluster = le.Cluster(servers=3, seed=1)
     cluster.timeout(1)  # S1 sends RequestVote to S2 and S3 at t=now
     sent = cluster.now
     pending = [e for e in cluster.pending() if e.kind == "deliver"]
     assert pending and all(e.sent == sent for e in pending)
-    rows = vm.message_rows(cluster)
+    rows = fl.message_rows(cluster)
     row = rows[pending[0].id]
-    assert row["kind"] == "RequestVote" and row["short"] == "RV"
-    assert row["progress"] == 0.0 and row["sent"] == sent
+    assert row["kind"] == "RequestVote" and row["short"] == "RV" and row["label"] == "RV"
+    assert row["progress"] == 0.0 and row["sent"] == sent and row["due"] == pending[0].due
+    assert row["status"] == "flight" and row["end"] == -1 and row["marker"] == "circle"
     assert row["fields"].startswith("RequestVote(term=1, candidate_id=1")
-    x0, _ = vm.ring_position(0, 3)
-    x1, _ = vm.ring_position(pending[0].target - 1, 3)
-    assert row["x"] == round(x0 + (x1 - x0) * 0.15, 6)
-    # Halfway in time, halfway along the (shortened) path.
-    half = pending[0]._replace(sent=sent - (pending[0].due - sent))
-    assert vm.message_rows(cluster, [half])[half.id]["progress"] == 0.5
+    # The lane starts past the edge of S1's circle and ends before S2's: a message
+    # never covers a server's name, term or role.
+    where = vm.positions(cluster)
+    (ax, ay), (bx, by) = where[1], where[pending[0].target]
+    x0, y0, x1, y1 = (row[k] for k in ("x0", "y0", "x1", "y1"))
+    assert ((x0 - ax) ** 2 + (y0 - ay) ** 2) ** 0.5 > vm.SERVER_RADIUS
+    assert ((x1 - bx) ** 2 + (y1 - by) ** 2) ** 0.5 > vm.SERVER_RADIUS
+    assert (row["x"], row["y"]) == (x0, y0)
+    # Halfway in time, halfway along the lane.
+    assert fl.progress(sent + 5, sent, sent + 10) == 0.5
+    # A request and its reply travel side by side, not on top of each other.
+    back = fl.lane(where, pending[0].target, 1)
+    assert (back[2], back[3]) != (x0, y0)
 
 
-def test_flights_learn_send_times_and_draw_arrows() -> None:
+def test_message_shapes_tell_requests_and_answers_apart() -> None:
+    from luminous_edu.core.messages import AppendEntries, AppendEntriesReply, RequestVoteReply
+
+    ae = AppendEntries(
+        term=1, leader_id=1, prev_log_index=0, prev_log_term=0, entries=(), leader_commit=0
+    )
+    assert fl.message_shape(ae) == ("circle", 9)  # a heartbeat: small
+    carrying = ae._replace(entries=(le.Entry(index=1, term=1, data="x"),))
+    assert fl.message_shape(carrying) == ("circle", 15)
+    assert fl.message_shape(AppendEntriesReply(term=1, success=True))[0] == "square"
+    assert fl.message_shape(AppendEntriesReply(term=1, success=False))[0] == "square_x"
+    assert fl.message_shape(RequestVoteReply(term=1, vote_granted=False))[0] == "square_x"
+    assert palette.message_colour("AE reply") == palette.message_colour("AE") == palette.BLUE
+
+
+def watched(cluster: le.Cluster) -> fl.MessageHistory:
+    history = fl.MessageHistory()
+    history.reset(cluster)
+    return history
+
+
+def test_the_history_sees_a_message_sent_and_delivered_between_updates() -> None:
     cluster = le.Cluster(servers=3, seed=1)
-    flights = vm.Flights()
-    flights.reset(cluster, cluster.pending())
-    seen = len(cluster.trace)
+    history = watched(cluster)
     cluster.timeout(1)
-    events = cluster.trace[seen:]
-    arrows, gone = flights.observe(cluster, cluster.pending(), events)
-    assert gone == []
+    assert history.observe(cluster)
+    arrows = history.all_arrows(cluster.step_count)
     assert sorted((a["y0"], a["y1"], a["status"]) for a in arrows.values()) == [
         (1.0, 2.0, "flight"),
         (1.0, 3.0, "flight"),
     ]
-    assert all(a["x0"] == cluster.now for a in arrows.values())  # Event.sent
+    assert all(a["x0"] == cluster.now and a["s0"] == cluster.step_count for a in arrows.values())
     while any(e.kind == "deliver" and e.source == 1 for e in cluster.pending()):
-        seen = len(cluster.trace)
         cluster.step()
-        flights.observe(cluster, cluster.pending(), cluster.trace[seen:])
-    statuses = {a["id"]: a["status"] for a in flights.arrows.values() if a["y0"] == 1.0}
-    assert set(statuses.values()) == {"delivered"}
+        assert history.observe(cluster)
+    # Every request arrived; their replies were sent and are in flight or arrived too.
+    ring = history.ring_rows(vm.positions(cluster), cluster.now)
+    delivered = [r for r in ring.values() if r["status"] == "delivered"]
+    assert delivered and all(r["end"] >= r["sent"] and r["alpha"] == 0.0 for r in delivered)
+    arrows = history.all_arrows(cluster.step_count)
+    requests = [a for a in arrows.values() if a["y0"] == 1.0 and a["kind"] == "RequestVote"]
+    assert {a["status"] for a in requests} == {"delivered"}
+    assert all(a["s1"] > a["s0"] for a in requests)
+    history.settle()  # shown once: the ring lets them go
+    assert all(
+        r["status"] == "flight" for r in history.ring_rows(vm.positions(cluster), 0).values()
+    )
 
 
-def test_dropped_messages_are_marked() -> None:
+def test_the_history_marks_dropped_and_lost_messages() -> None:
     cluster = le.Cluster(servers=3, seed=1)
-    flights = vm.Flights()
-    flights.reset(cluster, cluster.pending())
+    history = watched(cluster)
     cluster.timeout(1)
-    seen = len(cluster.trace)
-    flights.observe(cluster, cluster.pending(), [])
+    assert history.observe(cluster)
     message = next(e for e in cluster.pending() if e.kind == "deliver")
     cluster.drop(message.id)
-    arrows, _ = flights.observe(cluster, cluster.pending(), cluster.trace[seen:])
-    (arrow,) = [a for a in arrows.values() if a["id"] == message.id]
+    assert history.observe(cluster)
+    (arrow,) = [a for a in history.all_arrows(cluster.step_count).values() if a["id"] == message.id]
     assert arrow["status"] == "dropped" and arrow["marker"] == "x"
+    # A cut link loses what is sent across it: a short stub, marked lost.
+    cluster.partition({1}, {2, 3})
+    assert history.observe(cluster)
+    cluster.timeout(1)
+    assert history.observe(cluster)
+    stubs = [a for a in history.all_arrows(cluster.step_count).values() if a["id"] == -1]
+    assert stubs and {a["status"] for a in stubs} == {"lost"}
+
+
+def test_a_jump_or_unwatched_steps_ask_for_a_rebuild() -> None:
+    cluster = le.Cluster(servers=3, seed=1)
+    history = watched(cluster)
+    cluster.run(300)
+    assert not history.observe(cluster)  # many steps at once: nothing changed
+    assert history.step == 0
+
+
+def test_a_rebuild_replays_the_window_and_leaves_the_cluster_as_it_was() -> None:
+    cluster = elected(servers=5, seed=7)
+    cluster.propose("x=1")
+    cluster.run(333)
+    here, now, digest = cluster.step_count, cluster.now, cluster.trace_digest()
+    future = cluster.history_length
+    history = fl.MessageHistory()
+    history.rebuild(cluster, vm.step_at_time(cluster, now - 200))
+    assert (cluster.step_count, cluster.now, cluster.trace_digest()) == (here, now, digest)
+    assert cluster.history_length == future
+    arrows = history.all_arrows(here)
+    assert len(arrows) > 10 and history.recent == {}
+    # The same arrows as watching every step from the window's start.
+    twin = elected(servers=5, seed=7)
+    twin.propose("x=1")
+    start = vm.step_at_time(cluster, now - 200)
+    twin.run_until(lambda c: c.step_count == start, 5000)
+    watcher = watched(twin)
+    twin.run_until(lambda c: not watcher.observe(c) or c.step_count == here, 5000)
+    finished = {k: a for k, a in watcher.all_arrows(here).items() if a["status"] != "flight"}
+    assert finished.items() <= arrows.items()
 
 
 def test_terms_over_time_fold_the_trace() -> None:
@@ -232,6 +328,35 @@ def test_safety_panel_lists_figure_3_and_durability() -> None:
     rows = vm.safety_rows(cluster)
     assert [r.property for r in rows] == [*le.FIGURE_3, "Durability"]
     assert all(r.ok and r.first_step is None for r in rows)
+
+
+def test_the_status_names_every_server_that_believes_it_leads() -> None:
+    cluster = elected(servers=5, seed=7)
+    old = cluster.leader
+    assert old is not None
+    cluster.partition({old}, {i for i in cluster.servers if i != old})
+    assert cluster.run_until(lambda c: c.leader not in (None, old), 5000)
+    new = cluster.leader
+    assert [sid for sid, _ in vm.leaders(cluster)] == [new, old]
+    text = vm.status_text(cluster)
+    terms = {sid: cluster.servers[sid].current_term for sid in (old, new)}
+    assert f"2 leaders: S{new} (term {terms[new]}), S{old} (term {terms[old]})" in text
+
+
+def test_periods_carry_steps_for_time_that_stands_still() -> None:
+    """Manual scheduling at t=0 (the paper's figures): each period has no length in
+    virtual time, but it has one in steps."""
+    cluster = le.Cluster(servers=3, seed=1)
+    cluster.timeout(1)
+    for _ in range(6):
+        cluster.fire(next(e.id for e in cluster.pending() if e.kind == "deliver"))
+    assert cluster.now == 0 and cluster.leader == 1
+    terms = vm.Timeline("term")
+    terms.reset(cluster)
+    leading = [r for r in terms.rows.values() if r["server"] == 1 and r["role"] == "leader"]
+    (period,) = leading
+    assert period["x0"] == period["x1"] == 0
+    assert period["s1"] == cluster.step_count and period["s0"] < period["s1"]
 
 
 def test_narration_and_status() -> None:
@@ -363,26 +488,23 @@ def test_pre_votes_are_labelled_pre_rv_not_rv() -> None:
     cluster = le.Cluster(servers=5, seed=3, prevote=True)
     cluster.timeout(2)
     assert cluster.servers[2].role is le.Role.PRECANDIDATE
-    requests = vm.message_rows(cluster)
+    requests = fl.message_rows(cluster)
     assert {r["short"] for r in requests.values()} == {"pre-RV"}
     assert {r["colour"] for r in requests.values()} == {palette.MESSAGE_COLOURS["pre-RV"]}
     assert cluster.run_until(lambda c: deliveries(c, "RequestVoteReply"), 1000)
-    replies = [r for r in vm.message_rows(cluster).values() if r["kind"] == "RequestVoteReply"]
+    replies = [r for r in fl.message_rows(cluster).values() if r["kind"] == "RequestVoteReply"]
     assert replies and all(r["short"].startswith("pre-RV reply ") for r in replies)
-    assert {r["colour"] for r in replies} == {palette.MESSAGE_COLOURS["pre-RV reply"]}
-    flights = vm.Flights()
-    flights.reset(cluster, cluster.pending())
-    labels = {a["kind"]: a["label"] for a in flights.arrows.values()} | {
-        a["kind"]: a["label"] for a in flights.flying.values()
-    }
-    assert labels["RequestVoteReply"] == "pre-RV reply"
+    assert {r["colour"] for r in replies} == {palette.MESSAGE_COLOURS["pre-RV"]}
+    assert {r["label"] for r in replies} == {"pre-RV reply"}
+    arrows = watched(cluster).all_arrows(cluster.step_count).values()
+    assert {a["label"].split(" ✓")[0].split(" ✗")[0] for a in arrows} >= {"pre-RV reply"}
 
 
 def test_a_real_vote_is_still_rv_after_the_pre_vote() -> None:
     cluster = le.Cluster(servers=5, seed=3, prevote=True)
     cluster.timeout(2)
     assert cluster.run_until(lambda c: c.servers[2].role is le.Role.CANDIDATE, 1000)
-    votes = [r for r in vm.message_rows(cluster).values() if r["kind"] == "RequestVote"]
+    votes = [r for r in fl.message_rows(cluster).values() if r["kind"] == "RequestVote"]
     assert votes and {r["short"] for r in votes} == {"RV"}
     assert {r["colour"] for r in votes} == {palette.MESSAGE_COLOURS["RV"]}
 
@@ -408,17 +530,18 @@ def test_timeout_now_has_its_own_colour_and_label() -> None:
     target = next(i for i in cluster.servers if i != leader)
     assert cluster.transfer_leadership(to=target).accepted
     assert cluster.run_until(lambda c: deliveries(c, "TimeoutNow"), 1000)
-    (row,) = [r for r in vm.message_rows(cluster).values() if r["kind"] == "TimeoutNow"]
+    (row,) = [r for r in fl.message_rows(cluster).values() if r["kind"] == "TimeoutNow"]
     assert row["short"] == "TimeoutNow" and row["target"] == target
     assert row["colour"] == palette.MESSAGE_COLOURS["TimeoutNow"] == palette.VERMILLION
 
 
-def test_every_message_label_has_its_own_colour_in_the_legend() -> None:
-    labels = [label for label, _ in palette.MESSAGE_MEANINGS]
-    assert set(labels) == set(palette.MESSAGE_COLOURS)
+def test_every_message_kind_has_its_own_colour_in_the_legend() -> None:
+    labels = [label for label, _meaning, _colour in palette.MESSAGE_KINDS]
     colours = [palette.message_colour(label) for label in labels]
     assert len(set(colours)) == len(colours) and palette.GREY not in colours
-    assert set(vm.SHORT_NAMES.values()) <= set(labels)
+    requests = {v for v in vm.SHORT_NAMES.values() if not v.endswith(" reply")}
+    assert requests <= set(labels)
+    assert [m for m, _ in palette.MESSAGE_SHAPES] == [fl.REQUEST, fl.YES, fl.NO]
 
 
 class Bulky(NamedTuple):
@@ -429,12 +552,12 @@ class Bulky(NamedTuple):
 
 
 def test_long_message_fields_are_shortened_for_hovering() -> None:
-    text = vm.message_fields(Bulky(term=3, data=list(range(1000))))
+    text = fl.message_fields(Bulky(term=3, data=list(range(1000))))
     term, data = text.removeprefix("Bulky(").removesuffix(")").split(", ", 1)
     assert term == "term=3"
     assert data.startswith("data=[0, 1, 2") and data.endswith("…")
     assert len(data) == len("data=") + vm.FIELD_WIDTH
-    assert vm.message_fields(Bulky(term=1, data=[7])) == "Bulky(term=1, data=[7])"
+    assert fl.message_fields(Bulky(term=1, data=[7])) == "Bulky(term=1, data=[7])"
 
 
 @pytest.mark.parametrize(
@@ -545,15 +668,14 @@ def test_a_snapshot_is_one_block_not_missing_cells() -> None:
 
 def test_install_snapshot_has_its_own_label_colour_and_short_fields() -> None:
     cluster = installing_snapshot()
-    (row,) = [r for r in vm.message_rows(cluster).values() if r["kind"] == "InstallSnapshot"]
+    (row,) = [r for r in fl.message_rows(cluster).values() if r["kind"] == "InstallSnapshot"]
     assert row["short"] == "IS" and row["colour"] == palette.MESSAGE_COLOURS["IS"]
     assert "data=[" in row["fields"] and "…" in row["fields"]
-    flights = vm.Flights()
-    flights.reset(cluster, cluster.pending())
-    assert {a["label"] for a in flights.flying.values() if a["kind"] == "InstallSnapshot"} == {"IS"}
+    arrows = watched(cluster).all_arrows(cluster.step_count).values()
+    assert {a["label"] for a in arrows if a["kind"] == "InstallSnapshot"} == {"IS"}
     assert cluster.run_until(lambda c: deliveries(c, "InstallSnapshotReply"), 1000)
-    replies = [r for r in vm.message_rows(cluster).values() if r["kind"] == "InstallSnapshotReply"]
-    assert replies and replies[0]["short"] == "IS reply"
+    replies = [r for r in fl.message_rows(cluster).values() if r["kind"] == "InstallSnapshotReply"]
+    assert replies and replies[0]["short"] == "IS reply" and replies[0]["marker"] == "square"
 
 
 def test_incremental_log_equals_a_full_rebuild_across_compaction_and_installs() -> None:

@@ -25,6 +25,11 @@ configurations the servers use (membership changes, §6, must not break that). S
 added later are registered with ``add_server``; removed servers stay checked, since
 what they committed or applied stays committed or applied.
 
+Everything kept here only grows (a server's prefix digests may be cut shorter, when its
+log is), so the simulator's checkpoints need not copy it: ``freeze`` gives a copy that
+shares the lists and dicts and remembers their lengths, in O(servers), and ``thaw``
+makes a checker to go on with from such a copy.
+
 With log compaction (§7) a server's log starts after its snapshot, but the digests
 here still cover every index: compacting a log changes no digest. A server that
 installs a snapshot, or restarts from one, gets the digests of the committed prefix
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from ..core import Entry, Output, Role, Server
@@ -92,17 +98,51 @@ class SafetyChecker:
         self.commit_terms: list[int] = [0]  # the term each index was first seen committed in
         self.applied: dict[int, tuple[Entry, int]] = {}  # index -> (entry, first server)
         self.reported: set[tuple[Any, ...]] = set()
+        # Servers whose prefix list a frozen copy shares: cut shorter, it is copied first.
+        self.shared: set[int] = set()
+        # A frozen copy's lengths of what it shares (None for a checker in use).
+        self.lengths: tuple[dict[int, int], int, int, int] | None = None
 
-    def clone(self) -> SafetyChecker:
+    def freeze(self) -> SafetyChecker:
+        """A copy for a checkpoint, made in O(servers): it shares this checker's lists
+        and dicts, which this checker only ever adds to (first_seen and applied are
+        only inserted into, committed only extended), and remembers how long they are.
+        It is only ever thawed, never used."""
         twin = object.__new__(SafetyChecker)
-        twin.prefix = {i: list(p) for i, p in self.prefix.items()}
+        twin.prefix = dict(self.prefix)
         twin.commit = dict(self.commit)
         twin.leaders = dict(self.leaders)
-        twin.first_seen = dict(self.first_seen)
-        twin.committed = list(self.committed)
-        twin.commit_terms = list(self.commit_terms)
-        twin.applied = dict(self.applied)
+        twin.first_seen = self.first_seen
+        twin.committed = self.committed
+        twin.commit_terms = self.commit_terms  # extended with committed, in step
+        twin.applied = self.applied
         twin.reported = set(self.reported)
+        twin.shared = set()
+        twin.lengths = (
+            {i: len(p) for i, p in self.prefix.items()},
+            len(self.first_seen),
+            len(self.committed),
+            len(self.applied),
+        )
+        self.shared = set(self.prefix)
+        return twin
+
+    def thaw(self) -> SafetyChecker:
+        """A checker to go on with, as this frozen copy was when it was made."""
+        assert self.lengths is not None, "only a frozen copy thaws"
+        prefix, seen, committed, applied = self.lengths
+        twin = object.__new__(SafetyChecker)
+        twin.prefix = {i: p[: prefix[i]] for i, p in self.prefix.items()}
+        twin.commit = dict(self.commit)
+        twin.leaders = dict(self.leaders)
+        # (Dicts keep their insertion order: the first n items are those it had then.)
+        twin.first_seen = dict(islice(self.first_seen.items(), seen))
+        twin.committed = self.committed[:committed]
+        twin.commit_terms = self.commit_terms[:committed]
+        twin.applied = dict(islice(self.applied.items(), applied))
+        twin.reported = set(self.reported)
+        twin.shared = set()
+        twin.lengths = None
         return twin
 
     def add_server(self, server_id: int) -> None:
@@ -116,6 +156,7 @@ class SafetyChecker:
         if it has one)."""
         sid = server.id
         self.prefix[sid] = self._snapshot_prefix(sid, server.log.snapshot_index, server)
+        self.shared.discard(sid)  # a new list
         self.commit[sid] = server.commit_index
         found: list[Violation] = []
         self._extend(step, server, server.log.snapshot_index + 1, found)
@@ -140,6 +181,7 @@ class SafetyChecker:
         if out.restore is not None:  # installed a snapshot (Figure 13)
             last = out.restore.last_index
             self.prefix[sid] = self._snapshot_prefix(sid, last, server)
+            self.shared.discard(sid)  # a new list
             self._extend(step, server, last + 1, found)
         elif changed is not None:
             old_last = len(self.prefix[sid]) - 1
@@ -166,7 +208,12 @@ class SafetyChecker:
     def _extend(self, step: int, server: Server, start: int, found: list[Violation]) -> None:
         sid = server.id
         prefix = self.prefix[sid]
-        del prefix[start:]
+        if start < len(prefix):
+            if sid in self.shared:  # a checkpoint sees this list: cut a copy
+                prefix = self.prefix[sid] = prefix[:start]
+                self.shared.discard(sid)
+            else:
+                del prefix[start:]
         log = server.log
         digest = prefix[-1]
         first_seen = self.first_seen

@@ -13,6 +13,7 @@ from .messages import (
     InstallSnapshotReply,
     RequestVote,
     RequestVoteReply,
+    TimeoutNow,
 )
 from .output import Output, ProposalOutcome
 from .persistence import (
@@ -51,6 +52,7 @@ __all__ = [
     "SaveSnapshot",
     "Server",
     "StoredState",
+    "TimeoutNow",
     "TruncateLog",
     "looks_like_marker",
     "noop_data",

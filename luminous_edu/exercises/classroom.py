@@ -9,7 +9,10 @@ elsewhere. It reads what ``le.exercises.check`` kept; nothing is stored on disk.
 package version, each exercise's result with the answer's text (a function's source,
 a value's repr), the exercises not done yet, and exports of the student's runs
 (``cluster.export()``, which replay with ``le.Cluster.load``). A student runs it at
-the end of each lesson; the instructor runs ``luminous-edu grade FILES...``.
+the end of each lesson; the instructor runs ``luminous-edu grade FILES...``. Where the
+course sets ``$LUMINOUS_EDU_SUBMISSIONS`` (on a JupyterHub, the spawner's environment:
+a folder the instructor can read, one per student), a file name without a folder goes
+there, so the lessons' ``submission("lesson04.json")`` hands the work in as it is.
 
 What the signature protects against, honestly: the file carries an HMAC-SHA256 of its
 content. Without a course secret the key is public (it is in this file), so the
@@ -45,6 +48,8 @@ from .framework import ATTEMPTS, Exercise, all_exercises
 
 FORMAT = "luminous_edu submission 1"
 SECRET_VARIABLE = "LUMINOUS_EDU_SECRET"
+#: The folder a relative submission path is written under, when set (a course's hub).
+SUBMISSIONS_VARIABLE = "LUMINOUS_EDU_SUBMISSIONS"
 # The key without a course secret: public, so it only detects changes, not forgeries.
 PUBLIC_KEY = b"luminous_edu submission 1: no course secret"
 MAX_RUNS = 20  # clusters exported into one submission
@@ -133,11 +138,15 @@ def submission(
 ) -> Path:
     """Write this kernel's work to the JSON file ``path`` and return its path.
 
-    It holds the student id (``student_id``, else ``$LUMINOUS_EDU_STUDENT``), the
-    course, the package version, the seed of each lesson started, each exercise of
-    those lessons (or of ``lesson``) with its latest result and the answer's text, the
-    exercises not done yet, and the export of each cluster in ``runs`` (by name; by
-    default every ``le.Cluster`` among the notebook's variables). Signed with
+    A relative ``path`` is taken under ``$LUMINOUS_EDU_SUBMISSIONS`` when that is set
+    (the folder a course's hub collects work from), else under the current folder.
+
+    It holds the student id (``student_id``, else ``$LUMINOUS_EDU_STUDENT``, else on a
+    JupyterHub the hub's user name), the course, the package version, the seed of each
+    lesson started, each exercise of those lessons (or of ``lesson``) with its latest
+    result and the answer's text, the exercises not done yet, and the export of each
+    cluster in ``runs`` (by name; by default every ``le.Cluster`` among the notebook's
+    variables). Signed with
     ``$LUMINOUS_EDU_SECRET`` if set (read the module's docstring on what that
     protects against)."""
     from .. import __version__  # the package is imported by the time anyone calls this
@@ -145,6 +154,9 @@ def submission(
     target = Path(path)
     if target.suffix != ".json":
         raise SubmissionError(f"submission({str(path)!r}): give a file name ending in .json")
+    collected = os.environ.get(SUBMISSIONS_VARIABLE, "").strip()
+    if collected and not target.is_absolute():
+        target = Path(collected) / target
     items = _exercises(lesson)
     lessons = sorted({item.lesson for item in items})
     chosen = seeds.chosen()
@@ -171,8 +183,15 @@ def submission(
     }
     document = json.loads(json.dumps(document))  # exactly what a reader will see
     document["signature"] = _signature(document, _secret())
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
+    except OSError as error:
+        where = f" (${SUBMISSIONS_VARIABLE} is {collected!r})" if collected else ""
+        raise SubmissionError(
+            f"submission({str(path)!r}) could not write {target}{where}: {error}. "
+            "Give another path, or ask your instructor where to hand work in."
+        ) from None
     return target
 
 

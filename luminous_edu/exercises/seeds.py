@@ -8,10 +8,19 @@ next. Different courses give the same student different seeds.
 Every lesson's first code cell is ``SEED = le.exercises.lesson_seed("NN")``, and every
 cluster of the lesson is built from ``SEED``. With no student id set, that is the
 lesson's reference seed (``REFERENCE_SEEDS``), the run its text was written on. With a
-student id (the ``student_id`` argument, or the environment variable
-``LUMINOUS_EDU_STUDENT``), each student gets a run of their own for each lesson (a
-digest of the course, the id and the lesson number); the lesson's "predict, then run"
-questions then compute their answers from that student's run.
+student id, each student gets a run of their own for each lesson (a digest of the
+course, the id and the lesson number); the lesson's "predict, then run" questions then
+compute their answers from that student's run.
+
+Where the student id comes from, first found wins:
+
+1. the ``student_id`` argument;
+2. the environment variable ``LUMINOUS_EDU_STUDENT`` (an instructor sets it);
+3. on a JupyterHub, the hub's user name, ``JUPYTERHUB_USER``, which JupyterHub gives
+   every user's server (and so every kernel): on a hub each student has runs of their
+   own with no set-up, the same each time they reopen a lesson. Not on Binder:
+   BinderHub names a throwaway user for every launch (and sets ``BINDER_REPO_URL`` /
+   ``BINDER_LAUNCH_HOST``), so there the lessons keep their reference runs.
 """
 
 from __future__ import annotations
@@ -26,6 +35,11 @@ from ..errors import LuminousError
 STUDENT_VARIABLE = "LUMINOUS_EDU_STUDENT"
 COURSE_VARIABLE = "LUMINOUS_EDU_COURSE"
 DEFAULT_COURSE = "luminous_edu"
+#: Set by JupyterHub in every user's server: the hub's user name, the student id when
+#: ``LUMINOUS_EDU_STUDENT`` is not set.
+HUB_USER_VARIABLE = "JUPYTERHUB_USER"
+#: Set by BinderHub in every session it launches, whose hub user is a throwaway name.
+BINDER_VARIABLES = ("BINDER_REPO_URL", "BINDER_LAUNCH_HOST")
 
 #: The seed each lesson was written on: its runs with no student id set.
 REFERENCE_SEEDS = {
@@ -50,11 +64,17 @@ _CHOSEN: dict[str, tuple[int, str | None, str]] = {}
 
 
 def current_student(student_id: str | None = None) -> str | None:
-    """``student_id`` if given, else ``$LUMINOUS_EDU_STUDENT`` if set and not empty."""
+    """``student_id`` if given, else ``$LUMINOUS_EDU_STUDENT`` if set and not empty,
+    else on a JupyterHub (not Binder) the hub's user name ``$JUPYTERHUB_USER``; None
+    when there is none of them."""
     if student_id is not None:
         return _valid_id(student_id)
     from_environment = os.environ.get(STUDENT_VARIABLE, "").strip()
-    return from_environment or None
+    if from_environment:
+        return from_environment
+    if any(os.environ.get(name) for name in BINDER_VARIABLES):
+        return None
+    return os.environ.get(HUB_USER_VARIABLE, "").strip() or None
 
 
 def current_course(course: str | None = None) -> str:
@@ -70,15 +90,17 @@ def student_seed(student_id: str | None = None, course: str | None = None) -> in
     """The seed, from 0 to 999,999, of ``student_id`` in ``course``: the same on every
     machine and every run (a SHA-256 digest of both, not Python's salted ``hash()``).
 
-    ``student_id`` defaults to ``$LUMINOUS_EDU_STUDENT`` and ``course`` to
-    ``$LUMINOUS_EDU_COURSE`` (else ``"luminous_edu"``). With no student id at all it
-    raises ``LuminousError``: lessons use ``le.exercises.lesson_seed(lesson)``, which
-    falls back to the lesson's reference seed instead."""
+    ``student_id`` defaults to ``$LUMINOUS_EDU_STUDENT``, else on a JupyterHub to the
+    hub's user name (``$JUPYTERHUB_USER``), and ``course`` to ``$LUMINOUS_EDU_COURSE``
+    (else ``"luminous_edu"``). With no student id at all it raises ``LuminousError``:
+    lessons use ``le.exercises.lesson_seed(lesson)``, which falls back to the lesson's
+    reference seed instead."""
     student = current_student(student_id)
     if student is None:
         raise LuminousError(
             "student_seed() needs a student id: pass one, student_seed('ada@example.edu', "
-            f"course='raft-2026'), or set the environment variable {STUDENT_VARIABLE}"
+            f"course='raft-2026'), or set the environment variable {STUDENT_VARIABLE} "
+            f"(on a JupyterHub, the hub's user name, {HUB_USER_VARIABLE}, is used)"
         )
     return _digest_seed(current_course(course), student)
 
@@ -87,11 +109,11 @@ def lesson_seed(lesson: str, student_id: str | None = None, course: str | None =
     """The seed of lesson ``lesson``'s runs (``"00"`` to ``"10"``), the one place a
     lesson takes its seeds from: ``SEED = le.exercises.lesson_seed("01")``.
 
-    Without a student id (argument, or ``$LUMINOUS_EDU_STUDENT``) it is the lesson's
-    reference seed, the run the lesson's text was written on; with one, a seed of that
-    student's own for this lesson (a digest of the course, the id and the lesson
-    number, like ``student_seed``'s). The lesson's checks and reveals in this kernel
-    then compute their answers for that seed."""
+    Without a student id (argument, ``$LUMINOUS_EDU_STUDENT``, or on a JupyterHub the
+    hub's user name) it is the lesson's reference seed, the run the lesson's text was
+    written on; with one, a seed of that student's own for this lesson (a digest of the
+    course, the id and the lesson number, like ``student_seed``'s). The lesson's checks
+    and reveals in this kernel then compute their answers for that seed."""
     lesson = _valid_lesson(lesson)
     student = current_student(student_id)
     the_course = current_course(course)

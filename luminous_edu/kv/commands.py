@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..errors import DataError
+from ..storage.codec import CodecError, JsonCodec, carried, shown
 
 #: The key that marks a command in its JSON form. User values may not use it at the top
 #: level of a dict (``check_value`` refuses them).
@@ -138,17 +139,15 @@ def check_value(value: Any, what: str) -> Any:
     """A copy of ``value`` if it is a JSON value a command can carry unchanged (the
     caller may change its own object later); else DataError."""
     try:
-        copy = json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as error:
+        copy = carried(JSON, value)
+    except CodecError as error:
         raise DataError(
-            f"{what}={value!r} cannot be stored ({error}): give a JSON value (None, "
-            "booleans, numbers, strings, lists, dicts with string keys)"
+            f"{what}={shown(value)} cannot be stored: {error}. Give a JSON value (None, "
+            "booleans, numbers, strings, lists rather than tuples, dicts with string keys)"
         ) from None
-    if copy != value or type(copy) is not type(value):
-        raise DataError(
-            f"{what}={value!r} would come back as {copy!r}: give a JSON value (lists "
-            "rather than tuples, string keys in dicts)"
-        )
     if type(value) is dict and TAG in value:
         raise DataError(f"{what}: the key {TAG!r} is reserved for the store's commands")
     return copy
+
+
+JSON = JsonCodec()

@@ -1,16 +1,11 @@
 """The Cluster: servers, storage, a network and virtual time, behind a step controller.
 
-Theory of operation
--------------------
-Everything that changes lives in a ``World``. Every change to it is a *step*: the
-automatic firing of the next scheduled event, or one input from the user (a proposal,
-a crash, a network change, a manual ``fire``...). Steps are numbered from 1; the state
-after construction is step 0. The history records one action per step, so:
-
-- ``seek(k)`` restores the nearest checkpoint at or before step k and replays the
-  recorded actions up to k (replay is deterministic, so this reproduces step k exactly);
-- after a rewind, ``step``/``run`` replay the recorded future, inputs included;
-- any new input while a future is recorded forks: the old future is discarded.
+This module is the facade: the public API and the checks of its arguments. Every check
+happens here, before anything changes, so a refused call raises from the method the
+user called and leaves the cluster as it was. What a step does to the world is in
+``effects.py`` (the interpreter of servers' outputs and users' inputs); how steps are
+recorded, replayed, checkpointed and rolled back is in ``history.py``; ``record.py``
+turns a history into a JSON record and back.
 
 Inputs carry the virtual time at which they were made; automatic steps fire at their
 event's due time. ``run(ms)`` may also move the clock forward past the last event; that
@@ -19,99 +14,57 @@ is not a step.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
-import traceback
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from heapq import heappush
-from typing import Any, NamedTuple
+from typing import Any
 
-from ..check import SafetyChecker, Violation, scan
-from ..check.durability import DurableState
-from ..check.violation import LINEARIZABLE_READS
-from ..core import (
-    AppendEntriesReply,
-    CompactLog,
-    Entry,
-    InstallSnapshotReply,
-    LoadState,
-    Output,
-    RequestVoteReply,
-    Role,
-    SaveSnapshot,
-    Server,
-    StoredState,
-    looks_like_marker,
-)
+from ..check import Violation, scan
+from ..core import Entry, Role, Server, StoredState, looks_like_marker
 from ..core.bugs import SINGLE_CHANGE_BEFORE_COMMIT as SINGLE_CHANGE
 from ..core.bugs import check_bugs
 from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
-from ..core.output import RESET, START, STOP
-from ..errors import DataError, InvalidActionError, LuminousError, UnknownServerError
+from ..core.server import MEMBERSHIP_CHANGES
+from ..errors import DataError, InvalidActionError, LuminousError, RecordError, UnknownServerError
 from ..storage import Disk, DiskStorage, JsonCodec, copy_value
-from ..storage.disk import PowerLoss, check_fault_mode
+from ..storage.codec import CodecError, carried, shown
+from ..storage.disk import check_fault_mode
 from ..storage.handler import missing_compaction_methods
 from ..storage.stored import StoredStateError, validate_stored_state
-from .events import DELIVER, ELECTION_TIMEOUT, HEARTBEAT, Event
-from .narration import RawEvent, Trace
-from .network import Network
-from .outcomes import GaveUp, GaveUpWarning
-from .randomness import draw_int
+from . import handmade, record
+from .effects import Effects, HandlerError
+from .events import DELIVER, Event
+from .history import (
+    CHECKPOINT_INTERVAL,
+    FOREVER,
+    History,
+    SafetyViolationError,
+    not_rewindable,
+)
+from .narration import Trace
+from .network import BoundNetwork, Network
+from .outcomes import GaveUp, GaveUpWarning, Input, MembershipResult, ProposalResult, TransferResult
 from .state_machine import RecordingStateMachine
 from .views import Servers
 from .world import World
 
-CHECKPOINT_INTERVAL = 1024
-_new = tuple.__new__  # builds a named tuple from its fields in order, skipping __new__
 # The role under a plain name: in Python 3.11 ``Role.LEADER`` goes through EnumType's
 # lookup and costs about 0.2 us, several times a plain global, on hot paths here.
 _LEADER = Role.LEADER
-_NEXT = ("next",)
-_JSON_ATOMS = (int, str, bool, type(None))
 
-Action = tuple[Any, ...]
-
-
-class _Proposal(NamedTuple):
-    accepted: bool
-    index: int | None  # type: ignore[assignment]  # shadows tuple.index
-    term: int | None
-    leader_hint: int | None
-
-
-class ProposalResult(_Proposal):
-    """The answer to ``cluster.propose``: whether the server took the command, where it
-    sits in the log (index, term), whom the server believes leads, and, when it was
-    refused, the ``reason`` (a sentence; None when accepted).
-
-    It is still the 4-tuple ``(accepted, index, term, leader_hint)``, so code that
-    unpacks four values keeps working; ``reason`` is an attribute beside them."""
-
-    reason: str | None
-
-    def __new__(
-        cls,
-        accepted: bool,
-        index: int | None,
-        term: int | None,
-        leader_hint: int | None,
-        reason: str | None = None,
-    ) -> ProposalResult:
-        result = super().__new__(cls, accepted, index, term, leader_hint)
-        result.reason = reason
-        return result
-
-    def __repr__(self) -> str:
-        fields = (
-            f"accepted={self.accepted!r}, index={self.index!r}, term={self.term!r}, "
-            f"leader_hint={self.leader_hint!r}"
-        )
-        if self.reason is not None:
-            fields += f", reason={self.reason!r}"
-        return f"ProposalResult({fields})"
+__all__ = [
+    "CHECKPOINT_INTERVAL",
+    "MAX_SERVER_ID",
+    "Cluster",
+    "HandlerError",
+    "Input",
+    "MembershipResult",
+    "ProposalResult",
+    "ReadHandle",
+    "SafetyViolationError",
+    "TransferResult",
+]
 
 
 class ReadHandle:
@@ -158,63 +111,15 @@ class ReadHandle:
             return f"<read not accepted; leader hint {self.leader_hint}>"
         if not self.done:
             return f"<read #{self.id}: waiting>"
-        return f"<read #{self.id} at index {self.index}: {self.value!r}>"
-
-
-class TransferResult(NamedTuple):
-    """The answer to ``cluster.transfer_leadership``."""
-
-    accepted: bool
-    reason: str | None
-
-
-class MembershipResult(NamedTuple):
-    """The answer to ``add_server``, ``remove_server``, ``add_learner`` and ``promote``:
-    whether the leader started the change (``accepted``) and, if not, the ``reason``."""
-
-    accepted: bool
-    reason: str | None
+        return f"<read #{self.id} at index {self.index}: {shown(self.value)}>"
 
 
 MEMBERSHIP_MODES = ("single", "joint")
 MAX_SERVER_ID = 99
-
-
-class Input(NamedTuple):
-    """A recorded user input, as returned by ``step()`` when it replays one."""
-
-    kind: str
-    args: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class HandlerError:
-    """Student code (a storage handler or state machine) raised; its server stopped."""
-
-    server: int
-    step: int
-    what: str  # "storage handler" or "state machine"
-    message: Any  # the storage message, or the entry being applied
-    error: BaseException
-    traceback: str
-
-    def __str__(self) -> str:
-        message = self.message if isinstance(self.message, str) else repr(self.message)
-        return (
-            f"step {self.step}: S{self.server}'s {self.what} raised "
-            f"{type(self.error).__name__}: {self.error} while handling {message}. "
-            f"S{self.server} has stopped; the rest of the cluster goes on. "
-            f"cluster.restart({self.server}) starts it again with the same code; to try "
-            f"fixed code, build a new Cluster with it.\n{self.traceback}"
-        )
-
-
-class SafetyViolationError(AssertionError):
-    """Raised after a step by a ``strict=True`` cluster that broke a Figure 3 property."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        self.violations = violations
-        super().__init__("; ".join(str(v) for v in violations))
+#: The most steps one call of run, run_until or Cluster.load takes unless told more.
+STEP_LIMIT = 500_000
+#: The longest run and run_until accept at once (virtual milliseconds; 30 years).
+MAX_MS = 10**12
 
 
 class Cluster:
@@ -222,7 +127,11 @@ class Cluster:
 
     ``Cluster(servers=5, seed=7)`` builds servers S1..S5. Drive it with ``step``,
     ``run`` and ``run_until``; go back with ``rewind`` and ``seek``; inspect it through
-    ``servers[i]``, ``leader``, ``trace`` and ``violations``.
+    ``servers[i]``, ``leader``, ``trace`` and ``violations``. Build scenarios with
+    ``initial_state={i: le.StoredState(...)}`` (servers that start from given terms,
+    votes and logs), ``cut(a, b)`` / ``mend(a, b)`` (one link) and ``inject(source,
+    target, message)`` (a hand-made message). An interrupt (KeyboardInterrupt,
+    SystemExit) at any point leaves the cluster at its last complete step.
     """
 
     def __init__(
@@ -247,32 +156,36 @@ class Cluster:
         snapshot_threshold: int | None = None,
         lease_reads: bool = False,
         clock_drift_bound: float = 1.0,
+        initial_state: dict[int, StoredState] | None = None,
         bugs: Iterable[str] = (),
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
-            raise LuminousError(f"servers={servers!r}: give the number of servers, 1 to 99")
-        if type(seed) is not int:
-            raise LuminousError(f"seed={seed!r}: the seed must be a whole number")
+            raise LuminousError(f"servers={shown(servers)}: give the number of servers, 1 to 99")
+        if type(seed) is not int or not -(10**100) < seed < 10**100:
+            raise LuminousError(
+                f"seed={shown(seed)}: the seed must be a whole number (of at most 100 digits)"
+            )
         low_high = election_timeout_ms
         if (
             not isinstance(low_high, tuple | list)
             or len(low_high) != 2
             or not all(type(x) is int for x in low_high)
-            or not 1 <= low_high[0] <= low_high[1]
+            or not 1 <= low_high[0] <= low_high[1] <= 10**9
         ):
             raise LuminousError(
-                f"election_timeout_ms={low_high!r}: give (min, max) whole milliseconds "
-                "with 1 <= min <= max, for example (150, 300)"
+                f"election_timeout_ms={shown(low_high)}: give (min, max) whole milliseconds "
+                "with 1 <= min <= max <= 10**9, for example (150, 300)"
             )
-        if type(heartbeat_interval_ms) is not int or heartbeat_interval_ms < 1:
+        if type(heartbeat_interval_ms) is not int or not 1 <= heartbeat_interval_ms <= 10**9:
             raise LuminousError(
-                f"heartbeat_interval_ms={heartbeat_interval_ms!r}: give whole milliseconds >= 1"
+                f"heartbeat_interval_ms={shown(heartbeat_interval_ms)}: give whole "
+                "milliseconds from 1 to 10**9"
             )
         if network is None:
             network = Network()
         elif not isinstance(network, Network):
             raise LuminousError(
-                f"network={network!r}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
+                f"network={shown(network)}: give le.Network(delay_ms=(5, 15), drop_rate=0.0, "
                 "duplicate_rate=0.0)"
             )
         # The servers the cluster starts with; add_server brings more.
@@ -282,8 +195,8 @@ class Cluster:
                 # A server added later (add_server) takes its mode from here when it joins.
                 if type(sid) is not int or not 1 <= sid <= MAX_SERVER_ID:
                     raise UnknownServerError(
-                        f"disk_faults names server {sid!r}; give server ids 1..{MAX_SERVER_ID} "
-                        f"(the cluster starts with 1..{servers})"
+                        f"disk_faults names server {shown(sid)}; give server ids "
+                        f"1..{MAX_SERVER_ID} (the cluster starts with 1..{servers})"
                     )
                 check_fault_mode(mode)
             disk_faults = dict(sorted(disk_faults.items()))
@@ -291,33 +204,35 @@ class Cluster:
             check_fault_mode(disk_faults)
         if storage is not None and not callable(storage):
             raise LuminousError(
-                f"storage={storage!r}: give a handler class, built as MyStorage(disk)"
+                f"storage={shown(storage)}: give a handler class, built as MyStorage(disk)"
             )
         if state_machine is not None and not callable(state_machine):
             raise LuminousError(
-                f"state_machine={state_machine!r}: give a class with apply(index, data)"
+                f"state_machine={shown(state_machine)}: give a class with apply(index, data)"
             )
         codec = JsonCodec() if codec is None else codec
         if not all(hasattr(codec, a) for a in ("encode", "decode")):
-            raise LuminousError(f"codec={codec!r}: a codec needs encode(value) and decode(blob)")
+            raise LuminousError(
+                f"codec={shown(codec)}: a codec needs encode(value) and decode(blob)"
+            )
 
         self.seed = seed
         if type(leader_noop) is not bool:
-            raise LuminousError(f"leader_noop={leader_noop!r}: give True or False")
+            raise LuminousError(f"leader_noop={shown(leader_noop)}: give True or False")
         # False gives Figure 2 exactly: a new leader appends no no-op entry (§8).
         self.leader_noop = leader_noop
         for name, value in (("prevote", prevote), ("check_quorum", check_quorum)):
             if type(value) is not bool:
-                raise LuminousError(f"{name}={value!r}: give True or False")
+                raise LuminousError(f"{name}={shown(value)}: give True or False")
         self.prevote = prevote  # thesis §9.6
         self.check_quorum = check_quorum  # thesis §6.2
-        if membership not in MEMBERSHIP_MODES:
+        if type(membership) is not str or membership not in MEMBERSHIP_MODES:
             raise LuminousError(
-                f"membership={membership!r}: give 'single' (one server added or removed per "
+                f"membership={shown(membership)}: give 'single' (one server added or removed per "
                 "change, thesis §4.2) or 'joint' (joint consensus, C_old,new then C_new, §6)"
             )
         if type(single_change_bug) is not bool:
-            raise LuminousError(f"single_change_bug={single_change_bug!r}: give True or False")
+            raise LuminousError(f"single_change_bug={shown(single_change_bug)}: give True or False")
         self.membership = membership
         # The classic bugs switched on, on purpose (core/bugs.py, le.BUGS).
         # single_change_bug=True is the older name of "single_change_before_commit".
@@ -330,7 +245,7 @@ class Cluster:
             type(snapshot_threshold) is not int or snapshot_threshold < 1
         ):
             raise LuminousError(
-                f"snapshot_threshold={snapshot_threshold!r}: give the number of applied "
+                f"snapshot_threshold={shown(snapshot_threshold)}: give the number of applied "
                 "entries (a whole number >= 1) after which a server snapshots its state "
                 "machine and compacts its log, or None never to compact"
             )
@@ -355,6 +270,9 @@ class Cluster:
         )
         self.election_timeout_ms = (low_high[0], low_high[1])
         self.heartbeat_interval_ms = heartbeat_interval_ms
+        for name, value in (("checks", checks), ("strict", strict)):
+            if type(value) is not bool:
+                raise LuminousError(f"{name}={shown(value)}: give True or False")
         self.checks = checks
         self.strict = strict
         self.disk_faults = disk_faults
@@ -362,19 +280,23 @@ class Cluster:
         self._storage = storage or DiskStorage
         self._state_machine = state_machine or RecordingStateMachine
         self._codec = codec
+        # Scenario building: servers that start from given terms, votes and logs.
+        self.initial_state = self._check_initial_state(initial_state)
 
-        self._history: list[Action] = []  # the action of step k is _history[k - 1]
-        self._step = 0
-        # What every recorded step produced. ``_out`` is where the step being executed
-        # writes: ``_log`` when recording, a scratch copy when replaying (a replay
-        # reproduces what is already there). Views show the steps up to ``_step``.
-        self._log = _Records()
-        self._out = self._log
         self._read_queries: dict[int, Callable[[Any], Any]] = {}  # by read id
-        self._checkpoints: dict[int, World] = {}
         self.servers = Servers(self)
-        self._world = self._build_world()
-        self._checkpoint()
+        # The interpreter builds the world of step 0; the history records from there.
+        self._effects = Effects(self)
+        self._history = History(self, self._effects)
+
+    @property
+    def _world(self) -> World:
+        """Everything that changes from step to step (the history may replace it)."""
+        return self._effects.world
+
+    @property
+    def _step(self) -> int:
+        return self._history.step
 
     # ------------------------------------------------------------ inspecting
 
@@ -417,7 +339,7 @@ class Cluster:
     @property
     def history_length(self) -> int:
         """Steps recorded, including a future kept after a rewind."""
-        return len(self._history)
+        return len(self._history.actions)
 
     @property
     def leader(self) -> int | None:
@@ -437,18 +359,21 @@ class Cluster:
     @property
     def trace(self) -> Trace:
         """What happened at each step up to the current one, and why."""
-        return Trace(self._log.trace, self._records_end(self._log.trace))
+        log = self._history.log
+        return Trace(log.trace, self._history.records_end(log.trace))
 
     @property
     def violations(self) -> list[Violation]:
         """Every Figure 3 violation seen up to the current step."""
-        return self._log.violations[: self._records_end(self._log.violations)]
+        log = self._history.log
+        return log.violations[: self._history.records_end(log.violations)]
 
     @property
     def errors(self) -> list[HandlerError]:
         """Every error raised by student code (storage handlers, state machines) up to
         the current step; each stopped its server."""
-        return self._log.errors[: self._records_end(self._log.errors)]
+        log = self._history.log
+        return log.errors[: self._history.records_end(log.errors)]
 
     @property
     def disconnected(self) -> frozenset[int]:
@@ -464,7 +389,8 @@ class Cluster:
         return tuple(tuple(g) for g in groups.values())
 
     def link_cut(self, a: int, b: int) -> bool:
-        """True if messages between servers ``a`` and ``b`` are lost."""
+        """True if messages between servers ``a`` and ``b`` are lost: the link was cut
+        (``cut``), either server is disconnected, or a partition separates them."""
         self._require_server(a)
         self._require_server(b)
         return self._world.links.cut(a, b)
@@ -480,12 +406,19 @@ class Cluster:
 
     @property
     def network(self) -> Network:
-        return self._world.network
+        """The network settings in force (a ``le.Network``). Change them from the next
+        event on, as an input recorded for replay, by setting one
+        (``cluster.network.drop_rate = 0.2``, ``cluster.network.delay_ms = (0, 400)``) or
+        all (``cluster.network = le.Network(...)``); ``set_network`` does the same."""
+        return BoundNetwork(self._world.network, self.set_network)
 
     @network.setter
     def network(self, network: Network) -> None:
         if not isinstance(network, Network):
-            raise LuminousError(f"{network!r} is not a le.Network")
+            raise LuminousError(
+                f"network = {shown(network)}: give le.Network(delay_ms=(5, 15), "
+                "drop_rate=0.0, duplicate_rate=0.0)"
+            )
         self._input(("network", network.delay_ms, network.drop_rate, network.duplicate_rate))
 
     def set_network(
@@ -497,12 +430,15 @@ class Cluster:
     ) -> Network:
         """Change some network settings, keep the others; returns the new settings."""
         old = self._world.network
-        new = Network(
-            delay_ms=old.delay_ms if delay_ms is None else delay_ms,
-            drop_rate=old.drop_rate if drop_rate is None else drop_rate,
-            duplicate_rate=old.duplicate_rate if duplicate_rate is None else duplicate_rate,
-        )
-        self.network = new
+        try:
+            new = Network(
+                delay_ms=old.delay_ms if delay_ms is None else delay_ms,
+                drop_rate=old.drop_rate if drop_rate is None else drop_rate,
+                duplicate_rate=old.duplicate_rate if duplicate_rate is None else duplicate_rate,
+            )
+        except LuminousError as error:
+            raise LuminousError(str(error)) from None  # (raised here, not in network.py)
+        self._input(("network", new.delay_ms, new.drop_rate, new.duplicate_rate))
         return new
 
     def applied(self, server_id: int) -> list[tuple[int, Any]]:
@@ -582,13 +518,15 @@ class Cluster:
     def trace_digest(self) -> str:
         """SHA-256 of the trace: equal digests mean identical runs."""
         digest = hashlib.sha256()
-        trace = self._log.trace
-        for step, time, server, rule, args in trace[: self._records_end(trace)]:
+        trace = self._history.log.trace
+        for step, time, server, rule, args in trace[: self._history.records_end(trace)]:
             digest.update(f"{step}|{time}|{server}|{rule}|{args!r}\n".encode())
         # The inputs too: two runs that differ only in the data proposed are different.
-        for action in self._history[: self._step]:
+        for action in self._history.actions[: self._step]:
             if action[0] == "propose":
                 digest.update(f"propose|{stable_repr(action[1])}\n".encode())
+            elif action[0] == "inject":
+                digest.update(f"inject|{stable_repr(_plain(action[3]))}\n".encode())
         return digest.hexdigest()
 
     # ------------------------------------------------------------- driving
@@ -596,53 +534,91 @@ class Cluster:
     def step(self) -> Event | Input | None:
         """Take one step: replay the next recorded one, or fire the next scheduled
         event. Returns the event (or the replayed input); None if nothing is scheduled."""
-        if self._step < len(self._history):
-            return self._execute(self._history[self._step], record=False)  # type: ignore[no-any-return]
-        event = self._world.queue.peek()
+        history = self._history
+        history.require_usable()
+        if history.step < len(history.actions):
+            return history.replay_next()  # type: ignore[no-any-return]
+        event = history.peek()
         if event is None:
             return None
-        self._run_live(event.due, 1)
-        return event
+        history.run_live(event.due, 1)
+        return event  # type: ignore[no-any-return]
 
-    def run(self, ms: int) -> int:
-        """Advance virtual time by ``ms``, firing everything due; returns the steps taken."""
-        if type(ms) is not int or ms < 0:
-            raise LuminousError(f"run(ms={ms!r}): give a whole number of milliseconds >= 0")
-        target = self._world.now + ms
+    def run(self, ms: int, *, max_steps: int = STEP_LIMIT) -> int:
+        """Advance virtual time by ``ms``, firing everything due; returns the steps taken.
+
+        A run stops after ``max_steps`` steps (STEP_LIMIT, 500,000, by default: some
+        tens of seconds) even if time is left, at a complete step, and raises saying
+        so: call ``run`` again to go on, or pass a larger ``max_steps``."""
+        if type(ms) is not int or not 0 <= ms <= MAX_MS:
+            raise LuminousError(
+                f"run(ms={shown(ms)}): give a whole number of milliseconds from 0 to "
+                f"{MAX_MS:,} (about 30 years)"
+            )
+        _check_max_steps(max_steps)
+        history = self._history
+        history.require_usable()
+        world = self._effects.world  # (no step here replaces it)
+        target = world.now + ms
         taken = 0
-        while self._step < len(self._history):  # replay the recorded future first
-            due = self._next_time()
-            if due is None or due > target:
+        while history.step < len(history.actions):  # replay the recorded future first
+            due = history.next_time()
+            if due is None or due > target or taken == max_steps:
                 break
-            self.step()
+            history.replay_next()
             taken += 1
         else:
-            taken += self._run_live(target)
-        self._world.now = max(self._world.now, target)
+            taken += history.run_live(target, max_steps - taken)
+        if taken == max_steps:
+            due = history.next_time()
+            if due is not None and due <= target:
+                raise LuminousError(
+                    f"run({ms}) stopped after max_steps={max_steps:,} steps, at step "
+                    f"{self._step} and t={world.now} ms, before t={target} ms. The cluster "
+                    f"is usable: call run again to go on, or pass a larger max_steps "
+                    f"(run({ms}, max_steps={2 * max_steps}))"
+                )
+        world.now = max(world.now, target)
         return taken
 
     def run_until(
-        self, predicate: Callable[[Cluster], bool], max_ms: int = 10_000, *, warn: bool = True
+        self,
+        predicate: Callable[[Cluster], bool],
+        max_ms: int = 10_000,
+        *,
+        max_steps: int = STEP_LIMIT,
+        warn: bool = True,
     ) -> bool | GaveUp:
         """Step until ``predicate(cluster)`` is true, and return True; or give up once
-        ``max_ms`` of virtual time have passed (the clock moved to that limit), or when
-        nothing is left to happen, and return a ``GaveUp``: falsy (``== False``), with a
-        ``reason``, shown as a sentence. Giving up also issues a ``GaveUpWarning``, so
-        it is seen in the middle of a notebook cell; ``warn=False`` is for code that
-        expects to give up (e.g. a predicate that only samples the run)."""
+        ``max_ms`` of virtual time have passed (the clock moved to that limit), after
+        ``max_steps`` steps (STEP_LIMIT by default), or when nothing is left to happen,
+        and return a ``GaveUp``: falsy (``== False``), with a ``reason``, shown as a
+        sentence. Giving up also issues a ``GaveUpWarning``, so it is seen in the middle
+        of a notebook cell; ``warn=False`` is for code that expects to give up (e.g. a
+        predicate that only samples the run)."""
         if not callable(predicate):
             raise LuminousError(
                 "run_until needs a function of the cluster, e.g. lambda c: c.leader"
             )
         if type(max_ms) is not int or max_ms < 0:
-            raise LuminousError(f"max_ms={max_ms!r}: give a whole number of milliseconds >= 0")
+            raise LuminousError(f"max_ms={shown(max_ms)}: give a whole number of milliseconds >= 0")
+        _check_max_steps(max_steps)
+        history = self._history
+        history.require_usable()
         start = self._world.now
         deadline = start + max_ms
+        taken = 0
         while not predicate(self):
-            due = self._next_time()
-            if due is None or due > deadline:
-                self._world.now = max(self._world.now, deadline)
-                if due is None:
+            due = history.next_time()
+            if due is None or due > deadline or taken == max_steps:
+                if taken < max_steps:
+                    self._world.now = max(self._world.now, deadline)
+                if taken == max_steps:
+                    why = (
+                        f"max_steps={max_steps:,} steps were taken; give a larger "
+                        "max_steps to go on longer"
+                    )
+                elif due is None:
                     why = (
                         "nothing was left to happen (no message in flight, no timer "
                         "running: are all the servers down?)"
@@ -661,7 +637,11 @@ class Cluster:
                 if warn:
                     warnings.warn(result.reason, GaveUpWarning, stacklevel=2)
                 return result
-            self.step()
+            if history.step < len(history.actions):
+                history.replay_next()
+            else:
+                history.run_live(due, 1)
+            taken += 1
         return True
 
     def fire(self, event_id: int | Event) -> Event:
@@ -697,34 +677,28 @@ class Cluster:
         """Go back ``steps`` steps. ``step``/``run`` then replay the same future until
         you change something."""
         if type(steps) is not int or steps < 0:
-            raise LuminousError(f"rewind(steps={steps!r}): give a whole number >= 0")
+            raise LuminousError(f"rewind(steps={shown(steps)}): give a whole number >= 0")
         if steps > self._step:
             raise InvalidActionError(
-                f"cannot rewind {steps} steps: only {self._step} steps have been taken"
+                f"cannot rewind {shown(steps)} steps: only {self._step} steps have been taken"
             )
         self.seek(self._step - steps)
 
     def seek(self, step: int) -> None:
         """Go to step ``step`` of the recorded history (back or forward)."""
-        if type(step) is not int or not 0 <= step <= len(self._history):
+        history = self._history
+        if type(step) is not int or not 0 <= step <= len(history.actions):
             raise InvalidActionError(
-                f"seek({step!r}): the history has steps 0..{len(self._history)}"
+                f"seek({shown(step)}): the history has steps 0..{len(history.actions)}"
             )
         if step == self._step:
             return
-        for handler in self._world.handlers.values():
-            if not getattr(handler, "rewindable", True):
-                raise InvalidActionError(
-                    f"{type(handler).__name__} keeps its state outside the simulation "
-                    "(real files), which cannot be rewound; use the default DiskStorage "
-                    "to rewind and seek"
-                )
-        if step < self._step or step - self._step > CHECKPOINT_INTERVAL:
-            base = max(k for k in self._checkpoints if k <= step)
-            self._world = self._checkpoints[base].clone()
-            self._step = base
-        while self._step < step:
-            self._execute(self._history[self._step], record=False)
+        why = not_rewindable(self._effects)
+        if why is not None:
+            raise InvalidActionError(
+                f"{why}, which cannot be rewound; use the default DiskStorage to rewind and seek"
+            )
+        history.seek(step)
 
     # ---------------------------------------------------------- clients
 
@@ -791,8 +765,10 @@ class Cluster:
         goes and the server crashes in the middle of that call. The way to see what a
         crash *between two writes* of one handler call does."""
         self._require_alive(server_id, "cut the power of")
-        if type(after_operations) is not int or after_operations < 0:
-            raise LuminousError(f"after_operations={after_operations!r}: give a whole number >= 0")
+        if type(after_operations) is not int or not 0 <= after_operations <= 10**9:
+            raise LuminousError(
+                f"after_operations={shown(after_operations)}: give a whole number from 0 to 10**9"
+            )
         self._input(("cut_power", server_id, after_operations))
 
     def read(self, query: Callable[[Any], Any], server: int | None = None) -> ReadHandle:
@@ -819,7 +795,7 @@ class Cluster:
         "Linearizable Reads" violation."""
         if not callable(query):
             raise LuminousError(
-                f"read(query={query!r}): give a function of the state machine, e.g. "
+                f"read(query={shown(query)}): give a function of the state machine, e.g. "
                 "lambda sm: sm.values[-1]"
             )
         if server is None:
@@ -885,7 +861,7 @@ class Cluster:
     def _change_membership(self, change: str, server_id: Any) -> MembershipResult:
         if type(server_id) is not int or not 1 <= server_id <= MAX_SERVER_ID:
             raise LuminousError(
-                f"{change}({server_id!r}): give a server id, a whole number from 1 to "
+                f"{change}({shown(server_id)}): give a server id, a whole number from 1 to "
                 f"{MAX_SERVER_ID}"
             )
         leader = self.leader
@@ -911,18 +887,18 @@ class Cluster:
         self._input(("restart", server_id))
 
     def disconnect(self, server_id: int) -> None:
-        """Cut every link to and from a server."""
-        self._require_server(server_id)
-        if server_id in self._world.links.disconnected:
-            raise InvalidActionError(f"S{server_id} is already disconnected")
-        self._input(("disconnect", server_id))
-
-    def connect(self, server_id: int) -> None:
-        """Undo ``disconnect``."""
+        """Cut every link to and from a server. A server already disconnected stays so:
+        nothing happens, and nothing is recorded."""
         self._require_server(server_id)
         if server_id not in self._world.links.disconnected:
-            raise InvalidActionError(f"S{server_id} is not disconnected")
-        self._input(("connect", server_id))
+            self._input(("disconnect", server_id))
+
+    def connect(self, server_id: int) -> None:
+        """Undo ``disconnect``. For a server that is not disconnected, nothing happens
+        and nothing is recorded."""
+        self._require_server(server_id)
+        if server_id in self._world.links.disconnected:
+            self._input(("connect", server_id))
 
     def partition(self, *groups: Iterable[int]) -> None:
         """Split the network: servers talk only within their group. Servers named in no
@@ -935,7 +911,7 @@ class Cluster:
         canonical = []
         for group in groups:
             if isinstance(group, int) or not isinstance(group, Iterable):
-                raise LuminousError(f"partition groups are sets of server ids; got {group!r}")
+                raise LuminousError(f"partition groups are sets of server ids; got {shown(group)}")
             members = list(group)
             for sid in members:
                 self._require_server(sid)
@@ -948,41 +924,247 @@ class Cluster:
         self._input(("partition", tuple(canonical)))
 
     def heal(self) -> None:
-        """Remove every partition and reconnect every disconnected server."""
+        """Remove every partition, reconnect every disconnected server and mend every
+        cut link."""
         self._input(("heal",))
+
+    def cut(self, a: int, b: int) -> None:
+        """Cut the link between servers ``a`` and ``b``, both ways: every message between
+        them is lost, whoever sends it, until ``mend(a, b)`` or ``heal()``. Other links
+        keep working. A link already cut stays so: nothing happens."""
+        self._check_link("cut", a, b)
+        if not self._world.links.link_is_cut(a, b):
+            self._input(("cut", min(a, b), max(a, b)))
+
+    def mend(self, a: int, b: int) -> None:
+        """Undo ``cut(a, b)``. (A partition or a disconnected server may still cut the
+        link: ``link_cut`` says.) For a link not cut by ``cut``, nothing happens."""
+        self._check_link("mend", a, b)
+        if self._world.links.link_is_cut(a, b):
+            self._input(("mend", min(a, b), max(a, b)))
+
+    def inject(self, source: int, target: int, message: Any) -> None:
+        """Deliver a hand-made message to server ``target`` as if ``source`` sent it,
+        now, as one step (a scenario: a stale AppendEntries, a vote request from a
+        candidate that never was). It bypasses the network: no delay, no loss, and cut
+        links do not stop it; ``target`` must be running. What ``target`` answers goes
+        out as usual. The message is one of ``le.RequestVote``, ``le.RequestVoteReply``,
+        ``le.AppendEntries``, ``le.AppendEntriesReply``, ``le.InstallSnapshot``,
+        ``le.InstallSnapshotReply``, ``le.TimeoutNow``; its terms and indexes are whole
+        numbers, its servers the cluster's, its entries ``le.Entry`` values in index
+        order whose data the codec carries. It is recorded: an export replays it."""
+        self._require_server(source)
+        self._require_server(target)
+        if source == target:
+            raise LuminousError(
+                f"inject({source}, {target}, ...): a server does not send messages to "
+                "itself; give two different servers"
+            )
+        if not self._world.alive[target]:
+            raise InvalidActionError(
+                f"inject: S{target} is down and cannot receive a message; restart it "
+                f"first (cluster.restart({target}))"
+            )
+        checked = handmade.checked(message, self.ids, self._copy_in)
+        self._input(("inject", source, target, checked))
+
+    def _check_initial_state(self, given: Any) -> dict[int, StoredState]:
+        """``initial_state`` checked, its data copied in through the codec."""
+        if given is None:
+            return {}
+        if not isinstance(given, dict):
+            raise LuminousError(
+                f"initial_state={shown(given)}: give a dict from server ids to the state "
+                "each starts from, e.g. {1: le.StoredState(current_term=2, voted_for=1, "
+                "entries=[le.Entry(1, 1, 'x'), le.Entry(2, 2, 'y')])}"
+            )
+        checked: dict[int, StoredState] = {}
+        for sid, stored in given.items():
+            if type(sid) is not int or sid not in self.initial_ids:
+                raise UnknownServerError(
+                    f"initial_state names server {shown(sid)}; the cluster starts with "
+                    f"servers {', '.join(str(i) for i in self.initial_ids)}"
+                )
+            if not isinstance(stored, StoredState):
+                raise LuminousError(
+                    f"initial_state[{sid}]={shown(stored)}: give le.StoredState("
+                    "current_term, voted_for, entries, snapshot=None)"
+                )
+            try:
+                state = validate_stored_state(stored, self.initial_ids)
+            except StoredStateError as error:
+                raise LuminousError(f"initial_state[{sid}] holds {error}") from None
+            if state.snapshot is not None and missing_compaction_methods(self._storage):
+                raise LuminousError(
+                    f"initial_state[{sid}] holds a snapshot, but the storage handler has no "
+                    "save_snapshot(msg) and compact_log(msg) to store it"
+                )
+            checked[sid] = self._copy_state_in(sid, state)
+        return dict(sorted(checked.items()))
+
+    def _copy_state_in(self, sid: int, state: StoredState) -> StoredState:
+        def copy_in(data: Any) -> Any:
+            return self._copy_in(data, f"start S{sid} from")
+
+        try:
+            entries = [
+                Entry(e.index, e.term, handmade.entry_data(e.data, copy_in, f"entry {e.index}"))
+                for e in state.entries
+            ]
+            snapshot = state.snapshot
+            if snapshot is not None:
+                snapshot = snapshot._replace(data=copy_in(snapshot.data))
+        except LuminousError as error:
+            raise LuminousError(f"initial_state[{sid}]: {error}") from None
+        return StoredState(state.current_term, state.voted_for, tuple(entries), snapshot)
+
+    def _check_link(self, verb: str, a: Any, b: Any) -> None:
+        self._require_server(a)
+        self._require_server(b)
+        if a == b:
+            raise LuminousError(f"{verb}({a}, {b}): a link joins two different servers")
 
     # ------------------------------------------------------------- export
 
     def export(self) -> dict[str, Any]:
         """A JSON-serialisable record of the run up to the current step."""
-        from .record import export_record
+        return record.export_record(
+            self._options(),
+            self._history.actions[: self._step],
+            now=self.now,
+            digest=self.trace_digest(),
+            codec=self._codec,
+            storage=self._storage,
+            state_machine=self._state_machine,
+        )
 
-        return export_record(self)
+    def _options(self) -> dict[str, Any]:
+        """The options this cluster was built with (``Cluster(**options)`` builds it
+        again), but for storage, state machine and codec."""
+        return {
+            "servers": len(self.initial_ids),
+            "seed": self.seed,
+            "election_timeout_ms": self.election_timeout_ms,
+            "heartbeat_interval_ms": self.heartbeat_interval_ms,
+            "network": self._initial_network,
+            "checks": self.checks,
+            "strict": self.strict,
+            "leader_noop": self.leader_noop,
+            "prevote": self.prevote,
+            "check_quorum": self.check_quorum,
+            "membership": self.membership,
+            "single_change_bug": self.single_change_bug,
+            "bugs": self.bugs,
+            "snapshot_threshold": self.snapshot_threshold,
+            "lease_reads": self.lease_reads,
+            "clock_drift_bound": self.clock_drift_bound,
+            "disk_faults": self.disk_faults,
+            "initial_state": self.initial_state,
+        }
 
     @classmethod
     def load(
         cls,
-        record: Any,
+        run: Any,
         *,
         storage: Callable[[Disk], Any] | None = None,
         state_machine: Callable[[], Any] | None = None,
         codec: Any = None,
-        max_steps: int = 5_000_000,
+        max_steps: int = STEP_LIMIT,
     ) -> Cluster:
         """Rebuild a cluster from ``export()``'s record by replaying it. Loading never
         runs code named by the record: pass the storage handler, state machine and
         codec the run used, if they were not the defaults. Records of more than
-        ``max_steps`` steps are refused before any replay."""
-        from .record import load_record
+        ``max_steps`` steps (STEP_LIMIT, 500,000, by default: some tens of seconds of
+        replay) are refused before any replay; pass a larger ``max_steps`` to load a
+        longer run you trust."""
+        parsed = record.parse_record(run, codec, max_steps)
+        try:
+            cluster = cls(storage=storage, state_machine=state_machine, **parsed.options)
+        except LuminousError as error:
+            raise RecordError(f"the record's config is malformed: {error}") from None
+        for number, action in enumerate(parsed.actions):
+            try:
+                cluster._replay_recorded(action, parsed.codec)
+            except RecordError:
+                raise
+            except (LuminousError, KeyError, TypeError, ValueError, IndexError) as error:
+                raise RecordError(
+                    f"action {number} of the record, {shown(action)}, cannot be replayed: {error}"
+                ) from None
+        record.check_end(parsed, cluster._step, cluster.now, cluster.trace_digest)
+        cluster._world.now = parsed.now
+        cluster.strict = parsed.strict
+        return cluster
 
-        return load_record(
-            cls,
-            record,
-            storage=storage,
-            state_machine=state_machine,
-            codec=codec,
-            max_steps=max_steps,
-        )
+    def _replay_recorded(self, action: Any, codec: Any) -> None:
+        """Carry out one action of a record, or refuse it (RecordError) if it does not
+        fit the cluster's state, as the same call from a user would be refused."""
+        kind, args = record.read_action(action, codec)
+        world = self._world
+        if kind == "next":
+            (count,) = args
+            if self._history.run_live(FOREVER, count) != count:  # whatever their due times
+                raise RecordError("the record fires an event but nothing is scheduled")
+            return
+        at = args[-1]
+        if at < world.now:
+            raise RecordError(f"an action at t={at} ms comes after t={world.now} ms")
+        if kind == "propose":
+            data, server, _ = args
+            self._require_server(server)
+            args = (self._copy_in(data), server, at)
+        elif kind in ("fire", "drop"):
+            event = self._pending_event(args[0])
+            if kind == "drop" and event.kind != DELIVER:
+                raise RecordError(f"{shown(action)} drops an event that is not a message")
+        elif kind in ("timeout", "crash", "restart", "disconnect", "connect", "cut_power"):
+            server = args[0]
+            self._require_server(server)
+            alive = world.alive[server]
+            if (kind in ("timeout", "crash", "cut_power") and not alive) or (
+                kind == "restart" and alive
+            ):
+                raise RecordError(f"{shown(action)} does not fit the state of S{server}")
+        elif kind == "read":
+            read_id, server, _ = args
+            self._require_server(server)
+            if not world.alive[server] or read_id != world.next_read_id:
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
+        elif kind == "transfer":
+            leader, to, _ = args
+            self._require_server(leader)
+            self._require_server(to)
+            reason = world.servers[leader].transfer_refusal(to)
+            if reason is not None or not world.alive[leader]:
+                raise RecordError(f"{shown(action)} does not fit the cluster's state: {reason}")
+        elif kind == "member":
+            change, leader, server, _ = args
+            self._require_server(leader)
+            if change not in MEMBERSHIP_CHANGES or not world.alive[leader]:
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
+            reason = world.servers[leader].membership_refusal(change, server)
+            if reason is not None:
+                raise RecordError(f"{shown(action)} does not fit the cluster's state: {reason}")
+            if server not in world.alive and change in ("remove_server", "promote"):
+                raise RecordError(f"{shown(action)} names a server the cluster does not have")
+        elif kind == "partition":
+            for group in args[0]:
+                for server in group:
+                    self._require_server(server)
+        elif kind in ("cut", "mend"):
+            a, b, _ = args
+            self._check_link(kind, a, b)
+            if a > b or self._world.links.link_is_cut(a, b) != (kind == "mend"):
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
+        elif kind == "inject":
+            source, target, message, _ = args
+            self._require_server(source)
+            self._require_server(target)
+            if source == target or not world.alive[target]:
+                raise RecordError(f"{shown(action)} does not fit the cluster's state")
+            args = (source, target, handmade.checked(message, self.ids, self._copy_in), at)
+        self._history.input((kind, *args))
 
     def __repr__(self) -> str:
         leader = f"S{self.leader}" if self.leader else "none"
@@ -1002,7 +1184,7 @@ class Cluster:
                 else ", ".join(f"S{i}" for i in ids)
             )
             raise UnknownServerError(
-                f"there is no server {server_id!r} in this cluster; its servers are "
+                f"there is no server {shown(server_id)} in this cluster; its servers are "
                 f"{', '.join(str(i) for i in ids)} ({names})"
             )
 
@@ -1030,163 +1212,36 @@ class Cluster:
         if type(event_id) is not int:
             raise InvalidActionError(
                 f"give an event id, a whole number such as 3 (event.id for an event from "
-                f"cluster.pending()), or the event itself; got {event_id!r}"
+                f"cluster.pending()), or the event itself; got {shown(event_id)}"
             )
         event = live.get(event_id)
         if event is None:
             raise InvalidActionError(
-                f"event {event_id!r} is not pending; cluster.pending() lists the events "
+                f"event {shown(event_id)} is not pending; cluster.pending() lists the events "
                 "that can fire or be dropped, with their ids"
             )
         return event
 
-    def _copy_in(self, data: Any) -> Any:
+    def _copy_in(self, data: Any, what: str = "propose") -> Any:
+        """The copy of proposed ``data`` the cluster keeps, or DataError."""
         if looks_like_marker(data):
             raise DataError(
-                f"cannot propose {data!r}: dicts with the key {MARKER_KEY!r} are reserved "
-                "for the core's own entries (no-ops and configurations)"
+                f"cannot {what} {shown(data)}: dicts with the key {MARKER_KEY!r} are "
+                "reserved for the core's own entries (no-ops and configurations)"
             )
-        codec = self._codec
-        if type(data) in _JSON_ATOMS and type(codec) is JsonCodec:
-            return data  # immutable and unchanged by JSON: nothing to copy or check
         try:
-            copy = codec.decode(codec.encode(data))
-        except Exception as error:
+            return carried(self._codec, data)
+        except CodecError as error:
             raise DataError(
-                f"cannot propose {data!r}: the {getattr(codec, 'name', 'cluster')} codec cannot "
-                f"encode it ({type(error).__name__}: {error}). The default codec takes "
-                "JSON values: None, booleans, numbers, strings, lists and dicts with "
-                "string keys; Cluster(codec=le.PickleCodec()) takes most Python values."
+                f"cannot {what} {shown(data)}: {error}. The default codec takes JSON "
+                "values: None, booleans, numbers, strings, lists (not tuples) and dicts "
+                "with string keys; Cluster(codec=le.PickleCodec()) takes most Python values."
             ) from None
-        if copy != data or type(copy) is not type(data):
-            raise DataError(
-                f"cannot propose {data!r}: the {getattr(codec, 'name', 'cluster')} codec "
-                f"brings it back as {copy!r}, which is not the same value. Use JSON "
-                "values (lists rather than tuples, string keys in dicts), or build the "
-                "cluster with codec=le.PickleCodec()."
-            )
-        return copy
 
-    def _next_time(self) -> int | None:
-        """When the next step would happen, or None if nothing is scheduled."""
-        if self._step < len(self._history):
-            action = self._history[self._step]
-            if action[0] != "next":
-                return action[-1]  # type: ignore[no-any-return]  # inputs record their time last
-        event = self._world.queue.peek()
-        return None if event is None else max(event.due, self._world.now)
-
-    def _input(self, action: Action) -> Any:
-        """A new input from the user: forks if a future was recorded."""
-        if self._step < len(self._history):
-            del self._history[self._step :]
-            for k in [k for k in self._checkpoints if k > self._step]:
-                del self._checkpoints[k]
-            self._log.truncate(self._step)
-        return self._execute((*action, self._world.now), record=True)
-
-    def _execute(self, action: Action, record: bool) -> Any:
-        if record:
-            self._history.append(action)
-            self._out = self._log
-        else:
-            self._out = _Records()
-        self._step += 1
-        found_before = len(self._out.violations)
-        try:
-            result = _ACTIONS[action[0]](self, *action[1:])
-        finally:
-            self._out = self._log
-        self._after_step(found_before if record else None)
-        return result
-
-    def _after_step(self, found_before: int | None) -> None:
-        """Checkpoint if one is due. In strict mode, raise for the violations a live
-        step found (``found_before`` is None for a replayed step: nothing is new)."""
-        if self._step % CHECKPOINT_INTERVAL == 0 and self._step not in self._checkpoints:
-            self._checkpoint()
-        violations = self._log.violations
-        if self.strict and found_before is not None and len(violations) > found_before:
-            raise SafetyViolationError(violations[found_before:])
-
-    def _records_end(self, records: list[Any]) -> int:
-        """How many of ``records`` (trace events, violations or errors, all in step
-        order) belong to steps up to the current one."""
-        if self._step >= len(self._history):
-            return len(records)
-        return bisect.bisect_right(records, self._step, key=_step_of)
-
-    def _run_live(self, target: int, limit: int = -1) -> int:
-        """Fire scheduled events due by ``target`` (at most ``limit`` if >= 0) as new
-        steps. The hot loop of the simulator: the same as ``_execute(("next",))`` per
-        event, without the dispatch."""
-        world = self._world
-        queue = world.queue
-        history, violations = self._history, self._log.violations
-        servers, alive, links = world.servers, world.alive, world.links
-        carry_out = self._carry_out
-        taken = 0
-        pop_due = queue.pop_due
-        while taken != limit:
-            event = pop_due(target)
-            if event is None:
-                break
-            history.append(_NEXT)
-            self._step += 1
-            now = world.now
-            if event.due > now:
-                world.now = now = event.due
-            found_before = len(violations)
-            sid = event.target
-            if event.kind == DELIVER and alive[sid] and not (links.disconnected or links.group):
-                # _fire() of a delivery on a whole network, inlined: most steps are one.
-                carry_out(sid, servers[sid].handle(event.source, event.message, now))  # type: ignore[arg-type]
-            else:
-                self._fire(event)
-            taken += 1
-            if self._step % CHECKPOINT_INTERVAL == 0 or len(violations) > found_before:
-                self._after_step(found_before)
-        return taken
-
-    def _checkpoint(self) -> None:
-        try:
-            self._checkpoints[self._step] = self._world.clone()
-        except Exception:  # a user object that cannot be copied: replay from further back
-            if self._step == 0:
-                raise
-
-    def _trace(self, server: int | None, rule: str, *args: Any) -> None:
-        self._out.trace.append((self._step, self._world.now, server, rule, args))
-
-    # ---------------------------------------------------------- the world
-
-    def _build_world(self) -> World:
-        world = World(self.seed, self._initial_network)
-        self._world = world
-        if self.checks:
-            world.checker = SafetyChecker(self.initial_ids)
-        for sid in self.initial_ids:
-            self._add_to_world(sid)
-        for sid in self.initial_ids:
-            self._start_server(sid)
-        return world
-
-    def _add_to_world(self, sid: int) -> None:
-        """A new server with a new, empty Disk, down until started."""
-        world = self._world
-        faults = self.disk_faults
-        if isinstance(faults, dict):
-            faults = faults.get(sid)
-        world.ids = tuple(sorted((*world.ids, sid)))
-        world.disks[sid] = Disk(f"S{sid}'s disk", faults, server_id=sid)
-        world.alive[sid] = False
-        world.applied[sid] = []
-        world.handlers[sid] = None
-        world.machines[sid] = None
-        world.servers[sid] = self._new_server(sid, StoredState())
-        world.links.join(sid)
-        if world.checker is not None:
-            world.checker.add_server(sid)
+    def _input(self, action: tuple[Any, ...]) -> Any:
+        """A new input from the user, as one step at the current time (forks if a
+        future was recorded)."""
+        return self._history.input((*action, self._world.now))
 
     def _new_server(self, sid: int, stored: StoredState) -> Server:
         # The first servers start from the configuration of all of them; a server added
@@ -1205,463 +1260,27 @@ class Cluster:
             bugs=self.bugs,
         )
 
-    def _start_server(self, sid: int, joining: bool = False) -> None:
-        """(Re)start a server from its Disk; on a handler error it stays down."""
-        world = self._world
-        name = getattr(self._storage, "__name__", type(self._storage).__name__)
-        try:
-            handler = self._storage(world.disks[sid])
-        except Exception as error:
-            self._handler_failed(sid, "storage handler", f"its construction {name}(disk)", error)
-            return
-        raw: Any = None
-        try:
-            raw = handler.handle(LoadState())
-            stored = _check_stored_state(raw, world.ids)
-        except Exception as error:
-            durable = world.durable.get(sid)
-            if raw is not None and durable is not None and world.checker is not None:
-                # A state that load_state returned but that cannot be recovered from
-                # may still show an acknowledged snapshot lost (compacted before it
-                # was durable). If load_state itself raised, nothing is known.
-                snapshot = getattr(raw, "snapshot", None)
-                if not isinstance(snapshot, SaveSnapshot):
-                    snapshot = None
-                self._out.violations.extend(durable.lost_snapshot(self._step, sid, snapshot))
-            self._handler_failed(sid, "storage handler", LoadState(), error)
-            return
-        try:
-            machine = self._state_machine()
-        except Exception as error:
-            self._handler_failed(sid, "state machine", "its construction", error)
-            return
-        if stored.snapshot is not None:
-            # Restart from snapshot plus log (§7): the state machine starts from the
-            # snapshot; the log holds only the entries after it.
-            try:
-                machine.restore(copy_value(self._codec, stored.snapshot.data))
-            except Exception as error:
-                self._handler_failed(sid, "state machine", "restore(snapshot)", error)
-                return
-        server = self._new_server(sid, stored)
-        world.servers[sid] = server
-        world.handlers[sid] = handler
-        world.machines[sid] = machine
-        world.applied[sid] = []
-        world.alive[sid] = True
-        if self._step > 0 and not joining:
-            vote = "none" if stored.voted_for is None else f"S{stored.voted_for}"
-            self._trace(sid, "RESTART", sid, stored.current_term, vote, len(server.log))
-        if world.checker is not None:
-            found = world.checker.restarted(self._step, server)
-            entries = server.log.entries
-            durable = world.durable.get(sid)
-            snap = stored.snapshot
-            if durable is not None:  # a restart: was anything durable lost?
-                found += durable.recovered(
-                    self._step, sid, stored.current_term, stored.voted_for, entries, snap
-                )
-            world.durable[sid] = DurableState(stored.current_term, stored.voted_for, entries, snap)
-            self._out.violations.extend(found)
-        self._carry_out(sid, server.boot(world.now))
 
-    def _stop_server(self, sid: int) -> None:
-        world = self._world
-        world.alive[sid] = False
-        world.handlers[sid] = None
-        world.machines[sid] = None
-        world.queue.cancel_timer(sid, ELECTION_TIMEOUT)
-        world.queue.cancel_timer(sid, HEARTBEAT)
+def _plain(value: Any) -> Any:
+    """Messages and entries (named tuples) as plain tuples, for ``stable_repr``."""
+    if isinstance(value, tuple):
+        return (type(value).__name__, *(_plain(v) for v in value))
+    return value
 
-    def _handler_failed(self, sid: int, what: str, message: Any, error: BaseException) -> None:
-        text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        self._out.errors.append(HandlerError(sid, self._step, what, message, error, text))
-        described = repr(message) if isinstance(message, tuple) else str(message)
-        self._trace(sid, "HANDLER.error", sid, what, f"{type(error).__name__}: {error}", described)
-        self._stop_server(sid)
 
-    def _carry_out(self, sid: int, out: Output) -> None:
-        """Carry out a server's effects: storage first, then everything else."""
-        world = self._world
-        step, now = self._step, world.now
-        trace = self._out.trace
-        for rule, args in out.trace:
-            trace.append((step, now, sid, rule, args))
-        durable = world.durable.get(sid)
-        if out.storage:
-            handle = world.handlers[sid].handle
-            for message in out.storage:
-                try:
-                    handle(message)
-                except Exception as error:
-                    self._handler_failed(sid, "storage handler", message, error)
-                    return
-                except PowerLoss:
-                    if durable is not None:
-                        durable.interrupted = message
-                    self._trace(sid, "POWER", sid, type(message).__name__)
-                    self._stop_server(sid)
-                    world.disks[sid].power_on()  # the crash happened; restart may follow
-                    return
-                if durable is not None:
-                    durable.handled(message)
-                kind = type(message)
-                if kind is SaveSnapshot or kind is CompactLog:
-                    counts = world.compactions.setdefault(sid, [0, 0])
-                    counts[kind is CompactLog] += 1
-        queue = world.queue
-        election_timer = out.election_timer
-        if election_timer is RESET:
-            low, high = self.election_timeout_ms
-            purpose = ("election", sid)
-            rng = world.rng
-            stream = rng.streams.get(purpose) or rng.get(purpose)
-            delay = low + int(stream.random() * (high - low + 1))  # draw_int, inlined: hot
-            queue.set_timer(sid, ELECTION_TIMEOUT, now + delay, now)
-        elif election_timer is STOP:
-            queue.cancel_timer(sid, ELECTION_TIMEOUT)
-        heartbeat_timer = out.heartbeat_timer
-        if heartbeat_timer is START:
-            queue.set_timer(sid, HEARTBEAT, now + self.heartbeat_interval_ms, now)
-        elif heartbeat_timer is STOP:
-            queue.cancel_timer(sid, HEARTBEAT)
-        sends = out.sends
-        if sends:
-            if durable is not None:
-                self._check_replies(sid, durable, sends)
-            links, network = world.links, world.network
-            if links.disconnected or links.group or network.drop_rate or network.duplicate_rate:
-                for target, message in sends:
-                    self._send(sid, target, message)
-            else:
-                # _send() without faults, inlined: nearly every step sends something.
-                low, high = network.delay_ms
-                span = high - low + 1
-                rng = world.rng
-                streams = rng.streams
-                live, heap = queue.live, queue.heap
-                for target, message in sends:
-                    link = ("delay", sid, target)
-                    delays = streams.get(link) or rng.get(link)
-                    due = now + low + int(delays.random() * span)  # draw_int, inlined: hot
-                    # queue.schedule(due, DELIVER, target, sid, message, now), inlined: one
-                    # per message, and a named tuple built by tuple.__new__.
-                    event_id = queue.next_id
-                    queue.next_id = event_id + 1
-                    event = _new(Event, (event_id, due, DELIVER, target, sid, message, now))
-                    live[event_id] = event
-                    heappush(heap, (due, event_id))
-        if out.became_leader:
-            term = world.servers[sid].current_term
-            world.leader_terms.setdefault(term, []).append(sid)
-        if out.restore is not None:
-            # Figure 13, rule 8: "Reset state machine using snapshot contents"
-            try:
-                world.machines[sid].restore(copy_value(self._codec, out.restore.data))
-            except Exception as error:
-                self._handler_failed(sid, "state machine", "restore(snapshot)", error)
-                return
-        if out.applies:
-            machine = world.machines[sid]
-            applied = world.applied[sid]
-            for entry in out.applies:
-                if type(entry.data) is dict and entry.kind != "command":
-                    continue  # a no-op: the core's own entry, not a client's command
-                try:
-                    machine.apply(entry.index, entry.data)
-                except Exception as error:
-                    self._handler_failed(sid, "state machine", entry, error)
-                    return
-                applied.append((entry.index, entry.data))
-        if out.reads:
-            self._answer_reads(sid, out.reads)
-        checker = world.checker
-        if checker is not None:
-            found = checker.observe(step, world.servers[sid], out)
-            if found:
-                self._out.violations.extend(found)
-        if out.save_through is not None:
-            # The leader's SaveLog messages above are carried out: only now does its
-            # own copy of the entries count toward a majority (§5.3).
-            self._carry_out(sid, world.servers[sid].log_saved(out.save_through, now))
-        if out.snapshot_due:
-            self._take_snapshot(sid)
-
-    def _take_snapshot(self, sid: int) -> None:
-        """Log compaction (§7): the server asked for its state machine's snapshot."""
-        world = self._world
-        try:
-            value = world.machines[sid].snapshot()
-        except Exception as error:
-            self._handler_failed(sid, "state machine", "snapshot()", error)
-            return
-        try:
-            data = copy_value(self._codec, value)
-        except Exception as error:
-            codec = getattr(self._codec, "name", type(self._codec).__name__)
-            problem = DataError(
-                f"snapshot() returned {stable_repr(value)[:80]}, which the {codec} codec "
-                f"cannot carry ({type(error).__name__}: {error}). Return JSON values "
-                "(lists, dicts with string keys, numbers, strings), or build the cluster "
-                "with codec=le.PickleCodec()"
-            )
-            self._handler_failed(sid, "state machine", "snapshot()", problem)
-            return
-        self._carry_out(sid, world.servers[sid].take_snapshot(data, world.now))
-
-    def _check_replies(self, sid: int, durable: DurableState, sends: list[tuple[int, Any]]) -> None:
-        """Durability at send time: note what is acknowledged, and whether the Disk
-        still holds unsynced writes as a vote or an acknowledgement leaves."""
-        disk = self._world.disks[sid]
-        unsynced = disk.unsynced_keys if disk.faults is not None else []
-        for _, message in sends:
-            kind = type(message)
-            if (kind is AppendEntriesReply and message.success) or kind is InstallSnapshotReply:
-                durable.acked = max(durable.acked, message.match_index)
-            elif kind is not RequestVoteReply:
-                continue
-            if unsynced:
-                self._out.violations.extend(durable.sending(self._step, sid, message, unsynced))
-
-    def _send(self, source: int, target: int, message: Any) -> None:
-        world = self._world
-        links = world.links
-        if (links.disconnected or links.group) and links.cut(source, target):
-            self._trace(source, "NET.cut", source, target, type(message).__name__)
-            return
-        network = world.network
-        rng = world.rng
-        drop_rate = network.drop_rate
-        if drop_rate and rng.get(("drop", source, target)).random() < drop_rate:
-            self._trace(source, "NET.drop", source, target, type(message).__name__, drop_rate)
-            return
-        low, high = network.delay_ms
-        delays = rng.streams.get(("delay", source, target)) or rng.get(("delay", source, target))
-        queue = world.queue
-        delay = low + int(delays.random() * (high - low + 1))  # draw_int, inlined: hot
-        queue.schedule(world.now + delay, DELIVER, target, source, message, world.now)
-        duplicate_rate = network.duplicate_rate
-        if duplicate_rate and rng.get(("duplicate", source, target)).random() < duplicate_rate:
-            self._trace(source, "NET.dup", source, target, type(message).__name__, duplicate_rate)
-            queue.schedule(
-                world.now + draw_int(delays, low, high), DELIVER, target, source, message, world.now
-            )
-
-    def _fire(self, event: Event) -> None:
-        world = self._world
-        sid = event.target
-        if event.kind == DELIVER:
-            source = event.source
-            links = world.links
-            if not world.alive[sid]:
-                self._trace(source, "NET.down", source, sid, type(event.message).__name__)
-            elif (links.disconnected or links.group) and links.cut(source, sid):  # type: ignore[arg-type]
-                self._trace(source, "NET.cut", source, sid, type(event.message).__name__)
-            else:
-                self._carry_out(sid, world.servers[sid].handle(source, event.message, world.now))  # type: ignore[arg-type]
-        elif event.kind == ELECTION_TIMEOUT:
-            self._carry_out(sid, world.servers[sid].election_timeout(world.now))
-        else:
-            self._carry_out(sid, world.servers[sid].heartbeat_timeout(world.now))
-
-    # ----------------------------------------------------------- actions
-    # Each action is one step. Inputs record the time they were made as their last
-    # argument, so a replay makes them at the same virtual time.
-
-    def _do_next(self) -> Event:
-        world = self._world
-        event = world.queue.pop()
-        assert event is not None, "a recorded step found nothing scheduled"
-        if event.due > world.now:
-            world.now = event.due
-        self._fire(event)
-        return event
-
-    def _do_fire(self, event_id: int, at: int) -> Event:
-        self._world.now = at
-        event = self._world.queue.remove(event_id)
-        self._trace(event.target, "USER.fire", event_id, event.describe())
-        self._fire(event)
-        return event
-
-    def _do_drop(self, event_id: int, at: int) -> Event:
-        self._world.now = at
-        event = self._world.queue.remove(event_id)
-        self._trace(
-            event.source,
-            "USER.drop",
-            event.source,
-            event.target,
-            type(event.message).__name__,
-            event_id,
+def _check_max_steps(max_steps: Any) -> None:
+    if type(max_steps) is not int or not 1 <= max_steps <= 10**12:
+        raise LuminousError(
+            f"max_steps={shown(max_steps)}: give a whole number of steps from 1 to 10**12"
         )
-        return event
-
-    def _do_timeout(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._world.queue.cancel_timer(sid, ELECTION_TIMEOUT)
-        self._trace(sid, "USER.timeout", sid)
-        self._carry_out(sid, self._world.servers[sid].election_timeout(at))
-        return Input("timeout", (sid,))
-
-    def _do_propose(self, data: Any, sid: int, at: int) -> ProposalResult:
-        self._world.now = at
-        server = self._world.servers[sid]
-        outcome, out = server.propose(data, at)
-        self._carry_out(sid, out)
-        reason = None
-        if not outcome.accepted:
-            # The core refuses a leader's proposal only during a leadership transfer.
-            target = getattr(server, "transfer_target", None)
-            to = f" to S{target}" if target is not None else ""
-            reason = (
-                f"S{sid} is handing leadership over{to} (thesis §3.10) and takes no "
-                "commands until the transfer ends, or is abandoned after an election "
-                "timeout; then send the command to whoever leads"
-            )
-        return ProposalResult(
-            outcome.accepted, outcome.index, outcome.term, outcome.leader_hint, reason
-        )
-
-    def _do_crash(self, sid: int, at: int) -> Input:
-        world = self._world
-        world.now = at
-        self._trace(sid, "CRASH", sid)
-        self._stop_server(sid)
-        disk = world.disks[sid]
-        disk.crash()
-        disk.power_on()  # a power cut armed before the crash dies with it
-        return Input("crash", (sid,))
-
-    def _do_cut_power(self, sid: int, operations: int, at: int) -> Input:
-        self._world.now = at
-        self._world.disks[sid].cut_power_after(operations)
-        self._trace(sid, "POWER.armed", sid, operations)
-        return Input("cut_power", (sid, operations))
-
-    def _do_read(self, read_id: int, sid: int, at: int) -> Input:
-        world = self._world
-        world.now = at
-        world.next_read_id = max(world.next_read_id, read_id + 1)
-        world.read_floors[read_id] = max(
-            (s.commit_index for i, s in world.servers.items() if world.alive[i]), default=0
-        )
-        _, out = world.servers[sid].read(read_id, at)
-        self._carry_out(sid, out)
-        return Input("read", (read_id, sid))
-
-    def _answer_reads(self, sid: int, reads: list[tuple[int, int]]) -> None:
-        world = self._world
-        machine = world.machines[sid]
-        for read_id, index in reads:
-            query = self._read_queries.get(read_id)
-            value: Any = None
-            error = None
-            if query is not None:
-                try:
-                    value = self._codec.decode(self._codec.encode(query(machine)))
-                except Exception as problem:
-                    error = f"{type(problem).__name__}: {problem}"
-            world.read_results[read_id] = (index, value, error)
-            floor = world.read_floors.pop(read_id, 0)
-            if index < floor:
-                self._out.violations.append(
-                    Violation(
-                        LINEARIZABLE_READS,
-                        self._step,
-                        f"read #{read_id} on S{sid} saw the state machine through index "
-                        f"{index}, but index {floor} was already committed when the read "
-                        "was asked: a stale read",
-                    )
-                )
-
-    def _do_transfer(self, leader: int, to: int, at: int) -> Input:
-        self._world.now = at
-        _, out = self._world.servers[leader].transfer_leadership(to, at)
-        self._carry_out(leader, out)
-        return Input("transfer", (leader, to))
-
-    def _do_member(self, change: str, leader: int, sid: int, at: int) -> Input:
-        world = self._world
-        world.now = at
-        if sid not in world.alive:
-            self._add_to_world(sid)
-            self._trace(sid, "JOIN", sid)
-            self._start_server(sid, joining=True)
-        _, out = world.servers[leader].change_membership(change, sid, at)
-        self._carry_out(leader, out)
-        return Input("member", (change, leader, sid))
-
-    def _do_restart(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._start_server(sid)
-        return Input("restart", (sid,))
-
-    def _do_disconnect(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._world.links.disconnected.add(sid)
-        self._trace(sid, "DISCONNECT", sid)
-        return Input("disconnect", (sid,))
-
-    def _do_connect(self, sid: int, at: int) -> Input:
-        self._world.now = at
-        self._world.links.disconnected.discard(sid)
-        self._trace(sid, "CONNECT", sid)
-        return Input("connect", (sid,))
-
-    def _do_partition(self, groups: tuple[tuple[int, ...], ...], at: int) -> Input:
-        world = self._world
-        world.now = at
-        world.links.partition(groups, world.ids)
-        self._trace(None, "PARTITION", world.links.describe())
-        return Input("partition", groups)
-
-    def _do_heal(self, at: int) -> Input:
-        self._world.now = at
-        self._world.links.heal()
-        self._trace(None, "HEAL")
-        return Input("heal", ())
-
-    def _do_network(
-        self, delay_ms: tuple[int, int], drop_rate: float, duplicate_rate: float, at: int
-    ) -> Input:
-        self._world.now = at
-        self._world.network = Network(tuple(delay_ms), drop_rate, duplicate_rate)  # type: ignore[arg-type]
-        self._trace(None, "NETWORK", delay_ms[0], delay_ms[1], drop_rate, duplicate_rate)
-        return Input("network", (delay_ms, drop_rate, duplicate_rate))
-
-
-class _Records:
-    """Trace events, violations and errors, each list in step order."""
-
-    __slots__ = ("errors", "trace", "violations")
-
-    def __init__(self) -> None:
-        self.trace: list[RawEvent] = []
-        self.violations: list[Violation] = []
-        self.errors: list[HandlerError] = []
-
-    def truncate(self, step: int) -> None:
-        """Forget what steps after ``step`` produced."""
-        for records in (self.trace, self.violations, self.errors):
-            del records[bisect.bisect_right(records, step, key=_step_of) :]
-
-
-def _step_of(record: Any) -> int:
-    return record[0] if type(record) is tuple else record.step  # type: ignore[no-any-return]
-
-
-_ACTIONS: dict[str, Callable[..., Any]] = {
-    name[4:]: getattr(Cluster, name) for name in dir(Cluster) if name.startswith("_do_")
-}
 
 
 def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool, float]:
     if type(lease_reads) is not bool:
-        raise LuminousError(f"lease_reads={lease_reads!r}: give True or False")
+        raise LuminousError(f"lease_reads={shown(lease_reads)}: give True or False")
     if type(drift) not in (int, float) or not 1 <= drift <= 10:
         raise LuminousError(
-            f"clock_drift_bound={drift!r}: give a number from 1 to 10; 1.0 says the "
+            f"clock_drift_bound={shown(drift)}: give a number from 1 to 10; 1.0 says the "
             "servers' clocks run at the same rate"
         )
     if lease_reads and not check_quorum:
@@ -1671,13 +1290,3 @@ def _check_lease(lease_reads: Any, drift: Any, check_quorum: bool) -> tuple[bool
             "vote for anyone else (thesis §6.4.1, §4.2.3)"
         )
     return lease_reads, float(drift)
-
-
-def _check_stored_state(stored: Any, ids: tuple[int, ...]) -> StoredState:
-    """Validate what ``load_state`` returned, or raise saying what was expected."""
-    try:
-        # Terms may decrease: a handler that ignores TruncateLog brings back deleted
-        # entries, and the Log Matching check should show it rather than this refusal.
-        return validate_stored_state(stored, ids, monotonic=False)
-    except StoredStateError as error:
-        raise LuminousError(f"load_state() returned {error}") from None

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 from ..core.rules import RULES, Rule
+from ..errors import LuminousError
+from ..storage.codec import shown
 
 SIM_RULES: dict[str, Rule] = {
     "NET.cut": Rule("DropMessage", "{2} from S{0} to S{1} is lost: the link between them is cut"),
@@ -22,6 +24,10 @@ SIM_RULES: dict[str, Rule] = {
     "USER.drop": Rule("DropMessage", "You drop event #{3}: {2} from S{0} to S{1}"),
     "USER.fire": Rule("Deliver", "You fire event #{0} now, ahead of its turn: {1}"),
     "USER.timeout": Rule("Timeout", "You make S{0}'s election timer fire now"),
+    "USER.inject": Rule(
+        "Deliver",
+        "You hand S{1} a {2} made by hand, as if from S{0} (it bypasses the network)",
+    ),
     "CRASH": Rule("Crash", "S{0} crashes: it loses everything except what is on its disk"),
     "RESTART": Rule(
         "Restart",
@@ -50,6 +56,8 @@ SIM_RULES: dict[str, Rule] = {
     "DISCONNECT": Rule("Disconnect", "S{0} is disconnected: every message to or from it is lost"),
     "CONNECT": Rule("Connect", "S{0} is connected to the network again"),
     "PARTITION": Rule("Partition", "The network is partitioned: {0}"),
+    "CUT": Rule("CutLink", "The link between S{0} and S{1} is cut: messages between them are lost"),
+    "MEND": Rule("MendLink", "The link between S{0} and S{1} works again"),
     "HEAL": Rule("Heal", "The network heals: every link works again"),
     "NETWORK": Rule(
         "Network",
@@ -92,6 +100,10 @@ class TraceEvent:
         return f"<TraceEvent step={self.step} t={self.time} {self.rule}: {self.sentence}>"
 
 
+class TraceIndexError(LuminousError, IndexError):
+    """A position past either end of the trace (an IndexError too, as a sequence's)."""
+
+
 class Trace(Sequence[TraceEvent]):
     """A read-only, lazily formatted view of the first ``stop`` events of a trace."""
 
@@ -110,14 +122,27 @@ class Trace(Sequence[TraceEvent]):
 
     def __getitem__(self, index: int | slice) -> TraceEvent | list[TraceEvent]:
         if isinstance(index, slice):
+            for part in (index.start, index.stop, index.step):
+                if part is not None and type(part) is not int:
+                    raise LuminousError(
+                        f"trace[{shown(index)}]: give whole numbers (or nothing) in a "
+                        "slice, e.g. trace[-10:]"
+                    )
+            if index.step == 0:
+                raise LuminousError("trace[::0]: give a step other than 0, e.g. trace[::2]")
             return [TraceEvent(*self._raw[i]) for i in range(*index.indices(self._stop))]
-        if index < 0:
-            index += self._stop
-        if not 0 <= index < self._stop:
-            raise IndexError(
-                f"trace index {index} out of range (the trace has {self._stop} events)"
+        if type(index) is not int:
+            raise LuminousError(
+                f"trace[{shown(index)}]: give a position, a whole number such as 0 (the "
+                "first event) or -1 (the last), or a slice such as trace[-10:]"
             )
-        return TraceEvent(*self._raw[index])
+        position = index + self._stop if index < 0 else index
+        if not 0 <= position < self._stop:
+            raise TraceIndexError(
+                f"trace[{index}]: there is no such event; give a position from "
+                f"{-self._stop} to {self._stop - 1} (the trace has {self._stop} events)"
+            )
+        return TraceEvent(*self._raw[position])
 
     def __iter__(self) -> Iterator[TraceEvent]:
         raw = self._raw
@@ -126,10 +151,17 @@ class Trace(Sequence[TraceEvent]):
 
     def since(self, step: int) -> list[TraceEvent]:
         """Events of ``step`` and later."""
+        if type(step) is not int:
+            raise LuminousError(f"since({shown(step)}): give a step number, e.g. since(10)")
         return [event for event in self if event.step >= step]
 
     def text(self, last: int | None = None) -> str:
         """The trace (or its ``last`` events) as lines of text."""
+        if last is not None and (type(last) is not int or last < 0):
+            raise LuminousError(
+                f"text(last={shown(last)}): give how many of the latest events to show, a "
+                "whole number >= 0, or nothing for all of them"
+            )
         start = 0 if last is None else max(0, self._stop - last)
         return "\n".join(str(event) for event in self[start:])
 

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Entry, Role
 from ..core.membership import Configuration
+from ..errors import LuminousError
 from ..storage import copy_value
+from ..storage.codec import shown
 
 if TYPE_CHECKING:
     from .cluster import Cluster
@@ -57,6 +59,12 @@ class ServerView:
     def entries(self, first: int, last: int) -> tuple[Entry, ...]:
         """Copies of the entries with ``first <= index <= last`` (cheaper than ``log``
         when only a few are needed)."""
+        for name, value in (("first", first), ("last", last)):
+            if type(value) is not int:
+                raise LuminousError(
+                    f"entries({name}={shown(value)}): give log indexes, whole numbers "
+                    "(the first entry is at index 1), e.g. entries(1, 5)"
+                )
         codec = self._cluster._codec
         return tuple(
             Entry(e.index, e.term, copy_value(codec, e.data))

@@ -12,7 +12,7 @@ from ..core.persistence import (
     TruncateLog,
 )
 from .builtin import DiskStorage, VolatileStorage
-from .codec import Codec, JsonCodec, PickleCodec, copy_value
+from .codec import MAX_NESTING, Codec, CodecError, JsonCodec, PickleCodec, carried, copy_value
 from .compliance import CHECK_NAMES, SNAPSHOT_CHECK_NAMES, check_storage
 from .disk import FAULT_MODES, Disk, DiskTable, PowerLoss
 from .errors import StorageError, TornWriteError
@@ -29,9 +29,11 @@ __all__ = [
     "FAULT_MODES",
     "GALLERY",
     "LIVE",
+    "MAX_NESTING",
     "SNAPSHOT_CHECK_NAMES",
     "CheckResult",
     "Codec",
+    "CodecError",
     "CompactLog",
     "Disk",
     "DiskStorage",
@@ -53,6 +55,7 @@ __all__ = [
     "TornWriteError",
     "TruncateLog",
     "VolatileStorage",
+    "carried",
     "check_storage",
     "copy_value",
     "validate_stored_state",

@@ -25,6 +25,7 @@ import pickle
 from typing import Any
 
 from ..errors import LuminousError
+from .codec import shown
 from .errors import StorageError, TornWriteError
 from .render import html_table, shorten, text_table
 
@@ -33,9 +34,9 @@ _MISSING = object()
 
 
 def check_fault_mode(faults: Any) -> None:
-    if faults not in FAULT_MODES:
+    if faults is not None and (type(faults) is not str or faults not in FAULT_MODES):
         raise LuminousError(
-            f"disk_faults={faults!r} is not a fault mode; use None (writes durable at "
+            f"disk_faults={shown(faults)} is not a fault mode; use None (writes durable at "
             "once), 'unsynced' (unsynced writes lost on a crash) or 'torn' (the last "
             "unsynced write torn on a crash)"
         )
@@ -65,7 +66,7 @@ class Disk:
     ) -> None:
         check_fault_mode(faults)
         if server_id is not None and type(server_id) is not int:
-            raise LuminousError(f"server_id={server_id!r}: give a whole number or None")
+            raise LuminousError(f"server_id={shown(server_id)}: give a whole number or None")
         self.name = name
         self.faults = faults
         self.server_id = server_id
@@ -99,7 +100,7 @@ class Disk:
             blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:
             raise StorageError(
-                f"{self.name} cannot store {value!r} under {key!r}: it cannot be "
+                f"{self.name} cannot store {shown(value)} under {shown(key)}: it cannot be "
                 f"serialized ({error}); store plain values such as numbers, strings, "
                 "lists, tuples and dicts"
             ) from None
@@ -119,7 +120,7 @@ class Disk:
             return default
         if isinstance(blob, _Torn):
             raise TornWriteError(
-                f"the value under {key!r} on {self.name} is torn: the server crashed while "
+                f"the value under {shown(key)} on {self.name} is torn: the server crashed while "
                 "writing it, before sync(); call disk.sync() after writes that must survive"
             )
         return pickle.loads(blob)
@@ -221,7 +222,7 @@ class Disk:
         its fault mode) and raises ``PowerLoss``, and every later write, delete and
         sync raises ``PowerLoss`` too, until ``power_on()``."""
         if type(operations) is not int or operations < 0:
-            raise LuminousError(f"operations={operations!r}: give a whole number >= 0")
+            raise LuminousError(f"operations={shown(operations)}: give a whole number >= 0")
         self._power_left = operations
         self._power_off = False
 
@@ -277,4 +278,4 @@ class DiskTable:
 
 
 def _bad_key(key: object) -> None:
-    raise StorageError(f"Disk keys are strings; got {key!r} ({type(key).__name__})")
+    raise StorageError(f"Disk keys are strings; got {shown(key)} ({type(key).__name__})")

@@ -31,6 +31,7 @@ from ..core.persistence import (
     StoredState,
     TruncateLog,
 )
+from .codec import CodecError, JsonCodec, carried, shown
 from .disk import Disk
 from .errors import StorageError
 from .handler import StorageHandler
@@ -186,6 +187,9 @@ class JsonLinesDirectory:
     """Builds a ``JsonLinesStorage`` per server, all keeping their files in one
     directory. Made by ``JsonLinesStorage.in_directory(directory)``."""
 
+    #: What it builds keeps its state in real files, which cannot be rewound.
+    rewindable = False
+
     def __init__(self, directory: str | os.PathLike[str], *, fresh: bool = False) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -218,18 +222,16 @@ def file_name(disk: Disk) -> str:
 
 def _check_json_exact(data: Any) -> None:
     try:
-        back = json.loads(json.dumps(data, allow_nan=False))
-    except (TypeError, ValueError) as error:
+        carried(JSON, data)
+    except CodecError as error:
         raise StorageError(
-            f"JsonLinesStorage cannot store {data!r}: it is not a JSON value ({error}). "
-            "Use the default codec's values: None, booleans, numbers, strings, lists "
-            "and dicts with string keys."
+            f"JsonLinesStorage cannot store {shown(data)}: {error}. Use the default "
+            "codec's values: None, booleans, numbers, strings, lists (not tuples) and "
+            "dicts with string keys."
         ) from None
-    if back != data or type(back) is not type(data):
-        raise StorageError(
-            f"JsonLinesStorage cannot store {data!r}: JSON would bring it back as "
-            f"{back!r}. Use lists rather than tuples and string keys in dicts."
-        )
+
+
+JSON = JsonCodec()
 
 
 def _sync_directory(directory: Path) -> None:

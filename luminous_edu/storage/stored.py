@@ -16,9 +16,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..core.log import check_entries
+from ..core.membership import Configuration
 from ..core.persistence import SaveSnapshot, StoredState
 from ..core.snapshots import entries_after_snapshot
 from .render import shorten
+
+#: No term or index a server recovers is larger (a number that long cannot be a log's).
+LARGEST = 10**15
 
 
 class StoredStateError(ValueError):
@@ -27,20 +31,24 @@ class StoredStateError(ValueError):
 
 
 def validate_stored_state(
-    stored: Any, ids: Iterable[int] | None = None, monotonic: bool = True
+    stored: Any,
+    ids: Iterable[int] | None = None,
+    monotonic: bool = True,
+    max_index: int | None = None,
 ) -> StoredState:
     """``stored`` checked and normalised (entries as ``Entry`` values, starting right
     after the snapshot), or ``StoredStateError`` saying what is wrong and what was
-    expected. ``ids``: the servers a vote may name (any id >= 1 if None).
-    ``monotonic=False`` lets terms decrease along the log, so that a simulation can
-    show what a handler that ignores ``TruncateLog`` does."""
+    expected. ``ids``: the servers a vote or a snapshot's configuration may name (any
+    id >= 1 if None). ``monotonic=False`` lets terms decrease along the log, so that a
+    simulation can show what a handler that ignores ``TruncateLog`` does. ``max_index``:
+    the highest index any log has held, which no snapshot can be past."""
     if not isinstance(stored, StoredState):
         raise StoredStateError(
             f"{_short(stored)} ({type(stored).__name__}); it must return "
             "le.StoredState(current_term, voted_for, entries)"
         )
     term, vote = stored.current_term, stored.voted_for
-    if type(term) is not int or term < 0:
+    if type(term) is not int or not 0 <= term <= LARGEST:
         raise StoredStateError(
             f"current_term={_short(term)}; expected a whole number >= 0 (0 on a fresh "
             "disk), the current_term of the last SaveHardState"
@@ -54,7 +62,7 @@ def validate_stored_state(
             f"voted_for={_short(vote)}; expected None or {which}, the voted_for of the "
             "last SaveHardState"
         )
-    snapshot = _checked_snapshot(stored.snapshot, term)
+    snapshot = _checked_snapshot(stored.snapshot, term, allowed, max_index)
     try:
         raw = list(stored.entries)
     except TypeError:
@@ -85,7 +93,9 @@ def validate_stored_state(
     return StoredState(term, vote, entries, snapshot)
 
 
-def _checked_snapshot(snapshot: Any, term: int) -> SaveSnapshot | None:
+def _checked_snapshot(
+    snapshot: Any, term: int, ids: list[int] | None, max_index: int | None
+) -> SaveSnapshot | None:
     if snapshot is None:
         return None
     if not isinstance(snapshot, SaveSnapshot):
@@ -94,12 +104,12 @@ def _checked_snapshot(snapshot: Any, term: int) -> SaveSnapshot | None:
             "le.SaveSnapshot(last_index, last_term, data, config)"
         )
     last_index, last_term, config = snapshot.last_index, snapshot.last_term, snapshot.config
-    if type(last_index) is not int or last_index < 1:
+    if type(last_index) is not int or not 1 <= last_index <= LARGEST:
         raise StoredStateError(
             f"a snapshot with last_index={_short(last_index)}; expected a whole number "
             ">= 1, the last_index of the last SaveSnapshot"
         )
-    if type(last_term) is not int or last_term < 1:
+    if type(last_term) is not int or not 1 <= last_term <= LARGEST:
         raise StoredStateError(
             f"a snapshot with last_term={_short(last_term)}; expected a whole number "
             ">= 1, the last_term of the last SaveSnapshot"
@@ -109,11 +119,33 @@ def _checked_snapshot(snapshot: Any, term: int) -> SaveSnapshot | None:
             f"a snapshot whose last entry has term {last_term} but current_term={term}; "
             "a server never stores an entry from a term later than its own"
         )
+    if max_index is not None and last_index > max_index:
+        raise StoredStateError(
+            f"a snapshot through index {last_index}, past the end of every log in the "
+            f"cluster (the longest ever reached index {max_index}); expected the "
+            "last_index of the last SaveSnapshot"
+        )
     voters = config.get("voters") if type(config) is dict else None
     if type(voters) is not list or not voters or not all(type(v) is int for v in voters):
         raise StoredStateError(
             f"a snapshot with config={_short(config)}; expected the config of the last "
             'SaveSnapshot, a dict such as {"voters": [1, 2, 3]}, stored as given'
+        )
+    try:
+        parsed = Configuration.from_data(config)
+    except ValueError as error:
+        raise StoredStateError(
+            f"a snapshot with config={_short(config)}: {error}; expected the config of "
+            "the last SaveSnapshot, stored as given"
+        ) from None
+    members = {*parsed.voters, *parsed.learners, *(parsed.old_voters or ()), *parsed.joining}
+    unknown = sorted(members - set(ids)) if ids is not None else []
+    if unknown:
+        raise StoredStateError(
+            f"a snapshot with config={_short(config)}, which names server "
+            f"{', '.join(str(i) for i in unknown)}, not in this cluster (its servers are "
+            f"{', '.join(str(i) for i in ids or ())}); expected the config of the last "
+            "SaveSnapshot, stored as given"
         )
     return snapshot
 

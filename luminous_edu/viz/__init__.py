@@ -2,13 +2,17 @@
 
 ``viewmodels`` and ``palette`` are plain Python (cluster state -> columns); importing
 them loads no notebook library. ``Dashboard`` (in ``dashboard``) is loaded on first use.
+``bokehjs`` brings BokehJS into the page (a Jupyter server extension and a loader);
+``load_bokehjs_inline()`` is for a front end without a Jupyter server.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Dashboard"]
+from .bokehjs import load_bokehjs_inline
+
+__all__ = ["Dashboard", "load_bokehjs_inline"]
 
 
 def __getattr__(name: str) -> Any:

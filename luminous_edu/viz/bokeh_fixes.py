@@ -26,10 +26,9 @@ Measured with jupyter_bokeh 4.1.0 (``widgets.py``), bokeh 3.9 and ipywidgets 8.1
    re-render that starts while the previous one is still building fails in BokehJS
    ("configuration is missing"), so that is not done.
 3. BokehJS loading race. With bokeh's default CDN resources, "Run All" can render the
-   widget before BokehJS has loaded ("Could not create a view for model id").
-   ``load_bokehjs()`` calls ``output_notebook(resources=INLINE)`` once per kernel: the
-   script is in the output itself, so there is no race (the price: ~8 MB in a saved
-   output, so notebooks are committed without outputs).
+   widget before BokehJS has loaded ("Could not create a view for model id"); inline
+   resources weigh ~8 MB per output. ``bokehjs`` loads it once per page from the
+   Jupyter server instead, synchronously, before each dashboard's widget.
 
 Batching (not a trap, a cost): the base class sends every document event as its own
 PATCH-DOC, three comm messages each (header, metadata, content), so an update touching
@@ -39,8 +38,10 @@ applies a multi-event patch at once, as from a bokeh server), whatever the count
 
 Render acknowledgement (backpressure). The echo of trap 1 has a use: BokehJS sends it
 right after applying a PATCH-DOC, in the same task. With ``track_renders`` on, every
-batch also sets the layout's ``tags`` to ``["render N"]`` (N counts the batches); the
-echo of that change says exactly which update the browser has applied, whatever the
+batch also sets the ``tags`` of a model that nothing draws (``ack``, a ``CustomJS``
+named in the layout's tags, so that it is in the document) to ``["render N"]`` (N
+counts the batches; on the layout itself, each change made BokehJS repaint the whole
+plot); the echo of that change says exactly which update the browser has applied, whatever the
 echoes of other events do (not every event is echoed, and echoes of an older batch can
 arrive late). ``in_flight`` counts the batches sent and not yet acknowledged. The
 dashboard's Run loop keeps it small (a window of a few updates, to cover the round
@@ -91,8 +92,11 @@ it. BokehJS marks the events it applies from a patch ``sync: false`` (its own cl
 session sends only ``sync`` events back); jupyter_bokeh ignores the mark. The same
 ``document_ready`` callback makes the marked document hold back, from its change
 listeners, the events applied from the kernel that only echo: data changes and model
-changes, except the layout's ``tags`` (the render acknowledgement below). What the
-browser itself changes (plot sizes, selections, ranges) still goes to the kernel, and
+changes, except ``tags`` (the render acknowledgement below). The data
+sources the browser fills itself (tagged ``BROWSER_OWNED``: the ring's moving messages
+and timers, ``plots.MOTION_JS``, set up to 60 times a second) are held back whatever the
+change. What the browser itself changes otherwise (plot sizes, selections, ranges)
+still goes to the kernel, and
 ``_sync_model`` still drops echoes (for a page whose view was built before the callback
 ran, or one where it cannot run).
 
@@ -121,6 +125,10 @@ ECHOED_KINDS = frozenset({"ColumnsStreamed", "ColumnsPatched", "ColumnDataChange
 #: The layout's tag that numbers a batch, for the render acknowledgement.
 RENDER_TAG = "render "
 
+#: The tag of data sources that the browser fills itself (the ring's motion): their
+#: changes are held back in the browser and never re-sent by ``_resync_views``.
+BROWSER_OWNED = "luminous-browser"
+
 #: Plot sizes a browser view reports once it has laid the plots out (every view built).
 LAYOUT_REPORTS = frozenset({"inner_width", "inner_height", "outer_width", "outer_height"})
 
@@ -145,16 +153,25 @@ if (cb_obj.luminous_trigger_on_change === undefined) {
   const trigger = cb_obj._trigger_on_change
   cb_obj.luminous_trigger_on_change = trigger
   const echoed = new Set(["ColumnsPatched", "ColumnsStreamed", "ColumnDataChanged"])
+  const owned = (model) => model != null && Array.isArray(model.tags)
+      && model.tags.includes("@OWNED@")
   cb_obj._trigger_on_change = function (event) {
     const echo = echoed.has(event.kind) || (event.kind === "ModelChanged" && event.attr !== "tags")
+    if (owned(event.model)) {
+      return  // the browser's own data (the ring's motion): never the kernel's business
+    }
     if (!(echo && event.sync === false)) {  // sync false: applied from the kernel's patch
-      trigger.call(this, event)
+      try {
+        trigger.call(this, event)
+      } catch (error) {
+        // The widget's comm is closed: the kernel restarted or shut down, and the views
+        // still report their sizes as the page relays them out. Nobody is listening.
+        if (!(error instanceof Error && error.message === "Cannot send")) throw error
+      }
     }
   }
 }
-"""
-
-_loaded = False
+""".replace("@OWNED@", BROWSER_OWNED)
 
 
 class LiveBokehModel(BokehModel):  # type: ignore[misc]
@@ -168,6 +185,10 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
     echoes_ignored = 0
 
     def __init__(self, model: LayoutDOM, **kwargs: Any) -> None:
+        # The render acknowledgement's tag lives on a model of its own that nothing
+        # draws: on the layout, each tag change made BokehJS repaint the whole plot.
+        self.ack = CustomJS(code="", tags=[])
+        model.tags = [*model.tags, self.ack]
         document = model.document
         if document is None:
             document = Document()
@@ -200,7 +221,7 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
             self.heard_from_browser = True
             if is_layout_report(content):
                 self._resync_views()
-            applied = render_number(content, self._model.id)
+            applied = render_number(content, self.ack.id)
             if applied is not None:
                 self.render_applied = max(self.render_applied, applied)
                 return
@@ -230,7 +251,7 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         events = [
             ColumnDataChangedEvent(document, model, "data")
             for model in sorted(document.models, key=lambda m: m.id)
-            if isinstance(model, ColumnDataSource)
+            if isinstance(model, ColumnDataSource) and BROWSER_OWNED not in model.tags
         ]
         if events:
             self._send_patch(events)
@@ -257,7 +278,7 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         finally:
             if self._batch and self.track_renders:
                 self.render_sent += 1
-                self._model.tags = [f"{RENDER_TAG}{self.render_sent}"]  # joins the batch
+                self.ack.tags = [f"{RENDER_TAG}{self.render_sent}"]  # joins the batch
             events, self._batch = self._batch, None
             if events:
                 self._send_patch(events)
@@ -305,12 +326,13 @@ class LiveBokehModel(BokehModel):  # type: ignore[misc]
         super().send(content, buffers)
 
 
-def render_number(content: dict[str, Any], layout_id: str) -> int | None:
-    """N if this serialized BokehJS event is the echo of a batch's ``render N`` tag."""
+def render_number(content: dict[str, Any], ack_id: str) -> int | None:
+    """N if this serialized BokehJS event is the echo of a batch's ``render N`` tag
+    (on the model whose id is ``ack_id``)."""
     if content.get("kind") != "ModelChanged" or content.get("attr") != "tags":
         return None
     model = content.get("model")
-    if not isinstance(model, dict) or model.get("id") != layout_id:
+    if not isinstance(model, dict) or model.get("id") != ack_id:
         return None
     new = content.get("new")
     if isinstance(new, list) and len(new) == 1 and isinstance(new[0], str):
@@ -331,26 +353,3 @@ def is_echo(content: dict[str, Any]) -> bool:
     if kind in ECHOED_KINDS:
         return True
     return kind == "ModelChanged" and content.get("attr") == "data"
-
-
-def in_kernel() -> bool:
-    """True inside a running IPython kernel (a notebook), False in plain Python."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def load_bokehjs(force: bool = False) -> bool:
-    """Put BokehJS inline in the notebook output, once per kernel; True if it did."""
-    global _loaded
-    if (_loaded and not force) or not in_kernel():
-        return False
-    from bokeh.io import output_notebook
-    from bokeh.resources import INLINE
-
-    output_notebook(resources=INLINE, hide_banner=True)
-    _loaded = True
-    return True

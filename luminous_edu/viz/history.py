@@ -26,7 +26,8 @@ from bokeh.models import ColumnDataSource, FixedTicker, HoverTool, Range1d
 from bokeh.plotting import figure
 
 from ..check import LinearizabilityResult, Operation, check_linearizable
-from .bokeh_fixes import LiveBokehModel, load_bokehjs
+from .bokeh_fixes import LiveBokehModel
+from .bokehjs import LoadsBokehJS
 
 #: Colours of the keys' operations and order lines (Okabe & Ito, without red).
 KEY_COLOURS = ("#0072b2", "#009e73", "#e69f00", "#56b4e9", "#cc79a7", "#f0e442", "#000000")
@@ -165,7 +166,7 @@ def _path(order: Iterable[Operation], lane: dict[Any, int]) -> tuple[list[float]
     return xs, ys
 
 
-class HistoryView(widgets.VBox):  # type: ignore[misc]
+class HistoryView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
     """A history drawn as Porcupine draws it (see the module docstring). Give the
     operations, and the checker's result if you have it; with ``check=True`` (the
     default) the view runs ``check_linearizable(operations, model)`` itself."""
@@ -179,7 +180,6 @@ class HistoryView(widgets.VBox):  # type: ignore[misc]
         check: bool = True,
         width: int = 860,
     ) -> None:
-        load_bokehjs(force=True)
         self.model = model
         self.check = check
         self.verdict = widgets.HTML(value="")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from .bokehjs import LoadsBokehJS
 from .history import HistoryView
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 ALL = "all shards"
 
 
-class KVView(widgets.VBox):  # type: ignore[misc]
+class KVView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
     """The store's groups and its history (see the module docstring). ``shard=None``
     shows every group side by side; ``shard=i`` shows group i alone."""
 

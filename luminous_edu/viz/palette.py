@@ -34,32 +34,23 @@ ROLE_COLOURS = {
 #: One colour per server for the timelines (server 1 is the first colour).
 SERVER_COLOURS = (BLUE, ORANGE, BLUISH_GREEN, VERMILLION, REDDISH_PURPLE, SKY_BLUE, BLACK)
 
-#: Message colours, by the label the dashboard writes beside a message (see
-#: ``viewmodels.message_label``): a pre-vote is not a vote (thesis §9.6), TimeoutNow
-#: starts a transfer (§3.10), InstallSnapshot carries a snapshot (§7).
-MESSAGE_COLOURS = {
-    "RV": ORANGE,
-    "RV reply": YELLOW,
-    "pre-RV": REDDISH_PURPLE,
-    "pre-RV reply": "#E8B4D2",  # a light reddish purple: the pre-vote's answer
-    "AE": BLUE,
-    "AE reply": SKY_BLUE,
-    "TimeoutNow": VERMILLION,
-    "IS": BLUISH_GREEN,
-    "IS reply": "#8FD1BC",  # a light bluish green: the snapshot's answer
-}
-
-#: The message legend, in reading order: (label, what the message is).
-MESSAGE_MEANINGS = (
-    ("RV", "RequestVote (§5.2)"),
-    ("RV reply", "its answer"),
-    ("pre-RV", "pre-vote request (thesis §9.6)"),
-    ("pre-RV reply", "its answer"),
-    ("AE", "AppendEntries (§5.3)"),
-    ("AE reply", "its answer"),
-    ("TimeoutNow", "leadership transfer (thesis §3.10)"),
-    ("IS", "InstallSnapshot (§7)"),
-    ("IS reply", "its answer"),
+#: Message kinds on the ring and the space-time diagram: (label, what it is, colour). A
+#: reply has its request's colour; its shape tells it apart (``flights.message_shape``).
+#: A pre-vote is not a vote (thesis §9.6), TimeoutNow starts a transfer (§3.10),
+#: InstallSnapshot carries a snapshot (§7).
+MESSAGE_KINDS = (
+    ("AE", "AppendEntries (§5.3)", BLUE),
+    ("RV", "RequestVote (§5.2)", ORANGE),
+    ("pre-RV", "pre-vote (thesis §9.6)", REDDISH_PURPLE),
+    ("IS", "InstallSnapshot (§7)", BLUISH_GREEN),
+    ("TimeoutNow", "leadership transfer (thesis §3.10)", VERMILLION),
+)
+MESSAGE_COLOURS = {label: colour for label, _, colour in MESSAGE_KINDS}
+#: The shapes (bokeh markers) of messages: (marker, what it means).
+MESSAGE_SHAPES = (
+    ("circle", "request"),
+    ("square", "reply"),
+    ("square_x", "reply: no"),
 )
 
 
@@ -81,5 +72,6 @@ def server_colour(server_id: int) -> str:
 
 
 def message_colour(label: str) -> str:
-    """The colour of a message with this label (grey for one the palette does not know)."""
-    return MESSAGE_COLOURS.get(label, GREY)
+    """The colour of a message with this label, a reply's that of its request (grey
+    for a message the palette does not know)."""
+    return MESSAGE_COLOURS.get(label.removesuffix(" reply"), GREY)

@@ -12,18 +12,17 @@ Two kinds of function live here:
   ``Mirror`` (which rows changed -> one batched patch and one stream per source),
   ``LogTracker`` (which log cells can have changed, from the trace, so that a step
   costs the same whatever the log's length), ``Timeline`` (terms and commit indexes
-  over virtual time, folded from the trace) and ``Flights`` (messages for the
-  space-time diagram, observed between updates).
+  over virtual time and over steps, folded from the trace). Messages, watched step by
+  step, are in ``flights``.
 
-Message positions. A message drawn in flight sits between its source and target at
-the fraction ``(now - sent) / (due - sent)`` of the way, from the simulator's
-``Event.sent`` and ``Event.due``. Link state comes from ``cluster.disconnected``,
-``cluster.partition_groups`` and ``cluster.link_cut``; log cells from
-``servers[i].entries(first, last)``, which copies only the entries asked for.
+Link state comes from ``cluster.disconnected``, ``cluster.partition_groups`` and
+``cluster.link_cut``; log cells from ``servers[i].entries(first, last)``, which copies
+only the entries asked for.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,11 +33,12 @@ from ..check.violation import FIGURE_3
 from ..core import Role
 from ..core.membership import Configuration
 from .palette import (
+    BLACK,
+    BLUE,
     GREY,
     LIGHT_GREY,
     ROLE_COLOURS,
     VERMILLION,
-    message_colour,
     server_colour,
     term_colour,
     term_text_colour,
@@ -52,6 +52,8 @@ Columns = dict[str, list[Any]]
 
 DELIVER = "deliver"
 ELECTION_TIMEOUT = "election_timeout"
+#: A server's radius on the ring, whose own radius is 1.
+SERVER_RADIUS = 0.3
 
 # ------------------------------------------------------------------ columns
 
@@ -68,9 +70,10 @@ SERVER_COLUMNS = (
     "connected",
     "group",
     "line_colour",
-    "timer_y",
+    "line_dash",
     "votes",
     "votes_text",
+    "votes_y",
     "voted_for",
     "commit_index",
     "last_index",
@@ -80,9 +83,10 @@ SERVER_COLUMNS = (
     "config_text",
 )
 #: The election timers, apart from the servers: they drain at every step, while the rest
-#: of a server's row (drawn by seven glyphs, text among them) changes rarely. In a source
-#: of their own, a step redraws one bar glyph instead of recomputing all eight.
-TIMER_COLUMNS = ("id", "timer", "timer_x", "timer_width", "timer_y")
+#: of a server's row (drawn by several glyphs, text among them) changes rarely. ``due``
+#: and ``span`` let the browser drain the timer's arc itself between two updates;
+#: ``timer`` is the share left at the kernel's time.
+TIMER_COLUMNS = ("id", "x", "y", "due", "span", "timer")
 LOG_COLUMNS = (
     "server",
     "index",
@@ -97,7 +101,8 @@ LOG_COLUMNS = (
     "committed",
     "fill_alpha",
     "line_alpha",
-    "hatch",
+    "line_dash",
+    "line_width",
 )
 LOG_BLANK: Row = {
     "server": 0,
@@ -113,7 +118,8 @@ LOG_BLANK: Row = {
     "committed": False,
     "fill_alpha": 0.0,
     "line_alpha": 0.0,
-    "hatch": " ",
+    "line_dash": "solid",
+    "line_width": 1.0,
 }
 #: Log compaction (§7): one block per server over the indexes its snapshot covers.
 SNAPSHOT_COLUMNS = ("server", "x", "y", "width", "end", "text", "alpha")
@@ -136,43 +142,48 @@ MARKER_BLANK: Row = {
     "marker": "circle",
     "colour": "#FFFFFF",
 }
-LINK_COLUMNS = ("a", "b", "x0", "y0", "x1", "y1", "cut", "colour", "alpha", "width")
-MESSAGE_COLUMNS = (
-    "id",
-    "source",
-    "target",
-    "kind",
-    "short",
-    "x",
-    "y",
-    "progress",
-    "sent",
-    "due",
-    "fields",
+LINK_COLUMNS = (
+    "a",
+    "b",
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "mx",
+    "my",
+    "cut",
+    "label",
+    "why",
     "colour",
     "alpha",
+    "width",
 )
-MESSAGE_BLANK: Row = {
-    "id": 0,
-    "source": 0,
-    "target": 0,
-    "kind": "",
-    "short": "",
-    "x": 0.0,
-    "y": 0.0,
-    "progress": 0.0,
-    "sent": 0,
-    "due": 0,
-    "fields": "",
-    "colour": "#FFFFFF",
-    "alpha": 0.0,
-}
-PERIOD_COLUMNS = ("server", "name", "x0", "x1", "y", "value", "role", "colour", "width", "alpha")
+#: The kernel's clock, for the browser's own (``plots.MOTION_JS``): virtual time and
+#: step, whether Run plays and at what speed (virtual ms per real second), and a
+#: counter of jumps (Back, seek, Reset, a full refresh), after which the browser shows
+#: the new state at once instead of moving to it.
+CLOCK_COLUMNS = ("now", "step", "running", "speed", "jump")
+PERIOD_COLUMNS = (
+    "server",
+    "name",
+    "x0",
+    "x1",
+    "s0",
+    "s1",
+    "y",
+    "value",
+    "role",
+    "colour",
+    "width",
+    "alpha",
+)
 PERIOD_BLANK: Row = {
     "server": 0,
     "name": "",
     "x0": 0,
     "x1": 0,
+    "s0": 0,
+    "s1": 0,
     "y": 0.0,
     "value": 0,
     "role": "",
@@ -180,35 +191,6 @@ PERIOD_BLANK: Row = {
     "width": 0.0,
     "alpha": 0.0,
 }
-SPACETIME_COLUMNS = (
-    "id",
-    "kind",
-    "x0",
-    "y0",
-    "x1",
-    "y1",
-    "status",
-    "marker",
-    "colour",
-    "alpha",
-    "fields",
-    "label",
-)
-SPACETIME_BLANK: Row = {
-    "id": 0,
-    "kind": "",
-    "label": "",
-    "x0": 0,
-    "y0": 0.0,
-    "x1": 0,
-    "y1": 0.0,
-    "status": "",
-    "marker": "circle",
-    "colour": "#FFFFFF",
-    "alpha": 0.0,
-    "fields": "",
-}
-
 SHORT_NAMES = {
     "RequestVote": "RV",
     "RequestVoteReply": "RV reply",
@@ -320,9 +302,10 @@ def server_rows(cluster: Cluster) -> dict[int, Row]:
             "connected": connected,
             "group": group_of(groups, sid),
             "line_colour": "#000000" if connected else GREY,
-            "timer_y": timer_y(y),
+            "line_dash": "solid" if connected else "dashed",
             "votes": len(votes),
             "votes_text": ("votes " + " ".join(f"S{v}" for v in votes)) if votes else "",
+            "votes_y": votes_y(y),
             "voted_for": "" if view.voted_for is None else f"S{view.voted_for}",
             "commit_index": view.commit_index,
             "last_index": view.last_log_index,
@@ -334,43 +317,56 @@ def server_rows(cluster: Cluster) -> dict[int, Row]:
     return rows
 
 
-def timer_y(y: float) -> float:
-    """Where a server's election timer bar sits, below the server drawn at ``y``."""
-    return round(y - 0.38, 6)
+def votes_y(y: float) -> float:
+    """Where the votes a server collected are written: under its circle and its timer."""
+    return round(y - SERVER_RADIUS - 0.11, 6)
 
 
 def timer_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, Row]:
-    """One row per server, by id: the share of the longest election timeout its running
-    timer has left (0 when none runs, as for a leader or a crashed server), as a bar."""
+    """One row per server, by id: when its election timer fires (``due``, -1 when none
+    runs, as for a leader or a crashed server) and the longest election timeout
+    (``span``), from which the ring draws the time left as an arc; ``timer`` is the
+    share left at the kernel's time."""
     timers = election_timers(cluster, pending)
     longest = max(1, cluster.election_timeout_ms[1])
     now = cluster.now
     rows: dict[int, Row] = {}
     for sid, (x, y) in positions(cluster).items():
         due = timers.get(sid)
-        alive = cluster.servers[sid].alive
-        timer = 0.0 if due is None or not alive else min(1.0, max(0.0, (due - now) / longest))
-        timer = round(timer, 4)
+        if not cluster.servers[sid].alive:
+            due = None
+        timer = 0.0 if due is None else min(1.0, max(0.0, (due - now) / longest))
         rows[sid] = {
             "id": sid,
-            "timer": timer,
-            "timer_x": round(x - 0.25 + 0.25 * timer, 6),
-            "timer_width": round(0.5 * timer, 6),
-            "timer_y": timer_y(y),
+            "x": x,
+            "y": y,
+            "due": -1 if due is None else due,
+            "span": longest,
+            "timer": round(timer, 4),
         }
     return rows
 
 
 def link_rows(cluster: Cluster) -> dict[tuple[int, int], Row]:
-    """One row per pair of servers: the link between them, red when it is cut (by a
-    partition or a disconnected server)."""
+    """One row per pair of servers: the link between them; a cut link (a partition or
+    a disconnected server) is red, dashed and labelled "cut" at its middle, and says
+    why when hovered (``why``)."""
     where = positions(cluster)
     ids = sorted(where)
+    disconnected = cluster.disconnected
     rows: dict[tuple[int, int], Row] = {}
     for k, a in enumerate(ids):
         for b in ids[k + 1 :]:
             cut = cluster.link_cut(a, b)
             (x0, y0), (x1, y1) = where[a], where[b]
+            down = sorted({a, b} & disconnected)
+            if not cut:
+                why = f"S{a}-S{b}: messages get through"
+            elif down:
+                why = f"S{a}-S{b} cut: " + " and ".join(f"S{d}" for d in down)
+                why += " disconnected" if len(down) > 1 else " is disconnected"
+            else:
+                why = f"S{a}-S{b} cut: a partition separates them"
             rows[(a, b)] = {
                 "a": a,
                 "b": b,
@@ -378,12 +374,29 @@ def link_rows(cluster: Cluster) -> dict[tuple[int, int], Row]:
                 "y0": y0,
                 "x1": x1,
                 "y1": y1,
+                "mx": round((x0 + x1) / 2, 6),
+                "my": round((y0 + y1) / 2, 6),
                 "cut": cut,
+                "label": "cut" if cut else "",
+                "why": why,
                 "colour": VERMILLION if cut else LIGHT_GREY,
-                "alpha": 0.7 if cut else 0.8,
+                "alpha": 0.8 if cut else 0.9,
                 "width": 2.0 if cut else 1.0,
             }
     return rows
+
+
+def clock_rows(cluster: Cluster, running: bool, speed: int, jump: int) -> dict[int, Row]:
+    """The one row of the ``clock`` source (``CLOCK_COLUMNS``)."""
+    return {
+        0: {
+            "now": cluster.now,
+            "step": cluster.step_count,
+            "running": 1 if running else 0,
+            "speed": speed,
+            "jump": jump,
+        }
+    }
 
 
 # ------------------------------------------------------------------ the log
@@ -407,6 +420,8 @@ def full_label(data: Any, kind: str = "command", width: int = 120) -> str:
 
 
 def log_row(sid: int, entry: Any, commit_index: int) -> Row:
+    """A log cell: filled with its term's colour once committed; before that a light
+    tint of it with dark text and a dashed outline, so the text stays easy to read."""
     committed = entry.index <= commit_index
     return {
         "server": sid,
@@ -418,11 +433,12 @@ def log_row(sid: int, entry: Any, commit_index: int) -> Row:
         "label": short_label(entry.data, entry.kind),
         "data": full_label(entry.data, entry.kind),
         "fill": term_colour(entry.term),
-        "text_colour": term_text_colour(entry.term),
+        "text_colour": term_text_colour(entry.term) if committed else BLACK,
         "committed": committed,
-        "fill_alpha": 0.95 if committed else 0.35,
+        "fill_alpha": 1.0 if committed else 0.28,
         "line_alpha": 1.0,
-        "hatch": " " if committed else "/",
+        "line_dash": "solid" if committed else "dashed",
+        "line_width": 1.0 if committed else 2.0,
     }
 
 
@@ -482,20 +498,20 @@ def marker_rows(cluster: Cluster) -> dict[tuple[int, str], Row]:
                 "server": follower,
                 "kind": "next",
                 "x": float(nxt),
-                "y": round(follower - 0.43, 6),
+                "y": round(follower - 0.5, 6),
                 "text": f"next_index[S{follower}]={nxt}",
                 "marker": "inverted_triangle",
-                "colour": "#D55E00",
+                "colour": VERMILLION,
             }
         for follower, match in sorted(view.match_index.items()):
             rows[(follower, "match")] = {
                 "server": follower,
                 "kind": "match",
                 "x": float(match),
-                "y": round(follower + 0.43, 6),
+                "y": round(follower + 0.5, 6),
                 "text": f"match_index[S{follower}]={match}",
                 "marker": "triangle",
-                "colour": "#0072B2",
+                "colour": BLUE,
             }
     return rows
 
@@ -572,23 +588,6 @@ class LogTracker:
 # ------------------------------------------------------------------ messages
 
 
-def message_fields(message: Any) -> str:
-    """A message's fields as ``name=value`` text, for hovering."""
-    fields = getattr(message, "_fields", None)
-    if not fields:
-        return repr(message)
-    parts = []
-    for name in fields:
-        value = getattr(message, name)
-        if name == "entries":
-            value = f"{len(value)} entries" if value else "[] (heartbeat)"
-        text = f"{value}"
-        if len(text) > FIELD_WIDTH:
-            text = text[: FIELD_WIDTH - 1] + "…"
-        parts.append(f"{name}={text}")
-    return f"{type(message).__name__}({', '.join(parts)})"
-
-
 def message_label(message: Any) -> str:
     """The message's name as the dashboard writes it (``SHORT_NAMES``), with pre-votes
     apart from votes: ``pre-RV`` and ``pre-RV reply`` (thesis §9.6)."""
@@ -597,171 +596,6 @@ def message_label(message: Any) -> str:
     if getattr(message, "pre_vote", False) is True:
         label = "pre-" + label
     return label
-
-
-def short_message(message: Any) -> str:
-    """The label written beside a message in flight: its name, the answer of a reply
-    (✓ / ✗) and the number of entries an AppendEntries carries."""
-    kind = type(message).__name__
-    text = message_label(message)
-    if kind == "RequestVoteReply":
-        text += " ✓" if message.vote_granted else " ✗"
-    elif kind == "AppendEntriesReply":
-        text += " ✓" if message.success else " ✗"
-    elif kind == "AppendEntries" and message.entries:
-        text += f" +{len(message.entries)}"
-    return text
-
-
-def message_rows(cluster: Cluster, pending: Sequence[Event] | None = None) -> dict[int, Row]:
-    """One row per message in flight, by event id, placed between its source and target
-    by ``(now - sent) / (due - sent)``."""
-    events = cluster.pending() if pending is None else pending
-    where = positions(cluster)
-    now = cluster.now
-    rows: dict[int, Row] = {}
-    for event in events:
-        if event.kind != DELIVER or event.source is None:
-            continue
-        sent = event.sent
-        span = event.due - sent
-        progress = 1.0 if span <= 0 else min(1.0, max(0.0, (now - sent) / span))
-        (x0, y0), (x1, y1) = where[event.source], where[event.target]
-        # Stop short of the circles drawn for the servers.
-        p = 0.15 + 0.7 * progress
-        kind = type(event.message).__name__
-        rows[event.id] = {
-            "id": event.id,
-            "source": event.source,
-            "target": event.target,
-            "kind": kind,
-            "short": short_message(event.message),
-            "x": round(x0 + (x1 - x0) * p, 6),
-            "y": round(y0 + (y1 - y0) * p, 6),
-            "progress": round(progress, 4),
-            "sent": sent,
-            "due": event.due,
-            "fields": message_fields(event.message),
-            "colour": message_colour(message_label(event.message)),
-            "alpha": 1.0,
-        }
-    return rows
-
-
-class Flights:
-    """The arrows of the space-time diagram: every message from its send time
-    (``Event.sent``) to its delivery, or to where it was lost, folded from ``pending()``
-    and the trace between updates."""
-
-    def __init__(self, keep: int = 300) -> None:
-        self.keep = keep  # arrows kept on the diagram
-        self.sent_step: dict[int, int] = {}
-        self.flying: dict[int, Row] = {}  # event id -> its arrow, while in flight
-        self.arrows: dict[tuple[int, int], Row] = {}  # (sent step, id) -> arrow
-        self.stubs = 0
-
-    def reset(self, cluster: Cluster, pending: Sequence[Event]) -> None:
-        """After a history jump: keep the arrows of messages sent up to the current step
-        (history before it is shared), and put the messages in flight back in flight."""
-        step = cluster.step_count
-        old = {k: a for k, a in self.arrows.items() if k[0] <= step}
-        by_id = {k[1]: k for k in old if k[1] >= 0}
-        self.arrows = {k: a for k, a in old.items() if a["status"] != "flight"}
-        self.sent_step, self.flying = {}, {}
-        for event in pending:
-            if event.kind != DELIVER:
-                continue
-            key = by_id.get(event.id)
-            self._launch(event, step if key is None else key[0])
-
-    def observe(
-        self, cluster: Cluster, pending: Sequence[Event], events: Iterable[Any]
-    ) -> tuple[dict[tuple[int, int], Row], list[tuple[int, int]]]:
-        """Fold the steps since the last update: (arrows to write, arrows to remove)."""
-        now, step = cluster.now, cluster.step_count
-        upserts: dict[tuple[int, int], Row] = {}
-        live = {e.id: e for e in pending if e.kind == DELIVER}
-        for event_id, event in live.items():
-            if event_id not in self.flying:
-                upserts[(step, event_id)] = self._launch(event, step)
-        dropped_ids: set[int] = set()
-        lost: list[Any] = []
-        for event in events:
-            if event.rule == "USER.drop":
-                dropped_ids.add(event.args[3])
-            elif event.rule in ("NET.cut", "NET.down", "NET.drop"):
-                lost.append(event)
-        for event_id in [i for i in self.flying if i not in live]:
-            arrow = dict(self.flying.pop(event_id))
-            key = (self.sent_step.pop(event_id), event_id)
-            match = _find_loss(lost, arrow)
-            if event_id in dropped_ids or match is not None:
-                arrow.update(status="dropped", marker="x", x1=min(arrow["x1"], now))
-            else:
-                arrow.update(status="delivered", marker="circle")
-            self.arrows[key] = arrow
-            upserts[key] = arrow
-        for event in lost:  # lost as it was sent (never scheduled): a short stub
-            self.stubs += 1
-            source, target = event.args[0], event.args[1]
-            key = (event.step, -self.stubs)
-            kind = str(event.args[2])
-            label = SHORT_NAMES.get(kind, kind)
-            arrow = _arrow(-1, kind, label, event.time, source, event.time, target)
-            arrow.update(status="lost", marker="x", y1=round(source + 0.3 * (target - source), 6))
-            arrow["fields"] = f"{event.args[2]} S{source}->S{target}: {event.sentence}"
-            self.arrows[key] = arrow
-            upserts[key] = arrow
-        removals: list[tuple[int, int]] = []
-        if len(self.arrows) > self.keep:
-            done = [k for k in sorted(self.arrows) if self.arrows[k]["status"] != "flight"]
-            for k in done[: len(self.arrows) - self.keep]:
-                del self.arrows[k]
-                upserts.pop(k, None)
-                removals.append(k)
-        return upserts, removals
-
-    def _launch(self, event: Event, step: int) -> Row:
-        self.sent_step[event.id] = step
-        kind = type(event.message).__name__
-        assert event.source is not None
-        label = message_label(event.message)
-        arrow = _arrow(event.id, kind, label, event.sent, event.source, event.due, event.target)
-        arrow["fields"] = message_fields(event.message)
-        self.flying[event.id] = arrow
-        self.arrows[(step, event.id)] = arrow
-        return arrow
-
-
-def _arrow(event_id: int, kind: str, label: str, x0: int, y0: int, x1: int, y1: int) -> Row:
-    return {
-        "id": event_id,
-        "kind": kind,
-        "label": label,
-        "x0": x0,
-        "y0": float(y0),
-        "x1": x1,
-        "y1": float(y1),
-        "status": "flight",
-        "marker": "circle",
-        "colour": message_colour(label),
-        "alpha": 0.8,
-        "fields": "",
-    }
-
-
-def _find_loss(lost: list[Any], arrow: Row) -> Any:
-    for event in lost:
-        if (
-            event.rule in ("NET.cut", "NET.down")
-            and event.args[0] == arrow["y0"]
-            and event.args[1] == arrow["y1"]
-            and event.args[2] == arrow["kind"]
-            and event.time == arrow["x1"]
-        ):
-            lost.remove(event)
-            return event
-    return None
 
 
 # ------------------------------------------------------------------ timelines
@@ -773,9 +607,11 @@ COMMIT_RULES = {"COMMIT", "AE.5", "IS.8", "CRASH", "RESTART"}
 
 class Timeline:
     """Terms (or commit indexes) over virtual time: one row per period in which a
-    server kept the same value, folded from the trace, so that changes inside a Run
-    update are not lost. After each fold the periods are checked against the servers
-    themselves and corrected if a rule the fold does not know changed them."""
+    server kept the same value, from ``x0`` to ``x1`` ms and from step ``s0`` to
+    ``s1`` (for scenarios whose steps share one virtual time), folded from the trace,
+    so that changes inside a Run update are not lost. After each fold the periods are
+    checked against the servers themselves and corrected if a rule the fold does not
+    know changed them."""
 
     def __init__(self, what: str) -> None:
         assert what in ("term", "commit")
@@ -810,13 +646,13 @@ class Timeline:
                 continue
             sid, value = new
             self._set(sid, value, event.time, event.step, changed)
-        now = cluster.now
+        now, step = cluster.now, cluster.step_count
         for sid in cluster.servers:
-            self._set(sid, self._actual(cluster, sid), now, cluster.step_count, changed)
-            key = self.open[sid]
-            if self.rows[key]["x1"] != now:
-                self.rows[key]["x1"] = now
-                changed[key] = self.rows[key]
+            self._set(sid, self._actual(cluster, sid), now, step, changed)
+            row = self.rows[self.open[sid]]
+            if row["x1"] != now or row["s1"] != step:
+                row["x1"], row["s1"] = now, step
+                changed[self.open[sid]] = row
         return changed
 
     def _actual(self, cluster: Cluster, sid: int) -> tuple[int, str]:
@@ -869,24 +705,24 @@ class Timeline:
         row = self.rows[key]
         if row["x0"] == time and self.start_step[key] == step:
             # Changed again within the same step and time: overwrite, do not stack up.
-            row.update(self._row(sid, value, time))
+            row.update(self._row(sid, value, time, step))
             self.value[sid] = value
             changed[key] = row
             return
-        row["x1"] = time
+        row["x1"], row["s1"] = time, step
         changed[key] = row
         changed[self._start(sid, value, time, step)] = self.rows[self.open[sid]]
 
     def _start(self, sid: int, value: tuple[int, str], time: int, step: int) -> tuple[int, int]:
         self.seq += 1
         key = (sid, self.seq)
-        self.rows[key] = self._row(sid, value, time)
+        self.rows[key] = self._row(sid, value, time, step)
         self.open[sid] = key
         self.value[sid] = value
         self.start_step[key] = step
         return key
 
-    def _row(self, sid: int, value: tuple[int, str], time: int) -> Row:
+    def _row(self, sid: int, value: tuple[int, str], time: int, step: int) -> Row:
         number, role = value
         offset = (sid - 3) * 0.06  # lines of servers with equal values stay apart
         down = role == "down"
@@ -895,6 +731,8 @@ class Timeline:
             "name": f"S{sid}",
             "x0": time,
             "x1": time,
+            "s0": step,
+            "s1": step,
             "y": round(number + offset, 4),
             "value": number,
             "role": role,
@@ -1030,6 +868,14 @@ class Line:
     sentence: str
 
 
+def step_at_time(cluster: Cluster, time: int) -> int:
+    """The first step taken at virtual time ``time`` or later, from the trace (the
+    current step if none was)."""
+    trace = cluster.trace
+    k = bisect.bisect_left(trace, time, key=lambda event: event.time)
+    return trace[k].step if k < len(trace) else cluster.step_count
+
+
 def narration(cluster: Cluster, last: int = 8) -> list[Line]:
     """The latest ``last`` trace sentences, oldest first, with the rule that fired."""
     trace = cluster.trace
@@ -1037,13 +883,29 @@ def narration(cluster: Cluster, last: int = 8) -> list[Line]:
     return [Line(e.step, e.time, e.server, e.rule, e.kind, e.sentence) for e in trace[start:]]
 
 
+def leaders(cluster: Cluster) -> list[tuple[int, int]]:
+    """Every live server that believes it leads, as (id, term), highest term first: in
+    a partition, or with a bug, there can be more than one (``cluster.leader`` names
+    only the one with the highest term)."""
+    found = [
+        (sid, view.current_term)
+        for sid, view in cluster.servers.items()
+        if view.alive and view.role is Role.LEADER
+    ]
+    return sorted(found, key=lambda pair: (-pair[1], pair[0]))
+
+
 def status_text(cluster: Cluster) -> str:
-    """``step N · t=N ms · leader S3 (term 2)``: the status line; after a membership
-    change it also names the configuration (``cluster.config``)."""
-    leader = cluster.leader
-    who = "no leader"
-    if leader is not None:
-        who = f"leader S{leader} (term {cluster.servers[leader].current_term})"
+    """``step N · t=N ms · leader S3 (term 2)``: the status line. It names every
+    server that believes it leads (``2 leaders: S3 (term 3), S1 (term 2)``); after a
+    membership change it also names the configuration (``cluster.config``)."""
+    found = leaders(cluster)
+    if not found:
+        who = "no leader"
+    elif len(found) == 1:
+        who = f"leader S{found[0][0]} (term {found[0][1]})"
+    else:
+        who = f"{len(found)} leaders: " + ", ".join(f"S{s} (term {t})" for s, t in found)
     config = cluster.config
     if config is not None and (
         config.learners or config.joint or config.voters != tuple(cluster.servers)
@@ -1052,6 +914,16 @@ def status_text(cluster: Cluster) -> str:
     future = cluster.history_length - cluster.step_count
     tail = f" · {future} steps ahead recorded" if future else ""
     return f"step {cluster.step_count} · t={cluster.now} ms · {who}{tail}"
+
+
+def safety_summary(cluster: Cluster) -> str:
+    """One line for the header: empty while Figure 3 holds, else what broke first."""
+    violations = cluster.violations
+    if not violations:
+        return ""
+    first = violations[0]
+    more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+    return f"✘ {first.property} broken at step {first.step}{more}: see Safety"
 
 
 def role_name(role: Role | str) -> str:

@@ -25,13 +25,17 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def require_browser() -> None:
-    reason = missing_requirements()
+def require(reason: str | None, what: str = "browser tests are") -> None:
+    """Skip the test for ``reason`` (None: nothing is missing), or in CI fail it."""
     if reason is None:
         return
     if in_ci():
-        pytest.fail(f"CI is set, so browser tests are mandatory, but {reason}", pytrace=False)
+        pytest.fail(f"CI is set, so {what} mandatory, but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def require_browser() -> None:
+    require(missing_requirements())
 
 
 @pytest.fixture(scope="module")

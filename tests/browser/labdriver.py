@@ -130,23 +130,57 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def wait_until_up(proc: subprocess.Popen[bytes], url: str, timeout: float) -> bool:
+    """Wait until ``url`` answers 200; False if ``proc`` exits first (e.g. its port was
+    taken in the meantime) or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def log_tail(path: Path, chars: int) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
+
+
 class LabServer:
     """A JupyterLab server on 127.0.0.1 serving ``root``; ``work`` holds its private dirs."""
 
-    def __init__(self, root: Path, work: Path, port: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        work: Path,
+        port: int = 0,
+        base_url: str = "/",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.root = root
         self.work = work
         self.port = port
+        self.extra_args = extra_args  # more ``--ServerApp...`` options
+        #: The server's base URL, as on a JupyterHub (``/user/<name>/``): "/" or "/a/b/".
+        self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = work / "jupyterlab.log"
         self._known_pids: set[int] = set()
 
     @property
-    def base_url(self) -> str:
+    def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+        return f"{self.origin}{self.base_url}{path.lstrip('/')}"
 
     def start(self, timeout: float = 90.0) -> LabServer:
         dirs = {
@@ -156,6 +190,7 @@ class LabServer:
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
         (dirs["app-settings"] / "overrides.json").write_text(json.dumps(LAB_OVERRIDES, indent=2))
+
         env = dict(os.environ)
         env.update(
             JUPYTER_CONFIG_DIR=str(dirs["config"]),
@@ -189,6 +224,8 @@ class LabServer:
                 "--ServerApp.password=",
                 "--ServerApp.disable_check_xsrf=True",
                 f"--ServerApp.root_dir={self.root}",
+                f"--ServerApp.base_url={self.base_url}",
+                *self.extra_args,
                 f"--LabApp.app_settings_dir={dirs['app-settings']}",
                 f"--LabApp.user_settings_dir={dirs['user-settings']}",
                 f"--LabApp.workspaces_dir={dirs['workspaces']}",
@@ -212,24 +249,10 @@ class LabServer:
 
     def _wait_until_up(self, timeout: float) -> bool:
         assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False  # e.g. the port was taken in the meantime
-            try:
-                with urllib.request.urlopen(self.url("api/status"), timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        return False
+        return wait_until_up(self.proc, self.url("api/status"), timeout)
 
     def log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, chars)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -336,6 +359,23 @@ JS_SOURCES = """
 }
 """
 
+# The named ranges of every bokeh document (the dashboard's log, time, term, commit
+# ranges) and named spans (its cursors): {name: [start, end]} and {name: location}.
+JS_RANGES = """
+() => {
+  const out = {};
+  if (!window.Bokeh || !window.Bokeh.documents) return out;
+  for (const doc of window.Bokeh.documents) {
+    for (const m of doc._all_models.values()) {
+      if (!m.name) continue;
+      if (m.type === "Range1d") out[m.name] = [m.start, m.end];
+      if (m.type === "Span") out[m.name] = m.location;
+    }
+  }
+  return out;
+}
+"""
+
 # How far Run All got: "done" (every code cell has an execution count and the kernel is
 # idle), "error" (idle, with an error output), "running", or "not started".
 JS_RUN_STATE = """
@@ -365,6 +405,19 @@ JS_KERNEL_IDLE = """
 """
 
 
+# The dashboard's status line (``.luminous-status``): its step and virtual time.
+JS_STATUS = r"""
+() => {
+  // The status line: "step N · t=N ms · ...". Narration lines say "step N · t=N" (no ms).
+  for (const e of document.querySelectorAll('.luminous-status')) {
+    const m = /\bstep (\d+)\b.*?\bt=(\d+) ms\b/.exec(e.innerText || '');
+    if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.innerText};
+  }
+  return null;
+}
+"""
+
+
 class LabPage:
     """A JupyterLab tab in the browser, with its console errors collected."""
 
@@ -379,12 +432,17 @@ class LabPage:
         if message.type == "error":
             self.errors.append(f"console.error: {message.text} ({message.location})")
 
-    def open(self, notebook: str, timeout: float = 60_000) -> None:
+    def open(self, notebook: str, timeout: float = 60_000, file_browser: bool = False) -> None:
+        """Open ``notebook``; the left sidebar (the file browser) is collapsed for more
+        room, or left open with ``file_browser`` (as a student's JupyterLab starts)."""
         self.page.goto(self.server.url(f"lab/tree/{notebook}?reset"), timeout=timeout)
         self.wait_idle(timeout)
-        # Collapse the left sidebar (the file browser): more room for the notebook.
         tab = self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
-        if tab.count():
+        if file_browser:
+            if not tab.count():  # open it: its button is the sidebar's first tab
+                self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab").first.click()
+            self.page.wait_for_selector(".jp-FileBrowser", state="visible")
+        elif tab.count():
             tab.first.click()
 
     def wait_idle(self, timeout: float = 60_000) -> None:
@@ -442,6 +500,10 @@ class LabPage:
         result: dict[str, dict[str, list[Any]]] = self.page.evaluate(JS_SOURCES)
         return result
 
+    def ranges(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.page.evaluate(JS_RANGES)
+        return result
+
     def run_last_cell(self) -> str:
         """Run the notebook's last cell again and return the text of its output."""
         cell = self.page.locator(".jp-Notebook .jp-Cell").last
@@ -458,3 +520,19 @@ class LabPage:
             arg=[before],
         )
         return str(cell.locator(".jp-OutputArea-output").last.inner_text())
+
+    def status(self) -> dict[str, Any] | None:
+        """The (first) dashboard's status line: ``{step, now, text}``, or None."""
+        result: dict[str, Any] | None = self.page.evaluate(JS_STATUS)
+        return result
+
+    def wait_for_step(self, step: int, timeout: float = 30.0) -> dict[str, Any]:
+        """Wait until the status line shows ``step``; return it."""
+        deadline = time.monotonic() + timeout
+        seen = None
+        while time.monotonic() < deadline:
+            seen = self.status()
+            if seen is not None and seen["step"] == step:
+                return seen
+            time.sleep(0.05)
+        raise AssertionError(f"status never showed step {step}; last seen: {seen}")
