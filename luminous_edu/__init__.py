@@ -8,6 +8,7 @@ cluster.run(100)
 print(cluster.trace.text(last=10))
 """
 
+import sys
 from typing import Any
 
 from . import exercises
@@ -32,6 +33,8 @@ from .errors import (
     RecordError,
     UnknownServerError,
 )
+from .explore import BUGS, ExploreResult, explore, labs
+from .explore import search as _search
 from .kv import BackupError, KVStore
 from .sim import (
     Cluster,
@@ -115,8 +118,21 @@ def _show_result(self: LinearizabilityResult, **options: Any) -> Any:
     return HistoryView(result=self, **options)
 
 
+def _explore_display() -> Any:
+    """``le.explore``'s progress display: a bar in a Jupyter kernel, else nothing (and
+    no notebook library imported)."""
+    if "ipykernel" not in sys.modules:
+        return None
+    try:
+        from .viz.explorer import notebook_progress
+    except ImportError:  # a kernel without ipywidgets: the result says it all
+        return None
+    return notebook_progress()
+
+
 # The dashboard lives in viz/, the only layer that may import notebook libraries, and
 # is imported on first use: ``import luminous_edu`` stays free of bokeh and ipywidgets.
+_search.DISPLAY = _explore_display
 Cluster.show = _show  # type: ignore[attr-defined]
 KVStore.show = _show_store  # type: ignore[attr-defined]
 LinearizabilityResult.show = _show_result  # type: ignore[attr-defined]
@@ -137,6 +153,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "BUGS",
     "FIGURE_3",
     "AppendEntries",
     "AppendEntriesReply",
@@ -149,6 +166,7 @@ __all__ = [
     "DiskStorage",
     "Entry",
     "Event",
+    "ExploreResult",
     "FunctionStorage",
     "GaveUp",
     "GaveUpWarning",
@@ -194,5 +212,7 @@ __all__ = [
     "check_linearizable",
     "check_storage",
     "exercises",
+    "explore",
+    "labs",
     "student_seed",
 ]

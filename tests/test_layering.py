@@ -1,4 +1,4 @@
-"""The layers import one way only: viz -> kv -> sim -> (check | storage) -> core.
+"""The layers import one way only: viz -> (kv | explore) -> sim -> (check | storage) -> core.
 
 An AST scan of every module under ``luminous_edu/`` (every import statement, also those
 inside functions or ``if TYPE_CHECKING:``, and ``importlib.import_module`` /
@@ -218,6 +218,20 @@ def test_kv_builds_on_sim_and_check_and_never_on_viz() -> None:
     assert violations(in_layer("kv"), allowed) == []
 
 
+def test_explore_builds_on_sim_and_check_and_never_on_viz() -> None:
+    """explore/ searches schedules through the public Cluster API; it runs in worker
+    processes and headless, so never viz (DESIGN.md "Layers"), nor kv or exercises."""
+    below = ("core", "storage", "check", "sim", "explore")
+
+    def allowed(name: str) -> bool:
+        if top(name) != ROOT:
+            return top(name) in STDLIB
+        return layer_of(name) in below or name == f"{ROOT}.errors"
+
+    assert in_layer("explore")
+    assert violations(in_layer("explore"), allowed) == []
+
+
 def test_only_viz_imports_notebook_libraries() -> None:
     outside = {m: imps for m, imps in MODULES.items() if not m.startswith(f"{ROOT}.viz")}
 
@@ -231,7 +245,8 @@ def test_nothing_below_viz_imports_viz() -> None:
     below = {
         m: imps
         for m, imps in MODULES.items()
-        if layer_of(m) in ("core", "storage", "check", "sim", "kv") or m == f"{ROOT}.errors"
+        if layer_of(m) in ("core", "storage", "check", "sim", "kv", "explore")
+        or m == f"{ROOT}.errors"
     }
 
     def allowed(name: str) -> bool:
@@ -242,8 +257,9 @@ def test_nothing_below_viz_imports_viz() -> None:
 
 def test_importing_the_simulation_loads_no_notebook_library() -> None:
     """At run time too: a fresh interpreter that imports luminous_edu.sim (and runs a
-    few steps), and checks an exercise and shows the progress table as HTML, has loaded
-    none of ipywidgets, bokeh, jupyter_bokeh or IPython."""
+    few steps), checks an exercise and shows the progress table as HTML, explores (with
+    the default progress display) and runs a lab test, has loaded none of ipywidgets,
+    bokeh, jupyter_bokeh or IPython."""
     script = (
         "import sys, luminous_edu.sim as sim\n"
         "c = sim.Cluster(servers=3, seed=1)\n"
@@ -251,6 +267,9 @@ def test_importing_the_simulation_loads_no_notebook_library() -> None:
         "import luminous_edu.exercises as ex\n"
         "ex.check('01.votes_needed', lambda n: n // 2 + 1)\n"
         "ex.progress()._repr_html_()\n"
+        "import luminous_edu as le\n"
+        "r = le.explore(bugs={'vote_twice'}, budget_steps=2000, processes=1)\n"
+        "r._repr_html_(), r.to_python(), le.labs.run(tests=['InitialElection3A'])._repr_html_()\n"
         f"names = {sorted(NOTEBOOK_LIBRARIES)!r}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in names))\n"
     )

@@ -78,6 +78,22 @@ def _shards_led_by_shard_0s_leader(ns: dict[str, Any]) -> Any:
     return list(leaders.values()).count(leaders[0])
 
 
+# Lesson 10's property question names Figure 3's properties by letter.
+PROPERTY_LETTERS = dict(zip(le.FIGURE_3, "abcde", strict=True))
+
+
+def _property_broken(ns: dict[str, Any]) -> Any:
+    return PROPERTY_LETTERS.get(ns["result"].violation.property)
+
+
+def _who_applied(ns: dict[str, Any]) -> Any:
+    return "a" if ns["fired"][0].server == ns["c"].leader else "b"
+
+
+def _lab_caught(ns: dict[str, Any]) -> Any:
+    return not ns["late"].passed
+
+
 SHOWN: dict[str, dict[str, tuple[str, Any]]] = {
     "00": {"00.first_leader": ("cluster.run_until(lambda c: c.leader is not None)", _leader)},
     "01": {"01.predict_first_candidate": ("cluster.step()", _candidate)},
@@ -89,6 +105,11 @@ SHOWN: dict[str, dict[str, tuple[str, Any]]] = {
         "09.predict_late_replica": ('late_replica(expiry_clock="local"', _late_replica_holds),
         "09.predict_restore": ("restored = le.KVStore.restore(", _restored_k9),
         "09.predict_shard_leaders": ("scenarios.sharded(", _shards_led_by_shard_0s_leader),
+    },
+    "10": {
+        "10.predict_property": ('le.explore(bugs={"commit_past_last_new"}', _property_broken),
+        "10.predict_who": ("c = result.replay()", _who_applied),
+        "10.predict_lab": ('late = le.labs.run(storage=GALLERY["TermAfterVote"]', _lab_caught),
     },
 }
 

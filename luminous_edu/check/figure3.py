@@ -9,8 +9,12 @@ digests at k agree. With that:
 - Leader Append-Only: a leader's log may change only past its end.
 - Log Matching: remember the digest of the first log seen with each (index, term);
   any log holding the same (index, term) under another digest breaks it.
-- Leader Completeness: keep the digests of the committed prefix; a new leader whose
-  log does not hold that prefix breaks it.
+- Leader Completeness: keep the digests of the committed prefix, and the term in which
+  each index was first seen committed; a new leader of term T whose log does not hold
+  the prefix committed in terms before T breaks it. (A leader of an older term, elected
+  late by a vote reply that was slow to arrive, may lack what a later term committed:
+  the property speaks of "the leaders for all higher-numbered terms", and it will be
+  deposed before it can commit anything.)
 - State Machine Safety: remember the entry applied at each index; applying another
   one there breaks it.
 
@@ -91,6 +95,7 @@ class SafetyChecker:
             tuple[int, int], tuple[int, int]
         ] = {}  # (index, term) -> (digest, server)
         self.committed: list[int] = [0]  # digest of the committed prefix through each index
+        self.commit_terms: list[int] = [0]  # the term each index was first seen committed in
         self.applied: dict[int, tuple[Entry, int]] = {}  # index -> (entry, first server)
         self.reported: set[tuple[Any, ...]] = set()
         # Servers whose prefix list a frozen copy shares: cut shorter, it is copied first.
@@ -109,6 +114,7 @@ class SafetyChecker:
         twin.leaders = dict(self.leaders)
         twin.first_seen = self.first_seen
         twin.committed = self.committed
+        twin.commit_terms = self.commit_terms  # extended with committed, in step
         twin.applied = self.applied
         twin.reported = set(self.reported)
         twin.shared = set()
@@ -132,6 +138,7 @@ class SafetyChecker:
         # (Dicts keep their insertion order: the first n items are those it had then.)
         twin.first_seen = dict(islice(self.first_seen.items(), seen))
         twin.committed = self.committed[:committed]
+        twin.commit_terms = self.commit_terms[:committed]
         twin.applied = dict(islice(self.applied.items(), applied))
         twin.reported = set(self.reported)
         twin.shared = set()
@@ -247,6 +254,9 @@ class SafetyChecker:
                 f"leader of term {term}",
             )
         committed = len(self.committed) - 1
+        commit_terms = self.commit_terms
+        while committed > 0 and commit_terms[committed] >= term:
+            committed -= 1  # committed in this term or later: not this leader's to hold
         prefix = self.prefix[sid]
         if committed == 0:
             return
@@ -279,6 +289,7 @@ class SafetyChecker:
         if new <= known or prefix[known] != committed[known]:
             return  # nothing new, or a conflicting commit (State Machine Safety reports it)
         committed.extend(prefix[known + 1 : new + 1])
+        self.commit_terms.extend([server.current_term] * (len(committed) - 1 - known))
 
     def _check_applies(
         self, step: int, sid: int, entries: list[Entry], found: list[Violation]

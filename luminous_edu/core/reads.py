@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .bugs import READ_WITHOUT_QUORUM
 from .roles import Role
 
 if TYPE_CHECKING:
@@ -83,6 +84,12 @@ def serve(server: Server) -> None:
         if read.round <= confirmed and server.last_applied >= read.index:  # steps 3 and 4
             server._out.answer_read(read.read_id, read.index)
             server._trace("READ.done", read.read_id, read.index)
+        elif server.last_applied >= read.index and READ_WITHOUT_QUORUM in server.bugs:
+            # BUG SWITCH read_without_quorum: step 3, "The leader needs to make sure it
+            # hasn't been superseded by a newer leader of which it is unaware" (§6.4).
+            # This leader answers without waiting for a majority's heartbeat replies.
+            server._out.answer_read(read.read_id, read.index)
+            server._trace("BUG.read_without_quorum", read.read_id, read.index)
         else:
             waiting.append(read)
     reads.pending = waiting

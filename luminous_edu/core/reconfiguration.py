@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from .bugs import SINGLE_CHANGE_BEFORE_COMMIT
 from .membership import Configuration, config_entry_data, parse_config
 from .persistence import SaveSnapshot
 from .progress import Progress
@@ -176,9 +177,10 @@ def refusal(server: Server, change: str, target: int) -> str | None:
         return f"S{server.id} is not the leader"
     if server.transfer is not None:
         return f"a leadership transfer to S{server.transfer.target} is under way"
-    if not server.single_change_bug and not committed_in_own_term(server):
+    if not committed_in_own_term(server) and SINGLE_CHANGE_BEFORE_COMMIT not in server.bugs:
         # "a leader may not append a new configuration entry until it has committed an
-        # entry from its current term" (the 2015 fix, thesis §4.1)
+        # entry from its current term" (the 2015 fix, thesis §4.1). With the BUG SWITCH
+        # single_change_before_commit on, a leader may (``change`` says so in the trace).
         return (
             f"S{server.id} has not yet committed an entry of its term {server.current_term} "
             "(a new leader must, before changing the configuration: thesis §4.1)"
@@ -222,6 +224,11 @@ def change(server: Server, change: str, target: int) -> str | None:
     reason = refusal(server, change, target)
     if reason is not None:
         return reason
+    if not committed_in_own_term(server):
+        # BUG SWITCH single_change_before_commit (refusal() lets it through): "a leader
+        # may not append a new configuration entry until it has committed an entry from
+        # its current term" (thesis §4.1). This one starts the change now.
+        server._trace("BUG.single_change_before_commit", change, target, server.current_term)
     config = server.config
     server._trace("CONFIG.start", change, target, config.describe())
     voters, learners, joining = config.voters, config.learners, config.joining
@@ -290,8 +297,11 @@ def caught_up_more(server: Server, peer: int) -> None:
         catchup.round_end = None
     if server.config_indexes and server.config_indexes[-1] > server.commit_index:
         return  # the learner's own entry first: one change at a time
-    if not server.single_change_bug and not committed_in_own_term(server):
-        return  # a new leader commits an entry of its term first (thesis §4.1)
+    if not committed_in_own_term(server):
+        if SINGLE_CHANGE_BEFORE_COMMIT not in server.bugs:
+            return  # a new leader commits an entry of its term first (thesis §4.1)
+        # BUG SWITCH single_change_before_commit: the same sentence, broken here too.
+        server._trace("BUG.single_change_before_commit", "promote", target, server.current_term)
     server.catchup = None
     change_voters(server, (*server.config.voters, target))
 

@@ -381,4 +381,55 @@ RULES: dict[str, Rule] = {
         "HandleInstallSnapshotResponse",
         "S{0} learns that S{1} installed its snapshot: S{1} matches through index {2} (§7)",
     ),
+    # Not in the paper: the classic bugs, switched on with Cluster(bugs={...}) (bugs.py).
+    # Each sentence says what the server did and quotes the sentence it broke.
+    "BUG.commit_old_term": Rule(
+        "AdvanceCommitIndex",
+        "BUG commit_old_term: S{0} commits through index {1}, an entry of term {2}, by "
+        'counting replicas in term {3}. The paper forbids it: "Raft never commits log '
+        'entries from previous terms by counting replicas" (§5.4.2, Figure 8)',
+    ),
+    "BUG.no_election_restriction": Rule(
+        "HandleRequestVoteRequest",
+        "BUG no_election_restriction: S{0} is ready to vote for S{1} without comparing "
+        "logs, though its own log (last entry {2}, term {3}) is more up-to-date. The paper "
+        "grants a vote only if the \"candidate's log is at least as up-to-date as "
+        "receiver's log\" (§5.4.1)",
+    ),
+    "BUG.vote_twice": Rule(
+        "HandleRequestVoteRequest",
+        "BUG vote_twice: S{0} is ready to vote for S{1} though it already voted for S{2} "
+        'in term {3}. The paper: "Each server will vote for at most one candidate in a '
+        'given term" (§5.2)',
+    ),
+    "BUG.delete_matching_entries": Rule(
+        "HandleAppendEntriesRequest",
+        "BUG delete_matching_entries: S{0} deletes its entries {1}..{2}, though none "
+        'conflicts with what S{3} sent. The paper deletes entries only "If an existing '
+        'entry conflicts with a new one (same index but different terms)" (§5.3)',
+    ),
+    "BUG.commit_past_last_new": Rule(
+        "HandleAppendEntriesRequest",
+        "BUG commit_past_last_new: S{0} advances its commit index to {2}, past index {1}, "
+        "the last one S{3}'s AppendEntries vouched for. The paper: \"set commitIndex = "
+        'min(leaderCommit, index of last new entry)" (§5.3)',
+    ),
+    "BUG.stale_replies": Rule(
+        "HandleResponse",
+        "BUG stale_replies: S{0} acts on S{1}'s {2} from term {3}, though it is in term {4}. "
+        'The paper counts "votes from a majority of the servers in the full cluster for '
+        'the same term" (§5.2)',
+    ),
+    "BUG.single_change_before_commit": Rule(
+        "ChangeMembership",
+        "BUG single_change_before_commit: S{0} starts {1} of S{2} before committing an "
+        'entry of its term {3}. The thesis: "a leader may not append a new configuration '
+        'entry until it has committed an entry from its current term" (thesis §4.1)',
+    ),
+    "BUG.read_without_quorum": Rule(
+        "ClientRead",
+        "BUG read_without_quorum: S{0} answers read #{1} at index {2} without hearing from a "
+        "majority. The thesis: \"The leader needs to make sure it hasn't been superseded "
+        'by a newer leader of which it is unaware" (thesis §6.4)',
+    ),
 }

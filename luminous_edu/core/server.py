@@ -39,7 +39,9 @@ of each peer is one ``progress.Progress`` record.
 The rules the classic Raft bugs break are each one block here: the vote rule [RV.2]
 and the election restriction (``log.is_up_to_date``) in ``handle_request_vote``, the
 current-term check of ``advance_commit_index``, and the term checks at the top of the
-leader's reply handlers and of ``handle_request_vote_reply`` (stale replies).
+leader's reply handlers and of ``handle_request_vote_reply`` (stale replies). A server
+built with ``bugs={...}`` breaks them on purpose (bugs.py): each block marked ``BUG
+SWITCH`` quotes the sentence it breaks, does the wrong thing, and says so in the trace.
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ from collections.abc import Callable
 from typing import Any
 
 from . import check_quorum, prevote, reads, reconfiguration, snapshots, transfer
+from .bugs import (
+    COMMIT_OLD_TERM,
+    COMMIT_PAST_LAST_NEW,
+    DELETE_MATCHING_ENTRIES,
+    NO_ELECTION_RESTRICTION,
+    SINGLE_CHANGE_BEFORE_COMMIT,
+    STALE_REPLIES,
+    VOTE_TWICE,
+)
 from .log import Entry, RaftLog, noop_data
 from .membership import Configuration
 from .messages import (
@@ -91,17 +102,19 @@ class Server:
         single_change_bug: bool = False,
         snapshot_threshold: int | None = None,
         lease_ms: int | None = None,
+        bugs: frozenset[str] = frozenset(),
     ) -> None:
         self.id = server_id
         # Not in Figure 2: the switches. A new leader appends a no-op entry (§8); the
         # thesis's extensions; membership changes through C_old,new (§6) or one server
-        # at a time; Ongaro's 2015 bug, on purpose (thesis §4.1); compaction once this
-        # many applied entries lie past the last snapshot (§7; None never).
+        # at a time; the classic bugs, on purpose (bugs.py; ``single_change_bug`` is
+        # the older name of Ongaro's 2015 bug, thesis §4.1); compaction once this many
+        # applied entries lie past the last snapshot (§7; None never).
         self.leader_noop = leader_noop
         self.prevote = prevote  # thesis §9.6
         self.check_quorum = check_quorum  # thesis §6.2, and leader stickiness (§4.2.3)
         self.joint_consensus = joint_consensus
-        self.single_change_bug = single_change_bug
+        self.bugs = (bugs | {SINGLE_CHANGE_BEFORE_COMMIT}) if single_change_bug else bugs
         self.snapshot_threshold = snapshot_threshold
         self.lease_ms = lease_ms  # thesis §6.4.1: how long a lease lasts (None: no leases)
         self.min_election_timeout_ms, self.max_election_timeout_ms = election_timeout_ms
@@ -430,11 +443,11 @@ class Server:
         if m.term < self.current_term:
             # [RV.1] "Reply false if term < currentTerm" (§5.1)
             self._trace("RV.1", m.candidate_id, m.term, self.current_term)
-        elif self.voted_for is not None and self.voted_for != m.candidate_id:
-            # [RV.2] "If votedFor is null or candidateId, and candidate's log is at least
-            # as up-to-date as receiver's log, grant vote" (§5.2, §5.4)
+        # [RV.2] "If votedFor is null or candidateId, and candidate's log is at least
+        # as up-to-date as receiver's log, grant vote" (§5.2, §5.4)
+        elif self.voted_for_another(m.candidate_id):
             self._trace("RV.2.voted", m.candidate_id, self.voted_for, self.current_term)
-        elif not self.log.is_up_to_date(m.last_log_index, m.last_log_term):
+        elif not self.candidate_log_ok(m):
             log = self.log
             last = (log.last_index, log.last_term)
             self._trace("RV.2.log", m.candidate_id, m.last_log_index, m.last_log_term, *last)
@@ -448,11 +461,42 @@ class Server:
             self._trace("RV.2.grant", m.candidate_id, self.current_term)
         self._send(source, RequestVoteReply(term=self.current_term, vote_granted=granted))
 
+    def voted_for_another(self, candidate_id: int) -> bool:
+        """[RV.2], the vote: has this server voted for another candidate in its term?"""
+        if self.voted_for is None or self.voted_for == candidate_id:
+            return False
+        if VOTE_TWICE in self.bugs:
+            # BUG SWITCH vote_twice: "Each server will vote for at most one candidate in
+            # a given term, on a first-come-first-served basis" (§5.2). This one forgets.
+            self._trace("BUG.vote_twice", candidate_id, self.voted_for, self.current_term)
+            return False
+        return True
+
+    def candidate_log_ok(self, m: RequestVote) -> bool:
+        """[RV.2], the election restriction: is the candidate's log at least as
+        up-to-date as this server's (§5.4.1)?"""
+        if self.log.is_up_to_date(m.last_log_index, m.last_log_term):
+            return True
+        if NO_ELECTION_RESTRICTION in self.bugs:
+            # BUG SWITCH no_election_restriction: "the voter denies its vote if its own
+            # log is more up-to-date than that of the candidate" (§5.4.1). Not this one.
+            log = self.log
+            last = (log.last_index, log.last_term)
+            self._trace("BUG.no_election_restriction", m.candidate_id, *last)
+            return True
+        return False
+
     def handle_request_vote_reply(self, source: int, m: RequestVoteReply) -> None:
         """A candidate counts the votes of its term."""
-        if m.term != self.current_term:
+        if m.term != self.current_term and STALE_REPLIES in self.bugs:
+            # BUG SWITCH stale_replies: a candidate wins with "votes from a majority of
+            # the servers in the full cluster for the same term" (§5.2). This one counts
+            # a vote given in an earlier term.
+            self._trace("BUG.stale_replies", source, "vote", m.term, self.current_term)
+        elif m.term != self.current_term:
             self._trace("RVR.stale", source, m.term)
-        elif not m.vote_granted:
+            return
+        if not m.vote_granted:
             self._trace("RVR.refused", source, self.current_term)
         elif self.count_vote(source, "RVR.grant", m.term):
             # "If votes received from majority of servers: become leader" (§5.2)
@@ -518,9 +562,22 @@ class Server:
             self._trace("AE.4", entry.index, log.last_index, m.leader_id)
             break
         last_new = prev + len(entries)
+        if log.last_index > last_new and DELETE_MATCHING_ENTRIES in self.bugs:
+            # BUG SWITCH delete_matching_entries: [AE.3] deletes entries only "If an
+            # existing entry conflicts with a new one". This follower deletes every
+            # entry after the ones the leader sent, though none conflicted.
+            self._trace("BUG.delete_matching_entries", last_new + 1, log.last_index, m.leader_id)
+            self.truncate_log(last_new + 1)
         # [AE.5] "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit,
         # index of last new entry)"
         new_commit = min(m.leader_commit, last_new)
+        if m.leader_commit > last_new and COMMIT_PAST_LAST_NEW in self.bugs:
+            # BUG SWITCH commit_past_last_new: this follower leaves out the "min" with
+            # the index of the last new entry, and commits entries past it that the
+            # leader never sent (as far as its own log reaches).
+            new_commit = min(m.leader_commit, log.last_index)
+            if new_commit > max(last_new, self.commit_index):
+                self._trace("BUG.commit_past_last_new", last_new, new_commit, m.leader_id)
         if new_commit > self.commit_index:
             self._trace("AE.5", self.commit_index, new_commit, m.leader_id, m.leader_commit)
             self.commit_index = new_commit
@@ -545,7 +602,13 @@ class Server:
 
     def handle_append_entries_reply(self, source: int, m: AppendEntriesReply) -> None:
         """The leader's rules for the answers to AppendEntries (§5.3)."""
-        if m.term != self.current_term:
+        if m.term != self.current_term and STALE_REPLIES in self.bugs:
+            # BUG SWITCH stale_replies: only this term's answers say what a follower
+            # holds now; this leader acts on an answer from an earlier term.
+            self._trace(
+                "BUG.stale_replies", source, "AppendEntries reply", m.term, self.current_term
+            )
+        elif m.term != self.current_term:
             self._trace("AER.stale", source, m.term)
             return
         progress = self.progress.get(source)
@@ -658,10 +721,15 @@ class Server:
         if n <= self.commit_index:
             return
         term = self.log.term_at(n)
-        if term != self.current_term:
+        if term != self.current_term and COMMIT_OLD_TERM in self.bugs:
+            # BUG SWITCH commit_old_term: "Raft never commits log entries from previous
+            # terms by counting replicas" (§5.4.2). This leader does, as in Figure 8.
+            self._trace("BUG.commit_old_term", n, term, self.current_term)
+        elif term != self.current_term:
             self._trace("COMMIT.old", n, term, self.current_term)
             return
-        self._trace("COMMIT", n, self.config.quorum_size(), self.current_term)
+        else:
+            self._trace("COMMIT", n, self.config.quorum_size(), self.current_term)
         self.commit_index = n
         self.apply_committed()
         reconfiguration.committed(self, n)

@@ -89,6 +89,7 @@ from . import (  # noqa: F401
     lesson07,
     lesson08,
     lesson09,
+    lesson10,
 )
 from .classroom import Progress, SubmissionError, progress, read_submission, submission
 from .framework import (

@@ -53,6 +53,7 @@ REFERENCE_SEEDS = {
     "07": 1,
     "08": 7,
     "09": 7,
+    "10": 16,
 }
 
 SEED_RANGE = 1_000_000
@@ -105,7 +106,7 @@ def student_seed(student_id: str | None = None, course: str | None = None) -> in
 
 
 def lesson_seed(lesson: str, student_id: str | None = None, course: str | None = None) -> int:
-    """The seed of lesson ``lesson``'s runs (``"00"`` to ``"09"``), the one place a
+    """The seed of lesson ``lesson``'s runs (``"00"`` to ``"10"``), the one place a
     lesson takes its seeds from: ``SEED = le.exercises.lesson_seed("01")``.
 
     Without a student id (argument, ``$LUMINOUS_EDU_STUDENT``, or on a JupyterHub the

@@ -21,6 +21,8 @@ from typing import Any
 
 from ..check import Violation, scan
 from ..core import Entry, Role, Server, StoredState, looks_like_marker
+from ..core.bugs import SINGLE_CHANGE_BEFORE_COMMIT as SINGLE_CHANGE
+from ..core.bugs import check_bugs
 from ..core.log import MARKER_KEY, stable_repr
 from ..core.membership import Configuration
 from ..core.server import MEMBERSHIP_CHANGES
@@ -155,6 +157,7 @@ class Cluster:
         lease_reads: bool = False,
         clock_drift_bound: float = 1.0,
         initial_state: dict[int, StoredState] | None = None,
+        bugs: Iterable[str] = (),
     ) -> None:
         if type(servers) is not int or not 1 <= servers <= 99:
             raise LuminousError(f"servers={shown(servers)}: give the number of servers, 1 to 99")
@@ -231,9 +234,13 @@ class Cluster:
         if type(single_change_bug) is not bool:
             raise LuminousError(f"single_change_bug={shown(single_change_bug)}: give True or False")
         self.membership = membership
-        # True brings back the bug Ongaro reported in 2015: a new leader may start a
-        # membership change before it has committed an entry of its term (thesis §4.1).
-        self.single_change_bug = single_change_bug
+        # The classic bugs switched on, on purpose (core/bugs.py, le.BUGS).
+        # single_change_bug=True is the older name of "single_change_before_commit".
+        try:
+            self.bugs = check_bugs(bugs) | ({SINGLE_CHANGE} if single_change_bug else set())
+        except ValueError as error:
+            raise LuminousError(str(error)) from None
+        self.single_change_bug = SINGLE_CHANGE in self.bugs
         if snapshot_threshold is not None and (
             type(snapshot_threshold) is not int or snapshot_threshold < 1
         ):
@@ -1047,6 +1054,7 @@ class Cluster:
             "check_quorum": self.check_quorum,
             "membership": self.membership,
             "single_change_bug": self.single_change_bug,
+            "bugs": self.bugs,
             "snapshot_threshold": self.snapshot_threshold,
             "lease_reads": self.lease_reads,
             "clock_drift_bound": self.clock_drift_bound,
@@ -1247,9 +1255,9 @@ class Cluster:
             check_quorum=self.check_quorum,
             election_timeout_ms=self.election_timeout_ms,
             joint_consensus=self.membership == "joint",
-            single_change_bug=self.single_change_bug,
             snapshot_threshold=self.snapshot_threshold,
             lease_ms=self.lease_ms,
+            bugs=self.bugs,
         )
 
 

@@ -74,6 +74,7 @@ def export_record(
             for sid, stored in options["initial_state"].items()
         },
         election_timeout_ms=list(config["election_timeout_ms"]),
+        bugs=sorted(config["bugs"]),
         network=network.to_record(),
         disk_faults=(
             {str(k): v for k, v in faults.items()} if isinstance(faults, dict) else faults
@@ -181,6 +182,7 @@ def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
             "check_quorum": config.get("check_quorum", False),
             "membership": config.get("membership", "single"),
             "single_change_bug": config.get("single_change_bug", False),
+            "bugs": config.get("bugs", ()),
             "snapshot_threshold": config.get("snapshot_threshold"),
             "lease_reads": config.get("lease_reads", False),
             "clock_drift_bound": config.get("clock_drift_bound", 1.0),

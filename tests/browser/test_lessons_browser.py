@@ -38,6 +38,7 @@ LESSONS = [
     "07_membership_changes",
     "08_prevote_and_friends",
     "09_kv_store",
+    "10_hunting_bugs",
     "instructor_guide",
     "instructor_demo",
 ]
