@@ -14,7 +14,9 @@ Here instead:
    ``/user/<name>/``). The package installs
    ``etc/jupyter/jupyter_server_config.d/luminous_edu.json``, which enables it
    (``pip install`` and ``pip install -e .`` alike, so also Binder's ``-e .``). The
-   files carry the version in their URL and are cached by the browser for good.
+   files carry the version in their URL and are cached by the browser for good. The
+   standalone ``voila`` command loads no server extension; ``luminous-edu app`` runs
+   Voila with this handler added (``handlers``, ``luminous_edu.app``).
 2. **A loader output** of about 1.5 KB (``loader_bundle``), displayed just before each
    dashboard: JavaScript that does nothing if the page already has this BokehJS, and
    else fetches ``bokeh.min.js`` *synchronously* from the base URL the page names
