@@ -14,6 +14,8 @@ Commands:
   to rebuild the runs a student saw.
 - ``luminous-edu nbgrader LESSON.ipynb... --out DIR``: the lessons as nbgrader source
   notebooks, with an autograded test cell after each exercise.
+- ``luminous-edu app [NOTEBOOK] [--port N] [--no-browser]``: the instructor's playground
+  as a web page without code, served by Voila on 127.0.0.1 (``luminous_edu.app``).
 """
 
 from __future__ import annotations
@@ -110,11 +112,15 @@ def _seed_table(students: list[str], course: str | None, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = ("grade", "seed", "nbgrader")
+COMMANDS = ("grade", "seed", "nbgrader", "app")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "app":  # its own module: Voila is an optional dependency
+        from . import app
+
+        return app.main(argv[1:])
     if argv and argv[0] in COMMANDS:
         return _command(argv)
     parser = argparse.ArgumentParser(
