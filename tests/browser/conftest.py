@@ -1,11 +1,12 @@
-"""Fixtures for the real-browser tests: JupyterLab on 127.0.0.1 driven by Debian's chromium.
+"""Fixtures for the real-browser tests: JupyterLab (or Notebook 7, or Voila) on 127.0.0.1
+driven by Debian's chromium.
 
 Without /usr/bin/chromium or the playwright module these tests are skipped, with the
 reason and how to install; in CI (the ``CI`` environment variable is set, as ``.ci/run``
 runs) they fail instead, so a missing browser can never pass CI silently.
 
 Every process started here is stopped at teardown: the browser (by Playwright), and the
-JupyterLab server and its kernels (by PID, see ``labdriver.LabServer.stop``).
+JupyterLab or Notebook 7 server and its kernels (by PID, see ``labdriver.LabServer.stop``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import LabPage, LabServer, free_port, launch_chromium, missing_requirements
+from labdriver import (
+    JUPYTERLAB,
+    NOTEBOOK7,
+    FrontEnd,
+    LabPage,
+    LabServer,
+    free_port,
+    launch_chromium,
+    missing_requirements,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -25,8 +35,10 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def require_browser() -> None:
-    reason = missing_requirements()
+def require_browser(*modules: str) -> None:
+    """Skip (fail in CI) unless chromium, playwright and ``modules`` (default:
+    jupyterlab) are here."""
+    reason = missing_requirements(modules or ("jupyterlab",))
     if reason is None:
         return
     if in_ci():
@@ -43,17 +55,27 @@ def port() -> int:
 @pytest.fixture(scope="module")
 def lab_server(tmp_path_factory: pytest.TempPathFactory, port: int) -> Iterator[LabServer]:
     """JupyterLab serving a temporary root dir; tests put their notebooks in ``.root``."""
-    require_browser()
-    root = tmp_path_factory.mktemp("lab-root")
-    work = tmp_path_factory.mktemp("lab-work")
-    server = LabServer(root, work, port)
+    yield from serve(tmp_path_factory, JUPYTERLAB, port)
+
+
+@pytest.fixture(scope="module")
+def notebook7_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """Notebook 7 (``jupyter notebook``) serving a temporary root dir, as ``lab_server``."""
+    yield from serve(tmp_path_factory, NOTEBOOK7, free_port())
+
+
+def serve(factory: pytest.TempPathFactory, front_end: FrontEnd, port: int) -> Iterator[LabServer]:
+    require_browser(front_end.module)
+    root = factory.mktemp(f"{front_end.module}-root")
+    work = factory.mktemp(f"{front_end.module}-work")
+    server = LabServer(root, work, port, front_end=front_end)
     try:
         server.start()
         yield server
     finally:
         server.stop()
     left = server.leftover_processes()
-    assert not left, f"processes started by JupyterLab still running: {left}"
+    assert not left, f"processes started by {front_end.name} still running: {left}"
 
 
 @pytest.fixture(scope="module")
