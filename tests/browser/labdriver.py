@@ -96,6 +96,14 @@ HARMLESS_ERRORS: list[tuple[str, str]] = [
         r"\(\{'url': 'https://cdn\.jsdelivr\.net/npm/@fortawesome/",
         "Voila's template: Font Awesome from a CDN",
     ),
+    # Voila as an extension of a Jupyter server (/voila/render/...) gives its page
+    # MathJax's address on cdnjs (voila 0.5: utils.get_page_config's default, as the
+    # server sets no mathjax_url); offline it fails. No output of ours uses MathJax.
+    (
+        r"Failed to load resource: net::ERR_\w+ "
+        r"\(\{'url': 'https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/",
+        "Voila in a Jupyter server: MathJax from a CDN",
+    ),
 ]
 
 

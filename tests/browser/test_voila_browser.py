@@ -11,6 +11,11 @@ dashboard fits a 1280x720 projector, and the console has no errors but Voila's o
 (``labdriver.HARMLESS_ERRORS``). Then Ctrl-C (SIGINT) must stop the app, exit status 0,
 with no process it started left (checked by PID). Screenshots:
 ``tests/artifacts/playground_*.png``.
+
+Voila as an extension of a Jupyter server (``/voila/render/<notebook>``, as on a
+JupyterHub user's server or Binder) needs no app: the server loads luminous_edu's
+extension, and the loader finds the base URL on Voila's page. A second test opens the
+playground that way under the base URL ``/user/bob/``.
 """
 
 from __future__ import annotations
@@ -28,10 +33,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from labdriver import JS_SOURCES, LabPage, _alive, descendants, unexpected_errors
+from labdriver import (
+    JS_SOURCES,
+    LabPage,
+    LabServer,
+    _alive,
+    copy_tree,
+    descendants,
+    free_port,
+    unexpected_errors,
+)
 from test_dashboard_browser import PARTS, status, wait_for_step
 
 import luminous_edu as le
+import luminous_edu.app
 from luminous_edu.exercises.lesson03 import figure8
 
 pytestmark = pytest.mark.browser
@@ -258,3 +273,43 @@ def test_the_playground_app_in_a_real_browser(browser: Any, app: App, artifacts:
         time.sleep(0.2)
     assert app.known, "the kernel's process was never seen"
     assert not app.leftover_processes(), f"left running after Ctrl-C: {app.leftover_processes()}"
+
+
+def test_the_playground_in_voila_inside_a_jupyter_server_under_a_base_url(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from conftest import require_browser
+
+    require_browser("voila")
+    extensions = [f"--VoilaConfiguration.extension_allowlist={name}" for name in le.app.EXTENSIONS]
+    server = LabServer(
+        tmp_path_factory.mktemp("bob-root"),
+        tmp_path_factory.mktemp("bob-work"),
+        free_port(),
+        base_url="/user/bob/",
+        extra_args=tuple(extensions),
+    )
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(60_000)
+    context.route("**/*", offline)
+    try:
+        server.start()
+        copy_tree(ROOT / "notebooks", Path(server.root) / "notebooks")
+        lab = LabPage(context.new_page(), server)
+        loads: list[str] = []
+        lab.page.on("request", lambda r: loads.append(r.url) if "bokeh.min.js" in r.url else None)
+        lab.page.goto(server.url("voila/render/notebooks/playground.ipynb"))
+        lab.button("Step").wait_for()
+        lab.page.wait_for_function("() => (window.Bokeh?.documents?.length ?? 0) >= 2")
+        assert len(loads) == 1 and "/user/bob/luminous_edu/bokehjs/" in loads[0], loads
+        server.note_processes()
+        lab.button("Step").click()
+        expected = le.Cluster(servers=5, seed=7)
+        expected.step()
+        shows(lab, expected, "after a Step, under /user/bob/")
+        errors = unexpected_errors(lab.errors)
+        assert not errors, "browser console errors:\n" + "\n".join(errors)
+    finally:
+        context.close()
+        server.stop()
+    assert not server.leftover_processes()
