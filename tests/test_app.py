@@ -66,8 +66,11 @@ def test_a_notebook_that_is_not_there_is_named(tmp_path: Path) -> None:
     assert status == 2 and f"no notebook at {tmp_path / 'nope.ipynb'}" in said
 
 
-def test_it_serves_the_checkouts_playground() -> None:
+def test_it_serves_the_checkouts_playground_which_pip_installs_too() -> None:
     assert app.playground_notebook() == ROOT / "notebooks" / "playground.ipynb"
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert data["data-files"]["share/luminous_edu/notebooks"] == ["notebooks/playground.ipynb"]
 
 
 def test_it_is_a_subcommand_of_luminous_edu(capsys: pytest.CaptureFixture[str]) -> None:
