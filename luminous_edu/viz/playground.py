@@ -86,10 +86,18 @@ def _fresh(servers: int, seed: int) -> Built:
     return Built(Cluster(servers=servers, seed=seed), stages={})
 
 
-def _with_leader(servers: int, seed: int) -> Built:
+def _elected(servers: int, seed: int) -> tuple[Cluster, int]:
+    """A cluster run until it has a leader; the leader's id."""
     cluster = Cluster(servers=servers, seed=seed)
     if not cluster.run_until(lambda c: c.leader is not None, max_ms=5_000, warn=False):
         raise RuntimeError(f"no leader within 5 s with seed {seed}; try another seed")
+    leader = cluster.leader
+    assert leader is not None
+    return cluster, leader
+
+
+def _with_leader(servers: int, seed: int) -> Built:
+    cluster, _leader = _elected(servers, seed)
     for command in ("x = 1", "y = 2", "z = 3"):
         cluster.propose(command)
     cluster.run(100)
@@ -112,11 +120,7 @@ def _partitioned_leader(servers: int, seed: int) -> Built:
     command to the old leader, and a second passes."""
     if servers < 3:
         raise ValueError("a partition with a majority on one side needs at least 3 servers")
-    cluster = Cluster(servers=servers, seed=seed)
-    if not cluster.run_until(lambda c: c.leader is not None, max_ms=5_000, warn=False):
-        raise RuntimeError(f"no leader within 5 s with seed {seed}; try another seed")
-    old = cluster.leader
-    assert old is not None
+    cluster, old = _elected(servers, seed)
     minority = {old, min(i for i in cluster.ids if i != old)}
     cluster.partition(minority, set(cluster.ids) - minority)
     cluster.propose("lost?", server=old)
@@ -124,9 +128,30 @@ def _partitioned_leader(servers: int, seed: int) -> Built:
     return Built(cluster)
 
 
-def _figure(build: Callable[[], lesson03.Figure]) -> Built:
-    figure = build()
+def _figure7(_servers: int, seed: int) -> Built:
+    figure = lesson03.figure7(seed)
     return Built(figure.cluster, figure.stages)
+
+
+def _figure8(ending: str, _servers: int, seed: int) -> Built:
+    figure = lesson03.figure8(ending, seed)
+    return Built(figure.cluster, figure.stages)
+
+
+def _rejoin(prevote: bool, _servers: int, seed: int) -> Built:
+    return Built(lesson08.rejoin(prevote=prevote, seed=seed).cluster)
+
+
+def _cut_off_leader(_servers: int, seed: int) -> Built:
+    return Built(lesson08.cut_off_leader(check_quorum=True, seed=seed).cluster)
+
+
+def _single_change_bug(_servers: int, _seed: int) -> Built:
+    return Built(single_change_bug_scenario(bug=True))
+
+
+def _gallery(name: str, _servers: int, _seed: int) -> Built:
+    return Built(bug_scenario(name))
 
 
 def _scenarios() -> dict[str, Scenario]:
@@ -161,51 +186,49 @@ def _scenarios() -> dict[str, Scenario]:
             "Seven servers: S1 is the leader-to-be, S2..S7 are (a)..(f). Which of them "
             "could be elected (§5.4.1)? Time S1 out in the Servers tab, then Run: it "
             "repairs every log.",
-            lambda servers, seed: _figure(lambda: lesson03.figure7(seed)),
+            _figure7,
             servers=False,
         ),
         "figure8": Scenario(
             "Figure 8 (a)-(d): a majority is not enough (§5.4.2)",
             "Panel by panel: (c) S1 leads term 4 and its term-2 entry is on a majority, "
             "yet not committed; (d) S5 overwrites it. Go to (c) and ask: can S5 win?",
-            lambda servers, seed: _figure(lambda: lesson03.figure8("d", seed)),
+            functools.partial(_figure8, "d"),
             servers=False,
         ),
         "figure8e": Scenario(
             "Figure 8 (a)-(c), (e): committed in its own term (§5.4.2)",
             "From (c), S1 replicates its term-4 entry to a majority before it crashes: "
             "indexes 2 and 3 commit, and S5 can no longer win (§5.4.1).",
-            lambda servers, seed: _figure(lambda: lesson03.figure8("e", seed)),
+            functools.partial(_figure8, "e"),
             servers=False,
         ),
         "disruptive": Scenario(
             "A rejoining server deposes the leader (thesis §9.6)",
             "A follower cut off for two seconds kept timing out; back, its higher term "
             "deposes a healthy leader. Compare with the next scenario, PreVote.",
-            lambda servers, seed: Built(lesson08.rejoin(prevote=False, seed=seed).cluster),
+            functools.partial(_rejoin, False),
             servers=False,
         ),
         "prevote": Scenario(
             "The same with PreVote (thesis §9.6)",
             "With PreVote the cut-off follower never raised its term: it rejoins without "
             "disrupting the leader.",
-            lambda servers, seed: Built(lesson08.rejoin(prevote=True, seed=seed).cluster),
+            functools.partial(_rejoin, True),
             servers=False,
         ),
         "check_quorum": Scenario(
             "A cut-off leader steps down: CheckQuorum (thesis §6.2)",
             "The leader and one follower are cut off from the other three. With "
             "CheckQuorum the old leader steps down by itself within an election timeout.",
-            lambda servers, seed: Built(
-                lesson08.cut_off_leader(check_quorum=True, seed=seed).cluster
-            ),
+            _cut_off_leader,
             servers=False,
         ),
         "single_change_bug": Scenario(
             "The 2015 membership bug: two leaders in one term",
             "A new leader changed the configuration before committing an entry of its "
             "term (thesis §4.1): two majorities that do not overlap. See the Safety tab.",
-            lambda servers, seed: Built(single_change_bug_scenario(bug=True)),
+            _single_change_bug,
             servers=False,
             seed=False,
         ),
@@ -220,10 +243,6 @@ def _scenarios() -> dict[str, Scenario]:
             seed=False,
         )
     return found
-
-
-def _gallery(name: str, _servers: int, _seed: int) -> Built:
-    return Built(bug_scenario(name))
 
 
 #: Every scenario by key, in the order of the menu.

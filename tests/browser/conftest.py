@@ -11,6 +11,7 @@ JupyterLab or Notebook 7 server and its kernels (by PID, see ``labdriver.LabServ
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,10 +95,17 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def lab_page(browser: Any, lab_server: LabServer) -> Iterator[LabPage]:
     """A fresh browser tab (own context) on the server, collecting console errors."""
+    with new_page(browser, lab_server) as page:
+        yield page
+
+
+@contextlib.contextmanager
+def new_page(browser: Any, server: Any) -> Iterator[LabPage]:
+    """A tab of its own (own context, a tall window) on ``server``; closed after."""
     context = browser.new_context(viewport={"width": 1400, "height": 2400})
     context.set_default_timeout(60_000)
     try:
-        yield LabPage(context.new_page(), lab_server)
+        yield LabPage(context.new_page(), server)
     finally:
         context.close()
 

@@ -366,6 +366,17 @@ def page_matches_kernel(lab: LabPage, when: str, state: dict[str, Any] | None = 
     return state
 
 
+def every_update_acknowledged(lab: LabPage, timeout: float = 15.0) -> None:
+    """After Run and Pause: the browser acknowledged every update Run sent (a loaded
+    browser may still be drawing for a while)."""
+    deadline = time.monotonic() + timeout
+    acks = kernel_state(lab)["bokeh"]
+    while acks["render_applied"] != acks["render_sent"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+        acks = kernel_state(lab)["bokeh"]
+    assert 0 < acks["render_applied"] == acks["render_sent"], acks
+
+
 def run_all(lab: LabPage, notebook: str, file_browser: bool = False) -> Any:
     """Open ``notebook``, run all its cells, wait for BokehJS; returns the output that
     holds the dashboard (for screenshots)."""
@@ -510,12 +521,7 @@ def test_step_back_and_run_in_a_real_browser(
         during = page.evaluate(JS_MOTION)
         lab.button("Pause").click()
         assert during["running"] and during["frames"] - before["frames"] > 20, (before, during)
-        deadline = time.monotonic() + 15  # a loaded browser may still be drawing
-        acks = kernel_state(lab)["bokeh"]
-        while acks["render_applied"] != acks["render_sent"] and time.monotonic() < deadline:
-            time.sleep(0.5)
-            acks = kernel_state(lab)["bokeh"]
-        assert 0 < acks["render_applied"] == acks["render_sent"], acks
+        every_update_acknowledged(lab)
         after_run = page_matches_kernel(lab, "after Run and Pause")
         assert after_run["step"] > after_back["step"]
         views_match_data(lab, "after Run and Pause")

@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import new_page
 from labdriver import LabPage, LabServer, copy_tree, write_notebook
 from test_dashboard_browser import (
     KERNEL_STATE_CELL,
     ONE_SCREEN_CELLS,
+    every_update_acknowledged,
     fits_one_screen,
-    kernel_state,
     no_console_errors,
     page_matches_kernel,
     wait_for_step,
@@ -60,12 +61,10 @@ STATE_CELLS = ["import json\n\ndash = dashboard\ndash.refresh()", KERNEL_STATE_C
 @pytest.fixture
 def notebook7_page(browser: Any, notebook7_server: LabServer) -> Iterator[LabPage]:
     """A fresh tab on Notebook 7; every kernel is shut down after the test."""
-    context = browser.new_context(viewport={"width": 1400, "height": 2400})
-    context.set_default_timeout(60_000)
     try:
-        yield LabPage(context.new_page(), notebook7_server)
+        with new_page(browser, notebook7_server) as page:
+            yield page
     finally:
-        context.close()
         shut_down_kernels(notebook7_server)
 
 
@@ -136,12 +135,7 @@ def test_lesson_00_runs_and_its_dashboard_steps_in_notebook_7(
     lab.button("Run").click()
     time.sleep(2.0)
     lab.button("Pause").click()
-    deadline = time.monotonic() + 15  # the browser acknowledges every update Run sent
-    acks = kernel_state(lab)["bokeh"]
-    while acks["render_applied"] != acks["render_sent"] and time.monotonic() < deadline:
-        time.sleep(0.5)
-        acks = kernel_state(lab)["bokeh"]
-    assert 0 < acks["render_applied"] == acks["render_sent"], acks
+    every_update_acknowledged(lab)
     after_run = page_matches_kernel(lab, "after Run and Pause")
     assert after_run["step"] > after_back["step"]
     page.locator(".luminous-dashboard").first.screenshot(
@@ -170,22 +164,19 @@ def test_every_lesson_runs_clean_in_notebook_7(
     copy_tree(NOTEBOOKS, Path(notebook7_server.root) / "all")
     failures = []
     for name in LESSONS:
-        context = browser.new_context(viewport={"width": 1400, "height": 2400})
-        context.set_default_timeout(60_000)
         try:
-            lab = LabPage(context.new_page(), notebook7_server)
             started = time.monotonic()
-            lab.open(f"all/{name}.ipynb")
-            run = LessonRun(lab)
-            run.run_all()
-            state = run.settle()
-            screenshot_whole_notebook(lab, artifacts / f"notebook7_lesson_{name}.png")
-            problems = problems_in(state, code_cell_count(NOTEBOOKS / f"{name}.ipynb"))
-            problems += run.browser_errors()
+            with new_page(browser, notebook7_server) as lab:
+                lab.open(f"all/{name}.ipynb")
+                run = LessonRun(lab)
+                run.run_all()
+                state = run.settle()
+                screenshot_whole_notebook(lab, artifacts / f"notebook7_lesson_{name}.png")
+                problems = problems_in(state, code_cell_count(NOTEBOOKS / f"{name}.ipynb"))
+                problems += run.browser_errors()
             print(f"{name}: {time.monotonic() - started:.1f} s, {len(problems)} problems")
             if problems:
                 failures.append(f"{name}:\n" + "\n".join(problems))
         finally:
-            context.close()
             shut_down_kernels(notebook7_server)
     assert not failures, "\n\n".join(failures)
