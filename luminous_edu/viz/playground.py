@@ -257,12 +257,8 @@ class Playground(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
     def __init__(
         self, scenario: str = "fresh", *, servers: int = 5, seed: int = 7, projector: bool = True
     ) -> None:
-        if scenario not in SCENARIOS:
-            raise ValueError(f"scenario={scenario!r}: choose one of {list(SCENARIOS)}")
-        _check_setting("servers", servers, 1, MAX_SERVERS)
-        _check_setting("seed", seed, 0, MAX_SEED)
         self.projector = projector
-        self.built = SCENARIOS[scenario].build(servers, seed)
+        self.built = build(scenario, servers, seed)
         self.dashboard = Dashboard(
             self.built.cluster, projector=projector, panels=PLAYGROUND_PANELS
         )
@@ -298,6 +294,7 @@ class Playground(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.notice = widgets.HTML(value="")
         #: The settings of the run shown: (scenario, servers, seed).
         self.shown = (scenario, servers, seed)
+        self._quiet = False  # True while the settings follow a run, not the reverse
         for control in (self.scenario, self.servers, self.seed):
             control.observe(self._on_setting, names="value")
         style = widgets.HTML(STYLE, layout=widgets.Layout(height="0px", margin="0px"))
@@ -315,15 +312,11 @@ class Playground(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
 
     def load(self, scenario: str, servers: int | None = None, seed: int | None = None) -> None:
         """Start a new run of ``scenario`` (with these settings, or the ones shown) in
-        the dashboard. A scenario that cannot be built says why under the settings and
-        leaves the run shown as it was."""
-        if scenario not in SCENARIOS:
-            raise ValueError(f"scenario={scenario!r}: choose one of {list(SCENARIOS)}")
+        the dashboard. If it cannot be built, this raises and the run shown stays (from
+        the page, the settings say why instead)."""
         servers = self.servers.value if servers is None else servers
         seed = self.seed.value if seed is None else seed
-        _check_setting("servers", servers, 1, MAX_SERVERS)
-        _check_setting("seed", seed, 0, MAX_SEED)
-        built = SCENARIOS[scenario].build(servers, seed)
+        built = build(scenario, servers, seed)
         self.built = built
         self.dashboard.attach(built.cluster)
         self._set_quietly(scenario, servers, seed)
@@ -339,7 +332,7 @@ class Playground(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
     # ------------------------------------------------------------- the widgets
 
     def _on_setting(self, _change: dict[str, Any]) -> None:
-        if getattr(self, "_quiet", False):
+        if self._quiet:
             return
         shown = self.shown
         try:
@@ -373,6 +366,8 @@ class Playground(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             f"<div style='font-size:{size}; line-height:1.3'>{html.escape(scenario.about)}"
             f"<span style='color:#666666'>{html.escape(own)}</span></div>"
         )
+        for old in self.stages.children:  # the previous scenario's
+            old.close()
         go_to = widgets.HTML("go to:", layout=widgets.Layout(margin="0 0.2em 0 1em"))
         buttons = [go_to] if self.built.stages else []
         for stage in self.built.stages:
@@ -388,6 +383,15 @@ class Playground(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         return f"<luminous_edu Playground: {SCENARIOS[self.scenario.value].title}>"
 
 
-def _check_setting(name: str, value: Any, low: int, high: int) -> None:
-    if type(value) is not int or not low <= value <= high:
-        raise ValueError(f"{name}={value!r}: give a whole number from {low} to {high}")
+def build(scenario: str, servers: int, seed: int) -> Built:
+    """Scenario ``scenario`` (a key of ``SCENARIOS``) with these settings; a ValueError
+    that names what is wrong for a setting out of bounds."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario={scenario!r}: choose one of {list(SCENARIOS)}")
+    for name, value, low, high in (
+        ("servers", servers, 1, MAX_SERVERS),
+        ("seed", seed, 0, MAX_SEED),
+    ):
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"{name}={value!r}: give a whole number from {low} to {high}")
+    return SCENARIOS[scenario].build(servers, seed)
