@@ -68,11 +68,11 @@ HARMLESS_ERRORS: list[tuple[str, str]] = [
     (r"Could not restore the debugger state", "debugger probe during kernel start"),
     # Notebook 7's own front end (its bundle, /static/notebook/notebook_core.*.js), on
     # /tree and /notebooks pages alike, also in a fresh environment with `pip install
-    # notebook` alone (notebook 7.6.5, measured 2026-12): at start it loads the settings
-    # of plugins that the page has not activated (jupyter/notebook#7062), and JupyterLab's
-    # shortcuts plugin, told that one of them changed, reads the schema of a plugin the
-    # registry does not hold. The page works; the shortcuts are those of the plugins
-    # that are there.
+    # notebook` alone (notebook 7.6.5, measured 2026-12): at start its settings registry
+    # announces a change for a plugin it does not hold (it loads settings of plugins the
+    # page has not activated, cf. jupyter/notebook#7062), and JupyterLab's shortcuts
+    # plugin, bundled in it, reads that plugin's schema. The page works; the shortcuts
+    # are those of the plugins that are there.
     (
         r"pageerror: Cannot read properties of undefined \(reading 'schema'\) "
         r"\(at \S*/static/notebook/notebook_core\.",
@@ -80,9 +80,9 @@ HARMLESS_ERRORS: list[tuple[str, str]] = [
     ),
     # The same start, in Notebook 7's document manager plugin (same bundle): its settings
     # handler runs before its settings are loaded (Object.keys of the still undefined
-    # "defaultViewers"). Seen when nbgrader's or Voila's JupyterLab extension is
-    # installed (the test extra installs both), not with `pip install notebook` alone;
-    # the defaults stay in force.
+    # "defaultViewers"). A race: seen here when nbgrader's or Voila's JupyterLab
+    # extension is installed (the test extra installs both), in no run with `pip install
+    # notebook` alone; the defaults stay in force.
     (
         r"console\.error: Cannot convert undefined or null to object "
         r"\(\{'url': '\S*/static/notebook/notebook_core\.",
