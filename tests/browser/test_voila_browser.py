@@ -77,18 +77,17 @@ class App:
             PYTHONUNBUFFERED="1",
             PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p),
         )
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "luminous_edu", "app", "--no-browser"],
-            cwd=self.work,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=open(self.work / "app.log", "w"),  # noqa: SIM115 - closed with the process
-            text=True,
-        )
-        stdout = self.proc.stdout
-        assert stdout is not None
-        reader = threading.Thread(target=lambda: self.output.extend(stdout), daemon=True)
-        reader.start()  # lines as they come, until the app closes its output
+        with open(self.work / "app.log", "w") as log:  # the app keeps its own copy
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "luminous_edu", "app", "--no-browser"],
+                cwd=self.work,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
+        reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        reader.start()
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and self.proc.poll() is None:
             found = re.search(r"http://127\.0\.0\.1:\d+/", "".join(self.output))
@@ -98,6 +97,11 @@ class App:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"luminous-edu app printed no address: {self.output}\n{self.log()}")
+
+    def _read(self, stdout: Any) -> None:
+        """Keep the app's output, line by line as it comes, until it closes it."""
+        for line in stdout:
+            self.output.append(line)
 
     def log(self) -> str:
         return (self.work / "app.log").read_text(errors="replace")[-4000:]
