@@ -427,9 +427,10 @@ def pypi_wheels(wanted: list[tuple[str, str]], python: str, folder: Path) -> dic
 
 def wheel_sources() -> list[Path]:
     """What luminous_edu's wheel is built from: the package and the project files
-    setuptools reads (``setup.py`` and the Jupyter server configuration that
-    ``pyproject.toml`` installs as data files)."""
+    setuptools reads (``setup.py``, and the data files ``pyproject.toml`` installs: the
+    Jupyter server configuration and the playground notebook of ``luminous-edu app``)."""
     files = [REPO / name for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE")]
+    files += [REPO / "notebooks" / "playground.ipynb"]
     files += sorted(
         p
         for folder in ("luminous_edu", "jupyter-config")

@@ -17,6 +17,8 @@ Commands:
 - ``luminous-edu links --hub URL --repo URL [--branch B]``: the nbgitpuller link of the
   lessons' folder and of each lesson, for a course on a JupyterHub
   (``exercises/links.py``).
+- ``luminous-edu app [NOTEBOOK] [--port N] [--no-browser]``: the instructor's playground
+  as a web page without code, served by Voila on 127.0.0.1 (``luminous_edu.app``).
 """
 
 from __future__ import annotations
@@ -113,11 +115,15 @@ def _seed_table(students: list[str], course: str | None, out: TextIO) -> int:
     return 0
 
 
-COMMANDS = ("grade", "seed", "nbgrader", "links")
+COMMANDS = ("grade", "seed", "nbgrader", "links", "app")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "app":  # its own module: Voila is an optional dependency
+        from . import app
+
+        return app.main(argv[1:])
     if argv and argv[0] in COMMANDS:
         return _command(argv)
     parser = argparse.ArgumentParser(

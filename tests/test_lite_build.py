@@ -114,6 +114,8 @@ def test_the_wheel_is_rebuilt_only_when_its_sources_change(
     (tmp_path / "pyproject.toml").write_text("[project]\n")
     (tmp_path / "setup.py").write_text("")
     (tmp_path / "jupyter-config").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "playground.ipynb").write_text("{}")
     (tmp_path / "luminous_edu" / "core.py").write_text("x = 1\n")
     (tmp_path / "README.md").write_text("")
     (tmp_path / "LICENSE").write_text("")
@@ -123,6 +125,14 @@ def test_the_wheel_is_rebuilt_only_when_its_sources_change(
     assert build.source_digest(build.wheel_sources()) == first
     (tmp_path / "luminous_edu" / "core.py").write_text("x = 2\n")
     assert build.source_digest(build.wheel_sources()) != first
+
+
+def test_the_wheel_is_built_from_every_data_file_the_package_installs() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    data_files = project["tool"]["setuptools"]["data-files"]
+    named = {ROOT / name for names in data_files.values() for name in names}
+    assert named and named <= set(build.wheel_sources())
 
 
 # ---------------------------------------------------------------- the lock file

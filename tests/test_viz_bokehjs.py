@@ -30,9 +30,8 @@ def test_the_configuration_file_enables_the_extension_module() -> None:
 def test_the_package_installs_the_configuration_where_jupyter_reads_it() -> None:
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert data["data-files"] == {
-        "etc/jupyter/jupyter_server_config.d": [str(CONFIG.relative_to(ROOT))]
-    }
+    config = data["data-files"]["etc/jupyter/jupyter_server_config.d"]
+    assert config == [str(CONFIG.relative_to(ROOT))]
 
 
 def test_editable_installs_get_the_data_files_too() -> None:

@@ -383,6 +383,17 @@ def test_partition_heal_and_network_controls(dashboard: Dashboard) -> None:
     assert dashboard.cluster.network == le.Network(delay_ms=(10, 40), drop_rate=0.25)
 
 
+def test_the_network_tab_shows_the_attached_clusters_network(dashboard: Dashboard) -> None:
+    lossy = le.Network(delay_ms=(20, 60), drop_rate=0.3, duplicate_rate=0.1)
+    dashboard.attach(le.Cluster(servers=5, seed=7, network=lossy))
+    assert (tuple(dashboard.delay.value), dashboard.drop_rate.value) == ((20, 60), 0.3)
+    assert dashboard.duplicate_rate.value == 0.1
+    button(dashboard, "Apply network").click()  # applying what it shows changes nothing
+    assert dashboard.cluster.network == lossy
+    dashboard.attach(le.Cluster(servers=5, seed=7))
+    assert (tuple(dashboard.delay.value), dashboard.drop_rate.value) == ((5, 15), 0.0)
+
+
 def test_timeout_and_proposal_without_leader(dashboard: Dashboard) -> None:
     button(dashboard, "Propose").click()
     assert "Not accepted" in dashboard.last_notice

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+from ..core import Role
+from ..sim import Cluster
+from ..sim.events import Event
 from .framework import (
     Wrong,
     _cases,
@@ -18,6 +21,7 @@ from .framework import (
     prediction,
 )
 from .lesson02 import FIGURE_7
+from .seeds import REFERENCE_SEEDS
 
 # ================================================================== 03: safety
 
@@ -199,3 +203,184 @@ def _figure3_letters(answer: dict[Any, Any]) -> dict[int, str]:
             "(1-4) one letter, e.g. {1: 'a', 2: 'b', 3: 'c', 4: 'd'}."
         )
     return given
+
+
+# ============================================ the paper's Figures 7 and 8, rebuilt
+# The calls of the lesson's cells (and of the instructor's demo) as functions, for the
+# instructor's playground (``luminous_edu.viz.playground``) and the tests. Every
+# delivery is decided by hand (``timeout``, ``pending``, ``fire``, ``drop``), so the
+# logs come out as the paper draws them, whatever the seed.
+
+#: The seed the lesson was written on (``REFERENCE_SEEDS["03"]``).
+SEED = REFERENCE_SEEDS["03"]
+
+
+def in_flight(
+    cluster: Cluster, kind: str, source: int | None = None, target: int | None = None
+) -> list[Event]:
+    """The pending messages of type ``kind`` (e.g. "RequestVote"), oldest first."""
+    return [
+        e
+        for e in cluster.pending()
+        if e.kind == "deliver"
+        and type(e.message).__name__ == kind
+        and source in (None, e.source)
+        and target in (None, e.target)
+    ]
+
+
+def drop_all(cluster: Cluster) -> None:
+    """Lose every message in flight."""
+    for event in cluster.pending():
+        if event.kind == "deliver":
+            cluster.drop(event.id)
+
+
+def elect(cluster: Cluster, candidate: int) -> bool:
+    """The candidate times out; its RequestVotes reach every live server (and are lost
+    on the way to a crashed one), and the replies come back. True if it won."""
+    cluster.timeout(candidate)
+    for event in in_flight(cluster, "RequestVote", source=candidate):
+        if cluster.servers[event.target].alive:
+            cluster.fire(event.id)
+        else:
+            cluster.drop(event.id)
+    for event in in_flight(cluster, "RequestVoteReply", target=candidate):
+        cluster.fire(event.id)
+    return cluster.servers[candidate].role is Role.LEADER
+
+
+def replicate(cluster: Cluster, leader: int, follower: int) -> None:
+    """Deliver the leader's AppendEntries to one follower, and the replies, until the
+    leader has nothing more to send it."""
+    while sent := in_flight(cluster, "AppendEntries", leader, follower):
+        cluster.fire(sent[0].id)
+        for reply in in_flight(cluster, "AppendEntriesReply", follower, leader):
+            cluster.fire(reply.id)
+
+
+def _wins(cluster: Cluster, candidate: int, figure: str) -> None:
+    if not elect(cluster, candidate):
+        raise RuntimeError(f"{figure}: S{candidate} did not win its election")
+
+
+class Figure(NamedTuple):
+    """A figure of the paper, rebuilt: the cluster at its end, and the step at which
+    each stage is drawn (``cluster.seek(stages[name])`` shows it)."""
+
+    cluster: Cluster
+    stages: dict[str, int]
+
+
+#: Figure 7's servers: S1 is the leader-to-be, S2..S7 are the followers (a)..(f).
+FIGURE_7_NAMES = {1: "leader", 2: "(a)", 3: "(b)", 4: "(c)", 5: "(d)", 6: "(e)", 7: "(f)"}
+
+
+def figure7(seed: int = SEED) -> Figure:
+    """Figure 7 (§5.3): the logs a new leader may find, built term by term as the lesson
+    builds them; it ends before term 8, with every server up. Every leader first
+    appends its no-op entry (§8), then client commands. Stages: ``"term 1"``, ``"terms
+    2-3"`` (the paper's story of (f)), ``"term 4"``, and ``"Figure 7"`` (terms 5-7)."""
+    c = Cluster(servers=7, seed=seed)
+    stages = {}
+    _wins(c, 1, "Figure 7, term 1")
+    c.propose("x = 1")
+    c.propose("y = 2")
+    for follower in range(2, 8):
+        replicate(c, 1, follower)
+    drop_all(c)
+    stages["term 1"] = c.step_count
+    _wins(c, 7, "Figure 7, term 2")  # (f) leads term 2 ...
+    c.propose("a")
+    c.propose("b")
+    drop_all(c)  # ... nobody hears of its entries
+    c.crash(7)
+    c.restart(7)
+    _wins(c, 7, "Figure 7, term 3")
+    for command in "cdef":
+        c.propose(command)
+    drop_all(c)
+    c.crash(7)  # down for several terms
+    stages["terms 2-3"] = c.step_count
+    _wins(c, 6, "Figure 7, term 4")  # (e)
+    replicate(c, 6, 3)
+    c.propose("g")
+    for follower in (1, 2, 4, 5):
+        replicate(c, 6, follower)
+    c.propose("h")
+    c.propose("i")
+    drop_all(c)
+    stages["term 4"] = c.step_count
+    _wins(c, 5, "Figure 7, term 5")  # (d)
+    c.propose("j")
+    for follower in (1, 2, 4):
+        replicate(c, 5, follower)
+    drop_all(c)
+    _wins(c, 4, "Figure 7, term 6")  # (c)
+    c.propose("k")
+    replicate(c, 4, 2)
+    c.propose("l")
+    replicate(c, 4, 1)
+    replicate(c, 4, 5)
+    c.propose("m")
+    drop_all(c)
+    _wins(c, 5, "Figure 7, term 7")  # (d) again; its entries never leave it
+    c.propose("n")
+    drop_all(c)
+    c.restart(7)
+    stages["Figure 7"] = c.step_count
+    return Figure(c, stages)
+
+
+def figure8(ending: str = "d", seed: int = SEED) -> Figure:
+    """Figure 8 (§5.4.2), panel by panel, as the lesson builds it: five servers and no
+    §8 no-op (``leader_noop=False``: Figure 2 exactly, so each entry is a client command
+    where the paper has one). Stages ``"(a)"``, ``"(b)"``, ``"(c)"``, then ``"(d)"``
+    (S5 overwrites the term-2 entry that a majority stored) or, with ``ending="e"``,
+    ``"(e)"`` (S1 replicates its term-4 entry to a majority before it crashes, and S5
+    cannot win)."""
+    if ending not in ("d", "e"):
+        raise ValueError(f"ending={ending!r}: Figure 8 ends with panel 'd' or 'e'")
+    c = Cluster(servers=5, seed=seed, leader_noop=False)
+    stages = {}
+    _wins(c, 5, "Figure 8 (a), term 1")  # index 1 reaches everyone
+    c.propose("x = 1")
+    for follower in range(1, 5):
+        replicate(c, 5, follower)
+    drop_all(c)
+    _wins(c, 1, "Figure 8 (a), term 2")  # index 2 reaches S2 only
+    c.propose("x = 2")
+    replicate(c, 1, 2)
+    drop_all(c)
+    stages["(a)"] = c.step_count
+    c.crash(1)
+    _wins(c, 5, "Figure 8 (b)")  # votes from S3, S4 and itself
+    c.propose("x = 3")  # a different entry at index 2, term 3
+    drop_all(c)
+    stages["(b)"] = c.step_count
+    c.crash(5)
+    c.restart(1)
+    elect(c, 1)  # term 3: S3 and S4 voted in it already
+    drop_all(c)
+    _wins(c, 1, "Figure 8 (c)")  # term 4
+    replicate(c, 1, 3)  # index 2 now on S1, S2 and S3
+    c.propose("x = 4")  # index 3, term 4: in flight, stored on S1 only
+    stages["(c)"] = c.step_count
+    if ending == "d":
+        c.crash(1)
+        c.restart(5)
+        elect(c, 5)  # term 4: everyone voted in it already
+        _wins(c, 5, "Figure 8 (d)")  # term 5
+        for follower in (2, 3, 4):
+            replicate(c, 5, follower)
+        drop_all(c)
+        stages["(d)"] = c.step_count
+    else:
+        replicate(c, 1, 2)  # index 3 (term 4) reaches S2 ...
+        replicate(c, 1, 3)  # ... and S3: a majority, so indexes 2 and 3 commit
+        c.crash(1)
+        c.restart(5)
+        elect(c, 5)  # term 4, then term 5: S2 and S3 refuse, their logs are
+        elect(c, 5)  # more up to date (§5.4.1)
+        stages["(e)"] = c.step_count
+    return Figure(c, stages)

@@ -14,7 +14,9 @@ Here instead:
    ``/user/<name>/``). The package installs
    ``etc/jupyter/jupyter_server_config.d/luminous_edu.json``, which enables it
    (``pip install`` and ``pip install -e .`` alike, so also Binder's ``-e .[hub]``). The
-   files carry the version in their URL and are cached by the browser for good.
+   files carry the version in their URL and are cached by the browser for good. The
+   standalone ``voila`` command loads no server extension; ``luminous-edu app`` runs
+   Voila with this handler added (``handlers``, ``luminous_edu.app``).
 2. **A loader output** of about 1.5 KB (``loader_bundle``), displayed just before each
    dashboard: JavaScript that does nothing if the page already has this BokehJS, and
    else fetches ``bokeh.min.js`` *synchronously* from the base URL the page names
@@ -68,15 +70,26 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Serve BokehJS under ``{base_url}luminous_edu/bokehjs/{version}/{file}``."""
+    web_app = server_app.web_app
+    served = handlers(web_app.settings["base_url"])
+    web_app.add_handlers(".*$", served)
+    server_app.log.info(
+        "luminous_edu: serving BokehJS %s from %s at %s",
+        bokeh_version(),
+        bokehjs_dir(),
+        served[0][0],
+    )
+
+
+def handlers(base_url: str) -> list[tuple[str, type, dict[str, str]]]:
+    """The tornado handler that serves BokehJS under ``base_url``, as a list for
+    ``add_handlers``: the server extension's, and ``luminous-edu app``'s Voila, which
+    loads no server extension (``luminous_edu.app``)."""
     from jupyter_server.utils import url_path_join
 
-    web_app = server_app.web_app
-    pattern = url_path_join(web_app.settings["base_url"], URL_PATH, r"([^/]+)/(.+)")
+    pattern = url_path_join(base_url, URL_PATH, r"([^/]+)/(.+)")
     options = {"path": str(bokehjs_dir()), "version": bokeh_version()}
-    web_app.add_handlers(".*$", [(pattern, _handler_class(), options)])
-    server_app.log.info(
-        "luminous_edu: serving BokehJS %s from %s at %s", bokeh_version(), bokehjs_dir(), pattern
-    )
+    return [(pattern, _handler_class(), options)]
 
 
 def _handler_class() -> type:

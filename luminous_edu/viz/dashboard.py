@@ -305,6 +305,11 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.cluster = cluster
         self._violations = -1
         self.reads = []
+        if "network" in self._built:  # the Network tab shows this cluster's network
+            network = cluster.network
+            self.delay.value = list(network.delay_ms)
+            self.drop_rate.value = network.drop_rate
+            self.duplicate_rate.value = network.duplicate_rate
         self._update(full=True)
 
     # ------------------------------------------------------------- bokeh views

@@ -1,4 +1,4 @@
-"""Drive JupyterLab in Debian's chromium with Playwright.
+"""Drive JupyterLab (or Notebook 7) in Debian's chromium with Playwright.
 
 Shared by the browser tests (``tests/browser``) and ``benchmarks/dashboard.py``; it does
 not import pytest. What it relies on is measured in ``JUPYTER_NOTES.md``:
@@ -6,6 +6,9 @@ not import pytest. What it relies on is measured in ``JUPYTER_NOTES.md``:
 - JupyterLab runs on 127.0.0.1 with an empty token, from a temporary root, with its own
   temporary settings, workspaces, runtime and config dirs (so nothing of the user's leaks
   in and nothing is left behind) and an ``overrides.json`` that silences the news pop-up.
+  Notebook 7 (``jupyter notebook``: ``/tree``, ``/notebooks/<path>``) runs the same way
+  (``LabServer(..., front_end=NOTEBOOK7)``); its pages have the same notebook, menus and
+  widgets, but no file browser beside the notebook and no status bar.
 - The browser is ``/usr/bin/chromium`` (Debian's package), never a downloaded one.
 - Every process started here is stopped by PID: the server's process group, and the
   kernels it started (they run in sessions of their own).
@@ -25,6 +28,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +45,8 @@ CHROMIUM_ARGS = [
 
 HOW_TO_INSTALL = (
     "install Debian's chromium (`apt-get install -y chromium`, giving /usr/bin/chromium) "
-    "and the test extra (`pip install -e '.[test]'`, which brings playwright and jupyterlab); "
+    "and the test extra (`pip install -e '.[test]'`, which brings playwright, jupyterlab, "
+    "notebook and voila); "
     "never `playwright install`"
 )
 
@@ -55,11 +60,50 @@ LAB_OVERRIDES = {
 
 
 # Browser console errors that are nobody's fault in this project, each with why it is
-# harmless. Add to it only with a comment saying why; the browser tests share it.
+# harmless. Add to it only with a comment saying why; the browser tests share it. Each
+# pattern names the file the error comes from, so that it excuses nothing else.
 HARMLESS_ERRORS: list[tuple[str, str]] = [
     # JupyterLab's debugger sidebar asks the kernel for its state while the kernel is
     # still starting; the request is cancelled and retried. Nothing to do with widgets.
     (r"Could not restore the debugger state", "debugger probe during kernel start"),
+    # Notebook 7's own front end (its bundle, /static/notebook/notebook_core.*.js), on
+    # /tree and /notebooks pages alike, also in a fresh environment with `pip install
+    # notebook` alone (notebook 7.6.5, measured 2026-12): at start its settings registry
+    # announces a change for a plugin it does not hold (it loads settings of plugins the
+    # page has not activated, cf. jupyter/notebook#7062), and JupyterLab's shortcuts
+    # plugin, bundled in it, reads that plugin's schema. The page works; the shortcuts
+    # are those of the plugins that are there.
+    (
+        r"pageerror: Cannot read properties of undefined \(reading 'schema'\) "
+        r"\(at \S*/static/notebook/notebook_core\.",
+        "Notebook 7: settings of plugins not on the page",
+    ),
+    # The same start, in Notebook 7's document manager plugin (same bundle): its settings
+    # handler runs before its settings are loaded (Object.keys of the still undefined
+    # "defaultViewers"). A race: seen here when nbgrader's or Voila's JupyterLab
+    # extension is installed (the test extra installs both), in no run with `pip install
+    # notebook` alone; the defaults stay in force.
+    (
+        r"console\.error: Cannot convert undefined or null to object "
+        r"\(\{'url': '\S*/static/notebook/notebook_core\.",
+        "Notebook 7: document manager settings read before they load",
+    ),
+    # Voila's page template links Font Awesome's stylesheets from cdn.jsdelivr.net
+    # (voila 0.5, templates/lab/index.html.j2). Offline, or with the test's requests
+    # outside 127.0.0.1 aborted, they fail; the dashboard uses no icon from them.
+    (
+        r"Failed to load resource: net::ERR_\w+ "
+        r"\(\{'url': 'https://cdn\.jsdelivr\.net/npm/@fortawesome/",
+        "Voila's template: Font Awesome from a CDN",
+    ),
+    # Voila as an extension of a Jupyter server (/voila/render/...) gives its page
+    # MathJax's address on cdnjs (voila 0.5: utils.get_page_config's default, as the
+    # server sets no mathjax_url); offline it fails. No output of ours uses MathJax.
+    (
+        r"Failed to load resource: net::ERR_\w+ "
+        r"\(\{'url': 'https://cdnjs\.cloudflare\.com/ajax/libs/mathjax/",
+        "Voila in a Jupyter server: MathJax from a CDN",
+    ),
 ]
 
 
@@ -68,12 +112,13 @@ def unexpected_errors(errors: list[str]) -> list[str]:
     return [e for e in errors if not any(re.search(p, e) for p, _why in HARMLESS_ERRORS)]
 
 
-def missing_requirements() -> str | None:
-    """Why browser tests cannot run here, or None if they can."""
+def missing_requirements(modules: tuple[str, ...] = ("jupyterlab",)) -> str | None:
+    """Why browser tests cannot run here, or None if they can: chromium, playwright and
+    ``modules`` (what the test drives: jupyterlab, notebook, voila)."""
     problems = []
     if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
         problems.append(f"{CHROMIUM} not found")
-    for module in ("playwright", "jupyterlab"):
+    for module in ("playwright", *modules):
         try:
             __import__(module)
         except ImportError:
@@ -96,12 +141,15 @@ def free_port() -> int:
 
 
 def _children_of(pid: int) -> list[int]:
-    """Direct children of pid, read from /proc (Linux); empty elsewhere."""
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    try:
-        return [int(x) for x in path.read_text().split()]
-    except (OSError, ValueError):
-        return []
+    """Direct children of pid, started by any of its threads, read from /proc (Linux);
+    empty elsewhere."""
+    found = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(x) for x in path.read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def descendants(pid: int) -> list[int]:
@@ -155,7 +203,8 @@ def log_tail(path: Path, chars: int) -> str:
 
 
 class LabServer:
-    """A JupyterLab server on 127.0.0.1 serving ``root``; ``work`` holds its private dirs."""
+    """A JupyterLab (or Notebook 7: ``front_end=NOTEBOOK7``) server on 127.0.0.1 serving
+    ``root``; ``work`` holds its private dirs."""
 
     def __init__(
         self,
@@ -164,15 +213,17 @@ class LabServer:
         port: int = 0,
         base_url: str = "/",
         extra_args: tuple[str, ...] = (),
+        front_end: FrontEnd | None = None,
     ) -> None:
         self.root = root
         self.work = work
         self.port = port
         self.extra_args = extra_args  # more ``--ServerApp...`` options
+        self.front_end = front_end or JUPYTERLAB
         #: The server's base URL, as on a JupyterHub (``/user/<name>/``): "/" or "/a/b/".
         self.base_url = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
         self.proc: subprocess.Popen[bytes] | None = None
-        self.log_path = work / "jupyterlab.log"
+        self.log_path = work / f"{self.front_end.module}.log"
         self._known_pids: set[int] = set()
 
     @property
@@ -209,10 +260,11 @@ class LabServer:
         first_port = self.port
         for attempt in range(3):
             self.port = first_port if attempt == 0 and first_port else free_port()
+            app = self.front_end.app  # the settings dirs are options of its app class
             cmd = [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                self.front_end.module,
                 "--no-browser",
                 "--allow-root",
                 "--ip",
@@ -226,9 +278,9 @@ class LabServer:
                 f"--ServerApp.root_dir={self.root}",
                 f"--ServerApp.base_url={self.base_url}",
                 *self.extra_args,
-                f"--LabApp.app_settings_dir={dirs['app-settings']}",
-                f"--LabApp.user_settings_dir={dirs['user-settings']}",
-                f"--LabApp.workspaces_dir={dirs['workspaces']}",
+                f"--{app}.app_settings_dir={dirs['app-settings']}",
+                f"--{app}.user_settings_dir={dirs['user-settings']}",
+                f"--{app}.workspaces_dir={dirs['workspaces']}",
             ]
             with open(self.log_path, "ab") as log:
                 self.proc = subprocess.Popen(
@@ -245,7 +297,7 @@ class LabServer:
             self.stop()
             if attempt == 2:
                 break
-        raise RuntimeError(f"JupyterLab did not start; its log:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.front_end.name} did not start; its log:\n{self.log_tail()}")
 
     def _wait_until_up(self, timeout: float) -> bool:
         assert self.proc is not None
@@ -404,14 +456,44 @@ JS_KERNEL_IDLE = """
 }
 """
 
+# The same in Notebook 7, which has no status bar: the execution indicator (in the
+# notebook's toolbar) says idle, and the kernel's name beside it is a kernel's, not
+# "No Kernel" (as it is before the kernel starts).
+JS_NOTEBOOK7_KERNEL_IDLE = """
+() => {
+  const ind = [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator')];
+  const name = document.querySelector('.jp-NotebookPanel-toolbar .jp-KernelName');
+  return name !== null && !/^(No Kernel|Kernel)?$/.test(name.innerText.trim())
+      && ind.length > 0 && ind.every((e) => e.dataset.status === 'idle');
+}
+"""
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """What differs between JupyterLab and Notebook 7 for these tests."""
+
+    name: str
+    module: str  # started as ``python -m <module>``
+    app: str  # its application class, which takes the settings dirs
+    notebook_path: str  # a notebook's URL path under the base URL; {} is its path
+    kernel_idle_js: str
+
+
+JUPYTERLAB = FrontEnd("JupyterLab", "jupyterlab", "LabApp", "lab/tree/{}?reset", JS_KERNEL_IDLE)
+NOTEBOOK7 = FrontEnd(
+    "Notebook 7", "notebook", "JupyterNotebookApp", "notebooks/{}", JS_NOTEBOOK7_KERNEL_IDLE
+)
+
 
 # The dashboard's status line (``.luminous-status``): its step and virtual time.
 JS_STATUS = r"""
 () => {
   // The status line: "step N · t=N ms · ...". Narration lines say "step N · t=N" (no ms).
+  // Its text content: a notebook scrolled away from it does not render it (innerText "").
   for (const e of document.querySelectorAll('.luminous-status')) {
-    const m = /\bstep (\d+)\b.*?\bt=(\d+) ms\b/.exec(e.innerText || '');
-    if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.innerText};
+    const m = /\bstep (\d+)\b.*?\bt=(\d+) ms\b/.exec(e.textContent || '');
+    if (m) return {step: Number(m[1]), now: Number(m[2]), text: e.textContent};
   }
   return null;
 }
@@ -419,24 +501,39 @@ JS_STATUS = r"""
 
 
 class LabPage:
-    """A JupyterLab tab in the browser, with its console errors collected."""
+    """A JupyterLab (or Notebook 7) tab in the browser, with its console errors
+    collected. ``server`` needs only ``url(path)`` and, if not JupyterLab, a
+    ``front_end``."""
 
-    def __init__(self, page: Any, server: LabServer) -> None:
+    def __init__(self, page: Any, server: Any) -> None:
         self.page = page
         self.server = server
+        self.front_end: FrontEnd = getattr(server, "front_end", JUPYTERLAB)
         self.errors: list[str] = []
         page.on("console", self._on_console)
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("pageerror", self._on_page_error)
 
     def _on_console(self, message: Any) -> None:
         if message.type == "error":
             self.errors.append(f"console.error: {message.text} ({message.location})")
 
+    def _on_page_error(self, error: Any) -> None:
+        # Where it was thrown: the first script named in its stack.
+        where = re.search(r"\b(https?://\S+?):\d+:\d+", getattr(error, "stack", "") or "")
+        at = f" (at {where.group(1)})" if where else ""
+        self.errors.append(f"pageerror: {getattr(error, 'message', error)}{at}")
+
     def open(self, notebook: str, timeout: float = 60_000, file_browser: bool = False) -> None:
-        """Open ``notebook``; the left sidebar (the file browser) is collapsed for more
-        room, or left open with ``file_browser`` (as a student's JupyterLab starts)."""
-        self.page.goto(self.server.url(f"lab/tree/{notebook}?reset"), timeout=timeout)
+        """Open ``notebook``; in JupyterLab the left sidebar (the file browser) is
+        collapsed for more room, or left open with ``file_browser`` (as a student's
+        JupyterLab starts). Notebook 7 shows a notebook without a file browser."""
+        path = self.front_end.notebook_path.format(notebook)
+        self.page.goto(self.server.url(path), timeout=timeout)
         self.wait_idle(timeout)
+        if self.front_end is not JUPYTERLAB:
+            if file_browser:
+                raise ValueError(f"{self.front_end.name} has no file browser beside a notebook")
+            return
         tab = self.page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
         if file_browser:
             if not tab.count():  # open it: its button is the sidebar's first tab
@@ -446,7 +543,10 @@ class LabPage:
             tab.first.click()
 
     def wait_idle(self, timeout: float = 60_000) -> None:
-        self.page.wait_for_function(JS_KERNEL_IDLE, timeout=timeout)
+        self.page.wait_for_function(self.front_end.kernel_idle_js, timeout=timeout)
+
+    def kernel_idle(self) -> bool:
+        return bool(self.page.evaluate(self.front_end.kernel_idle_js))
 
     def menu(self, menu: str, item: str) -> None:
         self.page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()

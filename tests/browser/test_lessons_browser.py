@@ -75,14 +75,7 @@ JS_NOTEBOOK_STATE = """
           .filter((t) => /Error displaying widget|Loading widget\\.\\.\\./.test(t)),
     });
   });
-  const indicators = [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator')];
-  const kernelIdle = [...document.querySelectorAll('.jp-StatusBar-TextItem')]
-      .some((e) => /\\S \\| Idle$/.test(e.innerText.trim()));
-  return {
-    code,
-    idle: kernelIdle && indicators.length > 0
-        && indicators.every((e) => e.dataset.status === 'idle'),
-  };
+  return {code};
 }
 """
 
@@ -124,7 +117,9 @@ def describe(cell: dict[str, Any]) -> str:
 
 
 def notebook_state(lab: LabPage) -> dict[str, Any]:
+    """The code cells as the page shows them, and whether the kernel is idle."""
     state: dict[str, Any] = lab.page.evaluate(JS_NOTEBOOK_STATE)
+    state["idle"] = lab.kernel_idle()
     return state
 
 
