@@ -52,6 +52,7 @@ LESSON_NOTEBOOKS = {
     "07": "07_membership_changes.ipynb",
     "08": "08_prevote_and_friends.ipynb",
     "09": "09_kv_store.ipynb",
+    "10": "10_hunting_bugs.ipynb",
 }
 
 #: Where the hub sends a logged-in user to their own server's nbgitpuller.
