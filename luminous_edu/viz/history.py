@@ -49,8 +49,8 @@ LEFT_OVER = "#bbbbbb"
 CURSOR = "#555555"
 #: The fill alpha of an operation not yet called at the cursor.
 FADED = 0.1
-#: The hatch of an operation called and not yet returned at the cursor (and of none
-#: other); an operation whose outcome is unknown keeps ``UNKNOWN``.
+#: The hatch of an operation called and not yet returned at the cursor; an operation
+#: whose outcome is unknown keeps ``UNKNOWN`` (it never returns).
 IN_FLIGHT = "."
 UNKNOWN = "/"
 #: Bars get a text label when there are at most this many operations.
@@ -180,7 +180,7 @@ def history_columns(
     marks: dict[str, list[Any]] = {"x": [], "y": [], "text": []}
     if cursor is not None:
         marks["x"].append(cursor)
-        marks["y"].append(max(len(clients), 1) - 0.45)
+        marks["y"].append(max(len(clients), 1) - 0.4)  # the top edge: the label hangs below
         marks["text"].append(f"t={cursor} ms")
     return {
         "history": bars,
@@ -312,8 +312,8 @@ class HistoryView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             line_dash="dashed",
         )  # fmt: skip
         fig.text(
-            x="x", y="y", text="text", source=cursor, x_offset=4, text_color=CURSOR,
-            text_font_size="10px", text_baseline="middle",
+            x="x", y="y", text="text", source=cursor, x_offset=-4, y_offset=1,
+            text_color=CURSOR, text_font_size="10px", text_align="right", text_baseline="top",
         )  # fmt: skip
         fig.add_tools(
             HoverTool(
@@ -345,14 +345,12 @@ class HistoryView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         columns = history_columns(self._ops, self.result, self._cursor)
         for name, source in self.sources.items():
             new, old = columns[name], source.data
-            if set(old) != set(new) or len(next(iter(old.values()), ())) != len(
-                next(iter(new.values()))
-            ):
+            if set(old) == set(new) and all(len(old[k]) == len(v) for k, v in new.items()):
+                changed = {k: v for k, v in new.items() if list(old[k]) != v}
+                if changed:
+                    source.data.update(changed)
+            else:
                 source.data = new
-                continue
-            changed = {k: v for k, v in new.items() if list(old[k]) != v}
-            if changed:
-                source.data.update(changed)
         frame = columns["frame"]
         clients = frame["lanes"][0]
         self.x_range.start, self.x_range.end = frame["start"][0], frame["end"][0]
