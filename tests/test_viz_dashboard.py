@@ -895,3 +895,22 @@ def test_displaying_it_loads_bokehjs_first(
     ]
     assert "luminous_edu/bokehjs" in shown[0]["application/javascript"]
     assert shown[1]["application/vnd.jupyter.widget-view+json"]["model_id"] == dashboard.model_id
+
+
+def test_listeners_hear_of_every_new_picture_and_cannot_break_it(dashboard: Dashboard) -> None:
+    heard: list[tuple[int, int]] = []
+    dashboard.listeners.append(lambda d: heard.append((d.cluster.step_count, d.cluster.now)))
+    try:
+        dashboard.step_button.click()
+        dashboard.step_button.click()
+        dashboard.back_button.click()
+        dashboard.seek(0)
+        dashboard.refresh()
+        assert [step for step, _ in heard] == [1, 2, 1, 0, 0]
+        assert heard[-1][1] == dashboard.cluster.now
+        dashboard.listeners.append(lambda d: 1 / 0)
+        dashboard.step_button.click()  # raises nothing into the notebook
+        assert dashboard.cluster.step_count == 1 and heard[-1][0] == 1
+        assert "a listener failed: ZeroDivisionError" in dashboard.last_notice
+    finally:
+        dashboard.listeners.clear()

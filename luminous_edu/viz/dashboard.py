@@ -40,6 +40,11 @@ one step at a time, so that every message sent and delivered in between is seen.
 If you drive the cluster from Python while a dashboard shows it, call
 ``dashboard.refresh()`` to bring the picture up to date.
 
+``dashboard.listeners`` is a list of callables, each called with the dashboard after
+every update of the picture (a step, a jump, each update of Run, ``refresh()``): how
+another widget follows the state shown (``KVView`` moves its history's time cursor to
+the group's ``now``). A listener that raises shows its error under the controls.
+
 The servers shown follow ``list(cluster.servers)`` at every update: a server that
 joins (``cluster.add_server``) appears in every view, and one that a rewind takes back
 to before it joined disappears. When the set changes the bokeh views are built anew
@@ -232,6 +237,7 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.ids = list(cluster.servers)
         self.updates = {"full": 0, "patch": 0, "stream": 0, "rebuild": 0}
         self.reads: list[Any] = []  # the Read button's handles, newest last
+        self.listeners: list[Callable[[Dashboard], None]] = []  # see the module docstring
         self.axis = TimeAxis()
         self.history = MessageHistory()
         self._running = False
@@ -984,6 +990,15 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self._needs_full = True
 
     def _update(self, full: bool = False) -> None:
+        """Bring the picture up to date with the cluster, then tell the listeners."""
+        self._draw(full)
+        for listener in list(self.listeners):
+            try:
+                listener(self)
+            except Exception as error:  # another widget's bug must not break this one
+                self._notice(f"a listener failed: {type(error).__name__}: {error}", error=True)
+
+    def _draw(self, full: bool) -> None:
         """Bring the picture up to date with the cluster: incrementally if the cluster
         only moved forward, one step at a time, since the last update; else by
         replacing everything (and rebuilding the space-time history).

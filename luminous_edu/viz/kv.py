@@ -9,10 +9,18 @@ shown), and a ``HistoryView`` of ``store.history``. The controls drive the *stor
 clients and every group together); each dashboard's own buttons drive its group alone,
 which leaves the store's clients behind: use the controls above them. After driving the
 store from Python, call ``view.refresh()``.
+
+The history's time cursor (``HistoryView.show_time``) follows the time shown: after the
+store's Step or Run, and ``refresh()``, it is at ``store.now``; when a group's own
+dashboard moves its group (its Step, Back, Run, Reset, the slider, ``seek``), at that
+group's ``cluster.now``, and the status line names the shard whose time it is
+(``view.cursor_shard``; None for the store's time). The operations the cluster had not
+seen yet at that time fade. It listens through each dashboard's ``listeners``.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +52,9 @@ class KVView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             )
         self.store = store
         self.projector = projector
+        #: The shard whose dashboard last set the history's cursor (None: the store's time).
+        self.cursor_shard: int | None = None
+        self._quiet = False  # refreshing the dashboards ourselves: not a move to follow
         self.dashboards: dict[int, Any] = {}
         self._titles: dict[int, widgets.HTML] = {}
         self._boxes: dict[int, widgets.VBox] = {}
@@ -58,7 +69,7 @@ class KVView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.status = widgets.HTML(value="")
         self.status.add_class("luminous-status")
         self.groups_box = widgets.HBox([], layout=widgets.Layout(overflow="auto"))
-        self.history = HistoryView(store.history, store.check(timeout_s=2.0))
+        self.history = HistoryView(store.history, store.check(timeout_s=2.0), cursor=store.now)
         controls = widgets.HBox(
             [self.step_button, self.run_button, self.run_ms, self.check_button, self.chooser]
         )
@@ -82,8 +93,18 @@ class KVView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         if shard not in self.dashboards:
             from .dashboard import Dashboard
 
-            self.dashboards[shard] = Dashboard(self.store.groups[shard], projector=self.projector)
+            dashboard = Dashboard(self.store.groups[shard], projector=self.projector)
+            dashboard.listeners.append(functools.partial(self._on_dashboard, shard))
+            self.dashboards[shard] = dashboard
         return self.dashboards[shard]
+
+    def _on_dashboard(self, shard: int, dashboard: Any) -> None:
+        """Group ``shard``'s dashboard drew a new state: the cursor goes to its time."""
+        if self._quiet:
+            return
+        self.cursor_shard = shard
+        self.history.show_time(dashboard.cluster.now)
+        self._update_status()
 
     def _show_groups(self) -> None:
         """Show the chosen groups' dashboards, each brought up to date."""
@@ -91,7 +112,11 @@ class KVView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         for shard in self.shown:
             leader = self.store.groups[shard].leader
             dashboard = self._dashboard(shard)
-            dashboard.refresh()
+            self._quiet = True
+            try:
+                dashboard.refresh()
+            finally:
+                self._quiet = False
             if shard not in self._boxes:
                 self._titles[shard] = widgets.HTML()
                 # Each at its own width, the row scrolling sideways, rather than squeezed.
@@ -113,9 +138,13 @@ class KVView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.refresh()
 
     def refresh(self) -> None:
-        """Bring the picture up to date with the store (after driving it from Python)."""
+        """Bring the picture up to date with the store (after driving it from Python);
+        the history's cursor goes back to the store's time."""
         self._show_groups()
-        self.history.update(self.store.history, self.store.check(timeout_s=2.0))
+        self.cursor_shard = None
+        with self.history.bokeh.batch():
+            self.history.show_time(self.store.now)
+            self.history.update(self.store.history, self.store.check(timeout_s=2.0))
         self._update_status()
 
     def _update_status(self, error: str | None = None) -> None:
@@ -129,6 +158,12 @@ class KVView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             f"t={store.now} ms · leaders {leaders} · {len(store.history)} operations, "
             f"{waiting} waiting"
         )
+        if self.cursor_shard is not None:
+            shard = self.cursor_shard
+            text += (
+                f" · history cursor: shard {shard}'s time, "
+                f"t={self.store.groups[shard].now} ms (Check: back to the store's)"
+            )
         if error is not None:
             text += f" · <span style='color:#d62728'>{html.escape(error)}</span>"
         self.status.value = text
