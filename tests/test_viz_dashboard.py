@@ -914,3 +914,38 @@ def test_listeners_hear_of_every_new_picture_and_cannot_break_it(dashboard: Dash
         assert "a listener failed: ZeroDivisionError" in dashboard.last_notice
     finally:
         dashboard.listeners.clear()
+
+
+class Chatty(le.DiskStorage):
+    """A student's handler that prints what it saves."""
+
+    def save_log(self, msg: le.SaveLog) -> None:
+        print(f"save_log {msg.index} (term {msg.term})")
+        super().save_log(msg)
+
+
+def test_a_jump_prints_a_handlers_output_only_as_its_own_seek_does(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Rebuilding the space-time history replays up to its window of recorded steps;
+    what a student's handler prints in them was printed when they first ran, and the
+    replay does not print it again: the dashboard's seek prints what ``cluster.seek``
+    alone prints."""
+    cluster = le.Cluster(servers=3, seed=7, storage=Chatty)
+    cluster.run_until(lambda c: c.leader is not None)
+    for command in "xyz":
+        cluster.propose(command)
+        cluster.run(400)
+    alone = le.Cluster.load(cluster.export(), storage=Chatty)
+    capsys.readouterr()
+    alone.seek(cluster.step_count - 40)
+    seek_alone = capsys.readouterr().out.count("save_log")
+
+    dashboard = Dashboard(cluster, panels=["spacetime"])
+    open_panel(dashboard, "spacetime")
+    capsys.readouterr()
+    dashboard.seek(cluster.step_count - 40)
+    printed = capsys.readouterr().out.count("save_log")
+    assert printed == seek_alone
+    arrows = [r for r in rows(dashboard, "spacetime") if r["alpha"] > 0]
+    assert any(a["status"] == "delivered" for a in arrows), "the history was still rebuilt"

@@ -21,12 +21,16 @@ two screen updates is still known, with its real send and delivery time and step
 After a jump (Back, seek, Reset, ``refresh()``, ``attach()``) the history is rebuilt by
 replaying the recorded steps of the window shown (``rebuild``): ``seek`` back, then
 ``step`` forward to where the cluster was, watching each step. Replaying recorded steps
-changes nothing (same seed, same trace); a cluster whose storage cannot be rewound
-(``JsonLinesStorage``) shows the messages in flight only.
+changes nothing (same seed, same trace); what student code prints while they are
+replayed (a storage handler's ``print``) was printed when they first ran, and is not
+printed again. A cluster whose storage cannot be rewound (``JsonLinesStorage``) shows
+the messages in flight only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -391,6 +395,10 @@ class MessageHistory:
     def rebuild(self, cluster: Cluster, from_step: int) -> None:
         """The history of steps ``from_step`` .. now, by replaying them (module
         docstring); only the messages in flight if the cluster cannot be rewound."""
+        with contextlib.redirect_stdout(io.StringIO()):  # printed once, when first run
+            self._replay(cluster, from_step)
+
+    def _replay(self, cluster: Cluster, from_step: int) -> None:
         from ..errors import LuminousError
 
         here, now = cluster.step_count, cluster.now
