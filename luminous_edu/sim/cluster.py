@@ -1086,8 +1086,8 @@ class Cluster:
         for number, action in enumerate(parsed.actions):
             try:
                 cluster._replay_recorded(action, parsed.codec)
-            except RecordError:
-                raise
+            except RecordError as error:
+                raise RecordError(f"action {number} of the record: {error}") from None
             except (LuminousError, KeyError, TypeError, ValueError, IndexError) as error:
                 raise RecordError(
                     f"action {number} of the record, {shown(action)}, cannot be replayed: {error}"
@@ -1109,7 +1109,10 @@ class Cluster:
             return
         at = args[-1]
         if at < world.now:
-            raise RecordError(f"an action at t={at} ms comes after t={world.now} ms")
+            raise RecordError(
+                f"{shown(action)} is at t={at} ms, before the time the record had reached, "
+                f"t={world.now} ms: a record's actions go forward in time"
+            )
         if kind == "propose":
             data, server, _ = args
             self._require_server(server)

@@ -1,0 +1,328 @@
+"""Every error a student can meet reads what was wrong and what to do (issue 14).
+
+The other message tests (test_messages.py, test_bad_input.py, test_contract.py, ...) cover
+the mistakes of the lessons; these are the rest: calls with a wrong value that only an
+unusual cell makes, each made the way a student would, and the sentence read back. Where
+a cluster or a notebook object was involved, it still works after the error.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+import luminous_edu as le
+
+
+def elected(seed: int = 1) -> le.Cluster:
+    c = le.Cluster(servers=3, seed=seed)
+    assert c.run_until(lambda c: c.leader is not None, 3000)
+    return c
+
+
+def still_usable(c: le.Cluster) -> None:
+    """The cluster takes the next step and still loads from its export."""
+    before = c.step_count
+    c.step()
+    assert c.step_count == before + 1
+    assert le.Cluster.load(json.loads(json.dumps(c.export()))).trace_digest() == c.trace_digest()
+
+
+# ------------------------------------------------------------ Cluster arguments
+
+
+def test_a_heartbeat_of_zero_asks_for_whole_milliseconds() -> None:
+    with pytest.raises(le.LuminousError, match=r"heartbeat_interval_ms=0: give whole milliseconds"):
+        le.Cluster(heartbeat_interval_ms=0)
+
+
+def test_a_codec_without_encode_says_what_a_codec_needs() -> None:
+    with pytest.raises(le.LuminousError, match=r"a codec needs encode\(value\) and decode\(blob\)"):
+        le.Cluster(codec=json)
+
+
+def test_an_initial_state_for_an_unknown_server_lists_the_servers() -> None:
+    with pytest.raises(
+        le.UnknownServerError,
+        match="initial_state names server 7; the cluster starts with servers 1, 2, 3",
+    ):
+        le.Cluster(servers=3, initial_state={7: None})
+
+
+def test_a_rate_outside_zero_one_asks_for_a_probability() -> None:
+    with pytest.raises(
+        le.LuminousError, match="drop_rate=2 is not a probability; give a number from 0 to 1"
+    ):
+        le.Network(drop_rate=2)
+
+
+def test_deleting_a_network_setting_is_refused_by_name() -> None:
+    c = elected()
+    with pytest.raises(AttributeError, match="cannot delete the network's drop_rate"):
+        del c.network.drop_rate
+    still_usable(c)
+
+
+# ------------------------------------------------------------- time and travel
+
+
+def test_run_with_a_negative_duration_gives_the_range() -> None:
+    c = elected()
+    with pytest.raises(
+        le.LuminousError, match=r"run\(ms=-1\): give a whole number of milliseconds from 0"
+    ):
+        c.run(-1)
+    still_usable(c)
+
+
+def test_run_until_with_a_negative_limit_asks_for_milliseconds() -> None:
+    c = elected()
+    with pytest.raises(
+        le.LuminousError, match="max_ms=-1: give a whole number of milliseconds >= 0"
+    ):
+        c.run_until(lambda c: False, -1)
+    still_usable(c)
+
+
+def test_a_negative_rewind_asks_for_a_whole_number() -> None:
+    c = elected()
+    with pytest.raises(le.LuminousError, match=r"rewind\(steps=-1\): give a whole number >= 0"):
+        c.rewind(-1)
+    still_usable(c)
+
+
+def test_a_rewind_past_the_start_says_how_many_steps_were_taken() -> None:
+    c = elected()
+    taken = c.step_count
+    with pytest.raises(
+        le.InvalidActionError,
+        match=f"cannot rewind {taken + 1} steps: only {taken} steps have been taken",
+    ):
+        c.rewind(taken + 1)
+    still_usable(c)
+
+
+def test_a_seek_past_the_end_names_the_last_step() -> None:
+    c = elected()
+    end = c.step_count
+    with pytest.raises(le.InvalidActionError, match=rf"the history has steps 0\.\.{end}"):
+        c.seek(end + 5)
+    still_usable(c)
+
+
+# ----------------------------------------------------------------- faults
+
+
+def test_a_partition_given_a_bare_id_asks_for_sets() -> None:
+    c = elected()
+    with pytest.raises(le.LuminousError, match="partition groups are sets of server ids; got 1"):
+        c.partition(1, {2, 3})
+    still_usable(c)
+
+
+@pytest.mark.parametrize("verb", ["cut", "mend"])
+def test_a_link_from_a_server_to_itself_is_refused(verb: str) -> None:
+    c = elected()
+    with pytest.raises(
+        le.LuminousError, match=rf"{verb}\(2, 2\): a link joins two different servers"
+    ):
+        getattr(c, verb)(2, 2)
+    still_usable(c)
+
+
+# ------------------------------------------------------------ hand-made messages
+
+
+def test_an_injected_negative_index_asks_for_a_whole_number() -> None:
+    c = elected()
+    request = le.RequestVote(term=1, candidate_id=1, last_log_index=-1, last_log_term=0)
+    with pytest.raises(
+        le.LuminousError,
+        match=r"RequestVote\.last_log_index=-1: give a whole number from 0 to 10\*\*15",
+    ):
+        c.inject(1, 2, request)
+    still_usable(c)
+
+
+def test_an_injected_snapshot_from_the_future_names_the_message_term() -> None:
+    c = elected()
+    snapshot = le.InstallSnapshot(
+        1, 1, 1, 5, offset=0, data=[], done=True, config={"voters": [1, 2, 3]}
+    )
+    with pytest.raises(
+        le.LuminousError, match="last_included_term=5 is later than the message's term 1"
+    ):
+        c.inject(1, 2, snapshot)
+    still_usable(c)
+
+
+def test_an_injected_conflict_term_that_is_no_number_asks_for_none_or_a_number() -> None:
+    c = elected()
+    reply = le.AppendEntriesReply(
+        term=1, success=False, match_index=0, conflict_index=0, conflict_term="x"
+    )
+    with pytest.raises(
+        le.LuminousError, match="conflict_term='x': give None or a whole number >= 0"
+    ):
+        c.inject(1, 2, reply)
+    still_usable(c)
+
+
+def test_an_injection_to_a_crashed_server_says_to_restart_it() -> None:
+    c = elected()
+    c.crash(2)
+    with pytest.raises(le.InvalidActionError, match=r"restart it first \(cluster\.restart\(2\)\)"):
+        c.inject(1, 2, le.TimeoutNow(term=1, leader_id=1))
+    still_usable(c)
+
+
+# ------------------------------------------------------------ trace and views
+
+
+def test_a_trace_position_past_the_end_gives_the_range() -> None:
+    c = elected()
+    n = len(c.trace)
+    with pytest.raises(IndexError, match=rf"give a position from {-n} to {n - 1}"):
+        c.trace[n]
+    still_usable(c)
+
+
+def test_a_trace_slice_with_step_zero_asks_for_another_step() -> None:
+    c = elected()
+    with pytest.raises(le.LuminousError, match="give a step other than 0"):
+        c.trace[::0]
+
+
+def test_trace_since_a_word_asks_for_a_step_number() -> None:
+    c = elected()
+    with pytest.raises(
+        le.LuminousError, match=r"since\('x'\): give a step number, e.g. since\(10\)"
+    ):
+        c.trace.since("x")
+
+
+def test_trace_text_of_a_negative_count_says_what_last_means() -> None:
+    c = elected()
+    with pytest.raises(le.LuminousError, match="give how many of the latest events to show"):
+        c.trace.text(last=-1)
+
+
+def test_log_entries_by_name_ask_for_indexes() -> None:
+    c = elected()
+    with pytest.raises(le.LuminousError, match=r"entries\(first='a'\): give log indexes"):
+        c.servers[1].entries("a", 2)
+
+
+# ---------------------------------------------------------------- run records
+
+
+@pytest.fixture(scope="module")
+def record() -> dict[str, Any]:
+    """An export with a proposal, a fired message, a crash and restart, a partition."""
+    c = elected(seed=2)
+    leader = c.leader
+    assert c.propose({"k": "v"}).accepted
+    c.run(30)
+    c.fire(c.pending()[-1].id)
+    follower = next(i for i in c.servers if i != leader)
+    c.crash(follower)
+    c.run(100)
+    c.restart(follower)
+    c.partition({leader})
+    c.run(50)
+    c.heal()
+    c.run(200)
+    return json.loads(json.dumps(c.export()))
+
+
+def edited(record: dict[str, Any], kind: str, change: Any) -> tuple[dict[str, Any], int]:
+    """A copy of ``record`` whose first ``kind`` action went through ``change``, and that
+    action's position."""
+    rec = copy.deepcopy(record)
+    number = next(i for i, a in enumerate(rec["actions"]) if a[0] == kind)
+    change(rec["actions"][number])
+    return rec, number
+
+
+EDITED_ACTIONS: dict[str, tuple[str, Any, str]] = {
+    "a fired timer turned into a drop": (
+        "fire",
+        lambda a: a.__setitem__(0, "drop"),
+        "drops an event that is not a message",
+    ),
+    "a heal moved back in time": (
+        "heal",
+        lambda a: a.__setitem__(1, 0),
+        "is at t=0 ms, before the time the record had reached, t=\\d+ ms: a record's "
+        "actions go forward in time",
+    ),
+    "a heal with an extra field": (
+        "heal",
+        lambda a: a.insert(1, 5),
+        r"\['heal', 5, \d+\] has the wrong number of fields",
+    ),
+    "a partition that is a number": (
+        "partition",
+        lambda a: a.__setitem__(1, 5),
+        "is not a partition",
+    ),
+    "a restart without its time": (
+        "restart",
+        lambda a: a.__delitem__(slice(1, None)),
+        r"\['restart'\] has no time",
+    ),
+    "a restart of a running server": (
+        "crash",
+        lambda a: a.__setitem__(0, "restart"),
+        "does not fit the state of S",
+    ),
+    "an empty action": (
+        "crash",
+        lambda a: a.clear(),
+        r"\[\] is not a recorded action",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDITED_ACTIONS))
+def test_an_edited_action_is_refused_naming_its_position(record: dict[str, Any], case: str) -> None:
+    kind, change, words = EDITED_ACTIONS[case]
+    rec, number = edited(record, kind, change)
+    with pytest.raises(le.RecordError, match=f"^action {number} of the record: .*{words}"):
+        le.Cluster.load(rec)
+    still_usable(le.Cluster.load(copy.deepcopy(record)))
+
+
+def test_a_negative_step_count_names_the_action(record: dict[str, Any]) -> None:
+    rec, number = edited(record, "next", lambda a: a.__setitem__(1, -1))
+    with pytest.raises(
+        le.RecordError,
+        match=rf"action {number} of the record, \['next', -1\]: a step count is a whole number",
+    ):
+        le.Cluster.load(rec)
+
+
+def test_an_edited_digest_lists_what_can_make_a_replay_differ(record: dict[str, Any]) -> None:
+    rec = {**copy.deepcopy(record), "digest": "0" * 64}
+    with pytest.raises(le.RecordError, match="the replayed run differs from the recorded one"):
+        le.Cluster.load(rec)
+
+
+def test_a_record_longer_than_max_steps_says_to_pass_a_larger_one(record: dict[str, Any]) -> None:
+    with pytest.raises(le.RecordError, match=r"pass a larger max_steps to Cluster\.load"):
+        le.Cluster.load(copy.deepcopy(record), max_steps=3)
+
+
+def test_a_negative_max_steps_asks_for_a_whole_number(record: dict[str, Any]) -> None:
+    with pytest.raises(le.RecordError, match="max_steps=-1: give a whole number of steps"):
+        le.Cluster.load(copy.deepcopy(record), max_steps=-1)
+
+
+def test_a_record_that_is_a_list_says_what_a_record_is() -> None:
+    with pytest.raises(
+        le.RecordError, match=r"a run record is a dict made by cluster\.export\(\); got list"
+    ):
+        le.Cluster.load([])
