@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
 
 import luminous_edu as le
+from luminous_edu import exercises as ex
 
 
 def elected(seed: int = 1) -> le.Cluster:
@@ -326,3 +328,168 @@ def test_a_record_that_is_a_list_says_what_a_record_is() -> None:
         le.RecordError, match=r"a run record is a dict made by cluster\.export\(\); got list"
     ):
         le.Cluster.load([])
+
+
+# ------------------------------------------------------------- exercise checks
+
+
+def test_a_prediction_left_as_dots_asks_for_a_guess() -> None:
+    result = ex.check("01.predict_first_candidate", ...)
+    assert not result.passed
+    assert "you have not made a prediction yet: replace the ... with your guess" in result.message
+
+
+def test_a_function_exercise_left_as_dots_asks_for_the_function() -> None:
+    result = ex.check("01.votes_needed", ...)
+    assert "pass your function votes_needed itself, e.g. check(..., votes_needed)" in result.message
+
+
+def test_a_function_that_raises_is_shown_its_error_and_told_to_fix_it() -> None:
+    def votes_needed(n: int) -> int:
+        return {}[n]  # type: ignore[no-any-return]
+
+    result = ex.check("01.votes_needed", votes_needed)
+    assert result.message == "votes_needed(5) raised KeyError: 5"
+    assert result.hint == "read the error, fix the function, run its cell again, then check again."
+
+
+def test_figure7_left_as_dots_asks_for_letters() -> None:
+    result = ex.check("03.figure7_electable", ...)
+    assert "replace the ... with a set of letters" in result.message
+
+
+def test_figure7_with_a_letter_past_f_says_which_letters() -> None:
+    result = ex.check("03.figure7_electable", {"a", "z"})
+    assert "is not a set of letters from a to f, e.g. {'a', 'c'}" in result.message
+
+
+def test_figure3_left_as_dots_shows_the_shape_of_an_answer() -> None:
+    result = ex.check("03.figure3_properties", ...)
+    assert "replace the ... with a dict like {1: 'a', 2: 'b', ...}" in result.message
+
+
+def test_a_storage_class_left_as_dots_shows_the_call() -> None:
+    result = ex.check("04.storage_class", ...)
+    assert "pass your class itself, e.g. check('04.storage_class', MyStorage)" in result.message
+
+
+def test_the_builtin_disk_storage_is_not_an_answer() -> None:
+    result = ex.check("04.storage_class", le.DiskStorage)
+    assert "DiskStorage is the built-in DiskStorage" in result.message
+    assert "write your own, starting from class MyStorage(le.StorageHandler)" in result.message
+
+
+def test_storage_functions_left_as_dots_shows_the_call() -> None:
+    result = ex.check("04.storage_functions", ...)
+    assert "pass your store itself: check('04.storage_functions', store)" in result.message
+
+
+def test_storage_functions_given_something_else_asks_for_the_store() -> None:
+    result = ex.check("04.storage_functions", 5)
+    assert "expected the le.FunctionStorage you built (store), got 5" in result.message
+
+
+def test_a_compaction_handler_without_its_methods_names_them() -> None:
+    class MyStorage(le.StorageHandler):
+        pass
+
+    result = ex.check("06.storage_compaction", MyStorage)
+    assert "MyStorage has no save_snapshot and no compact_log yet" in result.message
+    assert "def save_snapshot(self, msg)" in (result.hint or "")
+
+
+def test_a_submission_of_a_list_of_runs_asks_for_a_dict(tmp_path: Any) -> None:
+    with pytest.raises(le.LuminousError, match=r"runs= takes a dict of clusters by name"):
+        ex.submission(tmp_path / "s.json", runs=[elected()])  # type: ignore[arg-type]
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_a_lesson_seed_of_a_fraction_asks_for_the_lesson_number_as_text() -> None:
+    with pytest.raises(le.LuminousError, match=r"lesson=1\.5: give the lesson's number as text"):
+        ex.lesson_seed(1.5)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------- storage and data
+
+
+def test_a_snapshot_config_that_is_a_list_shows_the_dict_to_store() -> None:
+    state = le.StoredState(1, None, [], le.SaveSnapshot(1, 1, None, [1, 2, 3]))
+    with pytest.raises(le.LuminousError, match=r"a dict such as \{\"voters\": \[1, 2, 3\]\}"):
+        le.Cluster(servers=3, initial_state={1: state})
+
+
+def test_a_snapshot_config_with_a_stranger_names_it_and_the_servers() -> None:
+    state = le.StoredState(1, None, [], le.SaveSnapshot(1, 1, None, {"voters": [1, 2, 9]}))
+    with pytest.raises(
+        le.LuminousError,
+        match=r"which names server 9, not in this cluster \(its servers are 1, 2, 3\)",
+    ):
+        le.Cluster(servers=3, initial_state={1: state})
+
+
+def test_a_disk_after_its_power_cut_says_to_power_it_on() -> None:
+    disk = le.Disk()
+    disk.cut_power_after(0)
+    with pytest.raises(BaseException, match="the power of disk was cut"):
+        disk.write("a", 1)
+    with pytest.raises(
+        BaseException, match=r"has no power since its power was cut; call power_on\(\) first"
+    ):
+        disk.write("a", 1)
+    disk.power_on()
+    disk.write("a", 1)
+    assert disk.read("a") == 1
+
+
+def test_a_hand_edited_json_lines_file_is_named_with_how_to_start_over(tmp_path: Any) -> None:
+    storage = le.JsonLinesStorage.in_directory(tmp_path)
+    c = le.Cluster(servers=3, seed=1, storage=storage)
+    assert c.run_until(lambda c: c.leader is not None, 3000)
+    edited = tmp_path / "S1.jsonl"
+    edited.write_text(edited.read_text() + '{"type": "Nope"}\n')
+    again = le.Cluster(servers=3, seed=1, storage=le.JsonLinesStorage.in_directory(tmp_path))
+    again.run(10)
+    (error,) = [e for e in again.errors if e.server == 1]
+    assert re.search(r"line \d+ of .*S1\.jsonl is not a storage message", str(error.error))
+    assert "in_directory(..., fresh=True)" in str(error.error)
+
+
+def test_data_nested_too_deep_is_told_to_flatten_it() -> None:
+    c = elected()
+    deep: list[Any] = []
+    for _ in range(200):
+        deep = [deep]
+    with pytest.raises(
+        le.DataError, match=r"it is nested more than 100 levels deep .*; flatten it"
+    ):
+        c.propose(deep)
+    still_usable(c)
+
+
+def test_a_number_too_long_to_print_is_described_not_a_repr_error() -> None:
+    c = elected()
+    with pytest.raises(le.DataError) as info:
+        c.propose(10**5000)
+    assert str(info.value).startswith("cannot propose <a whole number of about 5,001 digits>:")
+    assert "repr raised" not in str(info.value)
+    still_usable(c)
+
+
+class Touchy:
+    """A value that cannot be compared with anything."""
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("do not compare me")
+
+    __hash__ = object.__hash__
+
+
+def test_data_that_cannot_be_compared_says_so_without_json_advice_for_pickle() -> None:
+    c = le.Cluster(servers=3, seed=1, codec=le.PickleCodec())
+    with pytest.raises(le.DataError) as info:
+        c.propose(Touchy())
+    message = str(info.value)
+    assert "it cannot be compared with its copy (RuntimeError: do not compare me)" in message
+    assert "Give a value this codec carries and brings back equal to itself." in message
+    assert "PickleCodec()) takes most" not in message  # it already uses it
+    c.run(100)

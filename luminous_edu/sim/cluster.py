@@ -1235,11 +1235,15 @@ class Cluster:
         try:
             return carried(self._codec, data)
         except CodecError as error:
-            raise DataError(
-                f"cannot {what} {shown(data)}: {error}. The default codec takes JSON "
-                "values: None, booleans, numbers, strings, lists (not tuples) and dicts "
-                "with string keys; Cluster(codec=le.PickleCodec()) takes most Python values."
-            ) from None
+            if getattr(self._codec, "name", None) == "json":
+                advice = (
+                    "The default codec takes JSON values: None, booleans, numbers, strings, "
+                    "lists (not tuples) and dicts with string keys; "
+                    "Cluster(codec=le.PickleCodec()) takes most Python values."
+                )
+            else:
+                advice = "Give a value this codec carries and brings back equal to itself."
+            raise DataError(f"cannot {what} {shown(data)}: {error}. {advice}") from None
 
     def _input(self, action: tuple[Any, ...]) -> Any:
         """A new input from the user, as one step at the current time (forks if a
