@@ -17,6 +17,9 @@ import pytest
 
 import luminous_edu as le
 from luminous_edu import exercises as ex
+from luminous_edu.kv import BackupError, read_backup
+from luminous_edu.viz.history import HistoryView
+from luminous_edu.viz.kv import KVView
 
 
 def elected(seed: int = 1) -> le.Cluster:
@@ -493,3 +496,141 @@ def test_data_that_cannot_be_compared_says_so_without_json_advice_for_pickle() -
     assert "Give a value this codec carries and brings back equal to itself." in message
     assert "PickleCodec()) takes most" not in message  # it already uses it
     c.run(100)
+
+
+# ---------------------------------------------------------------- key-value store
+
+
+def test_a_ttl_of_zero_asks_for_milliseconds_or_none() -> None:
+    store = le.KVStore(servers=3)
+    with pytest.raises(le.LuminousError, match=r"ttl_ms=0: give whole milliseconds >= 1, or None"):
+        store.client("alice").put("x", "1", ttl_ms=0)
+    assert store.client("alice").pending == [] and store.history == []
+
+
+def test_zero_shards_gives_the_range() -> None:
+    with pytest.raises(le.LuminousError, match=r"shards=0: give the number of shards, 1 to 32"):
+        le.KVStore(shards=0)
+
+
+def test_losing_zero_replies_says_what_count_counts() -> None:
+    store = le.KVStore(servers=3)
+    with pytest.raises(
+        le.LuminousError, match=r"lose_next_reply\(count=0\): give how many answers to lose"
+    ):
+        store.lose_next_reply("alice", 0)
+    store.run(100)
+
+
+def test_store_run_and_run_until_ask_for_milliseconds() -> None:
+    store = le.KVStore(servers=3)
+    with pytest.raises(
+        le.LuminousError, match=r"run\(ms=-1\): give a whole number of milliseconds"
+    ):
+        store.run(-1)
+    with pytest.raises(le.LuminousError, match="max_ms=-1: give a whole number of milliseconds"):
+        store.run_until(lambda s: False, max_ms=-1)
+    store.run(100)
+
+
+def test_a_replica_of_a_shard_that_does_not_exist_gives_the_shards() -> None:
+    store = le.KVStore(servers=3, shards=2)
+    with pytest.raises(le.LuminousError, match=r"shard=5: the shards are 0\.\.1"):
+        store.replica(1, shard=5)
+
+
+def test_a_file_that_is_no_backup_says_what_a_backup_starts_with(tmp_path: Any) -> None:
+    junk = tmp_path / "junk.bak"
+    junk.write_text("hello")
+    with pytest.raises(
+        BackupError, match="is not a luminous_edu KV backup \\(it should start with"
+    ):
+        read_backup(junk)
+
+
+# --------------------------------------------------------- checkers and explorer
+
+
+def test_an_operation_whose_input_is_a_word_shows_a_dict_to_give() -> None:
+    history = [le.Operation("alice", "get x", {"value": None}, 0, 1)]
+    with pytest.raises(le.LuminousError, match=r"its input should be a dict such as \{'op': 'get'"):
+        le.check_linearizable(history)
+
+
+def test_an_explorer_depth_past_forty_gives_the_range() -> None:
+    with pytest.raises(le.LuminousError, match="bfs_depth=41: give a whole number from 1 to 40"):
+        le.explore(servers=3, strategy="bfs", bfs_depth=41, progress=False)
+
+
+def test_a_lab_seed_that_is_text_asks_for_a_whole_number() -> None:
+    with pytest.raises(le.LuminousError, match="seed='1': the seed must be a whole number"):
+        le.labs.run(seed="1")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- widgets
+
+
+def test_a_kv_view_of_a_shard_that_does_not_exist_gives_the_shards() -> None:
+    store = le.KVStore(servers=3, shards=2)
+    with pytest.raises(ValueError, match=r"shard=2: the shards are 0\.\.1, or None for all"):
+        store.show(shard=2)
+    store.run(100)
+
+
+def test_a_kv_view_of_a_cluster_asks_for_a_store() -> None:
+    with pytest.raises(TypeError, match=r"KVView needs a le\.KVStore, not <Cluster"):
+        KVView(le.Cluster(servers=3))  # type: ignore[arg-type]
+
+
+def test_a_table_view_with_zero_log_columns_asks_for_a_whole_number() -> None:
+    c = elected()
+    with pytest.raises(le.LuminousError, match="log_columns must be a whole number >= 1, not 0"):
+        le.TableView(c, log_columns=0)
+    still_usable(c)
+
+
+def test_a_dashboard_with_an_unknown_panel_lists_the_panels() -> None:
+    with pytest.raises(ValueError, match=r"panels: unknown \['map'\]; choose from \["):
+        le.Dashboard(le.Cluster(servers=3), panels=["map"])
+
+
+def test_a_history_cursor_that_is_not_a_time_says_what_to_give() -> None:
+    with pytest.raises(ValueError, match=r"give a virtual time in ms \(a finite number\), or None"):
+        HistoryView([], cursor=float("nan"))
+    view = HistoryView([])
+    with pytest.raises(ValueError, match=r"cursor time 'x': give a virtual time in ms"):
+        view.show_time("x")  # type: ignore[arg-type]
+    view.show_time(5)
+    assert view.cursor == 5
+
+
+@pytest.fixture(scope="module")
+def board() -> Any:
+    board = le.Dashboard(le.Cluster(servers=3, seed=1))
+    board._ensure_panel("network")
+    board._ensure_panel("manual")
+    return board
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "write the groups, e.g. 1,2 | 3,4,5"),
+        ("1,2 | x", "'x' is not a server id: write the groups, e.g. 1,2 | 3,4,5"),
+    ],
+)
+def test_partition_groups_the_dashboard_cannot_read_say_how_to_write_them(
+    board: Any, text: str, words: str
+) -> None:
+    board.groups.value = text
+    board.on_partition()
+    assert words in board.notice_of("network")
+    assert board.cluster.partition_groups is None or not board.cluster.partition_groups
+
+
+def test_fire_and_drop_with_nothing_picked_ask_to_pick_an_event(board: Any) -> None:
+    board.pending.value = None
+    board.on_fire()
+    assert "pick a pending event first" in board.notice_of("manual")
+    board.on_drop()
+    assert "pick a pending message first" in board.notice_of("manual")
