@@ -123,7 +123,10 @@ def test_a_seek_past_the_end_names_the_last_step() -> None:
 
 def test_a_partition_given_a_bare_id_asks_for_sets() -> None:
     c = elected()
-    with pytest.raises(le.LuminousError, match="partition groups are sets of server ids; got 1"):
+    with pytest.raises(
+        le.LuminousError,
+        match=r"server ids; got 1: write each group in braces, e\.g\. partition\(\{1\}, \{2, 3\}\)",
+    ):
         c.partition(1, {2, 3})
     still_usable(c)
 
@@ -301,6 +304,19 @@ def test_an_edited_action_is_refused_naming_its_position(record: dict[str, Any],
     still_usable(le.Cluster.load(copy.deepcopy(record)))
 
 
+def test_an_injected_message_with_a_field_missing_names_the_message_type() -> None:
+    c = elected()
+    c.inject(1, 2, le.TimeoutNow(term=1, leader_id=1))
+    rec = json.loads(json.dumps(c.export()))
+    number, action = next((i, a) for i, a in enumerate(rec["actions"]) if a[0] == "inject")
+    del action[3]["leader_id"]
+    with pytest.raises(
+        le.RecordError,
+        match=rf"action {number} of the record, .* does not have the fields of a TimeoutNow",
+    ):
+        le.Cluster.load(rec)
+
+
 def test_a_negative_step_count_names_the_action(record: dict[str, Any]) -> None:
     rec, number = edited(record, "next", lambda a: a.__setitem__(1, -1))
     with pytest.raises(
@@ -397,7 +413,10 @@ def test_a_compaction_handler_without_its_methods_names_them() -> None:
         pass
 
     result = ex.check("06.storage_compaction", MyStorage)
-    assert "MyStorage has no save_snapshot and no compact_log yet" in result.message
+    assert result.message == (
+        "MyStorage has no save_snapshot and no compact_log yet: the cluster refuses "
+        "snapshot_threshold without them."
+    )
     assert "def save_snapshot(self, msg)" in (result.hint or "")
 
 
@@ -634,3 +653,100 @@ def test_fire_and_drop_with_nothing_picked_ask_to_pick_an_event(board: Any) -> N
     assert "pick a pending event first" in board.notice_of("manual")
     board.on_drop()
     assert "pick a pending message first" in board.notice_of("manual")
+
+
+# ------------------------------------------------------- more storage, data, backups
+
+
+def test_a_function_storage_with_nothing_registered_stops_its_server_saying_what_to_write() -> None:
+    c = le.Cluster(servers=3, seed=1, storage=le.FunctionStorage(name="store"))
+    c.run(10)
+    messages = {str(e.error) for e in c.errors}
+    assert (
+        "store has no save_hard_state(disk, msg), save_log(disk, msg), truncate_log(disk, msg) "
+        "and load_state(disk) yet: write each "
+        "as a function and register it with a decorator: `@store.save_hard_state` on the line "
+        "above `def save_hard_state(disk, msg):`"
+    ) in messages
+
+
+def test_a_handler_class_without_save_log_is_told_what_save_log_stores() -> None:
+    class Half(le.StorageHandler):
+        def save_hard_state(self, msg: Any) -> None:
+            pass
+
+        def load_state(self) -> le.StoredState:
+            return le.StoredState(0, None, [])
+
+    c = le.Cluster(servers=3, seed=1, storage=Half)
+    c.run(2000)
+    told = (
+        "Half has no save_log(self, msg): write one that stores (msg.term, msg.data) at "
+        "msg.index on self.disk and syncs"
+    )
+    assert told in {str(e.error) for e in c.errors}
+
+
+def test_data_the_pickle_codec_cannot_encode_names_the_codec_and_the_error() -> None:
+    c = le.Cluster(servers=3, seed=1, codec=le.PickleCodec())
+    with pytest.raises(
+        le.DataError,
+        match=r"the pickle codec cannot encode it \(TypeError: cannot pickle 'generator' object\)",
+    ):
+        c.propose(x for x in "ab")
+    c.run(100)
+
+
+class ForgetfulCodec:
+    """A student's codec whose decode cannot read what encode wrote."""
+
+    name = "forgetful"
+
+    def encode(self, value: Any) -> str:
+        return json.dumps(value)
+
+    def decode(self, blob: str) -> Any:
+        raise KeyError("no idea")
+
+
+def test_a_codec_that_cannot_decode_its_own_output_is_named() -> None:
+    c = le.Cluster(servers=3, seed=1, codec=ForgetfulCodec())
+    with pytest.raises(
+        le.DataError, match=r"the forgetful codec cannot decode it again \(KeyError: 'no idea'\)"
+    ):
+        c.propose("x")
+    c.run(100)
+
+
+def test_a_kv_value_with_the_stores_own_key_is_refused() -> None:
+    from luminous_edu.kv.commands import TAG
+
+    store = le.KVStore(servers=3)
+    with pytest.raises(le.DataError, match=f"the key '{TAG}' is reserved for the store's commands"):
+        store.client("alice").put("x", {TAG: 1})
+    assert store.history == []
+
+
+def test_a_backup_directory_missing_a_shard_says_to_restore_from_every_shard(
+    tmp_path: Any,
+) -> None:
+    import shutil
+
+    from luminous_edu.kv.scenarios import settle
+
+    store = le.KVStore(servers=3, shards=2, seed=3, backup_dir=tmp_path, snapshot_threshold=4)
+    a = store.client("alice")
+    settle(store, *[a.put(f"k{i}", str(i)) for i in range(10)])
+    store.run(200)
+    shutil.rmtree(tmp_path / "shard-1")
+    with pytest.raises(
+        BackupError, match="holds backups of 1 of the store's 2 shards; restore from the directory"
+    ):
+        le.KVStore.restore(tmp_path)
+
+
+def test_a_hidden_bug_answer_missing_one_asks_which() -> None:
+    result = ex.check("04.hidden_without_faults", set())
+    assert "one is missing: which bug does harm only when unsynced writes can be lost?" in (
+        result.message
+    )

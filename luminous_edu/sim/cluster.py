@@ -911,7 +911,10 @@ class Cluster:
         canonical = []
         for group in groups:
             if isinstance(group, int) or not isinstance(group, Iterable):
-                raise LuminousError(f"partition groups are sets of server ids; got {shown(group)}")
+                raise LuminousError(
+                    f"partition groups are sets of server ids; got {shown(group)}: write "
+                    "each group in braces, e.g. partition({1}, {2, 3})"
+                )
             members = list(group)
             for sid in members:
                 self._require_server(sid)
