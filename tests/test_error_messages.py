@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 import pytest
+from scenario_helpers import varied_record
 
 import luminous_edu as le
 from luminous_edu import exercises as ex
@@ -229,21 +230,7 @@ def test_log_entries_by_name_ask_for_indexes() -> None:
 
 @pytest.fixture(scope="module")
 def record() -> dict[str, Any]:
-    """An export with a proposal, a fired message, a crash and restart, a partition."""
-    c = elected(seed=2)
-    leader = c.leader
-    assert c.propose({"k": "v"}).accepted
-    c.run(30)
-    c.fire(c.pending()[-1].id)
-    follower = next(i for i in c.servers if i != leader)
-    c.crash(follower)
-    c.run(100)
-    c.restart(follower)
-    c.partition({leader})
-    c.run(50)
-    c.heal()
-    c.run(200)
-    return json.loads(json.dumps(c.export()))
+    return varied_record()
 
 
 def edited(record: dict[str, Any], kind: str, change: Any) -> tuple[dict[str, Any], int]:
