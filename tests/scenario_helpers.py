@@ -1,12 +1,16 @@
 """Helpers shared by the scenario tests: ``churn`` (random faults between proposals)
 and ``SeedScenarios`` (named seeded scenarios, with the command that replays a failing
-seed). The MIT 6.5840 harness moved into the package: ``luminous_edu.explore.harness``.
+seed) and ``varied_record`` (an export with one of each common action). The MIT 6.5840
+harness moved into the package: ``luminous_edu.explore.harness``.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import random
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import luminous_edu as le
 
@@ -76,3 +80,25 @@ class SeedScenarios:
                 first_line = str(error).splitlines()[0]
                 failures.append(f"seed {seed}: {first_line}\n  {self.reproduce(name, seed)}")
         assert not failures, f"{name} failed for {len(failures)} seeds:\n" + "\n".join(failures)
+
+
+def varied_record() -> dict[str, Any]:
+    """A 3-server run's export (as JSON would bring it back) with a proposal, a fired
+    message, a crash and restart, a partition and a heal: one of each common action."""
+    c = le.Cluster(servers=3, seed=2)
+    assert c.run_until(lambda c: c.leader is not None, 3000)
+    leader = c.leader
+    assert c.propose({"k": "original"}).accepted
+    c.run(30)
+    c.fire(c.pending()[-1].id)
+    follower = next(i for i in c.servers if i != leader)
+    c.crash(follower)
+    c.run(100)
+    c.restart(follower)
+    c.partition({leader})
+    c.run(50)
+    c.heal()
+    c.run(200)
+    rec: dict[str, Any] = json.loads(json.dumps(c.export()))
+    assert le.Cluster.load(copy.deepcopy(rec)).trace_digest() == c.trace_digest()
+    return rec

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from scenario_helpers import varied_record
 
 import luminous_edu as le
 
@@ -312,23 +313,7 @@ def test_network_rates_outside_zero_one(case: str) -> None:
 
 @pytest.fixture(scope="module")
 def record() -> dict[str, Any]:
-    c = le.Cluster(servers=3, seed=2)
-    assert c.run_until(lambda c: c.leader is not None, 3000)
-    leader = c.leader
-    assert c.propose({"k": "original"}).accepted
-    c.run(30)
-    c.fire(c.pending()[-1].id)
-    follower = next(i for i in c.servers if i != leader)
-    c.crash(follower)
-    c.run(100)
-    c.restart(follower)
-    c.partition({leader})
-    c.run(50)
-    c.heal()
-    c.run(200)
-    rec = json.loads(json.dumps(c.export()))
-    assert le.Cluster.load(copy.deepcopy(rec)).trace_digest() == c.trace_digest()
-    return rec
+    return varied_record()
 
 
 def tampered(record: dict[str, Any], change: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:

@@ -191,5 +191,8 @@ def latest_backups(path: Path | str) -> list[Backup]:
         shards = backup.shards
         found.append(backup)
     if shards != len(found):
-        raise BackupError(f"{path} holds backups of {len(found)} shards out of {shards}")
+        raise BackupError(
+            f"{path} holds backups of {len(found)} of the store's {shards} shards; restore "
+            "from the directory that holds every shard-<n> directory"
+        )
     return found

@@ -340,7 +340,10 @@ class KVStore:
         way to show a retry after a lost answer)."""
         self.client(client)
         if type(count) is not int or count < 1:
-            raise LuminousError(f"count={count!r}: give a whole number >= 1")
+            raise LuminousError(
+                f"lose_next_reply(count={count!r}): give how many answers to lose, a whole "
+                "number >= 1"
+            )
         self._lose_replies[client] = self._lose_replies.get(client, 0) + count
 
     # -------------------------------------------------------------- driving

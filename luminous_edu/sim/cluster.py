@@ -911,7 +911,10 @@ class Cluster:
         canonical = []
         for group in groups:
             if isinstance(group, int) or not isinstance(group, Iterable):
-                raise LuminousError(f"partition groups are sets of server ids; got {shown(group)}")
+                raise LuminousError(
+                    f"partition groups are sets of server ids; got {shown(group)}: write "
+                    "each group in braces, e.g. partition({1}, {2, 3})"
+                )
             members = list(group)
             for sid in members:
                 self._require_server(sid)
@@ -1086,8 +1089,8 @@ class Cluster:
         for number, action in enumerate(parsed.actions):
             try:
                 cluster._replay_recorded(action, parsed.codec)
-            except RecordError:
-                raise
+            except RecordError as error:
+                raise RecordError(f"action {number} of the record: {error}") from None
             except (LuminousError, KeyError, TypeError, ValueError, IndexError) as error:
                 raise RecordError(
                     f"action {number} of the record, {shown(action)}, cannot be replayed: {error}"
@@ -1109,7 +1112,10 @@ class Cluster:
             return
         at = args[-1]
         if at < world.now:
-            raise RecordError(f"an action at t={at} ms comes after t={world.now} ms")
+            raise RecordError(
+                f"{shown(action)} is at t={at} ms, before the time the record had reached, "
+                f"t={world.now} ms: a record's actions go forward in time"
+            )
         if kind == "propose":
             data, server, _ = args
             self._require_server(server)
@@ -1232,11 +1238,15 @@ class Cluster:
         try:
             return carried(self._codec, data)
         except CodecError as error:
-            raise DataError(
-                f"cannot {what} {shown(data)}: {error}. The default codec takes JSON "
-                "values: None, booleans, numbers, strings, lists (not tuples) and dicts "
-                "with string keys; Cluster(codec=le.PickleCodec()) takes most Python values."
-            ) from None
+            if getattr(self._codec, "name", None) == "json":
+                advice = (
+                    "The default codec takes JSON values: None, booleans, numbers, strings, "
+                    "lists (not tuples) and dicts with string keys; "
+                    "Cluster(codec=le.PickleCodec()) takes most Python values."
+                )
+            else:
+                advice = "Give a value this codec carries and brings back equal to itself."
+            raise DataError(f"cannot {what} {shown(data)}: {error}. {advice}") from None
 
     def _input(self, action: tuple[Any, ...]) -> Any:
         """A new input from the user, as one step at the current time (forks if a

@@ -135,17 +135,20 @@ def parse_record(run: Any, codec: Any, max_steps: int) -> ParsedRecord:
             raise RecordError(
                 f"the record's {shown(key)} is missing or not of type {kind.__name__}"
             )
-    whole(run["steps"])
-    whole(run["now"])
-    steps = sum(
-        whole(action[1])
-        if isinstance(action, list)
-        and action[:1] == ["next"]
-        and len(action) == 2
-        and type(action[1]) is int
-        else 1
-        for action in run["actions"]
-    )
+    for key in ("steps", "now"):
+        if type(run[key]) is not int or not 0 <= run[key] <= LARGEST:
+            raise RecordError(f"the record's {key!r} is not a whole number from 0 to 10**15")
+    steps = 0
+    for number, action in enumerate(run["actions"]):
+        if isinstance(action, list) and action[:1] == ["next"] and len(action) == 2:
+            if type(action[1]) is int and not 0 <= action[1] <= LARGEST:
+                raise RecordError(
+                    f"action {number} of the record, {shown(action)}: a step count is a "
+                    "whole number from 0 to 10**15"
+                )
+            steps += action[1] if type(action[1]) is int else 1
+        else:
+            steps += 1
     if steps != run["steps"]:
         raise RecordError(
             f"the record's actions add up to {steps} steps, but it says {run['steps']}"

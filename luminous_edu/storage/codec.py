@@ -154,5 +154,7 @@ def shown(value: Any, limit: int = 80) -> str:
     try:
         text = repr(value)
     except Exception as error:
-        return f"<a {type(value).__name__} whose repr raised {type(error).__name__}>"
+        if isinstance(value, int):  # more digits than Python turns into text
+            return f"<a whole number of about {value.bit_length() * 30103 // 100000 + 1:,} digits>"
+        return f"<a {type(value).__name__} object whose repr raised {type(error).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -239,7 +239,9 @@ class Disk:
 
     def _use_power(self) -> None:
         if self._power_off:
-            raise PowerLoss(f"{self.name} has no power")
+            raise PowerLoss(
+                f"{self.name} has no power since its power was cut; call power_on() first"
+            )
         if self._power_left == 0:
             self._power_off = True
             self.crash()

@@ -139,7 +139,12 @@ class JsonLinesStorage(StorageHandler):
                 for index in [i for i in log if i <= record["through_index"]]:
                     del log[index]
             else:
-                raise StorageError(f"line {number} of {self.path} is not a storage message")
+                raise StorageError(
+                    f"line {number} of {self.path} is not a storage message; the file was "
+                    "changed by hand, or written by another program. To start over (this "
+                    "deletes the saved state), use le.JsonLinesStorage.in_directory(..., "
+                    "fresh=True)"
+                )
         entries = [Entry(index, term, data) for index, (term, data) in sorted(log.items())]
         return StoredState(current_term, voted_for, entries, snapshot)
 

@@ -881,6 +881,11 @@ class Dashboard(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         groups = []
         for part in text.split("|"):
             members = [p.strip().lstrip("Ss") for p in part.replace(" ", ",").split(",")]
+            for m in members:
+                if m and not m.isdecimal():
+                    raise ValueError(
+                        f"{m!r} is not a server id: write the groups, e.g. 1,2 | 3,4,5"
+                    )
             groups.append({int(m) for m in members if m})
         self.cluster.partition(*groups)
         self._update()
