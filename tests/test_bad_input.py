@@ -667,6 +667,10 @@ BAD_RECOVERIES: dict[str, tuple[Callable[[Any], Any], str]] = {
         "learners",
     ),
     "unknown voter": (lambda got: le.SaveSnapshot(1, 1, [], {"voters": [1, 2, 99]}), "99"),
+    "a voter that is also a learner": (
+        lambda got: le.SaveSnapshot(1, 1, [], {"voters": [1, 2, 3], "learners": [1]}),
+        "both its voters and its learners",
+    ),
     "old voters not servers": (
         lambda got: le.SaveSnapshot(1, 1, [], {"voters": [1, 2, 3], "old_voters": [0]}),
         "old_voters",

@@ -121,6 +121,12 @@ class Configuration(NamedTuple):
         for name, ids in fields.items():
             if not isinstance(ids, list | tuple) or not all(type(i) is int and i >= 1 for i in ids):
                 raise ValueError(f"the configuration's {name} must be a list of server ids")
+        both = set(fields["voters"]) & set(fields["learners"])
+        if both:
+            raise ValueError(
+                f"the configuration names {_names(sorted(both))} among both its voters and "
+                "its learners: a server is one or the other"
+            )
         return cls.of(
             fields["voters"], fields["learners"], None if old is None else old, fields["joining"]
         )
