@@ -11,6 +11,8 @@
   narration of a dashboard (``projector=True`` and not) lie inside the notebook's
   visible area, under Notebook 7's header, menu and toolbar; Notebook 7 has no file
   browser beside the notebook. Screenshots: ``tests/artifacts/notebook7_dashboard_*.png``.
+- Every lesson and the instructor's guide and demo, as test_lessons_browser runs them in
+  JupyterLab: in CI, or with ``LUMINOUS_EDU_NOTEBOOK7_ALL=1`` (about three minutes).
 
 The browser console must be free of errors, but for the two Notebook 7 logs by itself
 (``labdriver.HARMLESS_ERRORS`` says what they are). The helpers come from the JupyterLab
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import new_page
+from conftest import in_ci, new_page
 from labdriver import LabPage, LabServer, copy_tree, write_notebook
 from test_dashboard_browser import (
     KERNEL_STATE_CELL,
@@ -153,9 +155,9 @@ def test_the_core_picture_fits_one_screen_in_notebook_7(
 
 
 @pytest.mark.skipif(
-    not os.environ.get("LUMINOUS_EDU_NOTEBOOK7_ALL"),
-    reason="every lesson in Notebook 7 takes minutes; CI runs lesson 00 (above). "
-    "Set LUMINOUS_EDU_NOTEBOOK7_ALL=1 to run them all",
+    not (in_ci() or os.environ.get("LUMINOUS_EDU_NOTEBOOK7_ALL")),
+    reason="every lesson in Notebook 7 takes about three minutes; CI runs them, and "
+    "LUMINOUS_EDU_NOTEBOOK7_ALL=1 does here",
 )
 def test_every_lesson_runs_clean_in_notebook_7(
     browser: Any, notebook7_server: LabServer, artifacts: Path
