@@ -143,9 +143,11 @@ def test_the_time_cursor_fades_what_was_not_called_yet() -> None:
     view = HistoryView(history)
     assert view.cursor is None and view.sources["history_cursor"].data["x"] == []
     assert view.sources["history"].data["when"] == ["", "", ""] and not any(faded(view))
+    ticker = view.figure.yaxis[0].ticker
     view.show_time(20)
     bars = view.sources["history"].data
     assert view.sources["history_cursor"].data["x"] == [20]
+    assert view.figure.yaxis[0].ticker is ticker, "a cursor move keeps the lanes' axis"
     assert bars["when"] == ["returned", "in flight", "not yet called"]
     assert faded(view) == [False, False, True]
     assert bars["hatch"] == [" ", IN_FLIGHT, UNKNOWN]  # unknown outcome keeps its hatch

@@ -234,6 +234,7 @@ class HistoryView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
         self.model = model
         self.check = check
         self._cursor = _checked_time(cursor)
+        self._lanes: list[Any] | None = None  # the clients the y axis shows, once drawn
         self.verdict = widgets.HTML(value="")
         self.sources = {
             name: ColumnDataSource(name=name)
@@ -352,12 +353,14 @@ class HistoryView(LoadsBokehJS, widgets.VBox):  # type: ignore[misc]
             else:
                 source.data = new
         frame = columns["frame"]
-        clients = frame["lanes"][0]
         self.x_range.start, self.x_range.end = frame["start"][0], frame["end"][0]
-        self.y_range.end = max(len(clients), 1) - 0.4
-        self.figure.yaxis.ticker = FixedTicker(ticks=list(range(len(clients))))
-        self.figure.yaxis.major_label_overrides = {i: str(c) for i, c in enumerate(clients)}
-        self.figure.height = 70 + 34 * max(len(clients), 1)
+        clients = list(frame["lanes"][0])
+        if clients != self._lanes:  # not on a cursor move: a new ticker is a new model
+            self._lanes = clients
+            self.y_range.end = max(len(clients), 1) - 0.4
+            self.figure.yaxis.ticker = FixedTicker(ticks=list(range(len(clients))))
+            self.figure.yaxis.major_label_overrides = {i: str(c) for i, c in enumerate(clients)}
+            self.figure.height = 70 + 34 * max(len(clients), 1)
 
     def update(
         self, operations: Sequence[Operation], result: LinearizabilityResult | None = None
