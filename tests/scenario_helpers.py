@@ -1,6 +1,7 @@
 """Helpers shared by the scenario tests: ``churn`` (random faults between proposals)
 and ``SeedScenarios`` (named seeded scenarios, with the command that replays a failing
-seed) and ``varied_record`` (an export with one of each common action). The MIT 6.5840
+seed), ``varied_record`` (an export with one of each common action) and
+``server_states`` (what each server shows, to compare a cluster before and after). The MIT 6.5840
 harness moved into the package: ``luminous_edu.explore.harness``.
 """
 
@@ -102,3 +103,21 @@ def varied_record() -> dict[str, Any]:
     rec: dict[str, Any] = json.loads(json.dumps(c.export()))
     assert le.Cluster.load(copy.deepcopy(rec)).trace_digest() == c.trace_digest()
     return rec
+
+
+def server_states(c: le.Cluster, *, disks: bool = False) -> tuple[tuple[Any, ...], ...]:
+    """Per server: up or down, role, term, vote, log, commit index, what it applied, and
+    with ``disks`` its disk's keys and values."""
+    return tuple(
+        (
+            c.servers[i].alive,
+            c.servers[i].role,
+            c.servers[i].current_term,
+            c.servers[i].voted_for,
+            c.servers[i].log,
+            c.servers[i].commit_index,
+            tuple(c.applied(i)),
+            *((tuple(sorted(c.disk(i).items())),) if disks else ()),
+        )
+        for i in c.servers
+    )

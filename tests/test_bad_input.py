@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from scenario_helpers import varied_record
+from scenario_helpers import server_states, varied_record
 
 import luminous_edu as le
 
@@ -52,18 +52,7 @@ def s() -> SimpleNamespace:
 
 
 def snapshot(c: le.Cluster) -> tuple[Any, ...]:
-    servers = tuple(
-        (
-            c.servers[i].alive,
-            c.servers[i].role,
-            c.servers[i].current_term,
-            c.servers[i].voted_for,
-            c.servers[i].log,
-            c.servers[i].commit_index,
-            tuple(c.applied(i)),
-        )
-        for i in c.servers
-    )
+    servers = server_states(c)
     return (
         c.trace_digest(),
         c.step_count,

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from scenario_helpers import server_states
 
 import luminous_edu as le
 
@@ -33,19 +34,7 @@ PACKAGE = str(Path(le.__file__).resolve().parent)
 
 
 def state(c: le.Cluster) -> tuple[Any, ...]:
-    servers = tuple(
-        (
-            c.servers[i].alive,
-            c.servers[i].role,
-            c.servers[i].current_term,
-            c.servers[i].voted_for,
-            c.servers[i].log,
-            c.servers[i].commit_index,
-            tuple(c.applied(i)),
-            tuple(sorted(c.disk(i).items())),
-        )
-        for i in c.servers
-    )
+    servers = server_states(c, disks=True)
     return (c.step_count, c.now, c.trace_digest(), tuple(c.pending()), servers, c.violations)
 
 
